@@ -1,0 +1,3 @@
+from costscope.cli import main
+
+main()

@@ -1,0 +1,121 @@
+"""Metric cost: ranking by series and money, label cardinality, and exact label-drop savings.
+
+All of it runs in DuckDB over the snapshot's tables, so it scales with the database rather than
+with Python memory, and returns polars DataFrames.
+
+Series left after dropping label L from metric M = the number of distinct label sets that remain,
+computed exactly: a series id is the xor of its pairs' hashes, so removing L is one more xor,
+and the distinct count of the reduced ids is the answer (never a product of cardinalities).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from costscope.pricing import CostModel
+from costscope.store.database import Store
+
+_TOP_METRICS = """
+WITH s AS (
+    SELECT family, count(DISTINCT (source, metric, series_id)) AS series,
+           list(DISTINCT source ORDER BY source) AS sources
+    FROM metric_series WHERE snapshot_id = $snap GROUP BY family
+),
+m AS (
+    SELECT metric AS family, any_value(type) AS type, any_value(help) AS help
+    FROM metric_meta WHERE snapshot_id = $snap GROUP BY metric
+),
+j AS (
+    SELECT ms.family, list(DISTINCT l.value ORDER BY l.value) AS jobs
+    FROM series_labels l
+    JOIN metric_series ms USING (snapshot_id, source, metric, series_id)
+    WHERE l.snapshot_id = $snap AND l.label = 'job'
+    GROUP BY ms.family
+)
+SELECT s.family AS metric, coalesce(m.type, 'unknown') AS type, s.series,
+       s.series / sum(s.series) OVER () AS share, s.sources, coalesce(j.jobs, []) AS jobs, m.help
+FROM s LEFT JOIN m USING (family) LEFT JOIN j USING (family)
+ORDER BY s.series DESC, metric
+"""
+
+_LABEL_DROPS = """
+WITH s AS (
+    SELECT source, family, metric, series_id FROM metric_series WHERE snapshot_id = $snap
+),
+pairs AS (
+    SELECT l.source, l.metric, l.series_id, l.label, l.value, hash(l.label, l.value) AS h
+    FROM series_labels l WHERE l.snapshot_id = $snap
+),
+fl AS (
+    SELECT s.family, p.label, count(DISTINCT p.value) AS label_values
+    FROM pairs p JOIN s USING (source, metric, series_id)
+    GROUP BY s.family, p.label
+),
+x AS (
+    SELECT fl.family, fl.label, s.source, s.metric, s.series_id,
+           xor(s.series_id, coalesce(p.h, 0::UBIGINT)) AS reduced
+    FROM s
+    JOIN fl ON s.family = fl.family
+    LEFT JOIN pairs p
+      ON p.source = s.source AND p.metric = s.metric AND p.series_id = s.series_id
+     AND p.label = fl.label
+)
+SELECT x.family AS metric, x.label,
+       count(DISTINCT (x.source, x.metric, x.series_id)) AS series_before,
+       count(DISTINCT (x.source, x.metric, x.reduced)) AS series_after,
+       any_value(fl.label_values) AS label_values
+FROM x JOIN fl USING (family, label)
+GROUP BY x.family, x.label
+"""
+
+
+def _price_column(model: CostModel, types: pl.Expr, series: pl.Expr) -> pl.Expr:
+    multiplier = model.histogram_series_multiplier
+    per_series = model.series_cost(1.0)
+    factor = pl.when(types.is_in(["histogram", "gaugehistogram"])).then(multiplier).otherwise(1.0)
+    return series * per_series * factor
+
+
+def top_metrics(store: Store, snapshot_id: int, model: CostModel) -> pl.DataFrame:
+    """Metrics (families) by active series, with their share and monthly cost."""
+    df = store.query(_TOP_METRICS, {"snap": snapshot_id})
+    return df.with_columns(
+        monthly_cost=_price_column(model, pl.col("type"), pl.col("series").cast(pl.Float64))
+    ).select("metric", "type", "series", "share", "monthly_cost", "jobs", "sources", "help")
+
+
+def label_drops(store: Store, snapshot_id: int, model: CostModel) -> pl.DataFrame:
+    """For every metric × label: series before and after dropping it, and the money saved."""
+    df = store.query(_LABEL_DROPS, {"snap": snapshot_id})
+    types = store.query(
+        "SELECT metric, any_value(type) AS type FROM metric_meta WHERE snapshot_id = $snap"
+        " GROUP BY metric",
+        {"snap": snapshot_id},
+    )
+    df = df.join(types, on="metric", how="left").with_columns(
+        series_saved=pl.col("series_before") - pl.col("series_after"),
+        # the label alone tells series apart: every series has its own value
+        unique_per_series=pl.col("label_values") == pl.col("series_before"),
+    )
+    return (
+        df.with_columns(
+            monthly_savings=_price_column(
+                model, pl.col("type").fill_null("unknown"), pl.col("series_saved").cast(pl.Float64)
+            )
+        )
+        .select(
+            "metric", "label", "series_before", "series_after", "series_saved", "label_values",
+            "unique_per_series", "monthly_savings",
+        )  # fmt: skip
+        .sort(["series_saved", "metric", "label"], descending=[True, False, False])
+    )
+
+
+def label_cardinality(store: Store, snapshot_id: int) -> pl.DataFrame:
+    """Distinct values per label across all metrics, highest first."""
+    return store.query(
+        "SELECT label, count(DISTINCT value) AS label_values, count(DISTINCT metric) AS metrics,"
+        " count(*) AS series FROM series_labels WHERE snapshot_id = $snap GROUP BY label"
+        " ORDER BY label_values DESC, label",
+        {"snap": snapshot_id},
+    )

@@ -1,0 +1,99 @@
+"""The Python API for notebooks: the same functions the CLI calls, returning polars frames.
+
+Examples
+--------
+>>> import costscope
+>>> ws = costscope.analyze(["sample_data"], db="/tmp/demo.duckdb")  # doctest: +SKIP
+>>> ws.top_metrics().head(3)                                         # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from pathlib import Path
+
+import polars as pl
+
+from costscope.analyze import Analysis, analyze_snapshot
+from costscope.config import Config, load_config
+from costscope.errors import StoreError
+from costscope.pricing import CostModel
+from costscope.store.database import Store, default_db_path
+
+
+class Workspace:
+    """A costscope database opened for reading, with one method per question."""
+
+    def __init__(self, db: str | Path, model: CostModel | None = None) -> None:
+        self.db = Path(db)
+        self.model = model or Config().pricing
+        self._cache: dict[int, Analysis] = {}
+
+    def _store(self) -> Store:
+        # open per call: a notebook must not hold the lock a scheduled run needs
+        return Store.open(self.db, read_only=True)
+
+    def snapshots(self) -> pl.DataFrame:
+        """Every snapshot, newest first."""
+        with self._store() as store:
+            return store.snapshots()
+
+    def analysis(self, snapshot_id: int | None = None) -> Analysis:
+        """The analysis of ``snapshot_id`` (default: the newest complete or partial one)."""
+        with self._store() as store:
+            sid = snapshot_id if snapshot_id is not None else store.latest_snapshot_id()
+            if sid is None:
+                raise StoreError("no complete snapshot yet; run costscope analyze", path=str(self.db))
+            if sid not in self._cache:
+                self._cache[sid] = analyze_snapshot(store, sid, self.model)
+            return self._cache[sid]
+
+    def top_metrics(self, snapshot_id: int | None = None) -> pl.DataFrame:
+        """Metrics by active series and monthly cost."""
+        return self.analysis(snapshot_id).metrics
+
+    def label_drops(self, snapshot_id: int | None = None) -> pl.DataFrame:
+        """Series before/after dropping each label of each metric, and the money saved."""
+        return self.analysis(snapshot_id).label_drops
+
+    def labels(self, snapshot_id: int | None = None) -> pl.DataFrame:
+        """Distinct values per label."""
+        return self.analysis(snapshot_id).labels
+
+    def recommendations(self, snapshot_id: int | None = None) -> pl.DataFrame:
+        """Ranked actions with savings, risk and config."""
+        return self.analysis(snapshot_id).recommendations
+
+    def errors(self, snapshot_id: int | None = None) -> pl.DataFrame:
+        """What failed while collecting the snapshot."""
+        return self.analysis(snapshot_id).errors
+
+    def query(self, sql: str) -> pl.DataFrame:
+        """Any read-only SQL over the store's tables (see docs/schema.md)."""
+        with self._store() as store:
+            return store.query(sql)
+
+
+def open(db: str | Path | None = None, *, config: str | Path | None = None) -> Workspace:  # noqa: A001
+    """Open a costscope database (default ``$COSTSCOPE_DB`` or ./costscope.duckdb) for reading."""
+    model = load_config(config).pricing if config is not None else None
+    path = Path(db) if db is not None else default_db_path()
+    if not path.exists():
+        raise StoreError("no such database; run costscope analyze first", path=str(path))
+    return Workspace(path, model)
+
+
+def analyze(
+    sources: Sequence[str] = (), *, db: str | Path | None = None, config: str | Path | None = None
+) -> Workspace:
+    """Collect ``sources`` into a new snapshot of ``db``, analyze it, and return the workspace."""
+    from costscope.run import run_analysis
+
+    cfg = load_config(config) if config is not None else Config()
+    path = Path(db) if db is not None else default_db_path()
+    with Store.open(path) as store:
+        _, analysis = run_analysis(store, builtins.list(sources), cfg)
+    ws = Workspace(path, cfg.pricing)
+    ws._cache[analysis.snapshot_id] = analysis
+    return ws

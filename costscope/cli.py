@@ -1,0 +1,227 @@
+"""The ``costscope`` command: a thin skin over the library (see docs/cli.md).
+
+Each command parses its options, calls one library function and renders the result. A
+``CostscopeError`` becomes one red line on stderr and its exit code; anything else is a bug
+and keeps its traceback (without local variables, which could hold secrets).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from costscope._version import __version__
+from costscope.config import SOURCE_KINDS, Config, load_config
+from costscope.errors import EXIT_BAD_INPUT, EXIT_SOURCE_FAILED, CostscopeError
+from costscope.runlog import LOG_FORMATS, configure_logging, new_run_id
+from costscope.store.database import Store, default_db_path
+
+app = typer.Typer(
+    name="costscope",
+    help="What does our telemetry cost, why, and what can we cut without breaking anything?",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+GETTING_STARTED = """\
+costscope needs something to analyze. Try one of:
+
+  costscope analyze sample_data                      # the demo company, no server needed
+  costscope analyze http://localhost:9100/metrics    # one /metrics endpoint
+  costscope analyze path/to/dumps/                   # exposition files (*.prom, *.txt, *.om)
+  costscope analyze --config costscope.yaml          # sources, pricing and ownership from a file
+
+See docs/config.md for costscope.yaml.
+"""
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"costscope {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """What does our telemetry cost, why, and what can we cut without breaking anything?"""
+
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="costscope.yaml (default: $COSTSCOPE_CONFIG or ./costscope.yaml)."),
+]
+DbOpt = Annotated[
+    Path | None, typer.Option("--db", help="DuckDB file (default: $COSTSCOPE_DB or ./costscope.duckdb).")
+]
+KindOpt = Annotated[str, typer.Option("--kind", help=f"Force the kind of every SOURCE: {', '.join(SOURCE_KINDS)}.")]
+LogFormatOpt = Annotated[str, typer.Option("--log-format", help="Logs on stderr: human or json.")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+NoColorOpt = Annotated[bool, typer.Option("--no-color", help="No colors in the output.")]
+LockOpt = Annotated[
+    float, typer.Option("--lock-timeout", help="Seconds to wait while another costscope uses the database.")
+]
+SourcesArg = Annotated[
+    list[str] | None, typer.Argument(help="URLs or paths to read (a /metrics URL, exposition files, sample_data).")
+]
+
+
+def _fail(error: CostscopeError, console: Console) -> NoReturn:
+    console.print(f"[red]error:[/] {escape(str(error))}", highlight=False)
+    raise typer.Exit(error.exit_code)
+
+
+def _load(config: Path | None) -> Config:
+    path = config or (Path(os.environ["COSTSCOPE_CONFIG"]) if os.environ.get("COSTSCOPE_CONFIG") else None)
+    if path is None and Path("costscope.yaml").is_file():
+        path = Path("costscope.yaml")
+    return load_config(path) if path is not None else Config()
+
+
+def _setup(log_format: str, verbose: bool, cfg: Config) -> str:
+    if log_format not in LOG_FORMATS:
+        raise CostscopeError(f"--log-format must be one of {', '.join(LOG_FORMATS)}")
+    run_id = new_run_id()
+    configure_logging(run_id, log_format, verbose, cfg.secrets())
+    return run_id
+
+
+def _progress(console: Console, enabled: bool) -> Progress:
+    return Progress(
+        TextColumn("collecting [bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=console, transient=True, disable=not enabled,
+    )  # fmt: skip
+
+
+@app.command()
+def analyze(
+    sources: SourcesArg = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="HTML report path (default: costscope-report.html).")
+    ] = None,
+    json_out: Annotated[
+        str | None, typer.Option("--json", help="Write the JSON document to FILE, or - for stdout.")
+    ] = None,
+    kind: KindOpt = "auto",
+    quiet: QuietOpt = False,
+    no_color: NoColorOpt = False,
+    log_format: LogFormatOpt = "human",
+    verbose: VerboseOpt = False,
+    lock_timeout: LockOpt = 10.0,
+) -> None:
+    """Collect SOURCEs into a new snapshot, rank what costs most, and write the report.
+
+    Exit codes: 0 ok, 2 bad input or config, 3 a source failed (the snapshot is kept as partial).
+    """
+    from costscope.report.terminal import print_summary
+    from costscope.run import default_report_path, run_analysis, write_outputs
+
+    err = Console(stderr=True, no_color=no_color, highlight=False)
+    # with --json -, stdout carries the document only; the summary goes to stderr
+    out = err if json_out == "-" else Console(no_color=no_color, highlight=False)
+    try:
+        cfg = _load(config)
+        if not sources and not cfg.sources:
+            err.print(GETTING_STARTED, highlight=False, markup=False)
+            raise typer.Exit(EXIT_BAD_INPUT)
+        run_id = _setup(log_format, verbose, cfg)
+        with Store.open(db or default_db_path(), lock_timeout=lock_timeout) as store:
+            with _progress(err, not quiet and sys.stderr.isatty()) as bar:
+                task = bar.add_task("sources", total=None)
+
+                def hook(what: str, done: int, total: int) -> None:
+                    bar.update(task, description=what, completed=done, total=total)
+
+                run, analysis = run_analysis(store, sources or [], cfg, kind=kind, run_id=run_id,
+                                             progress=hook)  # fmt: skip
+            report_path = report or default_report_path()
+            write_outputs(analysis, run, store, report_path, json_out)
+        if not quiet:
+            print_summary(replace(analysis, timings=dict(run.timer.seconds)), out, report_path, json_out)
+        if run.errors:
+            raise typer.Exit(EXIT_SOURCE_FAILED)
+    except CostscopeError as exc:
+        _fail(exc, err)
+
+
+@app.command()
+def scrape(
+    sources: SourcesArg = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    kind: KindOpt = "auto",
+    quiet: QuietOpt = False,
+    no_color: NoColorOpt = False,
+    log_format: LogFormatOpt = "human",
+    verbose: VerboseOpt = False,
+    lock_timeout: LockOpt = 10.0,
+) -> None:
+    """Collect SOURCEs into a new snapshot without analyzing them (for scheduled collection)."""
+    from costscope.run import collect_snapshot
+
+    err = Console(stderr=True, no_color=no_color, highlight=False)
+    try:
+        cfg = _load(config)
+        if not sources and not cfg.sources:
+            err.print(GETTING_STARTED, highlight=False, markup=False)
+            raise typer.Exit(EXIT_BAD_INPUT)
+        run_id = _setup(log_format, verbose, cfg)
+        with Store.open(db or default_db_path(), lock_timeout=lock_timeout) as store:
+            run = collect_snapshot(store, sources or [], cfg, kind=kind, run_id=run_id)
+            series = store.snapshot_sources(run.snapshot_id)["series"].sum()
+        if not quiet:
+            Console(no_color=no_color, highlight=False).print(
+                f"snapshot {run.snapshot_id} {run.status}: {series:,} series from "
+                f"{len(run.timer.seconds) and 'sources'} in {run.timer.seconds.get('collect', 0):.2f}s"
+            )
+        for e in run.errors:
+            err.print(f"[red]error:[/] {escape(str(e))}")
+        if run.errors:
+            raise typer.Exit(EXIT_SOURCE_FAILED)
+    except CostscopeError as exc:
+        _fail(exc, err)
+
+
+@app.command()
+def snapshots(
+    db: DbOpt = None,
+    no_color: NoColorOpt = False,
+    lock_timeout: LockOpt = 10.0,
+) -> None:
+    """List the snapshots in the database, newest first, with their status and errors."""
+    from rich.table import Table
+
+    err = Console(stderr=True, no_color=no_color)
+    try:
+        with Store.open(db or default_db_path(), read_only=True, lock_timeout=lock_timeout) as store:
+            df = store.snapshots()
+        table = Table()
+        for col in ("id", "started", "status", "errors", "version", "note"):
+            table.add_column(col)
+        for r in df.iter_rows(named=True):
+            table.add_row(str(r["id"]), str(r["started_at"])[:19], r["status"], str(r["error_count"]),
+                          r["costscope_version"], escape(r["note"] or ""))  # fmt: skip
+        Console(no_color=no_color).print(table)
+    except CostscopeError as exc:
+        _fail(exc, err)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,1 @@
+"""Rendering an Analysis: the HTML report, the terminal summary and the JSON document."""

@@ -1,0 +1,212 @@
+"""The offline HTML report: one self-contained file, plotly.js inlined, no network at all.
+
+Order follows the questions people ask: what's broken (data quality first when a source failed),
+what it costs and what to cut first, then the detail. Every label name, value and metric name is
+untrusted text: it is escaped for HTML here and before it reaches plotly (whose labels accept
+a subset of HTML). A Content-Security-Policy forbids any network access from the page.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+import plotly.graph_objects as go
+import polars as pl
+from plotly.offline import get_plotlyjs
+
+from costscope._version import __version__
+from costscope.analyze import Analysis
+from costscope.report.terminal import money
+
+CSP = (
+    "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
+    "img-src data: blob:; font-src data:; connect-src 'none'; form-action 'none'; "
+    "base-uri 'none'"
+)
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d232a;background:#f6f7f9}
+header{background:#1d232a;color:#fff;padding:18px 32px}header h1{margin:0;font-size:22px}
+header p{margin:4px 0 0;color:#c7cdd4;font-size:13px}
+main{padding:16px 32px;max-width:1280px}
+section{background:#fff;border:1px solid #dde1e6;border-radius:8px;margin:16px 0;padding:16px 20px}
+h2{font-size:18px;margin:0 0 12px}.kpis{display:flex;gap:16px;flex-wrap:wrap}
+.kpi{flex:1;min-width:160px;border:1px solid #dde1e6;border-radius:6px;padding:10px 14px}
+.kpi b{display:block;font-size:22px}.kpi span{color:#5f6b7a;font-size:12px}
+table{border-collapse:collapse;width:100%;font-size:13px}
+th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #eef0f3;vertical-align:top}
+th{cursor:pointer;background:#f0f2f5;user-select:none}td.n,th.n{text-align:right}
+pre{background:#f6f8fa;border:1px solid #e1e4e8;padding:8px;font-size:12px;overflow:auto;margin:4px 0}
+.bad{color:#b42318}.ok{color:#067647}.muted{color:#5f6b7a;font-size:12px}
+details summary{cursor:pointer;color:#2457c5}
+"""
+
+# Sortable tables without any library: click a header to sort by it.
+_SORT_JS = """
+document.querySelectorAll('table.sortable th').forEach(function(th, i){
+  th.addEventListener('click', function(){
+    var tb = th.closest('table').tBodies[0], rows = Array.prototype.slice.call(tb.rows);
+    var asc = th.dataset.asc !== '1'; th.dataset.asc = asc ? '1' : '0';
+    rows.sort(function(a, b){
+      var x = a.cells[i].dataset.v || a.cells[i].textContent, y = b.cells[i].dataset.v || b.cells[i].textContent;
+      var nx = parseFloat(x), ny = parseFloat(y);
+      var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
+      return asc ? c : -c;
+    });
+    rows.forEach(function(r){ tb.appendChild(r); });
+  });
+});
+"""
+
+
+def esc(value: Any) -> str:
+    """HTML-escape any value (quotes included)."""
+    return html.escape(str(value), quote=True)
+
+
+def _figure_div(fig: go.Figure, div_id: str) -> str:
+    fig.update_layout(margin={"l": 10, "r": 10, "t": 40, "b": 10}, template="plotly_white")
+    # plotly's JSON escapes "<" and "/" sequences, so a value can't close the script element
+    return str(
+        fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
+                    config={"displaylogo": False, "responsive": True})
+    )  # fmt: skip
+
+
+def _table(df: pl.DataFrame, columns: list[tuple[str, str]], numeric: set[str]) -> str:
+    head = "".join(
+        f'<th class="{"n" if c in numeric else ""}">{esc(title)}</th>' for c, title in columns
+    )
+    body = []
+    for row in df.iter_rows(named=True):
+        cells = []
+        for c, _ in columns:
+            v = row[c]
+            if c in numeric:
+                shown = money(v) if "cost" in c or "savings" in c else f"{v:,}"
+                cells.append(f'<td class="n" data-v="{esc(v)}">{esc(shown)}</td>')
+            elif c == "config":
+                cells.append(f"<td><details><summary>config</summary><pre>{esc(v)}</pre></details></td>")
+            elif isinstance(v, list):
+                cells.append(f"<td>{esc(', '.join(map(str, v)))}</td>")
+            else:
+                cells.append(f"<td>{esc(v)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f'<table class="sortable"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def _charts(a: Analysis) -> list[str]:
+    divs = []
+    top = a.metrics.head(25)
+    if top.height:
+        bar = go.Figure(
+            go.Bar(
+                x=top["monthly_cost"].to_list()[::-1],
+                y=[esc(m) for m in top["metric"].to_list()[::-1]],
+                orientation="h",
+                hovertemplate="%{y}: $%{x:,.2f}/month<extra></extra>",
+            )
+        )
+        bar.update_layout(title="Monthly cost of the top metrics", height=120 + 22 * top.height)
+        divs.append(_figure_div(bar, "chart-top-metrics"))
+        tm = a.metrics.head(200).with_columns(
+            job=pl.col("jobs").list.first().fill_null("(no job)")
+        )
+        ids, labels, parents, values = [], [], [], []
+        for job, group in tm.group_by("job", maintain_order=True):
+            jid = f"job:{job[0]}"
+            ids.append(jid)
+            labels.append(esc(job[0]))
+            parents.append("")
+            values.append(int(group["series"].sum()))
+            for r in group.iter_rows(named=True):
+                ids.append(f"{jid}/{r['metric']}")
+                labels.append(esc(r["metric"]))
+                parents.append(jid)
+                values.append(int(r["series"]))
+        tree = go.Figure(
+            go.Treemap(ids=ids, labels=labels, parents=parents, values=values, branchvalues="total")
+        )
+        tree.update_layout(title="Active series by job and metric", height=520)
+        divs.append(_figure_div(tree, "chart-treemap"))
+    labels_df = a.labels.head(20)
+    if labels_df.height:
+        lb = go.Figure(
+            go.Bar(x=[esc(x) for x in labels_df["label"]], y=labels_df["label_values"].to_list())
+        )
+        lb.update_layout(title="Distinct values per label", height=360)
+        divs.append(_figure_div(lb, "chart-labels"))
+    return divs
+
+
+def render_report(a: Analysis) -> str:
+    """The whole report as one HTML string."""
+    recs = a.recommendations
+    savings = float(recs["monthly_savings"].sum()) if recs.height else 0.0
+    quality = []
+    if a.errors.height:
+        quality.append(f'<p class="bad">{a.errors.height} source error(s): the snapshot is '
+                       f"<b>{esc(a.status)}</b>; figures cover what was collected.</p>")  # fmt: skip
+        quality.append(_table(a.errors, [("source", "source"), ("location", "where"),
+                                         ("stage", "stage"), ("message", "error")], set()))  # fmt: skip
+    else:
+        quality.append('<p class="ok">Every source was read completely.</p>')
+    quality.append(
+        _table(a.sources, [("source", "source"), ("kind", "kind"), ("location", "location"),
+                           ("status", "status"), ("series", "series"),
+                           ("skipped_lines", "skipped lines")], {"series", "skipped_lines"})
+    )  # fmt: skip
+    kpis = (
+        f'<div class="kpi"><b>{money(a.total_monthly_cost)}</b><span>metrics per month</span></div>'
+        f'<div class="kpi"><b>{a.total_series:,}</b><span>active series</span></div>'
+        f'<div class="kpi"><b>{a.metrics.height:,}</b><span>metrics</span></div>'
+        f'<div class="kpi"><b>{money(savings)}</b><span>saved per month by the actions below</span></div>'
+    )
+    charts = _charts(a)
+    sections = [
+        ("headline", "Headline", f'<div class="kpis">{kpis}</div>'
+         f'<p class="muted">Costs use {esc(a.cost_model.describe())}; source: {esc(a.cost_model.source)}.</p>'
+         + _table(recs.head(5), [("rank", "#"), ("kind", "action"), ("target", "target"),
+                                 ("monthly_savings", "saves/month")], {"rank", "monthly_savings"})),
+        ("data-quality", "Data quality", "".join(quality)),
+        ("metrics", "Metrics", "".join(charts[:2]) + _table(
+            a.metrics.head(200), [("metric", "metric"), ("type", "type"), ("series", "series"),
+                                  ("monthly_cost", "monthly cost"), ("jobs", "jobs")],
+            {"series", "monthly_cost"})),
+        ("labels", "Labels", "".join(charts[2:]) + "<h3>Series left after dropping one label</h3>"
+         + _table(a.label_drops.head(200), [("metric", "metric"), ("label", "label"),
+                  ("series_before", "before"), ("series_after", "after"),
+                  ("label_values", "values"), ("monthly_savings", "saves/month")],
+                  {"series_before", "series_after", "label_values", "monthly_savings"})),
+        ("recommendations", "Recommendations", _table(
+            recs, [("rank", "#"), ("kind", "kind"), ("target", "target"),
+                   ("monthly_savings", "saves/month"), ("risk", "risk"), ("evidence", "evidence"),
+                   ("config", "config")], {"rank", "monthly_savings"})),
+        ("logs", "Logs", '<p class="muted">No log sources in this snapshot.</p>'),
+        ("traces", "Traces", '<p class="muted">No trace sources in this snapshot.</p>'),
+        ("trends", "Trends", '<p class="muted">One snapshot so far: trends need two.</p>'),
+    ]  # fmt: skip
+    if a.errors.height:  # what's broken comes first
+        sections.insert(0, sections.pop(1))
+    body = "".join(f'<section id="{sid}"><h2>{esc(title)}</h2>{content}</section>'
+                   for sid, title, content in sections)  # fmt: skip
+    return (
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>costscope report — snapshot {a.snapshot_id}</title>"
+        f"<style>{_STYLE}</style><script>{get_plotlyjs()}</script></head><body>"
+        f"<header><h1>costscope — what our telemetry costs</h1><p>snapshot {a.snapshot_id} "
+        f"({esc(a.status)}) · started {esc(a.started_at)} · run {esc(a.run_id)} · "
+        f"costscope {esc(__version__)}</p></header><main>{body}</main>"
+        f"<script>{_SORT_JS}</script></body></html>"
+    )
+
+
+def write_report(analysis: Analysis, path: str | Path) -> Path:
+    """Write the report to ``path`` and return it."""
+    p = Path(path)
+    p.write_text(render_report(analysis), encoding="utf-8")
+    return p

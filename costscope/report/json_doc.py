@@ -1,0 +1,78 @@
+"""The ``--json`` document: one versioned object for pipelines (see docs/json.md).
+
+Fields are added, never renamed, without a ``schema_version`` bump.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from costscope._version import __version__
+from costscope.analyze import Analysis
+
+SCHEMA_VERSION = 1
+
+
+def _rows(df: pl.DataFrame, columns: list[str] | None = None) -> list[dict[str, Any]]:
+    frame = df.select(columns) if columns else df
+    return [{k: _clean(v) for k, v in row.items()} for row in frame.iter_rows(named=True)]
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else round(value, 6)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def json_document(analysis: Analysis) -> dict[str, Any]:
+    """The JSON document for ``analysis`` as plain Python values."""
+    model = analysis.cost_model
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "costscope_version": __version__,
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "snapshot": {
+            "id": analysis.snapshot_id,
+            "status": analysis.status,
+            "run_id": analysis.run_id,
+            "started_at": analysis.started_at,
+        },
+        "cost_model": {
+            "name": model.name,
+            "as_of": model.as_of,
+            "source": model.source,
+            "overridden": list(model.overridden),
+            "prices": dict(sorted(model.prices.items())),
+            "description": model.describe(),
+        },
+        "totals": {
+            "series": analysis.total_series,
+            "monthly_cost": round(analysis.total_monthly_cost, 2),
+        },
+        "metrics": _rows(analysis.metrics, ["metric", "type", "series", "share", "monthly_cost", "jobs"]),
+        "label_drops": _rows(analysis.label_drops),
+        "labels": _rows(analysis.labels),
+        "recommendations": _rows(analysis.recommendations),
+        "sources": _rows(analysis.sources),
+        "errors": _rows(analysis.errors),
+        "timings": {k: round(v, 4) for k, v in analysis.timings.items()},
+    }
+
+
+def write_json(analysis: Analysis, target: str | Path) -> None:
+    """Write the document to a file, or to stdout when ``target`` is ``-``."""
+    text = json.dumps(json_document(analysis), indent=2, ensure_ascii=False) + "\n"
+    if str(target) == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        Path(target).write_text(text, encoding="utf-8")

@@ -1,0 +1,70 @@
+"""The terminal summary of ``costscope analyze``: what it costs, what to cut first, what broke."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from costscope.analyze import Analysis
+
+TOP = 10
+
+
+def money(value: float) -> str:
+    """``$1,234.56`` (no cents above $10k, where they are noise)."""
+    return f"${value:,.0f}" if abs(value) >= 10_000 else f"${value:,.2f}"
+
+
+def print_summary(
+    analysis: Analysis, console: Console, report: Path | None = None, json_path: str | None = None
+) -> None:
+    """Print the headline, top metrics, top label cuts, top actions, problems and timings."""
+    status = analysis.status
+    head = (
+        f"[bold]{analysis.total_series:,}[/] active series · "
+        f"[bold]{money(analysis.total_monthly_cost)}[/]/month "
+        f"({escape(analysis.cost_model.describe())}) · snapshot {analysis.snapshot_id} \\[{status}]"
+    )
+    console.print(head)
+    if analysis.errors.height:
+        console.print(f"[red]{analysis.errors.height} source error(s) — the snapshot is {status}:[/]")
+        for row in analysis.errors.iter_rows(named=True):
+            console.print(f"  [red]✗[/] {escape(row['source'])}: {escape(row['message'])}")
+    skipped = int(analysis.sources["skipped_lines"].sum()) if analysis.sources.height else 0
+    if skipped:
+        console.print(f"[yellow]{skipped:,} malformed line(s) skipped (lenient mode)[/]")
+
+    t = Table(title="Top metrics by cost", title_justify="left")
+    for col, just in (("metric", "left"), ("type", "left"), ("series", "right"),
+                      ("share", "right"), ("monthly", "right")):  # fmt: skip
+        t.add_column(col, justify=just)  # type: ignore[arg-type]
+    for r in analysis.metrics.head(TOP).iter_rows(named=True):
+        t.add_row(escape(r["metric"]), r["type"], f"{r['series']:,}", f"{r['share']:.1%}",
+                  money(r["monthly_cost"]))  # fmt: skip
+    console.print(t)
+
+    recs = analysis.recommendations
+    if recs.height:
+        t = Table(title="Top actions", title_justify="left")
+        for col, just in (("#", "right"), ("action", "left"), ("series saved", "right"),
+                          ("saves/month", "right")):  # fmt: skip
+            t.add_column(col, justify=just)  # type: ignore[arg-type]
+        for r in recs.head(5).iter_rows(named=True):
+            t.add_row(str(r["rank"]), escape(f"{r['kind']}: {r['target']}"),
+                      f"{r['series_saved']:,}", money(r["monthly_savings"]))  # fmt: skip
+        console.print(t)
+        total = float(recs["monthly_savings"].sum())
+        console.print(f"All {recs.height} actions together save up to [bold]{money(total)}[/]/month.")
+    else:
+        console.print("No label cut saves 10% or more of any metric.")
+
+    if analysis.timings:
+        stages = ", ".join(f"{k} {v:.2f}s" for k, v in analysis.timings.items())
+        console.print(f"[dim]timings: {stages}[/]")
+    if report is not None:
+        console.print(f"Report: [bold]{escape(str(report))}[/]")
+    if json_path not in (None, "-"):
+        console.print(f"JSON: {escape(str(json_path))}")

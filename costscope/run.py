@@ -1,0 +1,139 @@
+"""The main job: collect sources into a snapshot, analyze it, and write the report and JSON.
+
+``collect_snapshot`` is ``costscope scrape``; ``run_analysis`` is ``costscope analyze``. Both are
+plain functions a notebook can call; the CLI only parses arguments and renders the results.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from costscope.analyze import Analysis, analyze_snapshot
+from costscope.config import Config
+from costscope.errors import CostscopeError, SourceError
+from costscope.runlog import StageTimer, new_run_id
+from costscope.sources import collect, resolve_sources
+from costscope.store.database import SourceErrorRecord, SourceInfo, Store
+
+log = logging.getLogger("costscope.run")
+
+ProgressHook = Callable[[str, int, int], None]  # (what, done, total)
+
+
+@dataclass(frozen=True)
+class SnapshotRun:
+    """How a collection ended: the snapshot, its status and its errors."""
+
+    snapshot_id: int
+    status: str
+    run_id: str
+    errors: tuple[CostscopeError, ...]
+    timer: StageTimer
+    analysis: Analysis | None = None
+
+
+def collect_snapshot(
+    store: Store,
+    sources: Sequence[str] = (),
+    config: Config | None = None,
+    *,
+    kind: str = "auto",
+    run_id: str | None = None,
+    progress: ProgressHook | None = None,
+    analyze: bool = False,
+) -> SnapshotRun:
+    """Read every source into one new snapshot (and its recommendations, if ``analyze``)."""
+    cfg = config or Config()
+    targets = resolve_sources(sources, cfg, kind)
+    if not targets:
+        raise CostscopeError("no sources: give a URL or a path, or a config with sources")
+    run_id = run_id or new_run_id()
+    timer = StageTimer()
+    infos = [SourceInfo(s.name, s.kind, s.location) for s in targets]
+    snapshot = store.begin(run_id, infos, cfg.pricing.describe())
+    log.info("snapshot %d started", snapshot.id, extra={"snapshot": snapshot.id})
+    errors: list[CostscopeError] = []
+    statuses: list[str] = []
+    with snapshot.transaction():
+        with timer.stage("collect"):
+            for i, source in enumerate(targets):
+                if progress:
+                    progress(source.name, i, len(targets))
+                result, error = collect(source, snapshot)
+                snapshot.add_source(result)
+                statuses.append(result.status)
+                if error is not None:
+                    errors.append(error)
+                    snapshot.add_error(
+                        SourceErrorRecord(result.name, result.location, "collect", str(error))
+                    )
+                    log.error("source %s failed: %s", source.name, error)
+                log.info(
+                    "source %s: %d series", source.name, result.series,
+                    extra={"source": source.name, "series": result.series, "status": result.status},
+                )  # fmt: skip
+            if progress:
+                progress("done", len(targets), len(targets))
+        if all(s == "failed" for s in statuses):
+            status = "failed"
+        elif errors:
+            status = "partial"
+        else:
+            status = "complete"
+        analysis = None
+        if analyze and status != "failed":
+            # inside the transaction: the findings are committed with the data they came from
+            with timer.stage("analyze"):
+                analysis = analyze_snapshot(store, snapshot.id, cfg.pricing)
+                snapshot.append("recommendations", analysis.recommendations)
+        snapshot.finish(status, timer.seconds)
+    if analysis is not None:
+        analysis = replace(analysis, status=status, sources=store.snapshot_sources(snapshot.id),
+                           errors=store.source_errors(snapshot.id))  # fmt: skip
+    log.info("snapshot %d %s", snapshot.id, status, extra={"snapshot": snapshot.id, "status": status})
+    return SnapshotRun(snapshot.id, status, run_id, tuple(errors), timer, analysis)
+
+
+def run_analysis(
+    store: Store,
+    sources: Sequence[str] = (),
+    config: Config | None = None,
+    *,
+    kind: str = "auto",
+    run_id: str | None = None,
+    progress: ProgressHook | None = None,
+) -> tuple[SnapshotRun, Analysis]:
+    """Collect a new snapshot, then analyze it; the result every output renders."""
+    run = collect_snapshot(
+        store, sources, config, kind=kind, run_id=run_id, progress=progress, analyze=True
+    )
+    if run.analysis is None:
+        failures = "; ".join(str(e) for e in run.errors) or "no series"
+        raise SourceError(f"every source failed: {failures}")
+    return run, run.analysis
+
+
+def write_outputs(
+    analysis: Analysis, run: SnapshotRun, store: Store, report: Path | None, json_path: str | None,
+) -> None:  # fmt: skip
+    """Write the HTML report and the JSON document; record their time with the snapshot."""
+    from costscope.report.html import write_report
+    from costscope.report.json_doc import write_json
+
+    with run.timer.stage("report"):
+        if report is not None:
+            write_report(analysis, report)
+        if json_path is not None:
+            write_json(analysis, json_path)
+    store.set_timings(run.snapshot_id, run.timer.seconds)
+
+
+__all__ = ["SnapshotRun", "collect_snapshot", "run_analysis", "write_outputs"]
+
+
+def default_report_path() -> Path:
+    """Where the HTML report goes when ``--report`` is not given."""
+    return Path("costscope-report.html")

@@ -1,0 +1,332 @@
+"""One DuckDB file: opening it safely, migrating it, and the life cycle of a snapshot.
+
+A snapshot goes ``begin → write → complete | partial | failed``. ``begin`` commits a row with
+status ``running`` on its own; everything the run collects is then written in one transaction
+that also sets the final status. A crash or ``kill -9`` mid-run therefore leaves only that
+``running`` row (the data is rolled back by DuckDB's WAL), which the next writer marks ``failed``;
+every earlier snapshot stays intact. DuckDB allows one writing process per file: a second
+costscope waits up to ``lock_timeout`` seconds, then fails with a clear message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from costscope._version import __version__
+from costscope.errors import StoreError
+from costscope.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+DEFAULT_DB = "costscope.duckdb"
+FINAL_STATUSES = ("complete", "partial", "failed")
+
+
+def default_db_path() -> Path:
+    """``$COSTSCOPE_DB`` if set, else ``./costscope.duckdb``."""
+    return Path(os.environ.get("COSTSCOPE_DB") or DEFAULT_DB)
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What the snapshot row records about one source (never credentials)."""
+
+    name: str
+    kind: str
+    location: str
+
+
+@dataclass(frozen=True)
+class SourceResult:
+    """How one source ended within a snapshot."""
+
+    name: str
+    kind: str
+    location: str
+    status: str
+    flavour: str | None = None
+    version: str | None = None
+    series: int = 0
+    skipped_lines: int = 0
+    seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class SourceErrorRecord:
+    """A failure of one source, kept with the snapshot and shown in every output."""
+
+    source: str
+    location: str | None
+    stage: str
+    message: str
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+_LOCK_PID = re.compile(r"PID (\d+)")
+
+
+def _connect(path: Path, read_only: bool, lock_timeout: float) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + lock_timeout
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            text = str(exc)
+            if "lock" not in text.lower():
+                raise StoreError(f"cannot open the database: {text}", path=str(path)) from None
+            if time.monotonic() >= deadline:
+                pid = _LOCK_PID.search(text)
+                holder = f" (pid {pid.group(1)})" if pid else ""
+                raise StoreError(
+                    f"the database is in use by another process{holder}; wait for it to finish"
+                    " or pass another --db",
+                    path=str(path),
+                ) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open the database: {exc}", path=str(path)) from None
+
+
+class Store:
+    """A costscope DuckDB file; reads come back as polars DataFrames."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
+        self.conn = conn
+        self.path = path
+        self.read_only = read_only
+
+    @classmethod
+    def open(
+        cls, path: str | Path | None = None, *, read_only: bool = False, lock_timeout: float = 10.0
+    ) -> Store:
+        """Open (creating and migrating if needed) the store at ``path``."""
+        p = Path(path) if path is not None else default_db_path()
+        if read_only and not p.exists():
+            raise StoreError("no such database; run `costscope analyze` first", path=str(p))
+        if not read_only and p.parent and not p.parent.exists():
+            raise StoreError(f"directory {p.parent} does not exist", path=str(p))
+        store = cls(_connect(p, read_only, lock_timeout), p, read_only)
+        try:
+            store._prepare()
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def _prepare(self) -> None:
+        version = self.schema_version()
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"the database has schema version {version}, newer than this costscope"
+                f" ({SCHEMA_VERSION}); upgrade costscope",
+                path=str(self.path),
+            )
+        if self.read_only:
+            if version < SCHEMA_VERSION:
+                raise StoreError(
+                    "the database needs a migration; open it once without read_only",
+                    path=str(self.path),
+                )
+            return
+        self._migrate(version)
+        # We hold the only write lock, so a 'running' snapshot is one whose process died.
+        self.conn.execute(
+            "UPDATE snapshots SET status = 'failed', finished_at = coalesce(finished_at, now()),"
+            " note = coalesce(note, 'interrupted: the run ended before it completed')"
+            " WHERE status = 'running'"
+        )
+
+    def schema_version(self) -> int:
+        """The schema version of this file (0 for a new, empty file)."""
+        try:
+            has = self.conn.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+            ).fetchone()
+        except duckdb.Error as exc:
+            raise StoreError(f"not a costscope database: {exc}", path=str(self.path)) from None
+        if not has or not has[0]:
+            tables = self.conn.execute("SELECT count(*) FROM information_schema.tables").fetchone()
+            if tables and tables[0]:
+                raise StoreError(
+                    "this DuckDB file is not a costscope database", path=str(self.path)
+                )
+            return 0
+        row = self.conn.execute("SELECT max(version) FROM schema_migrations").fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def _migrate(self, current: int) -> None:
+        if current == 0:
+            self.conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations"
+                " (version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMPTZ)"
+            )
+        for m in MIGRATIONS:
+            if m.version <= current:
+                continue
+            self.conn.execute("BEGIN TRANSACTION")
+            try:
+                self.conn.execute(m.sql)
+                self.conn.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?, now())", [m.version, m.description]
+                )
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        """Close the connection and release the file lock."""
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- snapshot life cycle --------------------------------------------------------------
+
+    def begin(self, run_id: str, sources: Sequence[SourceInfo], pricing: str = "") -> SnapshotWriter:
+        """Record a ``running`` snapshot (committed at once) and return its writer."""
+        if self.read_only:
+            raise StoreError("the database was opened read-only", path=str(self.path))
+        row = self.conn.execute(
+            "INSERT INTO snapshots (run_id, started_at, status, costscope_version, sources, pricing)"
+            " VALUES (?, now(), 'running', ?, ?, ?) RETURNING id",
+            [run_id, __version__, json.dumps([s.__dict__ for s in sources]), pricing],
+        ).fetchone()
+        assert row is not None
+        return SnapshotWriter(self, int(row[0]))
+
+    def set_timings(self, snapshot_id: int, timings: Mapping[str, float]) -> None:
+        """Replace the stage timings of a finished snapshot (the report stage ends after commit)."""
+        self.conn.execute(
+            "UPDATE snapshots SET stage_timings = ? WHERE id = ?",
+            [json.dumps(dict(timings)), snapshot_id],
+        )
+
+    # --- reads ----------------------------------------------------------------------------
+
+    def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> pl.DataFrame:
+        """Run a read query and return its rows as a polars DataFrame."""
+        return self.conn.sql(sql, params=params).pl()
+
+    def snapshots(self) -> pl.DataFrame:
+        """Every snapshot, newest first."""
+        return self.query(
+            "SELECT id, run_id, started_at, finished_at, status, costscope_version, error_count,"
+            " sources, stage_timings, pricing, note FROM snapshots ORDER BY id DESC"
+        )
+
+    def latest_snapshot_id(self, statuses: Sequence[str] = ("complete", "partial")) -> int | None:
+        """Id of the newest snapshot with one of ``statuses``, or None."""
+        marks = ", ".join("?" for _ in statuses)
+        row = self.conn.execute(
+            f"SELECT max(id) FROM snapshots WHERE status IN ({marks})", list(statuses)
+        ).fetchone()
+        return int(row[0]) if row and row[0] is not None else None
+
+    def source_errors(self, snapshot_id: int) -> pl.DataFrame:
+        """The errors recorded for one snapshot."""
+        return self.query(
+            "SELECT source, location, stage, message, occurred_at FROM source_errors"
+            " WHERE snapshot_id = ? ORDER BY occurred_at",
+            [snapshot_id],
+        )
+
+    def snapshot_sources(self, snapshot_id: int) -> pl.DataFrame:
+        """How each source of one snapshot ended."""
+        return self.query(
+            "SELECT source, kind, location, flavour, version, status, series, skipped_lines, seconds"
+            " FROM snapshot_sources WHERE snapshot_id = ? ORDER BY source",
+            [snapshot_id],
+        )
+
+
+class SnapshotWriter:
+    """Writes one snapshot's rows inside a single transaction, then sets its final status."""
+
+    def __init__(self, store: Store, snapshot_id: int) -> None:
+        self.store = store
+        self.id = snapshot_id
+        self.conn = store.conn
+        self._open = False
+
+    @contextmanager
+    def transaction(self) -> Iterator[SnapshotWriter]:
+        """Everything written inside is committed together with the final status, or not at all."""
+        self.conn.execute("BEGIN TRANSACTION")
+        self._open = True
+        try:
+            yield self
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            self._open = False
+            self.conn.execute(
+                "UPDATE snapshots SET status = 'failed', finished_at = now(),"
+                " note = 'the run raised an error; nothing was kept' WHERE id = ?",
+                [self.id],
+            )
+            raise
+        if self._open:  # the block returned without finish(): keep nothing
+            self.conn.execute("ROLLBACK")
+            self._open = False
+            raise StoreError("snapshot written without finish()", path=str(self.store.path))
+
+    def add_source(self, result: SourceResult) -> None:
+        """Record how one source ended."""
+        self.conn.execute(
+            "INSERT INTO snapshot_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                self.id, result.name, result.kind, result.location, result.flavour,
+                result.version, result.status, result.series, result.skipped_lines, result.seconds,
+            ],
+        )  # fmt: skip
+
+    def add_error(self, error: SourceErrorRecord) -> None:
+        """Record one source failure."""
+        self.conn.execute(
+            "INSERT INTO source_errors VALUES (?, ?, ?, ?, ?, ?)",
+            [self.id, error.source, error.location, error.stage, error.message, error.at],
+        )
+
+    def append(self, table: str, frame: pl.DataFrame) -> None:
+        """Append ``frame`` (columns named as the table's, without snapshot_id) to ``table``."""
+        if frame.is_empty():
+            return
+        cols = ", ".join(frame.columns)
+        self.conn.register("_costscope_batch", frame.to_arrow())
+        try:
+            self.conn.execute(
+                f"INSERT INTO {table} (snapshot_id, {cols}) SELECT ?, {cols} FROM _costscope_batch",
+                [self.id],
+            )
+        finally:
+            self.conn.unregister("_costscope_batch")
+
+    def finish(self, status: str, timings: Mapping[str, float], note: str | None = None) -> None:
+        """Set the final status and stage timings and commit the whole snapshot."""
+        if status not in FINAL_STATUSES:
+            raise ValueError(f"unknown final status {status!r}")
+        errors = self.conn.execute(
+            "SELECT count(*) FROM source_errors WHERE snapshot_id = ?", [self.id]
+        ).fetchone()
+        self.conn.execute(
+            "UPDATE snapshots SET status = ?, finished_at = now(), error_count = ?,"
+            " stage_timings = ?, note = ? WHERE id = ?",
+            [status, errors[0] if errors else 0, json.dumps(dict(timings)), note, self.id],
+        )
+        self.conn.execute("COMMIT")
+        self._open = False

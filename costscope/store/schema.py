@@ -1,0 +1,178 @@
+"""The DuckDB schema, as an ordered list of migrations applied in code.
+
+``MIGRATIONS[i]`` brings a database from version ``i`` to ``i + 1``. A released migration is
+never edited: a change is a new migration appended at the end. Every per-signal table carries
+``snapshot_id`` so that runs compare over time and a snapshot can be pruned as a whole.
+
+Tables by signal (the place each later capability writes to):
+
+- run bookkeeping: ``snapshots``, ``snapshot_sources``, ``source_errors``
+- metrics: ``metric_meta`` (one row per metric: type, help, unit, series, samples),
+  ``metric_series`` (one row per series), ``series_labels`` (one row per series × label),
+  ``scrape_stats`` (samples per job/target for DPM pricing)
+- usage: ``usage_refs`` (which dashboard/rule/SLO uses which metric and labels)
+- logs: ``log_volume`` (bytes/lines per stream, service, level), ``log_templates``
+- traces: ``trace_operations`` (span/trace rates per service and operation), ``spans``
+- findings: ``recommendations`` (findings are data, written back like any other result)
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Migration(NamedTuple):
+    """One schema step: its number, what it does, and the SQL that does it."""
+
+    version: int
+    description: str
+    sql: str
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "snapshots, errors, metrics, usage, logs, traces, recommendations",
+        """
+        CREATE SEQUENCE snapshot_id_seq START 1;
+        CREATE TABLE snapshots (
+            id                INTEGER PRIMARY KEY DEFAULT nextval('snapshot_id_seq'),
+            run_id            VARCHAR NOT NULL,
+            started_at        TIMESTAMPTZ NOT NULL,
+            finished_at       TIMESTAMPTZ,
+            status            VARCHAR NOT NULL
+                              CHECK (status IN ('running', 'complete', 'partial', 'failed')),
+            costscope_version VARCHAR NOT NULL,
+            sources           JSON NOT NULL,      -- [{name, kind, location}], URLs redacted
+            error_count       INTEGER NOT NULL DEFAULT 0,
+            stage_timings     JSON,               -- {stage: seconds}
+            pricing           VARCHAR,            -- CostModel.describe() of the run
+            note              VARCHAR
+        );
+        CREATE TABLE snapshot_sources (
+            snapshot_id   INTEGER NOT NULL,
+            source        VARCHAR NOT NULL,
+            kind          VARCHAR NOT NULL,
+            location      VARCHAR NOT NULL,       -- URL without credentials, or a path
+            flavour       VARCHAR,                -- prometheus, victoriametrics, exposition, ...
+            version       VARCHAR,
+            status        VARCHAR NOT NULL CHECK (status IN ('complete', 'partial', 'failed')),
+            series        BIGINT NOT NULL DEFAULT 0,
+            skipped_lines BIGINT NOT NULL DEFAULT 0,
+            seconds       DOUBLE
+        );
+        CREATE TABLE source_errors (
+            snapshot_id INTEGER NOT NULL,
+            source      VARCHAR NOT NULL,
+            location    VARCHAR,
+            stage       VARCHAR NOT NULL,
+            message     VARCHAR NOT NULL,
+            occurred_at TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE metric_meta (
+            snapshot_id INTEGER NOT NULL,
+            source      VARCHAR NOT NULL,
+            metric      VARCHAR NOT NULL,         -- family name (histogram base name)
+            type        VARCHAR,                  -- counter, gauge, histogram, summary, ...
+            help        VARCHAR,
+            unit        VARCHAR,
+            series      BIGINT NOT NULL           -- as counted by the source
+        );
+        CREATE TABLE metric_series (
+            snapshot_id INTEGER NOT NULL,
+            source      VARCHAR NOT NULL,
+            metric      VARCHAR NOT NULL,         -- sample name (e.g. x_bucket)
+            family      VARCHAR NOT NULL,         -- metric family (e.g. x)
+            series_id   UBIGINT NOT NULL          -- xor of hash(label, value): stable across runs
+        );
+        CREATE TABLE series_labels (
+            snapshot_id INTEGER NOT NULL,
+            source      VARCHAR NOT NULL,
+            metric      VARCHAR NOT NULL,
+            series_id   UBIGINT NOT NULL,
+            label       VARCHAR NOT NULL,
+            value       VARCHAR NOT NULL
+        );
+        CREATE TABLE scrape_stats (
+            snapshot_id     INTEGER NOT NULL,
+            source          VARCHAR NOT NULL,
+            job             VARCHAR,
+            instance        VARCHAR,
+            samples_scraped DOUBLE,
+            series_added    DOUBLE,
+            interval_s      DOUBLE
+        );
+        CREATE TABLE usage_refs (
+            snapshot_id INTEGER NOT NULL,
+            metric      VARCHAR NOT NULL,
+            labels      VARCHAR[],                -- labels the expression depends on
+            kind        VARCHAR NOT NULL,         -- dashboard, alert, recording_rule, slo
+            name        VARCHAR NOT NULL,         -- dashboard/panel title, rule or SLO name
+            origin      VARCHAR,                  -- file or URL it came from
+            expr        VARCHAR
+        );
+        CREATE TABLE log_volume (
+            snapshot_id INTEGER NOT NULL,
+            source      VARCHAR NOT NULL,
+            stream      VARCHAR,                  -- label set, as LogQL selector text
+            service     VARCHAR,
+            level       VARCHAR,
+            lines       BIGINT NOT NULL,
+            bytes       BIGINT NOT NULL
+        );
+        CREATE TABLE log_templates (
+            snapshot_id INTEGER NOT NULL,
+            source      VARCHAR NOT NULL,
+            template_id VARCHAR NOT NULL,
+            template    VARCHAR NOT NULL,
+            level       VARCHAR,
+            services    VARCHAR[],
+            lines       BIGINT NOT NULL,
+            bytes       BIGINT NOT NULL,
+            example     VARCHAR,
+            first_seen  TIMESTAMPTZ,
+            last_seen   TIMESTAMPTZ
+        );
+        CREATE TABLE trace_operations (
+            snapshot_id INTEGER NOT NULL,
+            source      VARCHAR NOT NULL,
+            service     VARCHAR NOT NULL,
+            operation   VARCHAR NOT NULL,
+            spans       DOUBLE NOT NULL,          -- re-weighted by the sampling rate seen
+            traces      DOUBLE NOT NULL,
+            bytes       DOUBLE NOT NULL,
+            error_spans DOUBLE NOT NULL DEFAULT 0
+        );
+        CREATE TABLE spans (
+            snapshot_id    INTEGER NOT NULL,
+            source         VARCHAR NOT NULL,
+            trace_id       VARCHAR NOT NULL,
+            span_id        VARCHAR NOT NULL,
+            parent_span_id VARCHAR,
+            service        VARCHAR,
+            operation      VARCHAR,
+            kind           VARCHAR,
+            status         VARCHAR,
+            start_unix_ns  BIGINT,
+            duration_ns    BIGINT,
+            attributes     INTEGER,
+            approx_bytes   INTEGER,
+            sample_weight  DOUBLE NOT NULL DEFAULT 1
+        );
+        CREATE TABLE recommendations (
+            snapshot_id     INTEGER NOT NULL,
+            rank            INTEGER NOT NULL,
+            kind            VARCHAR NOT NULL,     -- drop_metric, drop_label, aggregate, ...
+            target          VARCHAR NOT NULL,
+            monthly_savings DOUBLE NOT NULL,
+            series_saved    BIGINT,
+            risk            VARCHAR NOT NULL,     -- what it would break; 'none known' if unused
+            evidence        VARCHAR NOT NULL,
+            config          VARCHAR NOT NULL,     -- paste-able relabel/collector config
+            cost_model      VARCHAR NOT NULL
+        );
+        """,
+    ),
+)
+
+SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -1,0 +1,234 @@
+"""Generate sample_data/: the /metrics of a believable demo company, deterministically.
+
+Twelve services (frontend, api-gateway, checkout, payment, users, search, cart, inventory,
+notification, recommendation, postgres, kafka), each with a few instances, recorded as
+Prometheus text exposition under ``sample_data/metrics/<job>/<instance>.prom`` — the files a
+``file_sd`` scrape of these targets would read. The demo's cost problems are deliberate:
+
+- api-gateway's ``http_requests_total`` carries a ``user_id`` label (a cardinality explosion);
+- checkout's ``checkout_step_duration_seconds`` histogram has 40 buckets (over-bucketed);
+- every Go service exports the full ``go_*`` runtime set, which nobody charts.
+
+Usage: ``python scripts/generate_sample_data.py [OUT_DIR] [--scale N]`` (``--scale`` multiplies
+the user population and instances, for benchmarks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+from pathlib import Path
+
+SEED = 20261125
+SERVICES = {
+    # job: (instances, routes)
+    "frontend": (3, ["/", "/product/:id", "/cart", "/checkout", "/search", "/static/*"]),
+    "api-gateway": (3, ["/api/v1/products", "/api/v1/cart", "/api/v1/orders", "/api/v1/users/me",
+                        "/api/v1/search", "/api/v1/recommendations"]),
+    "checkout": (2, ["/checkout", "/checkout/confirm", "/checkout/shipping"]),
+    "payment": (2, ["/charge", "/refund", "/authorize"]),
+    "users": (2, ["/users/:id", "/login", "/logout", "/signup"]),
+    "search": (3, ["/search", "/suggest"]),
+    "cart": (2, ["/cart", "/cart/items", "/cart/items/:id"]),
+    "inventory": (2, ["/stock/:sku", "/reserve", "/release"]),
+    "notification": (1, ["/email", "/sms", "/push"]),
+    "recommendation": (2, ["/recommendations", "/similar/:id"]),
+}  # fmt: skip
+METHODS = {"/": ["GET"], "/login": ["POST"], "/signup": ["POST"], "/charge": ["POST"]}
+STATUSES = ["200", "201", "204", "400", "401", "404", "409", "429", "500", "502", "503"]
+DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+GO_GAUGES = [
+    ("go_goroutines", "Number of goroutines that currently exist."),
+    ("go_threads", "Number of OS threads created."),
+    ("go_memstats_alloc_bytes", "Number of bytes allocated and still in use."),
+    ("go_memstats_heap_alloc_bytes", "Number of heap bytes allocated and still in use."),
+    ("go_memstats_heap_idle_bytes", "Number of heap bytes waiting to be used."),
+    ("go_memstats_heap_inuse_bytes", "Number of heap bytes that are in use."),
+    ("go_memstats_heap_objects", "Number of allocated objects."),
+    ("go_memstats_heap_released_bytes", "Number of heap bytes released to OS."),
+    ("go_memstats_heap_sys_bytes", "Number of heap bytes obtained from system."),
+    ("go_memstats_stack_inuse_bytes", "Number of bytes in use by the stack allocator."),
+    ("go_memstats_sys_bytes", "Number of bytes obtained from system."),
+    ("go_memstats_next_gc_bytes", "Number of heap bytes when next garbage collection will take place."),
+]  # fmt: skip
+
+
+def _esc(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _labels(pairs: dict[str, str]) -> str:
+    return "{" + ",".join(f'{k}="{_esc(v)}"' for k, v in pairs.items()) + "}" if pairs else ""
+
+
+class Exposition:
+    """Accumulates one target's exposition text."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.lines: list[str] = []
+
+    def family(self, name: str, type_: str, help_: str) -> None:
+        self.lines.append(f"# HELP {name} {help_}")
+        self.lines.append(f"# TYPE {name} {type_}")
+
+    def sample(self, name: str, labels: dict[str, str], value: float) -> None:
+        text = f"{value:.6g}" if isinstance(value, float) else str(value)
+        self.lines.append(f"{name}{_labels(labels)} {text}")
+
+    def histogram(self, name: str, labels: dict[str, str], buckets: list[float]) -> None:
+        count = self.rng.randint(100, 100_000)
+        cumulative = 0
+        for le in buckets:
+            cumulative += self.rng.randint(0, max(1, (count - cumulative) // 3))
+            self.sample(f"{name}_bucket", {**labels, "le": f"{le:g}"}, cumulative)
+        self.sample(f"{name}_bucket", {**labels, "le": "+Inf"}, count)
+        self.sample(f"{name}_sum", labels, round(count * self.rng.uniform(0.01, 0.4), 3))
+        self.sample(f"{name}_count", labels, count)
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+def _http_metrics(exp: Exposition, job: str, routes: list[str], users: list[str]) -> None:
+    rng = exp.rng
+    exp.family("http_requests_total", "counter", "Total HTTP requests by method, route and status.")
+    for route in routes:
+        for method in METHODS.get(route, ["GET", "POST"]):
+            for status in rng.sample(STATUSES, k=rng.randint(3, 7)):
+                base = {"method": method, "route": route, "status": status}
+                if job == "api-gateway":
+                    # the explosion: someone added the caller's id "for debugging"
+                    for user in rng.sample(users, k=len(users) // 4):
+                        exp.sample("http_requests_total", {**base, "user_id": user}, rng.randint(1, 500))
+                else:
+                    exp.sample("http_requests_total", base, rng.randint(10, 10**6))
+    exp.family("http_request_duration_seconds", "histogram", "HTTP request latency.")
+    for route in routes:
+        for method in METHODS.get(route, ["GET", "POST"]):
+            exp.histogram("http_request_duration_seconds", {"method": method, "route": route},
+                          DEFAULT_BUCKETS)  # fmt: skip
+
+
+def _go_runtime(exp: Exposition) -> None:
+    for name, help_ in GO_GAUGES:
+        exp.family(name, "gauge", help_)
+        exp.sample(name, {}, float(exp.rng.randint(10, 10**8)))
+    exp.family("go_gc_duration_seconds", "summary", "A summary of the pause duration of GC cycles.")
+    for q in ("0", "0.25", "0.5", "0.75", "1"):
+        exp.sample("go_gc_duration_seconds", {"quantile": q}, exp.rng.uniform(1e-5, 1e-3))
+    exp.sample("go_gc_duration_seconds_sum", {}, exp.rng.uniform(1, 100))
+    exp.sample("go_gc_duration_seconds_count", {}, exp.rng.randint(1000, 100000))
+    exp.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.")
+    exp.sample("process_resident_memory_bytes", {}, float(exp.rng.randint(10**7, 10**9)))
+    exp.family("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.")
+    exp.sample("process_cpu_seconds_total", {}, exp.rng.uniform(10, 10**5))
+
+
+def _service_specific(exp: Exposition, job: str, pods: int) -> None:
+    rng = exp.rng
+    if job == "checkout":
+        # 40 buckets where 8 would answer every question asked of it
+        buckets = [round(0.001 * 1.3**i, 6) for i in range(40)]
+        exp.family("checkout_step_duration_seconds", "histogram", "Duration of each checkout step.")
+        for step in ("cart", "address", "shipping", "payment", "confirm"):
+            for region in ("eu-west", "us-east", "ap-south"):
+                exp.histogram("checkout_step_duration_seconds", {"step": step, "region": region}, buckets)
+    if job == "payment":
+        exp.family("payment_transactions_total", "counter", "Payment transactions by provider and outcome.")
+        for provider in ("stripe", "adyen", "paypal"):
+            for outcome in ("approved", "declined", "error", "timeout"):
+                for currency in ("EUR", "USD", "GBP", "INR"):
+                    exp.sample("payment_transactions_total",
+                               {"provider": provider, "outcome": outcome, "currency": currency},
+                               rng.randint(0, 10**5))  # fmt: skip
+    if job == "search":
+        exp.family("search_query_terms_total", "counter", "Searches by normalized query term.")
+        for i, term in enumerate(rng.sample(range(5000), 600)):
+            exp.sample("search_query_terms_total", {"term": f"term-{term:04d}"}, i + 1)
+    if job == "inventory":
+        exp.family("inventory_stock_level", "gauge", "Units in stock per SKU and warehouse.")
+        for sku in range(300):
+            for wh in ("ams1", "fra2"):
+                exp.sample("inventory_stock_level", {"sku": f"SKU-{sku:05d}", "warehouse": wh},
+                           float(rng.randint(0, 900)))  # fmt: skip
+    exp.family("kube_pod_container_status_restarts_total", "counter", "Container restarts.")
+    for p in range(pods):
+        pod = f"{job}-{rng.getrandbits(40):010x}"[:len(job) + 11]
+        exp.sample("kube_pod_container_status_restarts_total",
+                   {"namespace": "shop", "pod": pod, "container": job}, rng.randint(0, 5))  # fmt: skip
+
+
+def _postgres(exp: Exposition) -> None:
+    rng = exp.rng
+    exp.family("pg_stat_user_tables_n_live_tup", "gauge", "Estimated number of live rows.")
+    exp.family("pg_stat_user_tables_seq_scan", "counter", "Number of sequential scans.")
+    for db in ("orders", "users", "catalog"):
+        for t in range(40):
+            labels = {"datname": db, "schemaname": "public", "relname": f"{db}_t{t:02d}"}
+            exp.sample("pg_stat_user_tables_n_live_tup", labels, float(rng.randint(0, 10**7)))
+            exp.sample("pg_stat_user_tables_seq_scan", labels, rng.randint(0, 10**4))
+    exp.family("pg_stat_activity_count", "gauge", "Connections by state.")
+    for db in ("orders", "users", "catalog"):
+        for state in ("active", "idle", "idle in transaction", "disabled"):
+            exp.sample("pg_stat_activity_count", {"datname": db, "state": state}, float(rng.randint(0, 50)))
+    exp.family("pg_up", "gauge", "Whether the last scrape of PostgreSQL was able to connect.")
+    exp.sample("pg_up", {}, 1.0)
+
+
+def _kafka(exp: Exposition) -> None:
+    rng = exp.rng
+    exp.family("kafka_consumergroup_lag", "gauge", "Current approximate lag of a consumer group.")
+    for topic in ("orders", "payments", "emails", "clickstream", "inventory-events"):
+        for partition in range(24):
+            for group in ("billing", "analytics", "notifier"):
+                exp.sample("kafka_consumergroup_lag",
+                           {"topic": topic, "partition": str(partition), "consumergroup": group},
+                           float(rng.randint(0, 10**4)))  # fmt: skip
+    exp.family("kafka_topic_partition_current_offset", "gauge", "Current offset of a partition.")
+    for topic in ("orders", "payments", "emails", "clickstream", "inventory-events"):
+        for partition in range(24):
+            exp.sample("kafka_topic_partition_current_offset", {"topic": topic, "partition": str(partition)},
+                       float(rng.randint(0, 10**9)))  # fmt: skip
+
+
+def generate(out: Path, scale: int = 1) -> dict[str, int]:
+    """Write the demo's expositions under ``out``; returns sample lines per job (ground truth)."""
+    rng = random.Random(SEED)
+    users = [f"u-{rng.getrandbits(32):08x}" for _ in range(400 * scale)]
+    metrics_dir = out / "metrics"
+    if metrics_dir.exists():
+        shutil.rmtree(metrics_dir)
+    counts: dict[str, int] = {}
+    for job, (instances, routes) in SERVICES.items():
+        for i in range(instances * scale):
+            exp = Exposition(rng)
+            _http_metrics(exp, job, routes, users)
+            _service_specific(exp, job, pods=instances * scale)
+            _go_runtime(exp)
+            path = metrics_dir / job / f"{job}-{i}.prom"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(exp.text(), encoding="utf-8")
+            counts[job] = counts.get(job, 0) + sum(not ln.startswith("#") for ln in exp.lines)
+    for job, writer in (("postgres", _postgres), ("kafka", _kafka)):
+        exp = Exposition(rng)
+        writer(exp)
+        path = metrics_dir / job / f"{job}-0.prom"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(exp.text(), encoding="utf-8")
+        counts[job] = sum(not ln.startswith("#") for ln in exp.lines)
+    return counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("out", nargs="?", default=str(Path(__file__).parent.parent / "sample_data"))
+    parser.add_argument("--scale", type=int, default=1)
+    args = parser.parse_args()
+    counts = generate(Path(args.out), args.scale)
+    print(f"{sum(counts.values()):,} series in {len(counts)} jobs under {args.out}")
+
+
+if __name__ == "__main__":
+    main()
