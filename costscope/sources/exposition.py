@@ -44,7 +44,7 @@ _LINE = re.compile(
     rf"({_NAME})[ \t]*(?:\{{({_PAIRS})\}})?[ \t]+([^ \t#]+)(?:[ \t]+([^ \t#]+))?[ \t]*(#.*)?"
 )
 _PAIR = re.compile(rf'({_LABEL})[ \t]*=[ \t]*"((?:[^"\\\n]|\\.)*)"')
-_EXEMPLAR = re.compile(rf"#[ \t]*\{{({_PAIRS})\}}[ \t]+[^ \t]+(?:[ \t]+[^ \t]+)?[ \t]*")
+_EXEMPLAR = re.compile(rf"#[ \t]*\{{{_PAIRS}\}}[ \t]+([^ \t]+)(?:[ \t]+([^ \t]+))?[ \t]*")
 _ESCAPE = re.compile(r"\\(.)")
 _UNESCAPE = {"n": "\n", "\\": "\\", '"': '"'}
 
@@ -53,6 +53,23 @@ def _unescape(value: str) -> str:
     if "\\" not in value:
         return value
     return _ESCAPE.sub(lambda m: _UNESCAPE.get(m.group(1), m.group(0)), value)
+
+
+def _number(text: str) -> float | None:
+    """A Prometheus float (Go's ParseFloat): Python's float() minus its digit separators."""
+    if "_" in text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _valid_exemplar(text: str) -> bool:
+    m = _EXEMPLAR.fullmatch(text)
+    return bool(m) and _number(m.group(1)) is not None and (
+        m.group(2) is None or _number(m.group(2)) is not None
+    )
 
 
 class Sample(NamedTuple):
@@ -132,22 +149,17 @@ class ExpositionParser:
                 self._fail(lineno, self._explain(line), line)
                 continue
             name, block, value_text, ts_text, exemplar = m.groups()
-            try:
-                value = float(value_text)
-            except ValueError:
+            value = _number(value_text)
+            if value is None:
                 self._fail(lineno, f"invalid sample value {value_text!r}", line)
                 continue
             timestamp = None
             if ts_text is not None:
-                try:
-                    timestamp = float(ts_text)
-                except ValueError:
+                timestamp = _number(ts_text)
+                if timestamp is None or math.isnan(timestamp) or math.isinf(timestamp):
                     self._fail(lineno, f"invalid timestamp {ts_text!r}", line)
                     continue
-                if math.isnan(timestamp) or math.isinf(timestamp):
-                    self._fail(lineno, f"invalid timestamp {ts_text!r}", line)
-                    continue
-            if exemplar is not None and not _EXEMPLAR.fullmatch(exemplar):
+            if exemplar is not None and not _valid_exemplar(exemplar):
                 self._fail(lineno, "invalid exemplar", line)
                 continue
             if block:
@@ -231,4 +243,4 @@ def _scan_labels(text: str) -> int | None:
 
 def parse_text(text: str, file: str = "<exposition>", *, lenient: bool = False) -> list[Sample]:
     """Every sample in an exposition given as one string (small inputs and tests)."""
-    return list(ExpositionParser(file, lenient=lenient).parse(text.splitlines()))
+    return list(ExpositionParser(file, lenient=lenient).parse(text.split("\n")))

@@ -38,7 +38,7 @@ class ExpositionStats:
 def _lines(path: Path) -> Iterator[str]:
     opener = gzip.open if path.suffix == ".gz" else open
     try:
-        with opener(path, "rt", encoding="utf-8", newline="") as fh:
+        with opener(path, "rt", encoding="utf-8", newline="\n") as fh:
             yield from fh
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text ({exc.reason})", file=str(path)) from None
@@ -90,6 +90,6 @@ def collect_url(source: SourceConfig, writer: MetricsWriter, client: HttpClient)
     )
     url = source.url or ""
     parser = ExpositionParser(url, lenient=source.lenient)
-    lines = io.StringIO(response.text)
+    lines = io.StringIO(response.text, newline="\n")
     host = urlsplit(url).netloc.rsplit("@", 1)[-1]
     return _write(parser, parser.parse(lines), writer, (("job", source.name), ("instance", host)))

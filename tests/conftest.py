@@ -1,0 +1,56 @@
+"""Shared fixtures: temp databases, the demo data, the CLI runner, and real servers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from costscope.store import Store
+from tests import servers
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_DATA = ROOT / "sample_data"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """A path for a fresh DuckDB file."""
+    return tmp_path / "costscope.duckdb"
+
+
+@pytest.fixture
+def store(db_path: Path) -> Iterator[Store]:
+    """A fresh, migrated store."""
+    with Store.open(db_path) as s:
+        yield s
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    """Runs the typer app in-process."""
+    return CliRunner()
+
+
+@pytest.fixture
+def node_exporter(tmp_path: Path) -> Iterator[servers.Server]:
+    """A real node_exporter on 127.0.0.1."""
+    with servers.node_exporter(tmp_path) as s:
+        yield s
+
+
+@pytest.fixture
+def pushgateway(tmp_path: Path) -> Iterator[servers.Server]:
+    """A real Pushgateway on 127.0.0.1."""
+    with servers.pushgateway(tmp_path) as s:
+        yield s
+
+
+@pytest.fixture
+def victoria_metrics(tmp_path: Path) -> Iterator[servers.Server]:
+    """A real single-node VictoriaMetrics on 127.0.0.1."""
+    with servers.victoria_metrics(tmp_path) as s:
+        yield s

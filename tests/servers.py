@@ -1,0 +1,217 @@
+"""Real servers for tests: Debian's Prometheus, VictoriaMetrics, Pushgateway and node_exporter.
+
+Each starts on a free 127.0.0.1 port in a temp dir, is waited for until ready, and is stopped
+by PID. Helpers load data fast: an exposition served over HTTP for Prometheus to scrape (head
+data), ``promtool tsdb create-blocks-from openmetrics`` for history, and VictoriaMetrics'
+``/api/v1/import/prometheus`` + ``/internal/force_flush``.
+
+A missing binary skips the test on a developer's machine and fails it in CI (``CI`` set).
+"""
+
+from __future__ import annotations
+
+import http.server
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+BINARIES = {
+    "prometheus": "prometheus",
+    "promtool": "promtool",
+    "victoria-metrics": "victoria-metrics",
+    "pushgateway": "prometheus-pushgateway",
+    "node_exporter": "prometheus-node-exporter",
+    "chromium": "chromium",
+}
+
+
+def require_binary(key: str) -> str:
+    """Path of a Debian-packaged binary; skip locally, fail in CI, when it is missing."""
+    path = shutil.which(BINARIES[key])
+    if path is None:
+        message = f"{BINARIES[key]} is not installed (apt-get install it; see README)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A started server: its base URL, process and working directory."""
+
+    name: str
+    url: str
+    process: subprocess.Popen[bytes]
+    workdir: Path
+    log: Path
+
+    def stop(self) -> None:
+        """Stop by PID: SIGTERM, then SIGKILL after 10 s."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+def start_server(
+    name: str, argv: list[str], url: str, ready_path: str, workdir: Path, timeout: float = 30.0
+) -> Server:
+    """Start ``argv`` and wait until ``url + ready_path`` answers 200."""
+    log = workdir / f"{name}.log"
+    with log.open("wb") as fh:
+        proc = subprocess.Popen(argv, cwd=workdir, stdout=fh, stderr=subprocess.STDOUT)
+    server = Server(name, url, proc, workdir, log)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode}:\n{log.read_text()[-2000:]}")
+        try:
+            if httpx.get(url + ready_path, timeout=1.0).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"{name} not ready after {timeout}s:\n{log.read_text()[-2000:]}")
+
+
+@contextmanager
+def served_files(directory: Path) -> Iterator[str]:
+    """Serve ``directory`` over HTTP on loopback (an exposition for Prometheus to scrape)."""
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, directory=str(directory), **kwargs)  # type: ignore[arg-type]
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def guess_type(self, path: str | os.PathLike[str]) -> str:
+            return "text/plain; version=0.0.4; charset=utf-8"
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@contextmanager
+def prometheus(workdir: Path, scrape_targets: dict[str, list[str]] | None = None,
+               scrape_interval: str = "1s", extra_args: list[str] | None = None) -> Iterator[Server]:  # fmt: skip
+    """Prometheus 2.42 scraping ``scrape_targets`` (job -> ["host:port", ...])."""
+    binary = require_binary("prometheus")
+    port = free_port()
+    jobs = []
+    for job, targets in (scrape_targets or {}).items():
+        quoted = ", ".join(f'"{t}"' for t in targets)
+        jobs.append(f"  - job_name: {job}\n    static_configs:\n      - targets: [{quoted}]\n")
+    (workdir / "prometheus.yml").write_text(
+        f"global:\n  scrape_interval: {scrape_interval}\n  evaluation_interval: {scrape_interval}\n"
+        "scrape_configs:\n" + ("".join(jobs) if jobs else "  []\n")
+    )
+    if not jobs:
+        (workdir / "prometheus.yml").write_text(f"global:\n  scrape_interval: {scrape_interval}\n")
+    data = workdir / "data"
+    data.mkdir(exist_ok=True)
+    argv = [
+        binary, f"--config.file={workdir / 'prometheus.yml'}", f"--storage.tsdb.path={data}",
+        f"--web.listen-address=127.0.0.1:{port}", "--web.enable-admin-api",
+        "--storage.tsdb.retention.time=100y", *(extra_args or []),
+    ]  # fmt: skip
+    server = start_server("prometheus", argv, f"http://127.0.0.1:{port}", "/-/ready", workdir)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@contextmanager
+def victoria_metrics(workdir: Path) -> Iterator[Server]:
+    """A single-node VictoriaMetrics."""
+    binary = require_binary("victoria-metrics")
+    port = free_port()
+    argv = [binary, f"-storageDataPath={workdir / 'vm-data'}", f"-httpListenAddr=127.0.0.1:{port}",
+            "-retentionPeriod=100y", "-search.disableCache"]  # fmt: skip
+    server = start_server("victoria-metrics", argv, f"http://127.0.0.1:{port}", "/health", workdir)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@contextmanager
+def pushgateway(workdir: Path) -> Iterator[Server]:
+    """A Prometheus Pushgateway."""
+    binary = require_binary("pushgateway")
+    port = free_port()
+    argv = [binary, f"--web.listen-address=127.0.0.1:{port}"]
+    server = start_server("pushgateway", argv, f"http://127.0.0.1:{port}", "/-/ready", workdir)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@contextmanager
+def node_exporter(workdir: Path) -> Iterator[Server]:
+    """node_exporter with its default collectors."""
+    binary = require_binary("node_exporter")
+    port = free_port()
+    argv = [binary, f"--web.listen-address=127.0.0.1:{port}"]
+    server = start_server("node_exporter", argv, f"http://127.0.0.1:{port}", "/metrics", workdir)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def vm_import(server: Server, exposition: str) -> None:
+    """Load exposition text into VictoriaMetrics and make it searchable at once."""
+    r = httpx.post(server.url + "/api/v1/import/prometheus", content=exposition.encode(), timeout=60)
+    r.raise_for_status()
+    httpx.get(server.url + "/internal/force_flush", timeout=60).raise_for_status()
+
+
+def promtool_backfill(openmetrics_file: Path, data_dir: Path) -> None:
+    """Write TSDB blocks from an OpenMetrics file (history for Prometheus to serve)."""
+    binary = require_binary("promtool")
+    subprocess.run(
+        [binary, "tsdb", "create-blocks-from", "openmetrics", str(openmetrics_file), str(data_dir)],
+        check=True, capture_output=True, timeout=600,
+    )  # fmt: skip
+
+
+def wait_for(predicate: object, timeout: float = 30.0, interval: float = 0.2) -> None:
+    """Poll ``predicate()`` until it is truthy or ``timeout`` passes (then fail)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(interval)
+    pytest.fail(f"condition not met within {timeout}s")
