@@ -81,7 +81,7 @@ SourcesArg = Annotated[
 
 
 def _fail(error: CostscopeError, console: Console) -> NoReturn:
-    console.print(f"[red]error:[/] {escape(str(error))}", highlight=False)
+    console.print(f"[red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
     raise typer.Exit(error.exit_code)
 
 
