@@ -153,18 +153,18 @@ class Store:
         try:
             has = self.conn.execute(
                 "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
-            ).fetchone()
+            ).fetchall()
         except duckdb.Error as exc:
             raise StoreError(f"not a costscope database: {exc}", path=str(self.path)) from None
-        if not has or not has[0]:
-            tables = self.conn.execute("SELECT count(*) FROM information_schema.tables").fetchone()
-            if tables and tables[0]:
+        if not has[0][0]:
+            tables = self.conn.execute("SELECT count(*) FROM information_schema.tables").fetchall()
+            if tables[0][0]:
                 raise StoreError(
                     "this DuckDB file is not a costscope database", path=str(self.path)
                 )
             return 0
-        row = self.conn.execute("SELECT max(version) FROM schema_migrations").fetchone()
-        return int(row[0]) if row and row[0] is not None else 0
+        (row,) = self.conn.execute("SELECT max(version) FROM schema_migrations").fetchall()
+        return int(row[0]) if row[0] is not None else 0
 
     def _migrate(self, current: int) -> None:
         if current == 0:
@@ -206,9 +206,8 @@ class Store:
             "INSERT INTO snapshots (run_id, started_at, status, costscope_version, sources, pricing)"
             " VALUES (?, now(), 'running', ?, ?, ?) RETURNING id",
             [run_id, __version__, json.dumps([s.__dict__ for s in sources]), pricing],
-        ).fetchone()
-        assert row is not None
-        return SnapshotWriter(self, int(row[0]))
+        ).fetchall()
+        return SnapshotWriter(self, int(row[0][0]))
 
     def set_timings(self, snapshot_id: int, timings: Mapping[str, float]) -> None:
         """Replace the stage timings of a finished snapshot (the report stage ends after commit)."""
@@ -235,8 +234,8 @@ class Store:
         marks = ", ".join("?" for _ in statuses)
         row = self.conn.execute(
             f"SELECT max(id) FROM snapshots WHERE status IN ({marks})", list(statuses)
-        ).fetchone()
-        return int(row[0]) if row and row[0] is not None else None
+        ).fetchall()
+        return int(row[0][0]) if row[0][0] is not None else None
 
     def source_errors(self, snapshot_id: int) -> pl.DataFrame:
         """The errors recorded for one snapshot."""
@@ -322,11 +321,11 @@ class SnapshotWriter:
             raise ValueError(f"unknown final status {status!r}")
         errors = self.conn.execute(
             "SELECT count(*) FROM source_errors WHERE snapshot_id = ?", [self.id]
-        ).fetchone()
+        ).fetchall()
         self.conn.execute(
             "UPDATE snapshots SET status = ?, finished_at = now(), error_count = ?,"
             " stage_timings = ?, note = ? WHERE id = ?",
-            [status, errors[0] if errors else 0, json.dumps(dict(timings)), note, self.id],
+            [status, errors[0][0], json.dumps(dict(timings)), note, self.id],
         )
         self.conn.execute("COMMIT")
         self._open = False
