@@ -44,7 +44,9 @@ class Workspace:
         with self._store() as store:
             sid = snapshot_id if snapshot_id is not None else store.latest_snapshot_id()
             if sid is None:
-                raise StoreError("no complete snapshot yet; run costscope analyze", path=str(self.db))
+                raise StoreError(
+                    "no complete snapshot yet; run costscope analyze", path=str(self.db)
+                )
             if sid not in self._cache:
                 self._cache[sid] = analyze_snapshot(store, sid, self.model)
             return self._cache[sid]
@@ -75,7 +77,7 @@ class Workspace:
             return store.query(sql)
 
 
-def open(db: str | Path | None = None, *, config: str | Path | None = None) -> Workspace:  # noqa: A001
+def open(db: str | Path | None = None, *, config: str | Path | None = None) -> Workspace:
     """Open a costscope database (default ``$COSTSCOPE_DB`` or ./costscope.duckdb) for reading."""
     model = load_config(config).pricing if config is not None else None
     path = Path(db) if db is not None else default_db_path()

@@ -62,21 +62,30 @@ def main_options(
 
 ConfigOpt = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="costscope.yaml (default: $COSTSCOPE_CONFIG or ./costscope.yaml)."),
+    typer.Option(
+        "--config", "-c", help="costscope.yaml (default: $COSTSCOPE_CONFIG or ./costscope.yaml)."
+    ),
 ]
 DbOpt = Annotated[
-    Path | None, typer.Option("--db", help="DuckDB file (default: $COSTSCOPE_DB or ./costscope.duckdb).")
+    Path | None,
+    typer.Option("--db", help="DuckDB file (default: $COSTSCOPE_DB or ./costscope.duckdb)."),
 ]
-KindOpt = Annotated[str, typer.Option("--kind", help=f"Force the kind of every SOURCE: {', '.join(SOURCE_KINDS)}.")]
+KindOpt = Annotated[
+    str, typer.Option("--kind", help=f"Force the kind of every SOURCE: {', '.join(SOURCE_KINDS)}.")
+]
 LogFormatOpt = Annotated[str, typer.Option("--log-format", help="Logs on stderr: human or json.")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
 NoColorOpt = Annotated[bool, typer.Option("--no-color", help="No colors in the output.")]
 LockOpt = Annotated[
-    float, typer.Option("--lock-timeout", help="Seconds to wait while another costscope uses the database.")
+    float,
+    typer.Option(
+        "--lock-timeout", help="Seconds to wait while another costscope uses the database."
+    ),
 ]
 SourcesArg = Annotated[
-    list[str] | None, typer.Argument(help="URLs or paths to read (a /metrics URL, exposition files, sample_data).")
+    list[str] | None,
+    typer.Argument(help="URLs or paths to read (a /metrics URL, exposition files, sample_data)."),
 ]
 
 
@@ -86,7 +95,9 @@ def _fail(error: CostscopeError, console: Console) -> NoReturn:
 
 
 def _load(config: Path | None) -> Config:
-    path = config or (Path(os.environ["COSTSCOPE_CONFIG"]) if os.environ.get("COSTSCOPE_CONFIG") else None)
+    path = config or (
+        Path(os.environ["COSTSCOPE_CONFIG"]) if os.environ.get("COSTSCOPE_CONFIG") else None
+    )
     if path is None and Path("costscope.yaml").is_file():
         path = Path("costscope.yaml")
     return load_config(path) if path is not None else Config()
@@ -102,9 +113,14 @@ def _setup(log_format: str, verbose: bool, cfg: Config) -> str:
 
 def _progress(console: Console, enabled: bool) -> Progress:
     return Progress(
-        TextColumn("collecting [bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=console, transient=True, disable=not enabled,
-    )  # fmt: skip
+        TextColumn("collecting [bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not enabled,
+    )
 
 
 @app.command()
@@ -113,7 +129,8 @@ def analyze(
     config: ConfigOpt = None,
     db: DbOpt = None,
     report: Annotated[
-        Path | None, typer.Option("--report", help="HTML report path (default: costscope-report.html).")
+        Path | None,
+        typer.Option("--report", help="HTML report path (default: costscope-report.html)."),
     ] = None,
     json_out: Annotated[
         str | None, typer.Option("--json", help="Write the JSON document to FILE, or - for stdout.")
@@ -148,12 +165,15 @@ def analyze(
                 def hook(what: str, done: int, total: int) -> None:
                     bar.update(task, description=what, completed=done, total=total)
 
-                run, analysis = run_analysis(store, sources or [], cfg, kind=kind, run_id=run_id,
-                                             progress=hook)  # fmt: skip
+                run, analysis = run_analysis(
+                    store, sources or [], cfg, kind=kind, run_id=run_id, progress=hook
+                )
             report_path = report or default_report_path()
             write_outputs(analysis, run, store, report_path, json_out)
         if not quiet:
-            print_summary(replace(analysis, timings=dict(run.timer.seconds)), out, report_path, json_out)
+            print_summary(
+                replace(analysis, timings=dict(run.timer.seconds)), out, report_path, json_out
+            )
         if run.errors:
             raise typer.Exit(EXIT_SOURCE_FAILED)
     except CostscopeError as exc:
@@ -209,14 +229,22 @@ def snapshots(
 
     err = Console(stderr=True, no_color=no_color)
     try:
-        with Store.open(db or default_db_path(), read_only=True, lock_timeout=lock_timeout) as store:
+        with Store.open(
+            db or default_db_path(), read_only=True, lock_timeout=lock_timeout
+        ) as store:
             df = store.snapshots()
         table = Table()
         for col in ("id", "started", "status", "errors", "version", "note"):
             table.add_column(col)
         for r in df.iter_rows(named=True):
-            table.add_row(str(r["id"]), str(r["started_at"])[:19], r["status"], str(r["error_count"]),
-                          r["costscope_version"], escape(r["note"] or ""))  # fmt: skip
+            table.add_row(
+                str(r["id"]),
+                str(r["started_at"])[:19],
+                r["status"],
+                str(r["error_count"]),
+                r["costscope_version"],
+                escape(r["note"] or ""),
+            )
         Console(no_color=no_color).print(table)
     except CostscopeError as exc:
         _fail(exc, err)

@@ -286,11 +286,15 @@ def _auth(at: _At, base_dir: Path) -> Auth:
     if bearer is not None and username is not None:
         raise at.fail("give either a bearer token or basic auth, not both")
     secret_headers: list[tuple[str, Secret]] = []
-    for header, env_at in fields["headers_env"].str_map().items() if "headers_env" in fields else []:
+    for header, env_at in (
+        fields["headers_env"].str_map().items() if "headers_env" in fields else []
+    ):
         s = _secret({"h_env": env_at}, "h", base_dir)
         assert s is not None
         secret_headers.append((header, s))
-    for header, file_at in fields["headers_file"].str_map().items() if "headers_file" in fields else []:
+    for header, file_at in (
+        fields["headers_file"].str_map().items() if "headers_file" in fields else []
+    ):
         s = _secret({"h_file": file_at}, "h", base_dir)
         assert s is not None
         secret_headers.append((header, s))
@@ -313,9 +317,20 @@ def _url(at: _At) -> str:
 
 
 _SOURCE_KEYS = (
-    "name", "kind", "url", "path", "path_prefix", "tenant", "headers", "auth", "tls",
-    "timeout", "concurrency", "retries", "lenient",
-)  # fmt: skip
+    "name",
+    "kind",
+    "url",
+    "path",
+    "path_prefix",
+    "tenant",
+    "headers",
+    "auth",
+    "tls",
+    "timeout",
+    "concurrency",
+    "retries",
+    "lenient",
+)
 
 
 def _source(at: _At, index: int, base_dir: Path) -> SourceConfig:

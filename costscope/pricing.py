@@ -8,9 +8,9 @@ together with the model that produced them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import Mapping
 
 # unit -> what it means; the keys are what pricing.overrides accepts
 UNITS: Mapping[str, str] = MappingProxyType(
@@ -120,7 +120,9 @@ PRESETS: Mapping[str, CostModel] = MappingProxyType(
 DEFAULT_PRESET = "grafana-cloud"
 
 
-def cost_model(preset: str = DEFAULT_PRESET, overrides: Mapping[str, float] | None = None) -> CostModel:
+def cost_model(
+    preset: str = DEFAULT_PRESET, overrides: Mapping[str, float] | None = None
+) -> CostModel:
     """The preset named ``preset`` with ``overrides`` (unit -> price) applied."""
     base = PRESETS[preset]
     if not overrides:

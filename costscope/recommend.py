@@ -51,7 +51,9 @@ def _family_regex(metric: str, type_: str | None) -> str:
 def _aggregate_config(metric: str, label: str, kept: list[str], type_: str | None) -> str:
     by = ", ".join(kept) if kept else ""
     inner = f"{metric}_bucket" if type_ in ("histogram", "gaugehistogram") else metric
-    func = "rate" if type_ in ("counter", "histogram", "summary") or metric.endswith("_total") else ""
+    func = (
+        "rate" if type_ in ("counter", "histogram", "summary") or metric.endswith("_total") else ""
+    )
     selector = f"{func}({inner}[5m])" if func else inner
     record = f"{metric.removesuffix('_total')}:without_{label}"
     if type_ in ("histogram", "gaugehistogram"):
@@ -71,9 +73,11 @@ def _aggregate_config(metric: str, label: str, kept: list[str], type_: str | Non
 
 
 def recommend_label_drops(
-    drops: pl.DataFrame, metrics: pl.DataFrame, labels_by_metric: dict[str, list[str]],
+    drops: pl.DataFrame,
+    metrics: pl.DataFrame,
+    labels_by_metric: dict[str, list[str]],
     model: CostModel,
-) -> list[Recommendation]:  # fmt: skip
+) -> list[Recommendation]:
     """Aggregate away the label that saves the most on each metric, where it saves enough."""
     types = dict(zip(metrics["metric"], metrics["type"], strict=True))
     best = (
@@ -86,7 +90,9 @@ def recommend_label_drops(
     recs = []
     for row in best.iter_rows(named=True):
         metric, label = row["metric"], row["label"]
-        kept = [lb for lb in labels_by_metric.get(metric, []) if lb not in (label, "le", "quantile")]
+        kept = [
+            lb for lb in labels_by_metric.get(metric, []) if lb not in (label, "le", "quantile")
+        ]
         unique = " — every series has its own value (ID-like)" if row["unique_per_series"] else ""
         evidence = (
             f"{metric} has {row['series_before']:,} series; without {label}"
@@ -110,9 +116,15 @@ def recommend_label_drops(
 def recommendations_frame(recs: list[Recommendation]) -> pl.DataFrame:
     """Recommendations as a DataFrame, ranked by savings (rank 1 saves the most)."""
     schema = {
-        "rank": pl.Int32, "kind": pl.String, "target": pl.String, "monthly_savings": pl.Float64,
-        "series_saved": pl.Int64, "risk": pl.String, "evidence": pl.String, "config": pl.String,
+        "rank": pl.Int32,
+        "kind": pl.String,
+        "target": pl.String,
+        "monthly_savings": pl.Float64,
+        "series_saved": pl.Int64,
+        "risk": pl.String,
+        "evidence": pl.String,
+        "config": pl.String,
         "cost_model": pl.String,
-    }  # fmt: skip
+    }
     rows = [{"rank": i, **r.as_dict()} for i, r in enumerate(recs, 1)]
     return pl.DataFrame(rows, schema=schema)

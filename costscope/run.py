@@ -72,9 +72,11 @@ def collect_snapshot(
                     )
                     log.error("source %s failed: %s", source.name, error)
                 log.info(
-                    "source %s: %d series", source.name, result.series,
+                    "source %s: %d series",
+                    source.name,
+                    result.series,
                     extra={"source": source.name, "series": result.series, "status": result.status},
-                )  # fmt: skip
+                )
             if progress:
                 progress("done", len(targets), len(targets))
         if all(s == "failed" for s in statuses):
@@ -91,9 +93,15 @@ def collect_snapshot(
                 snapshot.append("recommendations", analysis.recommendations)
         snapshot.finish(status, timer.seconds)
     if analysis is not None:
-        analysis = replace(analysis, status=status, sources=store.snapshot_sources(snapshot.id),
-                           errors=store.source_errors(snapshot.id))  # fmt: skip
-    log.info("snapshot %d %s", snapshot.id, status, extra={"snapshot": snapshot.id, "status": status})
+        analysis = replace(
+            analysis,
+            status=status,
+            sources=store.snapshot_sources(snapshot.id),
+            errors=store.source_errors(snapshot.id),
+        )
+    log.info(
+        "snapshot %d %s", snapshot.id, status, extra={"snapshot": snapshot.id, "status": status}
+    )
     return SnapshotRun(snapshot.id, status, run_id, tuple(errors), timer, analysis)
 
 
@@ -117,8 +125,12 @@ def run_analysis(
 
 
 def write_outputs(
-    analysis: Analysis, run: SnapshotRun, store: Store, report: Path | None, json_path: str | None,
-) -> None:  # fmt: skip
+    analysis: Analysis,
+    run: SnapshotRun,
+    store: Store,
+    report: Path | None,
+    json_path: str | None,
+) -> None:
     """Write the HTML report and the JSON document; record their time with the snapshot."""
     from costscope.report.html import write_report
     from costscope.report.json_doc import write_json

@@ -24,8 +24,17 @@ SEED = 20261125
 SERVICES = {
     # job: (instances, routes)
     "frontend": (3, ["/", "/product/:id", "/cart", "/checkout", "/search", "/static/*"]),
-    "api-gateway": (3, ["/api/v1/products", "/api/v1/cart", "/api/v1/orders", "/api/v1/users/me",
-                        "/api/v1/search", "/api/v1/recommendations"]),
+    "api-gateway": (
+        3,
+        [
+            "/api/v1/products",
+            "/api/v1/cart",
+            "/api/v1/orders",
+            "/api/v1/users/me",
+            "/api/v1/search",
+            "/api/v1/recommendations",
+        ],
+    ),
     "checkout": (2, ["/checkout", "/checkout/confirm", "/checkout/shipping"]),
     "payment": (2, ["/charge", "/refund", "/authorize"]),
     "users": (2, ["/users/:id", "/login", "/logout", "/signup"]),
@@ -34,7 +43,7 @@ SERVICES = {
     "inventory": (2, ["/stock/:sku", "/reserve", "/release"]),
     "notification": (1, ["/email", "/sms", "/push"]),
     "recommendation": (2, ["/recommendations", "/similar/:id"]),
-}  # fmt: skip
+}
 METHODS = {"/": ["GET"], "/login": ["POST"], "/signup": ["POST"], "/charge": ["POST"]}
 STATUSES = ["200", "201", "204", "400", "401", "404", "409", "429", "500", "502", "503"]
 DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
@@ -50,8 +59,11 @@ GO_GAUGES = [
     ("go_memstats_heap_sys_bytes", "Number of heap bytes obtained from system."),
     ("go_memstats_stack_inuse_bytes", "Number of bytes in use by the stack allocator."),
     ("go_memstats_sys_bytes", "Number of bytes obtained from system."),
-    ("go_memstats_next_gc_bytes", "Number of heap bytes when next garbage collection will take place."),
-]  # fmt: skip
+    (
+        "go_memstats_next_gc_bytes",
+        "Number of heap bytes when next garbage collection will take place.",
+    ),
+]
 
 
 def _esc(value: str) -> str:
@@ -101,14 +113,17 @@ def _http_metrics(exp: Exposition, job: str, routes: list[str], users: list[str]
                 if job == "api-gateway":
                     # the explosion: someone added the caller's id "for debugging"
                     for user in rng.sample(users, k=len(users) // 4):
-                        exp.sample("http_requests_total", {**base, "user_id": user}, rng.randint(1, 500))
+                        exp.sample(
+                            "http_requests_total", {**base, "user_id": user}, rng.randint(1, 500)
+                        )
                 else:
                     exp.sample("http_requests_total", base, rng.randint(10, 10**6))
     exp.family("http_request_duration_seconds", "histogram", "HTTP request latency.")
     for route in routes:
         for method in METHODS.get(route, ["GET", "POST"]):
-            exp.histogram("http_request_duration_seconds", {"method": method, "route": route},
-                          DEFAULT_BUCKETS)  # fmt: skip
+            exp.histogram(
+                "http_request_duration_seconds", {"method": method, "route": route}, DEFAULT_BUCKETS
+            )
 
 
 def _go_runtime(exp: Exposition) -> None:
@@ -122,7 +137,9 @@ def _go_runtime(exp: Exposition) -> None:
     exp.sample("go_gc_duration_seconds_count", {}, exp.rng.randint(1000, 100000))
     exp.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.")
     exp.sample("process_resident_memory_bytes", {}, float(exp.rng.randint(10**7, 10**9)))
-    exp.family("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.")
+    exp.family(
+        "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds."
+    )
     exp.sample("process_cpu_seconds_total", {}, exp.rng.uniform(10, 10**5))
 
 
@@ -134,15 +151,21 @@ def _service_specific(exp: Exposition, job: str, pods: int) -> None:
         exp.family("checkout_step_duration_seconds", "histogram", "Duration of each checkout step.")
         for step in ("cart", "address", "shipping", "payment", "confirm"):
             for region in ("eu-west", "us-east", "ap-south"):
-                exp.histogram("checkout_step_duration_seconds", {"step": step, "region": region}, buckets)
+                exp.histogram(
+                    "checkout_step_duration_seconds", {"step": step, "region": region}, buckets
+                )
     if job == "payment":
-        exp.family("payment_transactions_total", "counter", "Payment transactions by provider and outcome.")
+        exp.family(
+            "payment_transactions_total", "counter", "Payment transactions by provider and outcome."
+        )
         for provider in ("stripe", "adyen", "paypal"):
             for outcome in ("approved", "declined", "error", "timeout"):
                 for currency in ("EUR", "USD", "GBP", "INR"):
-                    exp.sample("payment_transactions_total",
-                               {"provider": provider, "outcome": outcome, "currency": currency},
-                               rng.randint(0, 10**5))  # fmt: skip
+                    exp.sample(
+                        "payment_transactions_total",
+                        {"provider": provider, "outcome": outcome, "currency": currency},
+                        rng.randint(0, 10**5),
+                    )
     if job == "search":
         exp.family("search_query_terms_total", "counter", "Searches by normalized query term.")
         for i, term in enumerate(rng.sample(range(5000), 600)):
@@ -151,13 +174,19 @@ def _service_specific(exp: Exposition, job: str, pods: int) -> None:
         exp.family("inventory_stock_level", "gauge", "Units in stock per SKU and warehouse.")
         for sku in range(300):
             for wh in ("ams1", "fra2"):
-                exp.sample("inventory_stock_level", {"sku": f"SKU-{sku:05d}", "warehouse": wh},
-                           float(rng.randint(0, 900)))  # fmt: skip
+                exp.sample(
+                    "inventory_stock_level",
+                    {"sku": f"SKU-{sku:05d}", "warehouse": wh},
+                    float(rng.randint(0, 900)),
+                )
     exp.family("kube_pod_container_status_restarts_total", "counter", "Container restarts.")
-    for p in range(pods):
-        pod = f"{job}-{rng.getrandbits(40):010x}"[:len(job) + 11]
-        exp.sample("kube_pod_container_status_restarts_total",
-                   {"namespace": "shop", "pod": pod, "container": job}, rng.randint(0, 5))  # fmt: skip
+    for _ in range(pods):
+        pod = f"{job}-{rng.getrandbits(40):010x}"[: len(job) + 11]
+        exp.sample(
+            "kube_pod_container_status_restarts_total",
+            {"namespace": "shop", "pod": pod, "container": job},
+            rng.randint(0, 5),
+        )
 
 
 def _postgres(exp: Exposition) -> None:
@@ -172,7 +201,9 @@ def _postgres(exp: Exposition) -> None:
     exp.family("pg_stat_activity_count", "gauge", "Connections by state.")
     for db in ("orders", "users", "catalog"):
         for state in ("active", "idle", "idle in transaction", "disabled"):
-            exp.sample("pg_stat_activity_count", {"datname": db, "state": state}, float(rng.randint(0, 50)))
+            exp.sample(
+                "pg_stat_activity_count", {"datname": db, "state": state}, float(rng.randint(0, 50))
+            )
     exp.family("pg_up", "gauge", "Whether the last scrape of PostgreSQL was able to connect.")
     exp.sample("pg_up", {}, 1.0)
 
@@ -183,14 +214,19 @@ def _kafka(exp: Exposition) -> None:
     for topic in ("orders", "payments", "emails", "clickstream", "inventory-events"):
         for partition in range(24):
             for group in ("billing", "analytics", "notifier"):
-                exp.sample("kafka_consumergroup_lag",
-                           {"topic": topic, "partition": str(partition), "consumergroup": group},
-                           float(rng.randint(0, 10**4)))  # fmt: skip
+                exp.sample(
+                    "kafka_consumergroup_lag",
+                    {"topic": topic, "partition": str(partition), "consumergroup": group},
+                    float(rng.randint(0, 10**4)),
+                )
     exp.family("kafka_topic_partition_current_offset", "gauge", "Current offset of a partition.")
     for topic in ("orders", "payments", "emails", "clickstream", "inventory-events"):
         for partition in range(24):
-            exp.sample("kafka_topic_partition_current_offset", {"topic": topic, "partition": str(partition)},
-                       float(rng.randint(0, 10**9)))  # fmt: skip
+            exp.sample(
+                "kafka_topic_partition_current_offset",
+                {"topic": topic, "partition": str(partition)},
+                float(rng.randint(0, 10**9)),
+            )
 
 
 def generate(out: Path, scale: int = 1) -> dict[str, int]:

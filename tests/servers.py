@@ -122,8 +122,12 @@ def served_files(directory: Path) -> Iterator[str]:
 
 
 @contextmanager
-def prometheus(workdir: Path, scrape_targets: dict[str, list[str]] | None = None,
-               scrape_interval: str = "1s", extra_args: list[str] | None = None) -> Iterator[Server]:  # fmt: skip
+def prometheus(
+    workdir: Path,
+    scrape_targets: dict[str, list[str]] | None = None,
+    scrape_interval: str = "1s",
+    extra_args: list[str] | None = None,
+) -> Iterator[Server]:
     """Prometheus 2.42 scraping ``scrape_targets`` (job -> ["host:port", ...])."""
     binary = require_binary("prometheus")
     port = free_port()
@@ -140,10 +144,14 @@ def prometheus(workdir: Path, scrape_targets: dict[str, list[str]] | None = None
     data = workdir / "data"
     data.mkdir(exist_ok=True)
     argv = [
-        binary, f"--config.file={workdir / 'prometheus.yml'}", f"--storage.tsdb.path={data}",
-        f"--web.listen-address=127.0.0.1:{port}", "--web.enable-admin-api",
-        "--storage.tsdb.retention.time=100y", *(extra_args or []),
-    ]  # fmt: skip
+        binary,
+        f"--config.file={workdir / 'prometheus.yml'}",
+        f"--storage.tsdb.path={data}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--web.enable-admin-api",
+        "--storage.tsdb.retention.time=100y",
+        *(extra_args or []),
+    ]
     server = start_server("prometheus", argv, f"http://127.0.0.1:{port}", "/-/ready", workdir)
     try:
         yield server
@@ -156,8 +164,13 @@ def victoria_metrics(workdir: Path) -> Iterator[Server]:
     """A single-node VictoriaMetrics."""
     binary = require_binary("victoria-metrics")
     port = free_port()
-    argv = [binary, f"-storageDataPath={workdir / 'vm-data'}", f"-httpListenAddr=127.0.0.1:{port}",
-            "-retentionPeriod=100y", "-search.disableCache"]  # fmt: skip
+    argv = [
+        binary,
+        f"-storageDataPath={workdir / 'vm-data'}",
+        f"-httpListenAddr=127.0.0.1:{port}",
+        "-retentionPeriod=100y",
+        "-search.disableCache",
+    ]
     server = start_server("victoria-metrics", argv, f"http://127.0.0.1:{port}", "/health", workdir)
     try:
         yield server
@@ -193,7 +206,9 @@ def node_exporter(workdir: Path) -> Iterator[Server]:
 
 def vm_import(server: Server, exposition: str) -> None:
     """Load exposition text into VictoriaMetrics and make it searchable at once."""
-    r = httpx.post(server.url + "/api/v1/import/prometheus", content=exposition.encode(), timeout=60)
+    r = httpx.post(
+        server.url + "/api/v1/import/prometheus", content=exposition.encode(), timeout=60
+    )
     r.raise_for_status()
     httpx.get(server.url + "/internal/force_flush", timeout=60).raise_for_status()
 
@@ -203,8 +218,10 @@ def promtool_backfill(openmetrics_file: Path, data_dir: Path) -> None:
     binary = require_binary("promtool")
     subprocess.run(
         [binary, "tsdb", "create-blocks-from", "openmetrics", str(openmetrics_file), str(data_dir)],
-        check=True, capture_output=True, timeout=600,
-    )  # fmt: skip
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
 
 
 def wait_for(predicate: object, timeout: float = 30.0, interval: float = 0.2) -> None:

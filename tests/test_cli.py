@@ -34,18 +34,23 @@ def test_every_command_has_help_text(runner: CliRunner) -> None:
         assert result.exit_code == 0, name
 
 
-def test_analyze_with_nothing_explains_how_to_start(runner: CliRunner, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_analyze_with_nothing_explains_how_to_start(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["analyze"])
     assert result.exit_code == 2
     assert "costscope analyze sample_data" in result.output
 
 
-def test_analyze_sample_data_writes_report_json_and_snapshot(runner: CliRunner, tmp_path: Path) -> None:
+def test_analyze_sample_data_writes_report_json_and_snapshot(
+    runner: CliRunner, tmp_path: Path
+) -> None:
     db, report, out = tmp_path / "c.duckdb", tmp_path / "r.html", tmp_path / "r.json"
-    result = runner.invoke(app, ["analyze", str(SAMPLE_DATA), "--db", str(db), "--report", str(report),
-                                 "--json", str(out)])  # fmt: skip
+    result = runner.invoke(
+        app,
+        ["analyze", str(SAMPLE_DATA), "--db", str(db), "--report", str(report), "--json", str(out)],
+    )
     assert result.exit_code == 0, result.output
     assert "http_requests_total" in result.output and "Report:" in result.output
     doc = json.loads(out.read_text())
@@ -65,27 +70,55 @@ def test_analyze_sample_data_writes_report_json_and_snapshot(runner: CliRunner, 
         assert snaps["status"].to_list() == ["complete"]
         timings = json.loads(snaps["stage_timings"][0])
         assert {"collect", "analyze", "report"} <= set(timings)
-        assert s.query("SELECT count(*) AS n FROM recommendations")["n"][0] == len(doc["recommendations"])
+        assert s.query("SELECT count(*) AS n FROM recommendations")["n"][0] == len(
+            doc["recommendations"]
+        )
 
 
 def test_json_to_stdout_is_the_document_only(runner: CliRunner, tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "costscope", "analyze", str(SAMPLE_DATA), "--db", str(tmp_path / "d.duckdb"),
-         "--report", str(tmp_path / "r.html"), "--json", "-"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "costscope",
+            "analyze",
+            str(SAMPLE_DATA),
+            "--db",
+            str(tmp_path / "d.duckdb"),
+            "--report",
+            str(tmp_path / "r.html"),
+            "--json",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["schema_version"] == 1
     assert "Top metrics" in result.stderr
 
 
-def test_a_failing_source_exits_3_and_keeps_a_partial_snapshot(runner: CliRunner, tmp_path: Path) -> None:
+def test_a_failing_source_exits_3_and_keeps_a_partial_snapshot(
+    runner: CliRunner, tmp_path: Path
+) -> None:
     db = tmp_path / "p.duckdb"
     dead = f"http://127.0.0.1:{free_port()}/metrics"
     cfg = tmp_path / "costscope.yaml"
     cfg.write_text(f"sources:\n  - name: dead\n    url: {dead}\n    retries: 1\n    timeout: 2s\n")
-    result = runner.invoke(app, ["analyze", str(SAMPLE_DATA), "--config", str(cfg), "--db", str(db),
-                                 "--report", str(tmp_path / "r.html")])  # fmt: skip
+    result = runner.invoke(
+        app,
+        [
+            "analyze",
+            str(SAMPLE_DATA),
+            "--config",
+            str(cfg),
+            "--db",
+            str(db),
+            "--report",
+            str(tmp_path / "r.html"),
+        ],
+    )
     assert result.exit_code == 3, result.output
     assert "dead" in result.output and "connection failed" in result.output
     with Store.open(db, read_only=True) as s:
@@ -124,10 +157,21 @@ def test_snapshots_lists_runs(runner: CliRunner, tmp_path: Path) -> None:
 
 def test_json_log_lines_carry_the_run_id(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "costscope", "scrape", str(SAMPLE_DATA), "--db", str(tmp_path / "j.duckdb"),
-         "--log-format", "json"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "costscope",
+            "scrape",
+            str(SAMPLE_DATA),
+            "--db",
+            str(tmp_path / "j.duckdb"),
+            "--log-format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
     assert lines and len({line["run_id"] for line in lines}) == 1

@@ -68,47 +68,120 @@ INVALID = [
     ("sources:\n  - url: http://x\n    path: y\n", 2, "sources[0]", "exactly one of url or path"),
     ("sources:\n  - url: ftp://x\n", 2, "sources[0].url", "http:// or https://"),
     ("sources:\n  - url: http://u:p@x\n", 2, "sources[0].url", "credentials in the URL"),
-    ("sources:\n  - url: http://x\n    kind: graphite\n", 3, "sources[0].kind", "unknown source kind"),
+    (
+        "sources:\n  - url: http://x\n    kind: graphite\n",
+        3,
+        "sources[0].kind",
+        "unknown source kind",
+    ),
     ("sources:\n  - url: http://x\n    timeout: soon\n", 3, "sources[0].timeout", "duration"),
     ("sources:\n  - url: http://x\n    timeout: -1\n", 3, "sources[0].timeout", "duration"),
-    ("sources:\n  - url: http://x\n    concurrency: many\n", 3, "sources[0].concurrency", "integer"),
-    ("sources:\n  - url: http://x\n    concurrency: 0\n", 3, "sources[0].concurrency", "from 1 to 64"),
+    (
+        "sources:\n  - url: http://x\n    concurrency: many\n",
+        3,
+        "sources[0].concurrency",
+        "integer",
+    ),
+    (
+        "sources:\n  - url: http://x\n    concurrency: 0\n",
+        3,
+        "sources[0].concurrency",
+        "from 1 to 64",
+    ),
     ("sources:\n  - url: http://x\n    retries: 3.5\n", 3, "sources[0].retries", "integer"),
     ("sources:\n  - url: http://x\n    lenient: maybe\n", 3, "sources[0].lenient", "true or false"),
-    ("sources:\n  - url: http://x\n    auth:\n      bearer_token: abc\n", 4,
-     "sources[0].auth.bearer_token", "never written in the config"),
-    ("sources:\n  - url: http://x\n    auth:\n      bearer_token_env: COSTSCOPE_UNSET_VAR\n", 4,
-     "sources[0].auth.bearer_token_env", "COSTSCOPE_UNSET_VAR is not set"),
-    ("sources:\n  - url: http://x\n    auth:\n      bearer_token_file: /nonexistent/tok\n", 4,
-     "sources[0].auth.bearer_token_file", "cannot read secret file"),
-    ("sources:\n  - url: http://x\n    auth:\n      basic: {username: u, password: p}\n", 4,
-     "sources[0].auth.basic.password", "never written in the config"),
-    ("sources:\n  - url: http://x\n    auth:\n      basic: {username: u}\n", 4,
-     "sources[0].auth.basic", "password_env or password_file"),
-    ("sources:\n  - url: http://x\n    headers:\n      Authorization: Bearer x\n", 4,
-     "sources[0].headers.Authorization", "secret header"),
-    ("sources:\n  - url: http://x\n    tls: {ca_file: /nonexistent.pem}\n", 3,
-     "sources[0].tls.ca_file", "does not exist"),
-    ("sources:\n  - url: http://x\n    tls: {verify: 'no'}\n", 3, "sources[0].tls.verify", "true or false"),
-    ("sources:\n  - {url: http://x, name: a}\n  - {url: http://y, name: a}\n", 3, "sources[1]",
-     "duplicate source name"),
+    (
+        "sources:\n  - url: http://x\n    auth:\n      bearer_token: abc\n",
+        4,
+        "sources[0].auth.bearer_token",
+        "never written in the config",
+    ),
+    (
+        "sources:\n  - url: http://x\n    auth:\n      bearer_token_env: COSTSCOPE_UNSET_VAR\n",
+        4,
+        "sources[0].auth.bearer_token_env",
+        "COSTSCOPE_UNSET_VAR is not set",
+    ),
+    (
+        "sources:\n  - url: http://x\n    auth:\n      bearer_token_file: /nonexistent/tok\n",
+        4,
+        "sources[0].auth.bearer_token_file",
+        "cannot read secret file",
+    ),
+    (
+        "sources:\n  - url: http://x\n    auth:\n      basic: {username: u, password: p}\n",
+        4,
+        "sources[0].auth.basic.password",
+        "never written in the config",
+    ),
+    (
+        "sources:\n  - url: http://x\n    auth:\n      basic: {username: u}\n",
+        4,
+        "sources[0].auth.basic",
+        "password_env or password_file",
+    ),
+    (
+        "sources:\n  - url: http://x\n    headers:\n      Authorization: Bearer x\n",
+        4,
+        "sources[0].headers.Authorization",
+        "secret header",
+    ),
+    (
+        "sources:\n  - url: http://x\n    tls: {ca_file: /nonexistent.pem}\n",
+        3,
+        "sources[0].tls.ca_file",
+        "does not exist",
+    ),
+    (
+        "sources:\n  - url: http://x\n    tls: {verify: 'no'}\n",
+        3,
+        "sources[0].tls.verify",
+        "true or false",
+    ),
+    (
+        "sources:\n  - {url: http://x, name: a}\n  - {url: http://y, name: a}\n",
+        3,
+        "sources[1]",
+        "duplicate source name",
+    ),
     ("sources:\n  - url: http://x\n    url: http://y\n", 3, "sources[0].url", "duplicate key"),
     ("pricing:\n  preset: splunk\n", 2, "pricing.preset", "unknown pricing preset"),
-    ("pricing:\n  overrides:\n    per_series: 1\n", 3, "pricing.overrides.per_series", "unknown pricing unit"),
-    ("pricing:\n  overrides:\n    active_series: cheap\n", 3, "pricing.overrides.active_series",
-     "non-negative number"),
-    ("pricing:\n  overrides:\n    active_series: -1\n", 3, "pricing.overrides.active_series",
-     "non-negative number"),
+    (
+        "pricing:\n  overrides:\n    per_series: 1\n",
+        3,
+        "pricing.overrides.per_series",
+        "unknown pricing unit",
+    ),
+    (
+        "pricing:\n  overrides:\n    active_series: cheap\n",
+        3,
+        "pricing.overrides.active_series",
+        "non-negative number",
+    ),
+    (
+        "pricing:\n  overrides:\n    active_series: -1\n",
+        3,
+        "pricing.overrides.active_series",
+        "non-negative number",
+    ),
     ("ownership:\n  - team: a\n", 2, "ownership[0]", "needs team and match"),
-    ("ownership:\n  - team: a\n    match: {job: '(unclosed'}\n", 3, "ownership[0].match.job",
-     "invalid regular expression"),
+    (
+        "ownership:\n  - team: a\n    match: {job: '(unclosed'}\n",
+        3,
+        "ownership[0].match.job",
+        "invalid regular expression",
+    ),
     ("ownership:\n  - team: a\n    match: {}\n", 3, "ownership[0].match", "at least one label"),
     ("- just\n- a list\n", 1, "", "expected a mapping"),
-]  # fmt: skip
+]
 
 
-@pytest.mark.parametrize(("text", "line", "field", "phrase"), INVALID, ids=[c[3] + f"@{c[1]}" for c in INVALID])
-def test_invalid_config_names_file_line_and_field(text: str, line: int, field: str, phrase: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "line", "field", "phrase"), INVALID, ids=[c[3] + f"@{c[1]}" for c in INVALID]
+)
+def test_invalid_config_names_file_line_and_field(
+    text: str, line: int, field: str, phrase: str
+) -> None:
     with pytest.raises(ConfigError) as info:
         parse_config(text, file="costscope.yaml")
     err = info.value
@@ -120,10 +193,14 @@ def test_invalid_config_names_file_line_and_field(text: str, line: int, field: s
 
 
 @pytest.mark.parametrize("text", [c[0] for c in INVALID[:3]] + [INVALID[16][0]])
-def test_cli_exits_2_with_one_line_naming_the_place(tmp_path: Path, runner: CliRunner, text: str) -> None:
+def test_cli_exits_2_with_one_line_naming_the_place(
+    tmp_path: Path, runner: CliRunner, text: str
+) -> None:
     cfg = tmp_path / "costscope.yaml"
     cfg.write_text(text)
-    result = runner.invoke(app, ["analyze", "--config", str(cfg), "--db", str(tmp_path / "x.duckdb")])
+    result = runner.invoke(
+        app, ["analyze", "--config", str(cfg), "--db", str(tmp_path / "x.duckdb")]
+    )
     assert result.exit_code == 2, result.output
     assert f"{cfg}:" in result.output
     assert "Traceback" not in result.output

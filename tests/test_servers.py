@@ -36,25 +36,41 @@ def _series(db: Path, family: str) -> int:
         return int(df["series"].sum())
 
 
-def test_scrape_real_node_exporter(node_exporter: servers.Server, runner: CliRunner, tmp_path: Path) -> None:
+def test_scrape_real_node_exporter(
+    node_exporter: servers.Server, runner: CliRunner, tmp_path: Path
+) -> None:
     db = tmp_path / "n.duckdb"
     _scrape(runner, node_exporter.url + "/metrics", db)
     assert _series(db, "node_cpu_seconds_total") >= 1
     with Store.open(db, read_only=True) as s:
-        jobs = s.query("SELECT DISTINCT value FROM series_labels WHERE label = 'job'")["value"].to_list()
+        jobs = s.query("SELECT DISTINCT value FROM series_labels WHERE label = 'job'")[
+            "value"
+        ].to_list()
         assert jobs == [node_exporter.url.removeprefix("http://")]
         types = dict(s.query("SELECT metric, type FROM metric_meta").iter_rows())
         assert types["node_cpu_seconds_total"] == "counter"
 
 
-def test_pushgateway_groups_are_analyzed_exactly(pushgateway: servers.Server, runner: CliRunner,
-                                                 tmp_path: Path) -> None:  # fmt: skip
+def test_pushgateway_groups_are_analyzed_exactly(
+    pushgateway: servers.Server, runner: CliRunner, tmp_path: Path
+) -> None:
     body = synthetic_exposition(users=250, routes=2)
     r = httpx.put(pushgateway.url + "/metrics/job/batch/instance/worker-1", content=body.encode())
     assert r.status_code == 200
     db = tmp_path / "p.duckdb"
-    result = runner.invoke(app, ["analyze", pushgateway.url + "/metrics", "--db", str(db),
-                                 "--report", str(tmp_path / "r.html"), "--json", str(tmp_path / "r.json")])  # fmt: skip
+    result = runner.invoke(
+        app,
+        [
+            "analyze",
+            pushgateway.url + "/metrics",
+            "--db",
+            str(db),
+            "--report",
+            str(tmp_path / "r.html"),
+            "--json",
+            str(tmp_path / "r.json"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert _series(db, "synthetic_requests_total") == 500
     import json
@@ -65,8 +81,9 @@ def test_pushgateway_groups_are_analyzed_exactly(pushgateway: servers.Server, ru
     assert by_label["route"]["series_after"] == 250
 
 
-def test_prometheus_scrapes_a_served_exposition_and_backfilled_history(tmp_path: Path,
-                                                                       runner: CliRunner) -> None:  # fmt: skip
+def test_prometheus_scrapes_a_served_exposition_and_backfilled_history(
+    tmp_path: Path, runner: CliRunner
+) -> None:
     served = tmp_path / "served"
     served.mkdir()
     (served / "metrics").write_text(synthetic_exposition(users=1000))
@@ -82,19 +99,23 @@ def test_prometheus_scrapes_a_served_exposition_and_backfilled_history(tmp_path:
     workdir.mkdir()
     (workdir / "data").mkdir()
     servers.promtool_backfill(history, workdir / "data")
-    with servers.served_files(served) as base, servers.prometheus(
-        workdir, {"synthetic": [base.removeprefix("http://")]}
-    ) as prom:
+    with (
+        servers.served_files(served) as base,
+        servers.prometheus(workdir, {"synthetic": [base.removeprefix("http://")]}) as prom,
+    ):
 
         def head_count() -> bool:
-            r = httpx.get(prom.url + "/api/v1/query",
-                          params={"query": "count(synthetic_requests_total)"}).json()  # fmt: skip
+            r = httpx.get(
+                prom.url + "/api/v1/query", params={"query": "count(synthetic_requests_total)"}
+            ).json()
             res = r["data"]["result"]
             return bool(res) and res[0]["value"][1] == "4000"
 
         servers.wait_for(head_count, timeout=60)
-        old = httpx.get(prom.url + "/api/v1/series",
-                        params={"match[]": "old_metric", "start": start - 60, "end": start + 4 * 3600}).json()  # fmt: skip
+        old = httpx.get(
+            prom.url + "/api/v1/series",
+            params={"match[]": "old_metric", "start": start - 60, "end": start + 4 * 3600},
+        ).json()
         assert len(old["data"]) == 50
         # costscope reads the same served file and Prometheus' own /metrics
         db = tmp_path / "c.duckdb"
@@ -105,10 +126,13 @@ def test_prometheus_scrapes_a_served_exposition_and_backfilled_history(tmp_path:
         assert _series(db2, "prometheus_tsdb_head_series") == 1
 
 
-def test_victoria_metrics_import_and_its_own_metrics(victoria_metrics: servers.Server, runner: CliRunner,
-                                                     tmp_path: Path) -> None:  # fmt: skip
+def test_victoria_metrics_import_and_its_own_metrics(
+    victoria_metrics: servers.Server, runner: CliRunner, tmp_path: Path
+) -> None:
     servers.vm_import(victoria_metrics, synthetic_exposition(users=300))
-    r = httpx.get(victoria_metrics.url + "/api/v1/series", params={"match[]": "synthetic_requests_total"})
+    r = httpx.get(
+        victoria_metrics.url + "/api/v1/series", params={"match[]": "synthetic_requests_total"}
+    )
     assert len(r.json()["data"]) == 1200
     build = httpx.get(victoria_metrics.url + "/api/v1/status/buildinfo")
     assert build.status_code in (200, 404)  # Debian's VictoriaMetrics reports an empty version

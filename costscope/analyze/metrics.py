@@ -104,9 +104,15 @@ def label_drops(store: Store, snapshot_id: int, model: CostModel) -> pl.DataFram
             )
         )
         .select(
-            "metric", "label", "series_before", "series_after", "series_saved", "label_values",
-            "unique_per_series", "monthly_savings",
-        )  # fmt: skip
+            "metric",
+            "label",
+            "series_before",
+            "series_after",
+            "series_saved",
+            "label_values",
+            "unique_per_series",
+            "monthly_savings",
+        )
         .sort(["series_saved", "metric", "label"], descending=[True, False, False])
     )
 

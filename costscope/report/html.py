@@ -70,9 +70,13 @@ def _figure_div(fig: go.Figure, div_id: str) -> str:
     fig.update_layout(margin={"l": 10, "r": 10, "t": 40, "b": 10}, template="plotly_white")
     # plotly's JSON escapes "<" and "/" sequences, so a value can't close the script element
     return str(
-        fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
-                    config={"displaylogo": False, "responsive": True})
-    )  # fmt: skip
+        fig.to_html(
+            full_html=False,
+            include_plotlyjs=False,
+            div_id=div_id,
+            config={"displaylogo": False, "responsive": True},
+        )
+    )
 
 
 def _table(df: pl.DataFrame, columns: list[tuple[str, str]], numeric: set[str]) -> str:
@@ -88,7 +92,9 @@ def _table(df: pl.DataFrame, columns: list[tuple[str, str]], numeric: set[str]) 
                 shown = money(v) if "cost" in c or "savings" in c else f"{v:,}"
                 cells.append(f'<td class="n" data-v="{esc(v)}">{esc(shown)}</td>')
             elif c == "config":
-                cells.append(f"<td><details><summary>config</summary><pre>{esc(v)}</pre></details></td>")
+                cells.append(
+                    f"<td><details><summary>config</summary><pre>{esc(v)}</pre></details></td>"
+                )
             elif isinstance(v, list):
                 cells.append(f"<td>{esc(', '.join(map(str, v)))}</td>")
             else:
@@ -111,9 +117,7 @@ def _charts(a: Analysis) -> list[str]:
         )
         bar.update_layout(title="Monthly cost of the top metrics", height=120 + 22 * top.height)
         divs.append(_figure_div(bar, "chart-top-metrics"))
-        tm = a.metrics.head(200).with_columns(
-            job=pl.col("jobs").list.first().fill_null("(no job)")
-        )
+        tm = a.metrics.head(200).with_columns(job=pl.col("jobs").list.first().fill_null("(no job)"))
         ids, labels, parents, values = [], [], [], []
         for job, group in tm.group_by("job", maintain_order=True):
             jid = f"job:{job[0]}"
@@ -147,17 +151,38 @@ def render_report(a: Analysis) -> str:
     savings = float(recs["monthly_savings"].sum()) if recs.height else 0.0
     quality = []
     if a.errors.height:
-        quality.append(f'<p class="bad">{a.errors.height} source error(s): the snapshot is '
-                       f"<b>{esc(a.status)}</b>; figures cover what was collected.</p>")  # fmt: skip
-        quality.append(_table(a.errors, [("source", "source"), ("location", "where"),
-                                         ("stage", "stage"), ("message", "error")], set()))  # fmt: skip
+        quality.append(
+            f'<p class="bad">{a.errors.height} source error(s): the snapshot is '
+            f"<b>{esc(a.status)}</b>; figures cover what was collected.</p>"
+        )
+        quality.append(
+            _table(
+                a.errors,
+                [
+                    ("source", "source"),
+                    ("location", "where"),
+                    ("stage", "stage"),
+                    ("message", "error"),
+                ],
+                set(),
+            )
+        )
     else:
         quality.append('<p class="ok">Every source was read completely.</p>')
     quality.append(
-        _table(a.sources, [("source", "source"), ("kind", "kind"), ("location", "location"),
-                           ("status", "status"), ("series", "series"),
-                           ("skipped_lines", "skipped lines")], {"series", "skipped_lines"})
-    )  # fmt: skip
+        _table(
+            a.sources,
+            [
+                ("source", "source"),
+                ("kind", "kind"),
+                ("location", "location"),
+                ("status", "status"),
+                ("series", "series"),
+                ("skipped_lines", "skipped lines"),
+            ],
+            {"series", "skipped_lines"},
+        )
+    )
     kpis = (
         f'<div class="kpi"><b>{money(a.total_monthly_cost)}</b><span>metrics per month</span></div>'
         f'<div class="kpi"><b>{a.total_series:,}</b><span>active series</span></div>'
@@ -166,34 +191,86 @@ def render_report(a: Analysis) -> str:
     )
     charts = _charts(a)
     sections = [
-        ("headline", "Headline", f'<div class="kpis">{kpis}</div>'
-         f'<p class="muted">Costs use {esc(a.cost_model.describe())}; source: {esc(a.cost_model.source)}.</p>'
-         + _table(recs.head(5), [("rank", "#"), ("kind", "action"), ("target", "target"),
-                                 ("monthly_savings", "saves/month")], {"rank", "monthly_savings"})),
+        (
+            "headline",
+            "Headline",
+            f'<div class="kpis">{kpis}</div>'
+            f'<p class="muted">Costs use {esc(a.cost_model.describe())}; source: {esc(a.cost_model.source)}.</p>'
+            + _table(
+                recs.head(5),
+                [
+                    ("rank", "#"),
+                    ("kind", "action"),
+                    ("target", "target"),
+                    ("monthly_savings", "saves/month"),
+                ],
+                {"rank", "monthly_savings"},
+            ),
+        ),
         ("data-quality", "Data quality", "".join(quality)),
-        ("metrics", "Metrics", "".join(charts[:2]) + _table(
-            a.metrics.head(200), [("metric", "metric"), ("type", "type"), ("series", "series"),
-                                  ("monthly_cost", "monthly cost"), ("jobs", "jobs")],
-            {"series", "monthly_cost"})),
-        ("labels", "Labels", "".join(charts[2:]) + "<h3>Series left after dropping one label</h3>"
-         + _table(a.label_drops.head(200), [("metric", "metric"), ("label", "label"),
-                  ("series_before", "before"), ("series_after", "after"),
-                  ("label_values", "values"), ("monthly_savings", "saves/month")],
-                  {"series_before", "series_after", "label_values", "monthly_savings"})),
-        ("recommendations", "Recommendations", _table(
-            recs, [("rank", "#"), ("kind", "kind"), ("target", "target"),
-                   ("monthly_savings", "saves/month"), ("risk", "risk"), ("evidence", "evidence"),
-                   ("config", "config")], {"rank", "monthly_savings"})),
+        (
+            "metrics",
+            "Metrics",
+            "".join(charts[:2])
+            + _table(
+                a.metrics.head(200),
+                [
+                    ("metric", "metric"),
+                    ("type", "type"),
+                    ("series", "series"),
+                    ("monthly_cost", "monthly cost"),
+                    ("jobs", "jobs"),
+                ],
+                {"series", "monthly_cost"},
+            ),
+        ),
+        (
+            "labels",
+            "Labels",
+            "".join(charts[2:])
+            + "<h3>Series left after dropping one label</h3>"
+            + _table(
+                a.label_drops.head(200),
+                [
+                    ("metric", "metric"),
+                    ("label", "label"),
+                    ("series_before", "before"),
+                    ("series_after", "after"),
+                    ("label_values", "values"),
+                    ("monthly_savings", "saves/month"),
+                ],
+                {"series_before", "series_after", "label_values", "monthly_savings"},
+            ),
+        ),
+        (
+            "recommendations",
+            "Recommendations",
+            _table(
+                recs,
+                [
+                    ("rank", "#"),
+                    ("kind", "kind"),
+                    ("target", "target"),
+                    ("monthly_savings", "saves/month"),
+                    ("risk", "risk"),
+                    ("evidence", "evidence"),
+                    ("config", "config"),
+                ],
+                {"rank", "monthly_savings"},
+            ),
+        ),
         ("logs", "Logs", '<p class="muted">No log sources in this snapshot.</p>'),
         ("traces", "Traces", '<p class="muted">No trace sources in this snapshot.</p>'),
         ("trends", "Trends", '<p class="muted">One snapshot so far: trends need two.</p>'),
-    ]  # fmt: skip
+    ]
     if a.errors.height:  # what's broken comes first
         sections.insert(0, sections.pop(1))
-    body = "".join(f'<section id="{sid}"><h2>{esc(title)}</h2>{content}</section>'
-                   for sid, title, content in sections)  # fmt: skip
+    body = "".join(
+        f'<section id="{sid}"><h2>{esc(title)}</h2>{content}</section>'
+        for sid, title, content in sections
+    )
     return (
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>costscope report — snapshot {a.snapshot_id}</title>"

@@ -30,7 +30,9 @@ def print_summary(
     )
     console.print(head)
     if analysis.errors.height:
-        console.print(f"[red]{analysis.errors.height} source error(s) — the snapshot is {status}:[/]")
+        console.print(
+            f"[red]{analysis.errors.height} source error(s) — the snapshot is {status}:[/]"
+        )
         for row in analysis.errors.iter_rows(named=True):
             console.print(f"  [red]✗[/] {escape(row['source'])}: {escape(row['message'])}")
     skipped = int(analysis.sources["skipped_lines"].sum()) if analysis.sources.height else 0
@@ -38,26 +40,46 @@ def print_summary(
         console.print(f"[yellow]{skipped:,} malformed line(s) skipped (lenient mode)[/]")
 
     t = Table(title="Top metrics by cost", title_justify="left")
-    for col, just in (("metric", "left"), ("type", "left"), ("series", "right"),
-                      ("share", "right"), ("monthly", "right")):  # fmt: skip
+    for col, just in (
+        ("metric", "left"),
+        ("type", "left"),
+        ("series", "right"),
+        ("share", "right"),
+        ("monthly", "right"),
+    ):
         t.add_column(col, justify=just)  # type: ignore[arg-type]
     for r in analysis.metrics.head(TOP).iter_rows(named=True):
-        t.add_row(escape(r["metric"]), r["type"], f"{r['series']:,}", f"{r['share']:.1%}",
-                  money(r["monthly_cost"]))  # fmt: skip
+        t.add_row(
+            escape(r["metric"]),
+            r["type"],
+            f"{r['series']:,}",
+            f"{r['share']:.1%}",
+            money(r["monthly_cost"]),
+        )
     console.print(t)
 
     recs = analysis.recommendations
     if recs.height:
         t = Table(title="Top actions", title_justify="left")
-        for col, just in (("#", "right"), ("action", "left"), ("series saved", "right"),
-                          ("saves/month", "right")):  # fmt: skip
+        for col, just in (
+            ("#", "right"),
+            ("action", "left"),
+            ("series saved", "right"),
+            ("saves/month", "right"),
+        ):
             t.add_column(col, justify=just)  # type: ignore[arg-type]
         for r in recs.head(5).iter_rows(named=True):
-            t.add_row(str(r["rank"]), escape(f"{r['kind']}: {r['target']}"),
-                      f"{r['series_saved']:,}", money(r["monthly_savings"]))  # fmt: skip
+            t.add_row(
+                str(r["rank"]),
+                escape(f"{r['kind']}: {r['target']}"),
+                f"{r['series_saved']:,}",
+                money(r["monthly_savings"]),
+            )
         console.print(t)
         total = float(recs["monthly_savings"].sum())
-        console.print(f"All {recs.height} actions together save up to [bold]{money(total)}[/]/month.")
+        console.print(
+            f"All {recs.height} actions together save up to [bold]{money(total)}[/]/month."
+        )
     else:
         console.print("No label cut saves 10% or more of any metric.")
 

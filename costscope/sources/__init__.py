@@ -38,8 +38,9 @@ def _name_for(arg: str, taken: set[str]) -> str:
 def resolve_sources(args: Sequence[str], config: Config, kind: str = "auto") -> list[SourceConfig]:
     """The sources to read: the config's, then one per SOURCE argument."""
     if kind not in SOURCE_KINDS:
-        raise ConfigError(f"unknown source kind {kind!r} (allowed: {', '.join(SOURCE_KINDS)})",
-                          field="--kind")  # fmt: skip
+        raise ConfigError(
+            f"unknown source kind {kind!r} (allowed: {', '.join(SOURCE_KINDS)})", field="--kind"
+        )
     sources = list(config.sources)
     taken = {s.name for s in sources}
     for arg in args:
@@ -76,7 +77,11 @@ def infer_kind(source: SourceConfig) -> str:
     if source.kind != "auto":
         return source.kind
     if source.url is not None:
-        return "exposition" if urlsplit(source.url).path.rstrip("/").endswith("/metrics") else "prometheus"
+        return (
+            "exposition"
+            if urlsplit(source.url).path.rstrip("/").endswith("/metrics")
+            else "prometheus"
+        )
     return "exposition"
 
 
@@ -117,10 +122,7 @@ def collect(
     except CostscopeError as exc:
         error = exc
     series = writer.close()
-    if error is None:
-        status = "complete"
-    else:
-        status = "partial" if series else "failed"
+    status = "complete" if error is None else "partial" if series else "failed"
     result = SourceResult(
         name=source.name,
         kind=kind,

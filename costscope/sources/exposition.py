@@ -23,9 +23,18 @@ from typing import NamedTuple
 from costscope.errors import ParseError
 
 METRIC_TYPES = frozenset(
-    {"counter", "gauge", "histogram", "gaugehistogram", "summary", "info", "stateset", "unknown",
-     "untyped"}
-)  # fmt: skip
+    {
+        "counter",
+        "gauge",
+        "histogram",
+        "gaugehistogram",
+        "summary",
+        "info",
+        "stateset",
+        "unknown",
+        "untyped",
+    }
+)
 # sample-name suffixes that belong to a family of the given types
 _SUFFIXES: dict[str, tuple[str, ...]] = {
     "counter": ("_total", "_created"),
@@ -39,7 +48,9 @@ MAX_LINE_BYTES = 1 << 20  # a 1 MiB line is a broken or hostile exposition, not 
 _NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 _LABEL = r"[a-zA-Z_][a-zA-Z0-9_]*"
 _QVAL = r'"(?:[^"\\\n]|\\.)*"'
-_PAIRS = rf"(?:[ \t]*{_LABEL}[ \t]*=[ \t]*{_QVAL}[ \t]*,)*(?:[ \t]*{_LABEL}[ \t]*=[ \t]*{_QVAL})?[ \t]*"
+_PAIRS = (
+    rf"(?:[ \t]*{_LABEL}[ \t]*=[ \t]*{_QVAL}[ \t]*,)*(?:[ \t]*{_LABEL}[ \t]*=[ \t]*{_QVAL})?[ \t]*"
+)
 _LINE = re.compile(
     rf"({_NAME})[ \t]*(?:\{{({_PAIRS})\}})?[ \t]+([^ \t#]+)(?:[ \t]+([^ \t#]+))?[ \t]*(#.*)?"
 )
@@ -67,9 +78,10 @@ def _number(text: str) -> float | None:
 
 def _valid_exemplar(text: str) -> bool:
     m = _EXEMPLAR.fullmatch(text)
-    return bool(m) and _number(m.group(1)) is not None and (
-        m.group(2) is None or _number(m.group(2)) is not None
-    )
+    if m is None:
+        return False
+    value, ts = m.groups()
+    return _number(value) is not None and (ts is None or _number(ts) is not None)
 
 
 class Sample(NamedTuple):
@@ -118,7 +130,16 @@ class ExpositionParser:
         fams = self.families
         if name in fams and fams[name].type not in _SUFFIXES:
             return name
-        for suffix in ("_bucket", "_sum", "_count", "_total", "_created", "_gsum", "_gcount", "_info"):
+        for suffix in (
+            "_bucket",
+            "_sum",
+            "_count",
+            "_total",
+            "_created",
+            "_gsum",
+            "_gcount",
+            "_info",
+        ):
             if name.endswith(suffix):
                 base = name[: -len(suffix)]
                 fam = fams.get(base)
@@ -225,7 +246,7 @@ class ExpositionParser:
             rest = rest[close + 1 :]
             if not rest.strip():
                 return "missing sample value"
-            if not rest[0] in " \t":
+            if rest[0] not in " \t":
                 return "missing space before the sample value"
         elif rest is line[m.end() :]:
             return "invalid character in metric name"

@@ -46,8 +46,12 @@ def _lines(path: Path) -> Iterator[str]:
         raise InputError(f"cannot read: {exc}", file=str(path)) from None
 
 
-def _write(parser: ExpositionParser, samples: Iterator[Sample], writer: MetricsWriter,
-           target: tuple[tuple[str, str], ...]) -> ExpositionStats:  # fmt: skip
+def _write(
+    parser: ExpositionParser,
+    samples: Iterator[Sample],
+    writer: MetricsWriter,
+    target: tuple[tuple[str, str], ...],
+) -> ExpositionStats:
     count = 0
     seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
     for sample in samples:

@@ -198,7 +198,9 @@ class Store:
 
     # --- snapshot life cycle --------------------------------------------------------------
 
-    def begin(self, run_id: str, sources: Sequence[SourceInfo], pricing: str = "") -> SnapshotWriter:
+    def begin(
+        self, run_id: str, sources: Sequence[SourceInfo], pricing: str = ""
+    ) -> SnapshotWriter:
         """Record a ``running`` snapshot (committed at once) and return its writer."""
         if self.read_only:
             raise StoreError("the database was opened read-only", path=str(self.path))
@@ -218,9 +220,12 @@ class Store:
 
     # --- reads ----------------------------------------------------------------------------
 
-    def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> pl.DataFrame:
+    def query(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None
+    ) -> pl.DataFrame:
         """Run a read query and return its rows as a polars DataFrame."""
-        return self.conn.sql(sql, params=params).pl()
+        frame: pl.DataFrame = self.conn.sql(sql, params=params).pl()
+        return frame
 
     def snapshots(self) -> pl.DataFrame:
         """Every snapshot, newest first."""
@@ -289,10 +294,18 @@ class SnapshotWriter:
         self.conn.execute(
             "INSERT INTO snapshot_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                self.id, result.name, result.kind, result.location, result.flavour,
-                result.version, result.status, result.series, result.skipped_lines, result.seconds,
+                self.id,
+                result.name,
+                result.kind,
+                result.location,
+                result.flavour,
+                result.version,
+                result.status,
+                result.series,
+                result.skipped_lines,
+                result.seconds,
             ],
-        )  # fmt: skip
+        )
 
     def add_error(self, error: SourceErrorRecord) -> None:
         """Record one source failure."""

@@ -19,16 +19,16 @@ from costscope.sources.exposition import ExpositionParser, parse_text
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "exposition"
 REAL_FILES = sorted(
-    p for p in FIXTURES.rglob("*") if p.is_file() and p.suffix in (".txt", ".prom") and ".om" not in p.suffixes
+    p
+    for p in FIXTURES.rglob("*")
+    if p.is_file() and p.suffix in (".txt", ".prom") and ".om" not in p.suffixes
 )
 OPENMETRICS_FILES = sorted(FIXTURES.glob("prometheus/*.om.txt"))
 
 
 def _reference_series(text: str, openmetrics: bool) -> set[tuple[str, frozenset[tuple[str, str]]]]:
     parse = om_families if openmetrics else text_string_to_metric_families
-    return {
-        (s.name, frozenset(s.labels.items())) for fam in parse(text) for s in fam.samples
-    }
+    return {(s.name, frozenset(s.labels.items())) for fam in parse(text) for s in fam.samples}
 
 
 def _our_series(text: str, file: str) -> set[tuple[str, frozenset[tuple[str, str]]]]:
@@ -118,13 +118,13 @@ INVALID = [
     ("metric 0x1F", "hex is not a Prometheus float"),
     ("metric 1_000", "digit separators"),
     ("metric 1 1.5.5", "malformed timestamp"),
-    ("metric{a=\"1\"} - ", "sign without digits"),
+    ('metric{a="1"} - ', "sign without digits"),
     ("métric 1", "non-ASCII in a metric name"),
     ('metric{lábel="x"} 1', "non-ASCII in a label name"),
-    ("metric{a=\"x\"}{b=\"y\"} 1", "two label blocks"),
-    ("metric 1 # {a=\"1\"} x", "exemplar value is not a number"),
+    ('metric{a="x"}{b="y"} 1', "two label blocks"),
+    ('metric 1 # {a="1"} x', "exemplar value is not a number"),
     ("x" * 10 + " 1 2 # {} 1 2 3", "exemplar with too many fields"),
-    ("metric{a=\"1\"} NaNx", "garbage after NaN"),
+    ('metric{a="1"} NaNx', "garbage after NaN"),
 ]
 
 

@@ -43,7 +43,10 @@ def test_snapshot_life_cycle_and_reads_as_polars(store: Store) -> None:
     assert isinstance(snaps, pl.DataFrame)
     row = snaps.row(0, named=True)
     assert (row["id"], row["status"], row["error_count"]) == (sid, "complete", 0)
-    assert store.query("SELECT count(*) AS n FROM metric_series WHERE snapshot_id = ?", [sid])["n"][0] == 2500
+    assert (
+        store.query("SELECT count(*) AS n FROM metric_series WHERE snapshot_id = ?", [sid])["n"][0]
+        == 2500
+    )
     meta = store.query("SELECT series FROM metric_meta WHERE snapshot_id = ?", [sid])
     assert meta["series"].to_list() == [2500]
 
@@ -68,7 +71,12 @@ def test_an_exception_mid_write_keeps_nothing_and_marks_failed(store: Store) -> 
         raise RuntimeError("boom")
     statuses = dict(store.snapshots().select("id", "status").iter_rows())
     assert statuses == {good: "complete", snap.id: "failed"}
-    assert store.query("SELECT count(*) AS n FROM metric_series WHERE snapshot_id = ?", [snap.id])["n"][0] == 0
+    assert (
+        store.query("SELECT count(*) AS n FROM metric_series WHERE snapshot_id = ?", [snap.id])[
+            "n"
+        ][0]
+        == 0
+    )
 
 
 def test_errors_are_kept_with_the_snapshot(store: Store) -> None:
@@ -128,8 +136,9 @@ def test_kill_9_mid_snapshot_leaves_earlier_snapshots_intact(db_path: Path, dela
     with Store.open(db_path) as s:
         earlier = _snapshot(s, 3000)
     before = db_path.stat().st_size
-    with subprocess.Popen([sys.executable, "-c", _WRITER, str(db_path)], stdout=subprocess.PIPE,
-                          cwd=ROOT) as proc:  # fmt: skip
+    with subprocess.Popen(
+        [sys.executable, "-c", _WRITER, str(db_path)], stdout=subprocess.PIPE, cwd=ROOT
+    ) as proc:
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == b"writing"
         time.sleep(delay)
@@ -139,9 +148,13 @@ def test_kill_9_mid_snapshot_leaves_earlier_snapshots_intact(db_path: Path, dela
         snaps = dict(s.snapshots().select("id", "status").iter_rows())
         assert snaps[earlier] == "complete"
         assert [v for k, v in snaps.items() if k != earlier] == ["failed"]
-        n = s.query("SELECT count(*) AS n FROM metric_series WHERE snapshot_id = ?", [earlier])["n"][0]
+        n = s.query("SELECT count(*) AS n FROM metric_series WHERE snapshot_id = ?", [earlier])[
+            "n"
+        ][0]
         assert n == 3000
-        rest = s.query("SELECT count(*) AS n FROM metric_series WHERE snapshot_id <> ?", [earlier])["n"][0]
+        rest = s.query("SELECT count(*) AS n FROM metric_series WHERE snapshot_id <> ?", [earlier])[
+            "n"
+        ][0]
         assert rest == 0  # the interrupted snapshot kept nothing half-written
 
 
@@ -156,8 +169,9 @@ time.sleep(float(sys.argv[2]))
 
 def test_a_second_process_waits_then_fails_clearly(db_path: Path) -> None:
     Store.open(db_path).close()
-    with subprocess.Popen([sys.executable, "-c", _HOLDER, str(db_path), "30"],
-                          stdout=subprocess.PIPE, cwd=ROOT) as proc:  # fmt: skip
+    with subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(db_path), "30"], stdout=subprocess.PIPE, cwd=ROOT
+    ) as proc:
         try:
             assert proc.stdout is not None and proc.stdout.readline().strip() == b"open"
             started = time.monotonic()
@@ -170,8 +184,9 @@ def test_a_second_process_waits_then_fails_clearly(db_path: Path) -> None:
 
 def test_a_second_process_gets_the_database_once_the_first_is_done(db_path: Path) -> None:
     Store.open(db_path).close()
-    with subprocess.Popen([sys.executable, "-c", _HOLDER, str(db_path), "1"],
-                          stdout=subprocess.PIPE, cwd=ROOT) as proc:  # fmt: skip
+    with subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(db_path), "1"], stdout=subprocess.PIPE, cwd=ROOT
+    ) as proc:
         assert proc.stdout is not None and proc.stdout.readline().strip() == b"open"
         with Store.open(db_path, lock_timeout=20.0) as s:
             assert s.schema_version() == SCHEMA_VERSION
