@@ -55,6 +55,10 @@ class Workspace:
         """Metrics by active series and monthly cost."""
         return self.analysis(snapshot_id).metrics
 
+    def series_by_job(self, snapshot_id: int | None = None) -> pl.DataFrame:
+        """Active series and monthly cost per job and metric."""
+        return self.analysis(snapshot_id).by_job
+
     def label_drops(self, snapshot_id: int | None = None) -> pl.DataFrame:
         """Series before/after dropping each label of each metric, and the money saved."""
         return self.analysis(snapshot_id).label_drops

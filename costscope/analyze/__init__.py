@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from costscope.analyze.metrics import label_cardinality, label_drops, top_metrics
+from costscope.analyze.metrics import label_cardinality, label_drops, series_by_job, top_metrics
 from costscope.errors import StoreError
 from costscope.pricing import CostModel
 from costscope.recommend import recommend_label_drops, recommendations_frame
@@ -26,6 +26,7 @@ class Analysis:
     started_at: str
     cost_model: CostModel
     metrics: pl.DataFrame
+    by_job: pl.DataFrame
     label_drops: pl.DataFrame
     labels: pl.DataFrame
     recommendations: pl.DataFrame
@@ -74,6 +75,7 @@ def analyze_snapshot(store: Store, snapshot_id: int, model: CostModel) -> Analys
         started_at=row["started_at"],
         cost_model=model,
         metrics=metrics,
+        by_job=series_by_job(store, snapshot_id, model),
         label_drops=drops,
         labels=label_cardinality(store, snapshot_id),
         recommendations=recommendations_frame(recs),

@@ -117,6 +117,32 @@ def label_drops(store: Store, snapshot_id: int, model: CostModel) -> pl.DataFram
     )
 
 
+def series_by_job(store: Store, snapshot_id: int, model: CostModel) -> pl.DataFrame:
+    """Active series and monthly cost per job × metric (series without a job: ``(no job)``)."""
+    df = store.query(
+        """
+        SELECT coalesce(j.value, '(no job)') AS job, ms.family AS metric,
+               count(DISTINCT (ms.source, ms.metric, ms.series_id)) AS series
+        FROM metric_series ms
+        LEFT JOIN series_labels j
+          ON j.snapshot_id = ms.snapshot_id AND j.source = ms.source AND j.metric = ms.metric
+         AND j.series_id = ms.series_id AND j.label = 'job'
+        WHERE ms.snapshot_id = $snap
+        GROUP BY ALL ORDER BY series DESC, job, metric
+        """,
+        {"snap": snapshot_id},
+    )
+    types = store.query(
+        "SELECT metric, any_value(type) AS type FROM metric_meta WHERE snapshot_id = $snap GROUP BY metric",
+        {"snap": snapshot_id},
+    )
+    return df.join(types, on="metric", how="left").with_columns(
+        monthly_cost=_price_column(
+            model, pl.col("type").fill_null("unknown"), pl.col("series").cast(pl.Float64)
+        )
+    )
+
+
 def label_cardinality(store: Store, snapshot_id: int) -> pl.DataFrame:
     """Distinct values per label across all metrics, highest first."""
     return store.query(

@@ -117,19 +117,24 @@ def _charts(a: Analysis) -> list[str]:
         )
         bar.update_layout(title="Monthly cost of the top metrics", height=120 + 22 * top.height)
         divs.append(_figure_div(bar, "chart-top-metrics"))
-        tm = a.metrics.head(200).with_columns(job=pl.col("jobs").list.first().fill_null("(no job)"))
         ids, labels, parents, values = [], [], [], []
-        for job, group in tm.group_by("job", maintain_order=True):
-            jid = f"job:{job[0]}"
+        for (job,), group in a.by_job.group_by("job", maintain_order=True):
+            jid = f"job:{job}"
             ids.append(jid)
-            labels.append(esc(job[0]))
+            labels.append(esc(job))
             parents.append("")
             values.append(int(group["series"].sum()))
-            for r in group.iter_rows(named=True):
+            for r in group.head(40).iter_rows(named=True):
                 ids.append(f"{jid}/{r['metric']}")
                 labels.append(esc(r["metric"]))
                 parents.append(jid)
                 values.append(int(r["series"]))
+            rest = group.slice(40)
+            if rest.height:
+                ids.append(f"{jid}/(other)")
+                labels.append(f"{rest.height} more metrics")
+                parents.append(jid)
+                values.append(int(rest["series"].sum()))
         tree = go.Figure(
             go.Treemap(ids=ids, labels=labels, parents=parents, values=values, branchvalues="total")
         )

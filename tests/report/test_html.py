@@ -1,0 +1,79 @@
+"""The HTML report in real headless Chromium: charts render offline, hostile values stay text."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from costscope.cli import app
+from tests import servers
+from tests.conftest import ROOT, SAMPLE_DATA
+
+ARTIFACTS = ROOT / "test-artifacts"
+XSS = [
+    "<script>document.title='pwned'</script>",
+    '"><img src=x onerror="document.title=\'pwned\'">',
+    "{{constructor.constructor('document.title=1')()}}",
+    "</script><script>document.title='pwned'</script>",
+    "javascript:alert(1)",
+]
+
+
+def _chromium(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    binary = servers.require_binary("chromium")
+    profile = tmp_path / "chromium-profile"
+    return subprocess.run(
+        [binary, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={profile}", "--virtual-time-budget=5000", *args],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def _report(tmp_path: Path, source: Path) -> Path:
+    report = tmp_path / "report.html"
+    result = CliRunner().invoke(
+        app,
+        ["analyze", str(source), "--db", str(tmp_path / "r.duckdb"), "--report", str(report), "-q"],
+    )
+    assert result.exit_code == 0, result.output
+    return report
+
+
+@pytest.mark.servers
+def test_sample_report_renders_every_chart_offline(tmp_path: Path) -> None:
+    report = _report(tmp_path, SAMPLE_DATA)
+    dom = _chromium(["--dump-dom", report.as_uri()], tmp_path)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    for chart in ("chart-top-metrics", "chart-treemap", "chart-labels"):
+        assert f'id="{chart}"' in dom.stdout
+    # plotly draws an <svg class="main-svg"> per chart once its script has run
+    assert dom.stdout.count('class="main-svg"') >= 3
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "report-sample_data.png"
+    result = _chromium(
+        [f"--screenshot={shot}", "--window-size=1400,2400", report.as_uri()], tmp_path
+    )
+    assert result.returncode == 0 and shot.stat().st_size > 10_000
+
+
+@pytest.mark.servers
+def test_hostile_label_values_stay_inert_text(tmp_path: Path) -> None:
+    lines = ["# TYPE hostile_total counter"]
+    for i, payload in enumerate(XSS * 5):
+        esc = payload.replace("\\", "\\\\").replace('"', '\\"')
+        lines.append(f'hostile_total{{user_id="{esc}{i}",path="/p"}} 1')
+    src = tmp_path / "hostile.prom"
+    src.write_text("\n".join(lines) + "\n")
+    report = _report(tmp_path, src)
+    html = report.read_text()
+    assert "<script>document.title" not in html and "<img src=x" not in html
+    dom = _chromium(["--dump-dom", report.as_uri()], tmp_path)
+    assert dom.returncode == 0
+    assert (
+        "<title>costscope report" in dom.stdout and "pwned" not in dom.stdout.split("</title>")[0]
+    )
+    assert '<img src="x"' not in dom.stdout
