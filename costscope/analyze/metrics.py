@@ -43,7 +43,7 @@ WITH s AS (
     SELECT source, family, metric, series_id FROM metric_series WHERE snapshot_id = $snap
 ),
 pairs AS (
-    SELECT l.source, l.metric, l.series_id, l.label, l.value, hash(l.label, l.value) AS h
+    SELECT l.source, l.metric, l.series_id, l.label, l.value, hash(l.label || '=' || l.value) AS h
     FROM series_labels l WHERE l.snapshot_id = $snap
 ),
 fl AS (

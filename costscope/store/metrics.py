@@ -2,7 +2,7 @@
 
 Series arrive from a source one at a time and are buffered into columns; every
 ``batch_size`` series the buffer goes to DuckDB as Arrow, where the series id is computed as
-the xor of ``hash(label, value)`` over its pairs. That id is stable across runs (the same label
+the xor of ``hash(label || "=" || value)`` over its pairs (a label name has no "=", so the pair text is unambiguous; a two-argument hash would let equal values cancel out). That id is stable across runs (the same label
 set always gets the same id), is order-independent, and lets label economics remove one label
 from a series' identity with a single xor.
 """
@@ -23,7 +23,7 @@ INSERT INTO metric_series (snapshot_id, source, metric, family, series_id)
 SELECT ?, ?, s.metric, s.family, coalesce(h.series_id, 0::UBIGINT)
 FROM _cs_series s
 LEFT JOIN (
-    SELECT seq, bit_xor(hash(label, value)) AS series_id FROM _cs_labels GROUP BY seq
+    SELECT seq, bit_xor(hash(label || '=' || value)) AS series_id FROM _cs_labels GROUP BY seq
 ) h USING (seq)
 """
 
@@ -33,7 +33,7 @@ SELECT ?, ?, s.metric, h.series_id, l.label, l.value
 FROM _cs_labels l
 JOIN _cs_series s USING (seq)
 JOIN (
-    SELECT seq, bit_xor(hash(label, value)) AS series_id FROM _cs_labels GROUP BY seq
+    SELECT seq, bit_xor(hash(label || '=' || value)) AS series_id FROM _cs_labels GROUP BY seq
 ) h USING (seq)
 """
 

@@ -83,7 +83,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             source      VARCHAR NOT NULL,
             metric      VARCHAR NOT NULL,         -- sample name (e.g. x_bucket)
             family      VARCHAR NOT NULL,         -- metric family (e.g. x)
-            series_id   UBIGINT NOT NULL          -- xor of hash(label, value): stable across runs
+            series_id   UBIGINT NOT NULL          -- xor of hash(label || '=' || value): stable across runs
         );
         CREATE TABLE series_labels (
             snapshot_id INTEGER NOT NULL,
