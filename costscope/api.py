@@ -44,9 +44,7 @@ class Workspace:
         with self._store() as store:
             sid = snapshot_id if snapshot_id is not None else store.latest_snapshot_id()
             if sid is None:
-                raise StoreError(
-                    "no complete snapshot yet; run costscope analyze", path=str(self.db)
-                )
+                raise StoreError("no complete snapshot yet; run costscope analyze", path=str(self.db))
             if sid not in self._cache:
                 self._cache[sid] = analyze_snapshot(store, sid, self.model)
             return self._cache[sid]

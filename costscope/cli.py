@@ -62,9 +62,7 @@ def main_options(
 
 ConfigOpt = Annotated[
     Path | None,
-    typer.Option(
-        "--config", "-c", help="costscope.yaml (default: $COSTSCOPE_CONFIG or ./costscope.yaml)."
-    ),
+    typer.Option("--config", "-c", help="costscope.yaml (default: $COSTSCOPE_CONFIG or ./costscope.yaml)."),
 ]
 DbOpt = Annotated[
     Path | None,
@@ -79,9 +77,7 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but
 NoColorOpt = Annotated[bool, typer.Option("--no-color", help="No colors in the output.")]
 LockOpt = Annotated[
     float,
-    typer.Option(
-        "--lock-timeout", help="Seconds to wait while another costscope uses the database."
-    ),
+    typer.Option("--lock-timeout", help="Seconds to wait while another costscope uses the database."),
 ]
 SourcesArg = Annotated[
     list[str] | None,
@@ -95,9 +91,7 @@ def _fail(error: CostscopeError, console: Console) -> NoReturn:
 
 
 def _load(config: Path | None) -> Config:
-    path = config or (
-        Path(os.environ["COSTSCOPE_CONFIG"]) if os.environ.get("COSTSCOPE_CONFIG") else None
-    )
+    path = config or (Path(os.environ["COSTSCOPE_CONFIG"]) if os.environ.get("COSTSCOPE_CONFIG") else None)
     if path is None and Path("costscope.yaml").is_file():
         path = Path("costscope.yaml")
     return load_config(path) if path is not None else Config()
@@ -171,9 +165,7 @@ def analyze(
             report_path = report or default_report_path()
             write_outputs(analysis, run, store, report_path, json_out)
         if not quiet:
-            print_summary(
-                replace(analysis, timings=dict(run.timer.seconds)), out, report_path, json_out
-            )
+            print_summary(replace(analysis, timings=dict(run.timer.seconds)), out, report_path, json_out)
         if run.errors:
             raise typer.Exit(EXIT_SOURCE_FAILED)
     except CostscopeError as exc:
@@ -229,9 +221,7 @@ def snapshots(
 
     err = Console(stderr=True, no_color=no_color)
     try:
-        with Store.open(
-            db or default_db_path(), read_only=True, lock_timeout=lock_timeout
-        ) as store:
+        with Store.open(db or default_db_path(), read_only=True, lock_timeout=lock_timeout) as store:
             df = store.snapshots()
         table = Table()
         for col in ("id", "started", "status", "errors", "version", "note"):

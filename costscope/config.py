@@ -265,9 +265,7 @@ def _auth(at: _At, base_dir: Path) -> Auth:
             raise at.str_map()[inline].fail(
                 f"secrets are never written in the config; name where to read it: {fix}"
             )
-    fields = at.mapping(
-        ("bearer_token_env", "bearer_token_file", "basic", "headers_env", "headers_file")
-    )
+    fields = at.mapping(("bearer_token_env", "bearer_token_file", "basic", "headers_env", "headers_file"))
     bearer = _secret(fields, "bearer_token", base_dir)
     username, password = None, None
     if "basic" in fields:
@@ -286,15 +284,11 @@ def _auth(at: _At, base_dir: Path) -> Auth:
     if bearer is not None and username is not None:
         raise at.fail("give either a bearer token or basic auth, not both")
     secret_headers: list[tuple[str, Secret]] = []
-    for header, env_at in (
-        fields["headers_env"].str_map().items() if "headers_env" in fields else []
-    ):
+    for header, env_at in fields["headers_env"].str_map().items() if "headers_env" in fields else []:
         s = _secret({"h_env": env_at}, "h", base_dir)
         assert s is not None
         secret_headers.append((header, s))
-    for header, file_at in (
-        fields["headers_file"].str_map().items() if "headers_file" in fields else []
-    ):
+    for header, file_at in fields["headers_file"].str_map().items() if "headers_file" in fields else []:
         s = _secret({"h_file": file_at}, "h", base_dir)
         assert s is not None
         secret_headers.append((header, s))

@@ -120,9 +120,7 @@ PRESETS: Mapping[str, CostModel] = MappingProxyType(
 DEFAULT_PRESET = "grafana-cloud"
 
 
-def cost_model(
-    preset: str = DEFAULT_PRESET, overrides: Mapping[str, float] | None = None
-) -> CostModel:
+def cost_model(preset: str = DEFAULT_PRESET, overrides: Mapping[str, float] | None = None) -> CostModel:
     """The preset named ``preset`` with ``overrides`` (unit -> price) applied."""
     base = PRESETS[preset]
     if not overrides:

@@ -51,9 +51,7 @@ def _family_regex(metric: str, type_: str | None) -> str:
 def _aggregate_config(metric: str, label: str, kept: list[str], type_: str | None) -> str:
     by = ", ".join(kept) if kept else ""
     inner = f"{metric}_bucket" if type_ in ("histogram", "gaugehistogram") else metric
-    func = (
-        "rate" if type_ in ("counter", "histogram", "summary") or metric.endswith("_total") else ""
-    )
+    func = "rate" if type_ in ("counter", "histogram", "summary") or metric.endswith("_total") else ""
     selector = f"{func}({inner}[5m])" if func else inner
     record = f"{metric.removesuffix('_total')}:without_{label}"
     if type_ in ("histogram", "gaugehistogram"):
@@ -90,9 +88,7 @@ def recommend_label_drops(
     recs = []
     for row in best.iter_rows(named=True):
         metric, label = row["metric"], row["label"]
-        kept = [
-            lb for lb in labels_by_metric.get(metric, []) if lb not in (label, "le", "quantile")
-        ]
+        kept = [lb for lb in labels_by_metric.get(metric, []) if lb not in (label, "le", "quantile")]
         unique = " — every series has its own value (ID-like)" if row["unique_per_series"] else ""
         evidence = (
             f"{metric} has {row['series_before']:,} series; without {label}"

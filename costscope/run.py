@@ -67,9 +67,7 @@ def collect_snapshot(
                 statuses.append(result.status)
                 if error is not None:
                     errors.append(error)
-                    snapshot.add_error(
-                        SourceErrorRecord(result.name, result.location, "collect", str(error))
-                    )
+                    snapshot.add_error(SourceErrorRecord(result.name, result.location, "collect", str(error)))
                     log.error("source %s failed: %s", source.name, error)
                 log.info(
                     "source %s: %d series",
@@ -99,9 +97,7 @@ def collect_snapshot(
             sources=store.snapshot_sources(snapshot.id),
             errors=store.source_errors(snapshot.id),
         )
-    log.info(
-        "snapshot %d %s", snapshot.id, status, extra={"snapshot": snapshot.id, "status": status}
-    )
+    log.info("snapshot %d %s", snapshot.id, status, extra={"snapshot": snapshot.id, "status": status})
     return SnapshotRun(snapshot.id, status, run_id, tuple(errors), timer, analysis)
 
 
@@ -115,9 +111,7 @@ def run_analysis(
     progress: ProgressHook | None = None,
 ) -> tuple[SnapshotRun, Analysis]:
     """Collect a new snapshot, then analyze it; the result every output renders."""
-    run = collect_snapshot(
-        store, sources, config, kind=kind, run_id=run_id, progress=progress, analyze=True
-    )
+    run = collect_snapshot(store, sources, config, kind=kind, run_id=run_id, progress=progress, analyze=True)
     if run.analysis is None:
         failures = "; ".join(str(e) for e in run.errors) or "no series"
         raise SourceError(f"every source failed: {failures}")

@@ -84,9 +84,7 @@ def configure_logging(
     handler.setFormatter(JsonFormatter() if fmt == "json" else HumanFormatter())
     handler.addFilter(_Context(run_id, secrets or []))
     logger.addHandler(handler)
-    logger.setLevel(
-        logging.DEBUG if verbose else logging.INFO if fmt == "json" else logging.WARNING
-    )
+    logger.setLevel(logging.DEBUG if verbose else logging.INFO if fmt == "json" else logging.WARNING)
     logger.propagate = False
 
 
@@ -107,6 +105,4 @@ class StageTimer:
         finally:
             took = time.perf_counter() - started
             self.seconds[name] = self.seconds.get(name, 0.0) + took
-            log.info(
-                "stage %s took %.3fs", name, took, extra={"stage": name, "seconds": round(took, 4)}
-            )
+            log.info("stage %s took %.3fs", name, took, extra={"stage": name, "seconds": round(took, 4)})

@@ -113,9 +113,7 @@ def _http_metrics(exp: Exposition, job: str, routes: list[str], users: list[str]
                 if job == "api-gateway":
                     # the explosion: someone added the caller's id "for debugging"
                     for user in rng.sample(users, k=len(users) // 4):
-                        exp.sample(
-                            "http_requests_total", {**base, "user_id": user}, rng.randint(1, 500)
-                        )
+                        exp.sample("http_requests_total", {**base, "user_id": user}, rng.randint(1, 500))
                 else:
                     exp.sample("http_requests_total", base, rng.randint(10, 10**6))
     exp.family("http_request_duration_seconds", "histogram", "HTTP request latency.")
@@ -137,9 +135,7 @@ def _go_runtime(exp: Exposition) -> None:
     exp.sample("go_gc_duration_seconds_count", {}, exp.rng.randint(1000, 100000))
     exp.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.")
     exp.sample("process_resident_memory_bytes", {}, float(exp.rng.randint(10**7, 10**9)))
-    exp.family(
-        "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds."
-    )
+    exp.family("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.")
     exp.sample("process_cpu_seconds_total", {}, exp.rng.uniform(10, 10**5))
 
 
@@ -151,13 +147,9 @@ def _service_specific(exp: Exposition, job: str, pods: int) -> None:
         exp.family("checkout_step_duration_seconds", "histogram", "Duration of each checkout step.")
         for step in ("cart", "address", "shipping", "payment", "confirm"):
             for region in ("eu-west", "us-east", "ap-south"):
-                exp.histogram(
-                    "checkout_step_duration_seconds", {"step": step, "region": region}, buckets
-                )
+                exp.histogram("checkout_step_duration_seconds", {"step": step, "region": region}, buckets)
     if job == "payment":
-        exp.family(
-            "payment_transactions_total", "counter", "Payment transactions by provider and outcome."
-        )
+        exp.family("payment_transactions_total", "counter", "Payment transactions by provider and outcome.")
         for provider in ("stripe", "adyen", "paypal"):
             for outcome in ("approved", "declined", "error", "timeout"):
                 for currency in ("EUR", "USD", "GBP", "INR"):
@@ -201,9 +193,7 @@ def _postgres(exp: Exposition) -> None:
     exp.family("pg_stat_activity_count", "gauge", "Connections by state.")
     for db in ("orders", "users", "catalog"):
         for state in ("active", "idle", "idle in transaction", "disabled"):
-            exp.sample(
-                "pg_stat_activity_count", {"datname": db, "state": state}, float(rng.randint(0, 50))
-            )
+            exp.sample("pg_stat_activity_count", {"datname": db, "state": state}, float(rng.randint(0, 50)))
     exp.family("pg_up", "gauge", "Whether the last scrape of PostgreSQL was able to connect.")
     exp.sample("pg_up", {}, 1.0)
 

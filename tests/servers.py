@@ -206,9 +206,7 @@ def node_exporter(workdir: Path) -> Iterator[Server]:
 
 def vm_import(server: Server, exposition: str) -> None:
     """Load exposition text into VictoriaMetrics and make it searchable at once."""
-    r = httpx.post(
-        server.url + "/api/v1/import/prometheus", content=exposition.encode(), timeout=60
-    )
+    r = httpx.post(server.url + "/api/v1/import/prometheus", content=exposition.encode(), timeout=60)
     r.raise_for_status()
     httpx.get(server.url + "/internal/force_flush", timeout=60).raise_for_status()
 

@@ -43,9 +43,7 @@ def test_analyze_with_nothing_explains_how_to_start(
     assert "costscope analyze sample_data" in result.output
 
 
-def test_analyze_sample_data_writes_report_json_and_snapshot(
-    runner: CliRunner, tmp_path: Path
-) -> None:
+def test_analyze_sample_data_writes_report_json_and_snapshot(runner: CliRunner, tmp_path: Path) -> None:
     db, report, out = tmp_path / "c.duckdb", tmp_path / "r.html", tmp_path / "r.json"
     result = runner.invoke(
         app,
@@ -70,9 +68,7 @@ def test_analyze_sample_data_writes_report_json_and_snapshot(
         assert snaps["status"].to_list() == ["complete"]
         timings = json.loads(snaps["stage_timings"][0])
         assert {"collect", "analyze", "report"} <= set(timings)
-        assert s.query("SELECT count(*) AS n FROM recommendations")["n"][0] == len(
-            doc["recommendations"]
-        )
+        assert s.query("SELECT count(*) AS n FROM recommendations")["n"][0] == len(doc["recommendations"])
 
 
 def test_json_to_stdout_is_the_document_only(runner: CliRunner, tmp_path: Path) -> None:
@@ -99,9 +95,7 @@ def test_json_to_stdout_is_the_document_only(runner: CliRunner, tmp_path: Path) 
     assert "Top metrics" in result.stderr
 
 
-def test_a_failing_source_exits_3_and_keeps_a_partial_snapshot(
-    runner: CliRunner, tmp_path: Path
-) -> None:
+def test_a_failing_source_exits_3_and_keeps_a_partial_snapshot(runner: CliRunner, tmp_path: Path) -> None:
     db = tmp_path / "p.duckdb"
     dead = f"http://127.0.0.1:{free_port()}/metrics"
     cfg = tmp_path / "costscope.yaml"

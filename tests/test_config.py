@@ -179,9 +179,7 @@ INVALID = [
 @pytest.mark.parametrize(
     ("text", "line", "field", "phrase"), INVALID, ids=[c[3] + f"@{c[1]}" for c in INVALID]
 )
-def test_invalid_config_names_file_line_and_field(
-    text: str, line: int, field: str, phrase: str
-) -> None:
+def test_invalid_config_names_file_line_and_field(text: str, line: int, field: str, phrase: str) -> None:
     with pytest.raises(ConfigError) as info:
         parse_config(text, file="costscope.yaml")
     err = info.value
@@ -193,14 +191,10 @@ def test_invalid_config_names_file_line_and_field(
 
 
 @pytest.mark.parametrize("text", [c[0] for c in INVALID[:3]] + [INVALID[16][0]])
-def test_cli_exits_2_with_one_line_naming_the_place(
-    tmp_path: Path, runner: CliRunner, text: str
-) -> None:
+def test_cli_exits_2_with_one_line_naming_the_place(tmp_path: Path, runner: CliRunner, text: str) -> None:
     cfg = tmp_path / "costscope.yaml"
     cfg.write_text(text)
-    result = runner.invoke(
-        app, ["analyze", "--config", str(cfg), "--db", str(tmp_path / "x.duckdb")]
-    )
+    result = runner.invoke(app, ["analyze", "--config", str(cfg), "--db", str(tmp_path / "x.duckdb")])
     assert result.exit_code == 2, result.output
     assert f"{cfg}:" in result.output
     assert "Traceback" not in result.output

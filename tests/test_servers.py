@@ -36,16 +36,12 @@ def _series(db: Path, family: str) -> int:
         return int(df["series"].sum())
 
 
-def test_scrape_real_node_exporter(
-    node_exporter: servers.Server, runner: CliRunner, tmp_path: Path
-) -> None:
+def test_scrape_real_node_exporter(node_exporter: servers.Server, runner: CliRunner, tmp_path: Path) -> None:
     db = tmp_path / "n.duckdb"
     _scrape(runner, node_exporter.url + "/metrics", db)
     assert _series(db, "node_cpu_seconds_total") >= 1
     with Store.open(db, read_only=True) as s:
-        jobs = s.query("SELECT DISTINCT value FROM series_labels WHERE label = 'job'")[
-            "value"
-        ].to_list()
+        jobs = s.query("SELECT DISTINCT value FROM series_labels WHERE label = 'job'")["value"].to_list()
         assert jobs == [node_exporter.url.removeprefix("http://")]
         types = dict(s.query("SELECT metric, type FROM metric_meta").iter_rows())
         assert types["node_cpu_seconds_total"] == "counter"
@@ -130,9 +126,7 @@ def test_victoria_metrics_import_and_its_own_metrics(
     victoria_metrics: servers.Server, runner: CliRunner, tmp_path: Path
 ) -> None:
     servers.vm_import(victoria_metrics, synthetic_exposition(users=300))
-    r = httpx.get(
-        victoria_metrics.url + "/api/v1/series", params={"match[]": "synthetic_requests_total"}
-    )
+    r = httpx.get(victoria_metrics.url + "/api/v1/series", params={"match[]": "synthetic_requests_total"})
     assert len(r.json()["data"]) == 1200
     build = httpx.get(victoria_metrics.url + "/api/v1/status/buildinfo")
     assert build.status_code in (200, 404)  # Debian's VictoriaMetrics reports an empty version

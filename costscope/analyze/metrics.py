@@ -88,8 +88,7 @@ def label_drops(store: Store, snapshot_id: int, model: CostModel) -> pl.DataFram
     """For every metric × label: series before and after dropping it, and the money saved."""
     df = store.query(_LABEL_DROPS, {"snap": snapshot_id})
     types = store.query(
-        "SELECT metric, any_value(type) AS type FROM metric_meta WHERE snapshot_id = $snap"
-        " GROUP BY metric",
+        "SELECT metric, any_value(type) AS type FROM metric_meta WHERE snapshot_id = $snap GROUP BY metric",
         {"snap": snapshot_id},
     )
     df = df.join(types, on="metric", how="left").with_columns(

@@ -80,9 +80,7 @@ def _figure_div(fig: go.Figure, div_id: str) -> str:
 
 
 def _table(df: pl.DataFrame, columns: list[tuple[str, str]], numeric: set[str]) -> str:
-    head = "".join(
-        f'<th class="{"n" if c in numeric else ""}">{esc(title)}</th>' for c, title in columns
-    )
+    head = "".join(f'<th class="{"n" if c in numeric else ""}">{esc(title)}</th>' for c, title in columns)
     body = []
     for row in df.iter_rows(named=True):
         cells = []
@@ -92,9 +90,7 @@ def _table(df: pl.DataFrame, columns: list[tuple[str, str]], numeric: set[str]) 
                 shown = money(v) if "cost" in c or "savings" in c else f"{v:,}"
                 cells.append(f'<td class="n" data-v="{esc(v)}">{esc(shown)}</td>')
             elif c == "config":
-                cells.append(
-                    f"<td><details><summary>config</summary><pre>{esc(v)}</pre></details></td>"
-                )
+                cells.append(f"<td><details><summary>config</summary><pre>{esc(v)}</pre></details></td>")
             elif isinstance(v, list):
                 cells.append(f"<td>{esc(', '.join(map(str, v)))}</td>")
             else:
@@ -142,9 +138,7 @@ def _charts(a: Analysis) -> list[str]:
         divs.append(_figure_div(tree, "chart-treemap"))
     labels_df = a.labels.head(20)
     if labels_df.height:
-        lb = go.Figure(
-            go.Bar(x=[esc(x) for x in labels_df["label"]], y=labels_df["label_values"].to_list())
-        )
+        lb = go.Figure(go.Bar(x=[esc(x) for x in labels_df["label"]], y=labels_df["label_values"].to_list()))
         lb.update_layout(title="Distinct values per label", height=360)
         divs.append(_figure_div(lb, "chart-labels"))
     return divs
@@ -271,8 +265,7 @@ def render_report(a: Analysis) -> str:
     if a.errors.height:  # what's broken comes first
         sections.insert(0, sections.pop(1))
     body = "".join(
-        f'<section id="{sid}"><h2>{esc(title)}</h2>{content}</section>'
-        for sid, title, content in sections
+        f'<section id="{sid}"><h2>{esc(title)}</h2>{content}</section>' for sid, title, content in sections
     )
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'

@@ -30,9 +30,7 @@ def print_summary(
     )
     console.print(head)
     if analysis.errors.height:
-        console.print(
-            f"[red]{analysis.errors.height} source error(s) — the snapshot is {status}:[/]"
-        )
+        console.print(f"[red]{analysis.errors.height} source error(s) — the snapshot is {status}:[/]")
         for row in analysis.errors.iter_rows(named=True):
             console.print(f"  [red]✗[/] {escape(row['source'])}: {escape(row['message'])}")
     skipped = int(analysis.sources["skipped_lines"].sum()) if analysis.sources.height else 0
@@ -77,9 +75,7 @@ def print_summary(
             )
         console.print(t)
         total = float(recs["monthly_savings"].sum())
-        console.print(
-            f"All {recs.height} actions together save up to [bold]{money(total)}[/]/month."
-        )
+        console.print(f"All {recs.height} actions together save up to [bold]{money(total)}[/]/month.")
     else:
         console.print("No label cut saves 10% or more of any metric.")
 

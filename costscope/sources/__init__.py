@@ -77,11 +77,7 @@ def infer_kind(source: SourceConfig) -> str:
     if source.kind != "auto":
         return source.kind
     if source.url is not None:
-        return (
-            "exposition"
-            if urlsplit(source.url).path.rstrip("/").endswith("/metrics")
-            else "prometheus"
-        )
+        return "exposition" if urlsplit(source.url).path.rstrip("/").endswith("/metrics") else "prometheus"
     return "exposition"
 
 

@@ -1,24 +1,30 @@
-"""Prometheus text format and OpenMetrics: a fast, strict-by-default parser.
+"""Prometheus text format and OpenMetrics: a fast, strict-by-default, columnar parser.
 
-One compiled regular expression takes a whole sample line (name, labels, value, timestamp,
-exemplar); a second splits the label block into pairs. Lines the fast path rejects go through
-a careful path that says exactly what is wrong. Where this parser is laxer than the spec:
-it accepts blank lines and spaces around ``=`` and ``,`` in both formats, a trailing comma in
-a label block, and any escape after a backslash (kept as written), like Prometheus' own
-text parser; it does not check that counters are non-negative or that histogram buckets
-are cumulative, which costs nothing to store and is not our business.
+Lines are parsed in chunks, as polars columns: one Rust regular expression takes every sample
+line apart (name, label block, value, timestamp, exemplar), a second splits label blocks into
+pairs, and values are parsed by polars with Go's ``ParseFloat`` rules. Only comment lines
+(``# TYPE``/``# HELP``/``# UNIT``/``# EOF``, a few per family), escaped label values and bad
+lines are handled in Python. The output is two frames per chunk — samples and their label
+pairs — which is also the shape the store writes, so no per-sample Python object is made.
 
-Malformed input raises ``ParseError`` with the file, line number and offending text; with
-``lenient=True`` the bad line is skipped and counted instead (``ExpositionParser.skipped``).
+Where this parser is laxer than the spec: it accepts blank lines, spaces around ``=`` and ``,``
+in label blocks and a trailing comma, in both formats, and keeps unknown escapes as written,
+like Prometheus' own text parser; it does not check that counters are non-negative or that
+histogram buckets are cumulative (costscope counts series; it does not judge values).
+
+Malformed input raises ``ParseError`` naming the file, the line and the offending text; with
+``lenient=True`` bad lines are skipped and counted instead (``ExpositionParser.skipped``).
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import NamedTuple
+
+import polars as pl
 
 from costscope.errors import ParseError
 
@@ -35,8 +41,8 @@ METRIC_TYPES = frozenset(
         "untyped",
     }
 )
-# sample-name suffixes that belong to a family of the given types
-_SUFFIXES: dict[str, tuple[str, ...]] = {
+# sample-name suffixes that belong to a family of the given type
+SUFFIXES: dict[str, tuple[str, ...]] = {
     "counter": ("_total", "_created"),
     "histogram": ("_bucket", "_sum", "_count", "_created"),
     "gaugehistogram": ("_bucket", "_gsum", "_gcount"),
@@ -44,36 +50,33 @@ _SUFFIXES: dict[str, tuple[str, ...]] = {
     "info": ("_info",),
 }
 MAX_LINE_BYTES = 1 << 20  # a 1 MiB line is a broken or hostile exposition, not a metric
+CHUNK_LINES = 200_000
 
 _NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 _LABEL = r"[a-zA-Z_][a-zA-Z0-9_]*"
 _QVAL = r'"(?:[^"\\\n]|\\.)*"'
-_PAIRS = (
-    rf"(?:[ \t]*{_LABEL}[ \t]*=[ \t]*{_QVAL}[ \t]*,)*(?:[ \t]*{_LABEL}[ \t]*=[ \t]*{_QVAL})?[ \t]*"
+_PAIRS = rf"(?:[ \t]*{_LABEL}[ \t]*=[ \t]*{_QVAL}[ \t]*,)*(?:[ \t]*{_LABEL}[ \t]*=[ \t]*{_QVAL})?[ \t]*"
+_LINE = (
+    rf"^(?P<name>{_NAME})[ \t]*(?:\{{(?P<block>{_PAIRS})\}})?[ \t]+(?P<value>[^ \t#]+)"
+    rf"(?:[ \t]+(?P<ts>[^ \t#]+))?[ \t]*(?P<exemplar>#.*)?$"
 )
-_LINE = re.compile(
-    rf"({_NAME})[ \t]*(?:\{{({_PAIRS})\}})?[ \t]+([^ \t#]+)(?:[ \t]+([^ \t#]+))?[ \t]*(#.*)?"
-)
-_PAIR = re.compile(rf'({_LABEL})[ \t]*=[ \t]*"((?:[^"\\\n]|\\.)*)"')
+_SIMPLE_PAIR = rf'{_LABEL}="[^"\\}}\n]*"'
+# the common line shape: single spaces, no escapes or braces in values, no exemplar
+_FAST = rf"^{_NAME}(?:\{{(?:{_SIMPLE_PAIR},)*(?:{_SIMPLE_PAIR})?,?\}})? [^ \t#]+(?: [^ \t#]+)?$"
+_PAIR = rf'{_LABEL}[ \t]*=[ \t]*"(?:[^"\\\n]|\\.)*"'
+_PAIR_GROUPS = rf'^(?P<label>{_LABEL})[ \t]*=[ \t]*"(?P<value>(?:[^"\\\n]|\\.)*)"$'
 _EXEMPLAR = re.compile(rf"#[ \t]*\{{{_PAIRS}\}}[ \t]+([^ \t]+)(?:[ \t]+([^ \t]+))?[ \t]*")
+_NAME_RE = re.compile(_NAME)
 _ESCAPE = re.compile(r"\\(.)")
 _UNESCAPE = {"n": "\n", "\\": "\\", '"': '"'}
+_FLOAT = re.compile(r"[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|(?i:inf|infinity|nan))")
 
 
-def _unescape(value: str) -> str:
+def unescape(value: str) -> str:
+    """A label value or HELP text with ``\\\\``, ``\\"`` and ``\\n`` resolved."""
     if "\\" not in value:
         return value
     return _ESCAPE.sub(lambda m: _UNESCAPE.get(m.group(1), m.group(0)), value)
-
-
-def _number(text: str) -> float | None:
-    """A Prometheus float (Go's ParseFloat): Python's float() minus its digit separators."""
-    if "_" in text:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        return None
 
 
 def _valid_exemplar(text: str) -> bool:
@@ -81,7 +84,7 @@ def _valid_exemplar(text: str) -> bool:
     if m is None:
         return False
     value, ts = m.groups()
-    return _number(value) is not None and (ts is None or _number(ts) is not None)
+    return bool(_FLOAT.fullmatch(value)) and (ts is None or bool(_FLOAT.fullmatch(ts)))
 
 
 class Sample(NamedTuple):
@@ -104,8 +107,16 @@ class Family:
     unit: str | None = None
 
 
+class Chunk(NamedTuple):
+    """Parsed sample lines: ``samples`` (line, name, family, value, timestamp) and ``labels``
+    (line, label, value), joined on the line number."""
+
+    samples: pl.DataFrame
+    labels: pl.DataFrame
+
+
 class ExpositionParser:
-    """Parses one exposition (file or scrape) line by line; keeps families and skip counts."""
+    """Parses one exposition (file or scrape) chunk by chunk; keeps families and skip counts."""
 
     def __init__(self, file: str = "<exposition>", *, lenient: bool = False) -> None:
         self.file = file
@@ -114,98 +125,153 @@ class ExpositionParser:
         self.skipped = 0
         self.first_error: ParseError | None = None
         self.openmetrics = False
-        self._eof = False
-        self._seen_samples: set[str] = set()  # families that already had samples
+        self._eof_line: int | None = None
+        self._seen: set[str] = set()  # families that already had samples in earlier chunks
 
-    def _fail(self, lineno: int, message: str, text: str) -> None:
-        error = ParseError(message, file=self.file, line=lineno, text=text)
+    # --- errors ---------------------------------------------------------------------------
+
+    def _error(self, line: int, message: str, text: str) -> ParseError:
+        return ParseError(message, file=self.file, line=line, text=text)
+
+    def _settle(self, errors: list[tuple[int, str, str]]) -> set[int]:
+        """Raise the first error (strict) or count them all (lenient); returns bad line numbers."""
+        if not errors:
+            return set()
+        errors.sort(key=lambda e: e[0])
         if not self.lenient:
-            raise error
-        self.skipped += 1
+            raise self._error(*errors[0])
+        bad = {e[0] for e in errors}
+        self.skipped += len(bad)
         if self.first_error is None:
-            self.first_error = error
+            self.first_error = self._error(*errors[0])
+        return bad
 
-    def family_of(self, name: str) -> str:
-        """The family a sample name belongs to (``x_bucket`` → ``x`` when x is a histogram)."""
-        fams = self.families
-        if name in fams and fams[name].type not in _SUFFIXES:
-            return name
-        for suffix in (
-            "_bucket",
-            "_sum",
-            "_count",
-            "_total",
-            "_created",
-            "_gsum",
-            "_gcount",
-            "_info",
-        ):
-            if name.endswith(suffix):
-                base = name[: -len(suffix)]
-                fam = fams.get(base)
-                if fam is not None and suffix in _SUFFIXES.get(fam.type, ()):
-                    return base
-        return name
+    # --- parsing --------------------------------------------------------------------------
+
+    def chunks(self, lines: Iterable[str], chunk_lines: int = CHUNK_LINES) -> Iterator[Chunk]:
+        """Parse ``lines`` (with or without line endings) in chunks of ``chunk_lines``."""
+        it = iter(lines)
+        first = 1
+        while True:
+            block = list(islice(it, chunk_lines))
+            if not block:
+                return
+            yield self._chunk(block, first)
+            first += len(block)
 
     def parse(self, lines: Iterable[str]) -> Iterator[Sample]:
-        """Yield every sample of ``lines`` (with or without line endings)."""
-        line_re, pair_re, unescape = _LINE.fullmatch, _PAIR.findall, _unescape
-        family_of = self.family_of
-        seen = self._seen_samples
-        for lineno, raw in enumerate(lines, 1):
-            line = raw.rstrip("\r\n")
-            if not line or line.isspace():
-                continue
-            if self._eof:
-                self._fail(lineno, "content after # EOF", line)
-                continue
-            if line[0] == "#":
-                self._comment(lineno, line)
-                continue
-            if len(line) > MAX_LINE_BYTES:
-                self._fail(lineno, f"line longer than {MAX_LINE_BYTES} bytes", line)
-                continue
-            m = line_re(line)
-            if m is None:
-                self._fail(lineno, self._explain(line), line)
-                continue
-            name, block, value_text, ts_text, exemplar = m.groups()
-            value = _number(value_text)
-            if value is None:
-                self._fail(lineno, f"invalid sample value {value_text!r}", line)
-                continue
-            timestamp = None
-            if ts_text is not None:
-                timestamp = _number(ts_text)
-                if timestamp is None or math.isnan(timestamp) or math.isinf(timestamp):
-                    self._fail(lineno, f"invalid timestamp {ts_text!r}", line)
-                    continue
-            if exemplar is not None and not _valid_exemplar(exemplar):
-                self._fail(lineno, "invalid exemplar", line)
-                continue
-            if block:
-                pairs = pair_re(block)
-                labels = tuple((k, unescape(v)) for k, v in pairs)
-                if len(labels) > 1 and len({k for k, _ in labels}) != len(labels):
-                    self._fail(lineno, "duplicate label name", line)
-                    continue
-            else:
-                labels = ()
-            family = family_of(name)
-            seen.add(family)
-            yield Sample(name, family, labels, value, timestamp)
+        """Yield every sample as a ``Sample`` (convenient, slower: for tests and small inputs)."""
+        for chunk in self.chunks(lines):
+            pairs: dict[int, list[tuple[str, str]]] = {}
+            for line, label, value in chunk.labels.iter_rows():
+                pairs.setdefault(line, []).append((label, value))
+            for line, name, family, value, ts in chunk.samples.iter_rows():
+                yield Sample(name, family, tuple(pairs.get(line, ())), value, ts)
 
-    def _comment(self, lineno: int, line: str) -> None:
-        parts = line.split(None, 3)
+    def _chunk(self, block: list[str], first: int) -> Chunk:
+        df = (
+            pl.DataFrame({"text": block}, schema={"text": pl.String})
+            .with_row_index("line", offset=first)
+            .with_columns(pl.col("line").cast(pl.Int64), pl.col("text").str.strip_chars_end("\r\n"))
+            .filter(pl.col("text").str.strip_chars(" \t") != "")
+        )
+        is_comment = pl.col("text").str.starts_with("#")
+        errors: list[tuple[int, str, str]] = []
+        type_lines: dict[str, int] = {}
+        for line, text in df.filter(is_comment).iter_rows():
+            self._comment(line, text, errors, type_lines)
+        rows = df.filter(~is_comment)
+        if self._eof_line is not None:
+            for line, text in rows.filter(pl.col("line") > self._eof_line).head(10_000).iter_rows():
+                errors.append((line, "content after # EOF", text))
+        is_fast = pl.col("text").str.contains(_FAST) & (pl.col("text").str.len_bytes() <= MAX_LINE_BYTES)
+        fast_samples, fast_labels = _fast(rows.filter(is_fast))
+        slow_samples, slow_labels = _slow(rows.filter(~is_fast), errors)
+        parsed = pl.concat([fast_samples, slow_samples]) if slow_samples.height else fast_samples
+        labels = pl.concat([fast_labels, slow_labels]) if slow_labels.height else fast_labels
+        bad_values = pl.col("v").is_null() | (
+            pl.col("ts").is_not_null() & (pl.col("t").is_null() | ~pl.col("t").is_finite())
+        )
+        for line, text, value, ts, v in (
+            parsed.filter(bad_values).select("line", "text", "value", "ts", "v").iter_rows()
+        ):
+            if v is None:
+                errors.append((line, f"invalid sample value {value!r}", text))
+            else:
+                errors.append((line, f"invalid timestamp {ts!r}", text))
+        dup = (
+            labels.group_by("line")
+            .agg(n=pl.len(), u=pl.col("label").n_unique())
+            .filter(pl.col("n") != pl.col("u"))
+        )
+        if dup.height:
+            texts = dict(
+                parsed.filter(pl.col("line").is_in(dup["line"].implode())).select("line", "text").iter_rows()
+            )
+            errors.extend((line, "duplicate label name", texts[line]) for line in dup["line"])
+        samples = parsed.select(
+            "line",
+            "name",
+            self._family_expr().alias("family"),
+            pl.col("v").alias("value"),
+            pl.col("t").alias("timestamp"),
+        )
+        if slow_samples.height:
+            samples = samples.sort("line")
+        self._type_after_samples(samples, type_lines, errors)
+        bad = self._settle(errors)
+        if bad:
+            keep = ~pl.col("line").is_in(list(bad))
+            samples, labels = samples.filter(keep), labels.filter(keep)
+        self._seen.update(samples["family"].unique().to_list())
+        return Chunk(samples, labels)
+
+    def _family_expr(self) -> pl.Expr:
+        mapping: dict[str, str] = {}
+        for fam in self.families.values():
+            for suffix in SUFFIXES.get(fam.type, ()):
+                mapping.setdefault(fam.name + suffix, fam.name)
+        for fam in self.families.values():
+            if fam.type not in SUFFIXES:
+                mapping[fam.name] = fam.name
+        if not mapping:
+            return pl.col("name")
+        return pl.col("name").replace_strict(mapping, default=pl.col("name"), return_dtype=pl.String)
+
+    def _type_after_samples(
+        self,
+        samples: pl.DataFrame,
+        type_lines: dict[str, int],
+        errors: list[tuple[int, str, str]],
+    ) -> None:
+        if not type_lines:
+            return
+        first = dict(
+            samples.filter(pl.col("family").is_in(list(type_lines)))
+            .group_by("family")
+            .agg(pl.col("line").min())
+            .iter_rows()
+        )
+        for fam, line in type_lines.items():
+            if fam in self._seen or first.get(fam, line + 1) < line:
+                errors.append((line, f"# TYPE for {fam} after its samples", f"# TYPE {fam} ..."))
+
+    def _comment(
+        self, line: int, text: str, errors: list[tuple[int, str, str]], type_lines: dict[str, int]
+    ) -> None:
+        parts = text.split(None, 3)
         keyword = parts[1] if len(parts) > 1 else ""
+        if self._eof_line is not None:
+            errors.append((line, "content after # EOF", text))
+            return
         if keyword == "EOF" and len(parts) == 2:
-            self._eof = True
+            self._eof_line = line
             self.openmetrics = True
             return
         if keyword not in ("HELP", "TYPE", "UNIT"):
             return  # a free comment
-        if len(parts) < 3 or not re.fullmatch(_NAME, parts[2]):
-            self._fail(lineno, f"# {keyword} needs a valid metric name", line)
+        if len(parts) < 3 or not _NAME_RE.fullmatch(parts[2]):
+            errors.append((line, f"# {keyword} needs a valid metric name", text))
             return
         name = parts[2]
         rest = parts[3] if len(parts) > 3 else ""
@@ -213,53 +279,150 @@ class ExpositionParser:
         if fam is None:
             fam = self.families[name] = Family(name)
         if keyword == "HELP":
-            fam.help = _unescape(rest)
+            fam.help = unescape(rest)
         elif keyword == "UNIT":
             self.openmetrics = True
             fam.unit = rest
         else:
             kind = rest.strip()
             if kind not in METRIC_TYPES:
-                self._fail(lineno, f"unknown metric type {kind!r}", line)
+                errors.append((line, f"unknown metric type {kind!r}", text))
             elif fam.type != "unknown" and fam.type != kind:
-                self._fail(lineno, f"second # TYPE for {name}", line)
-            elif name in self._seen_samples:
-                self._fail(lineno, f"# TYPE for {name} after its samples", line)
+                errors.append((line, f"second # TYPE for {name}", text))
             else:
                 fam.type = "unknown" if kind == "untyped" else kind
+                type_lines[name] = line
 
-    @staticmethod
-    def _explain(line: str) -> str:
-        """Say why a sample line failed the fast path."""
-        m = re.match(_NAME, line)
-        if line.startswith("{"):
-            return "quoted (UTF-8) metric names are not supported"
-        if not m:
-            return "invalid metric name"
-        rest = line[m.end() :].lstrip(" \t")
-        if not rest:
+
+_SAMPLE_COLUMNS = {"line": pl.Int64, "text": pl.String, "name": pl.String, "value": pl.String,
+                   "ts": pl.String, "v": pl.Float64, "t": pl.Float64}  # fmt: skip
+_LABEL_COLUMNS = {"line": pl.Int64, "label": pl.String, "value": pl.String}
+
+
+def _fast(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split lines that match ``_FAST`` (the common shape) with plain string operations."""
+    has_block = pl.col("text").str.contains("{", literal=True)
+    f = rows.select(
+        "line",
+        "text",
+        pl.when(has_block)
+        .then(pl.col("text"))
+        .otherwise(pl.col("text").str.replace(" ", "{} ", literal=True))
+        .str.split_exact("{", 1)
+        .struct.rename_fields(["name", "rest"])
+        .alias("a"),
+    ).unnest("a")
+    f = f.with_columns(
+        pl.col("rest").str.split_exact("}", 1).struct.rename_fields(["block", "tail"]).alias("b")
+    )
+    f = f.unnest("b").with_columns(
+        pl.col("tail")
+        .str.strip_chars_start(" ")
+        .str.split_exact(" ", 1)
+        .struct.rename_fields(["value", "ts"])
+        .alias("c")
+    )
+    f = f.unnest("c")
+    samples = f.select(
+        "line",
+        "text",
+        "name",
+        "value",
+        "ts",
+        pl.col("value").cast(pl.Float64, strict=False).alias("v"),
+        pl.col("ts").cast(pl.Float64, strict=False).alias("t"),
+    ).cast(_SAMPLE_COLUMNS)  # type: ignore[arg-type]
+    # no escapes, quotes or braces inside values here, so '",' only ever ends a pair
+    labels = (
+        f.filter(pl.col("block") != "")
+        .select(
+            "line", pl.col("block").str.strip_suffix(",").str.strip_suffix('"').str.split('",').alias("p")
+        )
+        .explode("p")
+        .with_columns(
+            pl.col("p").str.split_exact('="', 1).struct.rename_fields(["label", "value"]).alias("p")
+        )
+        .unnest("p")
+        .cast(_LABEL_COLUMNS)  # type: ignore[arg-type]
+    )
+    return samples, labels
+
+
+def _slow(rows: pl.DataFrame, errors: list[tuple[int, str, str]]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Take apart the rarer shapes (escapes, exemplars, odd spacing) and find the bad lines."""
+    parsed = rows.with_columns(pl.col("text").str.extract_groups(_LINE).alias("m")).unnest("m")
+    too_long = pl.col("text").str.len_bytes() > MAX_LINE_BYTES
+    for line, text, long in (
+        parsed.filter(pl.col("name").is_null() | too_long)
+        .select("line", "text", too_long.alias("long"))
+        .iter_rows()
+    ):
+        if long:
+            errors.append((line, f"line longer than {MAX_LINE_BYTES} bytes", text[:200]))
+        else:
+            errors.append((line, _explain(text), text))
+    for line, text, exemplar in (
+        parsed.filter(pl.col("exemplar").is_not_null()).select("line", "text", "exemplar").iter_rows()
+    ):
+        if not _valid_exemplar(exemplar):
+            errors.append((line, "invalid exemplar", text))
+    parsed = parsed.filter(pl.col("name").is_not_null() & ~too_long)
+    samples = parsed.select(
+        "line",
+        "text",
+        "name",
+        "value",
+        "ts",
+        pl.col("value").cast(pl.Float64, strict=False).alias("v"),
+        pl.col("ts").cast(pl.Float64, strict=False).alias("t"),
+    ).cast(_SAMPLE_COLUMNS)  # type: ignore[arg-type]
+    labels = (
+        parsed.filter(pl.col("block").is_not_null())
+        .select("line", pl.col("block").str.extract_all(_PAIR).alias("pair"))
+        .explode("pair")
+        .drop_nulls("pair")
+        .with_columns(pl.col("pair").str.extract_groups(_PAIR_GROUPS).alias("g"))
+        .unnest("g")
+        .select("line", "label", "value")
+        .cast(_LABEL_COLUMNS)  # type: ignore[arg-type]
+    )
+    escaped = labels["value"].str.contains("\\", literal=True)
+    if escaped.any():
+        labels = labels.with_columns(
+            pl.when(escaped)
+            .then(pl.col("value").map_elements(unescape, return_dtype=pl.String))
+            .otherwise(pl.col("value"))
+            .alias("value")
+        )
+    return samples, labels
+
+
+def _explain(line: str) -> str:
+    """Say why a sample line failed the line expression."""
+    if line.startswith("{"):
+        return "quoted (UTF-8) metric names are not supported"
+    m = re.match(_NAME, line)
+    if not m:
+        return "invalid metric name"
+    rest = line[m.end() :]
+    if rest and rest[0] not in " \t{":
+        return "invalid character in metric name"
+    rest = rest.lstrip(" \t")
+    if not rest:
+        return "missing sample value"
+    if rest.startswith("{"):
+        close = re.match(rf"\{{{_PAIRS}\}}", rest)
+        if close is None:
+            return "invalid label block"
+        rest = rest[close.end() :]
+        if not rest.strip():
             return "missing sample value"
-        if rest.startswith("{"):
-            close = _scan_labels(rest)
-            if close is None:
-                return "invalid label block"
-            rest = rest[close + 1 :]
-            if not rest.strip():
-                return "missing sample value"
-            if rest[0] not in " \t":
-                return "missing space before the sample value"
-        elif rest is line[m.end() :]:
-            return "invalid character in metric name"
-        fields = rest.split()
-        if len(fields) > 2 and not fields[2].startswith("#"):
-            return "unexpected text after the timestamp"
-        return "invalid sample line"
-
-
-def _scan_labels(text: str) -> int | None:
-    """Index of the ``}`` closing a well-formed label block starting at ``text[0]``, else None."""
-    m = re.match(rf"\{{{_PAIRS}\}}", text)
-    return m.end() - 1 if m else None
+        if rest[0] not in " \t":
+            return "missing space before the sample value"
+    fields = rest.split()
+    if len(fields) > 2 and not fields[2].startswith("#"):
+        return "unexpected text after the timestamp"
+    return "invalid sample line"
 
 
 def parse_text(text: str, file: str = "<exposition>", *, lenient: bool = False) -> list[Sample]:

@@ -90,9 +90,7 @@ class HttpClient:
         return base + path if path else base
 
     def _error(self, message: str, url: str) -> SourceError:
-        return SourceError(
-            scrub(message, self._secrets), source=self.source.name, url=redact_url(url)
-        )
+        return SourceError(scrub(message, self._secrets), source=self.source.name, url=redact_url(url))
 
     def get(self, path: str = "", params: Mapping[str, Any] | None = None) -> httpx.Response:
         """GET ``path`` with bounded retries; raises ``SourceError`` once they are spent."""

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import gzip
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import polars as pl
+
 from costscope.config import SourceConfig
 from costscope.errors import InputError
-from costscope.sources.exposition import ExpositionParser, Sample
+from costscope.sources.exposition import ExpositionParser
 from costscope.sources.http import HttpClient
 from costscope.store.metrics import MetricsWriter
 
@@ -30,7 +32,6 @@ class ExpositionStats:
     """What one exposition yielded."""
 
     samples: int
-    series: int
     skipped_lines: int
     families: int
 
@@ -48,25 +49,26 @@ def _lines(path: Path) -> Iterator[str]:
 
 def _write(
     parser: ExpositionParser,
-    samples: Iterator[Sample],
+    lines: Iterable[str],
     writer: MetricsWriter,
     target: tuple[tuple[str, str], ...],
 ) -> ExpositionStats:
-    count = 0
-    seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
-    for sample in samples:
-        count += 1
-        labels = sample.labels
-        names = {k for k, _ in labels}
-        extra = tuple(kv for kv in target if kv[0] not in names)
-        key = (sample.name, labels)
-        if key in seen:  # a repeated series (e.g. with another timestamp) is one series
-            continue
-        seen.add(key)
-        writer.series(sample.name, sample.family, labels + extra)
+    samples = 0
+    for chunk in parser.chunks(lines):
+        samples += chunk.samples.height
+        labels = chunk.labels
+        for name, value in target:  # honor_labels: a series' own job/instance wins
+            has = labels.filter(pl.col("label") == name)["line"]
+            missing = chunk.samples.filter(~pl.col("line").is_in(has.implode()))["line"]
+            extra = pl.DataFrame({"line": missing, "label": name, "value": value})
+            labels = pl.concat([labels, extra.cast(labels.schema)]) if extra.height else labels
+        writer.frames(
+            chunk.samples.select(pl.col("line").alias("seq"), pl.col("name").alias("metric"), "family"),
+            labels.rename({"line": "seq"}),
+        )
     for fam in parser.families.values():
         writer.metadata(fam.name, fam.type, fam.help, fam.unit)
-    return ExpositionStats(count, len(seen), parser.skipped, len(parser.families))
+    return ExpositionStats(samples, parser.skipped, len(parser.families))
 
 
 def target_labels_for_file(path: Path, root: Path | None) -> tuple[tuple[str, str], ...]:
@@ -83,7 +85,7 @@ def collect_file(
 ) -> ExpositionStats:
     """Parse one exposition file into ``writer``."""
     parser = ExpositionParser(str(path), lenient=lenient)
-    return _write(parser, parser.parse(_lines(path)), writer, target_labels_for_file(path, root))
+    return _write(parser, _lines(path), writer, target_labels_for_file(path, root))
 
 
 def collect_url(source: SourceConfig, writer: MetricsWriter, client: HttpClient) -> ExpositionStats:
@@ -96,4 +98,4 @@ def collect_url(source: SourceConfig, writer: MetricsWriter, client: HttpClient)
     parser = ExpositionParser(url, lenient=source.lenient)
     lines = io.StringIO(response.text, newline="\n")
     host = urlsplit(url).netloc.rsplit("@", 1)[-1]
-    return _write(parser, parser.parse(lines), writer, (("job", source.name), ("instance", host)))
+    return _write(parser, lines, writer, (("job", source.name), ("instance", host)))

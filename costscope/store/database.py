@@ -159,9 +159,7 @@ class Store:
         if not has[0][0]:
             tables = self.conn.execute("SELECT count(*) FROM information_schema.tables").fetchall()
             if tables[0][0]:
-                raise StoreError(
-                    "this DuckDB file is not a costscope database", path=str(self.path)
-                )
+                raise StoreError("this DuckDB file is not a costscope database", path=str(self.path))
             return 0
         (row,) = self.conn.execute("SELECT max(version) FROM schema_migrations").fetchall()
         return int(row[0]) if row[0] is not None else 0
@@ -198,9 +196,7 @@ class Store:
 
     # --- snapshot life cycle --------------------------------------------------------------
 
-    def begin(
-        self, run_id: str, sources: Sequence[SourceInfo], pricing: str = ""
-    ) -> SnapshotWriter:
+    def begin(self, run_id: str, sources: Sequence[SourceInfo], pricing: str = "") -> SnapshotWriter:
         """Record a ``running`` snapshot (committed at once) and return its writer."""
         if self.read_only:
             raise StoreError("the database was opened read-only", path=str(self.path))
@@ -220,9 +216,7 @@ class Store:
 
     # --- reads ----------------------------------------------------------------------------
 
-    def query(
-        self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None
-    ) -> pl.DataFrame:
+    def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> pl.DataFrame:
         """Run a read query and return its rows as a polars DataFrame."""
         frame: pl.DataFrame = self.conn.sql(sql, params=params).pl()
         return frame

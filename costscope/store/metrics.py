@@ -18,23 +18,23 @@ from costscope.store.database import SnapshotWriter
 
 DEFAULT_BATCH = 50_000
 
-_INSERT_SERIES = """
-INSERT INTO metric_series (snapshot_id, source, metric, family, series_id)
-SELECT ?, ?, s.metric, s.family, coalesce(h.series_id, 0::UBIGINT)
+# A series repeated within one batch (the same labels twice in an exposition) is stored once.
+_IDS = """
+CREATE OR REPLACE TEMP TABLE _cs_ids AS
+SELECT s.seq, s.metric, s.family, coalesce(h.series_id, 0::UBIGINT) AS series_id
 FROM _cs_series s
 LEFT JOIN (
     SELECT seq, bit_xor(hash(label || '=' || value)) AS series_id FROM _cs_labels GROUP BY seq
 ) h USING (seq)
 """
-
+_INSERT_SERIES = """
+INSERT INTO metric_series (snapshot_id, source, metric, family, series_id)
+SELECT DISTINCT $snap, $source, metric, family, series_id FROM _cs_ids
+"""
 _INSERT_LABELS = """
 INSERT INTO series_labels (snapshot_id, source, metric, series_id, label, value)
-SELECT ?, ?, s.metric, h.series_id, l.label, l.value
-FROM _cs_labels l
-JOIN _cs_series s USING (seq)
-JOIN (
-    SELECT seq, bit_xor(hash(label || '=' || value)) AS series_id FROM _cs_labels GROUP BY seq
-) h USING (seq)
+SELECT DISTINCT $snap, $source, i.metric, i.series_id, l.label, l.value
+FROM _cs_labels l JOIN _cs_ids i USING (seq)
 """
 
 
@@ -80,7 +80,6 @@ class MetricsWriter:
         """Send the buffered series to DuckDB."""
         if not self._s_seq:
             return
-        conn = self.snapshot.conn
         series = pa.table(
             {
                 "seq": pa.array(self._s_seq, pa.int32()),
@@ -95,20 +94,31 @@ class MetricsWriter:
                 "value": pa.array(self._l_value, pa.string()),
             }
         )
+        self._insert(series, labels)
+        self._reset()
+
+    def _insert(self, series: pa.Table | pl.DataFrame, labels: pa.Table | pl.DataFrame) -> None:
+        conn = self.snapshot.conn
         conn.register("_cs_series", series)
         conn.register("_cs_labels", labels)
         try:
-            params = [self.snapshot.id, self.source]
+            conn.execute(_IDS)
+            params = {"snap": self.snapshot.id, "source": self.source}
             conn.execute(_INSERT_SERIES, params)
             conn.execute(_INSERT_LABELS, params)
         finally:
+            conn.execute("DROP TABLE IF EXISTS _cs_ids")
             conn.unregister("_cs_series")
             conn.unregister("_cs_labels")
-        self.series_written += len(self._s_seq)
-        self._reset()
+        self.series_written += len(series)
+
+    def frames(self, series: pl.DataFrame, labels: pl.DataFrame) -> None:
+        """Write series given as columns: ``series`` (seq, metric, family), ``labels`` (seq, label, value)."""
+        self.flush()
+        self._insert(series.select("seq", "metric", "family"), labels.select("seq", "label", "value"))
 
     def close(self) -> int:
-        """Flush, write one metric_meta row per family; return the number of series written."""
+        """Flush, write one metric_meta row per family; return the number of distinct series."""
         self.flush()
         meta = pl.DataFrame(
             {
@@ -132,6 +142,10 @@ class MetricsWriter:
                 """,
                 [self.snapshot.id, self.source, self.snapshot.id, self.source],
             )
+            (row,) = conn.execute(
+                "SELECT coalesce(sum(series), 0) FROM metric_meta WHERE snapshot_id = ? AND source = ?",
+                [self.snapshot.id, self.source],
+            ).fetchall()
         finally:
             conn.unregister("_cs_meta")
-        return self.series_written
+        return int(row[0])

@@ -54,9 +54,7 @@ def test_sample_report_renders_every_chart_offline(tmp_path: Path) -> None:
     assert dom.stdout.count('class="main-svg"') >= 3
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "report-sample_data.png"
-    result = _chromium(
-        [f"--screenshot={shot}", "--window-size=1400,2400", report.as_uri()], tmp_path
-    )
+    result = _chromium([f"--screenshot={shot}", "--window-size=1400,2400", report.as_uri()], tmp_path)
     assert result.returncode == 0 and shot.stat().st_size > 10_000
 
 
@@ -73,7 +71,5 @@ def test_hostile_label_values_stay_inert_text(tmp_path: Path) -> None:
     assert "<script>document.title" not in html and "<img src=x" not in html
     dom = _chromium(["--dump-dom", report.as_uri()], tmp_path)
     assert dom.returncode == 0
-    assert (
-        "<title>costscope report" in dom.stdout and "pwned" not in dom.stdout.split("</title>")[0]
-    )
+    assert "<title>costscope report" in dom.stdout and "pwned" not in dom.stdout.split("</title>")[0]
     assert '<img src="x"' not in dom.stdout

@@ -43,10 +43,7 @@ def test_snapshot_life_cycle_and_reads_as_polars(store: Store) -> None:
     assert isinstance(snaps, pl.DataFrame)
     row = snaps.row(0, named=True)
     assert (row["id"], row["status"], row["error_count"]) == (sid, "complete", 0)
-    assert (
-        store.query("SELECT count(*) AS n FROM metric_series WHERE snapshot_id = ?", [sid])["n"][0]
-        == 2500
-    )
+    assert store.query("SELECT count(*) AS n FROM metric_series WHERE snapshot_id = ?", [sid])["n"][0] == 2500
     meta = store.query("SELECT series FROM metric_meta WHERE snapshot_id = ?", [sid])
     assert meta["series"].to_list() == [2500]
 
@@ -72,10 +69,7 @@ def test_an_exception_mid_write_keeps_nothing_and_marks_failed(store: Store) -> 
     statuses = dict(store.snapshots().select("id", "status").iter_rows())
     assert statuses == {good: "complete", snap.id: "failed"}
     assert (
-        store.query("SELECT count(*) AS n FROM metric_series WHERE snapshot_id = ?", [snap.id])[
-            "n"
-        ][0]
-        == 0
+        store.query("SELECT count(*) AS n FROM metric_series WHERE snapshot_id = ?", [snap.id])["n"][0] == 0
     )
 
 
@@ -148,13 +142,9 @@ def test_kill_9_mid_snapshot_leaves_earlier_snapshots_intact(db_path: Path, dela
         snaps = dict(s.snapshots().select("id", "status").iter_rows())
         assert snaps[earlier] == "complete"
         assert [v for k, v in snaps.items() if k != earlier] == ["failed"]
-        n = s.query("SELECT count(*) AS n FROM metric_series WHERE snapshot_id = ?", [earlier])[
-            "n"
-        ][0]
+        n = s.query("SELECT count(*) AS n FROM metric_series WHERE snapshot_id = ?", [earlier])["n"][0]
         assert n == 3000
-        rest = s.query("SELECT count(*) AS n FROM metric_series WHERE snapshot_id <> ?", [earlier])[
-            "n"
-        ][0]
+        rest = s.query("SELECT count(*) AS n FROM metric_series WHERE snapshot_id <> ?", [earlier])["n"][0]
         assert rest == 0  # the interrupted snapshot kept nothing half-written
 
 
