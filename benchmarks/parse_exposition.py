@@ -75,7 +75,9 @@ def main() -> None:
         LOCAL / "k8s" / "kube-state-metrics.prom",
         synthetic(HERE / ".cache" / f"synthetic-{args.series}.prom", args.series),
     ]
-    print(f"{'input':32} {'samples':>9} {'costscope s':>12} {'client s':>10} {'costscope/s':>12} {'ratio':>6}")
+    print(
+        f"{'input':32} {'samples':>9} {'costscope s':>12} {'client s':>10} {'costscope/s':>12} {'ratio':>6}"
+    )
     for path in inputs:
         if not path.exists():
             print(f"{path.name:32} skipped (not found)")
@@ -85,7 +87,9 @@ def main() -> None:
         n, ours_s = median_seconds(ours, text, runs)
         n_ref, ref_s = median_seconds(reference, text, max(1, runs if n < 200_000 else 1))
         assert n == n_ref, (path, n, n_ref)
-        print(f"{path.name:32} {n:>9,} {ours_s:>12.3f} {ref_s:>10.3f} {n / ours_s:>12,.0f} {ref_s / ours_s:>6.1f}")
+        print(
+            f"{path.name:32} {n:>9,} {ours_s:>12.3f} {ref_s:>10.3f} {n / ours_s:>12,.0f} {ref_s / ours_s:>6.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ SOURCE_KINDS = ("auto", "prometheus", "victoriametrics", "mimir", "thanos", "exp
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_CONCURRENCY = 4
 DEFAULT_RETRIES = 3
+DEFAULT_LOOKBACK_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class SourceConfig:
     concurrency: int = DEFAULT_CONCURRENCY
     retries: int = DEFAULT_RETRIES
     lenient: bool = False
+    lookback_s: float = DEFAULT_LOOKBACK_S  # a series with samples in this window is active
 
     @property
     def location(self) -> str:
@@ -324,6 +326,7 @@ _SOURCE_KEYS = (
     "concurrency",
     "retries",
     "lenient",
+    "lookback",
 )
 
 
@@ -365,6 +368,7 @@ def _source(at: _At, index: int, base_dir: Path) -> SourceConfig:
         concurrency=_opt(f, "concurrency", lambda a: a.integer(1, 64), DEFAULT_CONCURRENCY),
         retries=_opt(f, "retries", lambda a: a.integer(0, 10), DEFAULT_RETRIES),
         lenient=_opt(f, "lenient", _At.boolean, False),
+        lookback_s=_opt(f, "lookback", _At.duration, DEFAULT_LOOKBACK_S),
     )
 
 

@@ -23,6 +23,13 @@ log = logging.getLogger("costscope.run")
 ProgressHook = Callable[[str, int, int], None]  # (what, done, total)
 
 
+def _scoped(progress: ProgressHook | None, name: str) -> ProgressHook | None:
+    if progress is None:
+        return None
+    hook = progress
+    return lambda what, done, total: hook(f"{name}: {what}", done, total)
+
+
 @dataclass(frozen=True)
 class SnapshotRun:
     """How a collection ended: the snapshot, its status and its errors."""
@@ -59,13 +66,11 @@ def collect_snapshot(
     statuses: list[str] = []
     with snapshot.transaction():
         with timer.stage("collect"):
-            for i, source in enumerate(targets):
-                if progress:
-                    progress(source.name, i, len(targets))
-                result, error = collect(source, snapshot)
+            for source in targets:
+                result, source_errors = collect(source, snapshot, _scoped(progress, source.name))
                 snapshot.add_source(result)
                 statuses.append(result.status)
-                if error is not None:
+                for error in source_errors:
                     errors.append(error)
                     snapshot.add_error(SourceErrorRecord(result.name, result.location, "collect", str(error)))
                     log.error("source %s failed: %s", source.name, error)

@@ -1,15 +1,17 @@
 """Sources: where telemetry comes from, and turning a SOURCE argument into a SourceConfig.
 
 A SOURCE on the command line is a URL or a path; its kind is inferred (``--kind`` forces it):
-a URL whose path ends in ``/metrics`` is scraped as an exposition; a file or a directory of
-``*.prom``/``*.txt``/``*.om`` files (gzip allowed) is read as exposition text. Other kinds
-(Prometheus-compatible APIs, Loki, traces, dashboards) register here as they are added.
+a URL whose path ends in ``/metrics`` is scraped as an exposition, any other URL is a
+Prometheus-compatible API (the flavour is detected); a folder with ``recording.json`` is a
+recorded API; a file or a folder of ``*.prom``/``*.txt``/``*.om`` files (gzip allowed) is read as
+exposition text. A folder holding both becomes one source per recording plus one for the files.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -18,8 +20,12 @@ from costscope.credentials import redact_url
 from costscope.errors import ConfigError, CostscopeError, InputError
 from costscope.sources.http import HttpClient
 from costscope.sources.metrics_file import EXPOSITION_SUFFIXES, collect_file, collect_url
+from costscope.sources.prometheus_api import PrometheusApiSource, detect
+from costscope.sources.replay import MANIFEST, ReplayTransport, is_recording, load_manifest
 from costscope.store.database import SnapshotWriter, SourceResult
 from costscope.store.metrics import MetricsWriter
+
+Progress = Callable[[str, int, int], None]
 
 __all__ = ["collect", "exposition_files", "resolve_sources"]
 
@@ -56,18 +62,28 @@ def resolve_sources(args: Sequence[str], config: Config, kind: str = "auto") -> 
             path = Path(arg)
             if not path.exists():
                 raise InputError("no such file or directory", file=arg)
+            if path.is_dir() and kind == "auto" and not is_recording(path):
+                # a folder may hold recordings of servers beside exposition files: one source each
+                for manifest in sorted(path.rglob(MANIFEST)):
+                    sources.append(
+                        SourceConfig(name=_name_for(str(manifest.parent), taken), path=manifest.parent)
+                    )
+                if exposition_files(path):
+                    sources.append(SourceConfig(name=_name_for(arg, taken), path=path))
+                continue
             sources.append(SourceConfig(name=_name_for(arg, taken), kind=kind, path=path))
     return sources
 
 
 def exposition_files(path: Path) -> list[Path]:
-    """The exposition files under ``path`` (itself, if it is a file), sorted."""
+    """The exposition files under ``path`` (itself, if it is a file), sorted; recordings excluded."""
     if path.is_file():
         return [path]
+    recordings = [r.parent for r in path.rglob(MANIFEST)]
     found = []
     for p in sorted(path.rglob("*")):
         name = p.name[:-3] if p.name.endswith(".gz") else p.name
-        if p.is_file() and name.endswith(EXPOSITION_SUFFIXES):
+        if p.is_file() and name.endswith(EXPOSITION_SUFFIXES) and not any(r in p.parents for r in recordings):
             found.append(p)
     return found
 
@@ -78,55 +94,74 @@ def infer_kind(source: SourceConfig) -> str:
         return source.kind
     if source.url is not None:
         return "exposition" if urlsplit(source.url).path.rstrip("/").endswith("/metrics") else "prometheus"
-    return "exposition"
+    assert source.path is not None
+    return "prometheus" if is_recording(source.path) else "exposition"
 
 
-Progress = Callable[[str], None]
+def _collect_exposition(source: SourceConfig, writer: MetricsWriter, progress: Progress | None) -> int:
+    if source.url is not None:
+        with HttpClient(source) as client:
+            return collect_url(source, writer, client).skipped_lines
+    assert source.path is not None
+    files = exposition_files(source.path)
+    if not files:
+        raise InputError(
+            f"no exposition files ({', '.join(EXPOSITION_SUFFIXES)}) found", file=str(source.path)
+        )
+    root = source.path if source.path.is_dir() else None
+    skipped = 0
+    for i, f in enumerate(files):
+        if progress:
+            progress(f.name, i, len(files))
+        skipped += collect_file(f, writer, lenient=source.lenient, root=root).skipped_lines
+    return skipped
+
+
+def _api_client(source: SourceConfig) -> HttpClient:
+    if source.path is not None:
+        if not is_recording(source.path):
+            raise InputError(f"not a recording (no {MANIFEST})", file=str(source.path))
+        base = load_manifest(source.path)["base_url"]
+        return HttpClient(replace(source, url=base), transport=ReplayTransport(source.path))
+    return HttpClient(source)
 
 
 def collect(
     source: SourceConfig, snapshot: SnapshotWriter, progress: Progress | None = None
-) -> tuple[SourceResult, CostscopeError | None]:
-    """Read one source into the snapshot; on failure keep what was read and return the error."""
+) -> tuple[SourceResult, list[CostscopeError]]:
+    """Read one source into the snapshot; on failure keep what was read and return the errors."""
     started = time.monotonic()
     kind = infer_kind(source)
     writer = MetricsWriter(snapshot, source.name)
     location = redact_url(source.location) if source.url else source.location
     skipped = 0
-    error: CostscopeError | None = None
+    errors: list[CostscopeError] = []
+    flavour, version = kind, None
     try:
-        if kind != "exposition":
-            raise InputError(
-                f"source kind {kind!r} is not supported yet; use a /metrics URL or exposition files",
-                file=location,
-            )
-        if source.url is not None:
-            with HttpClient(source) as client:
-                skipped = collect_url(source, writer, client).skipped_lines
+        if kind == "exposition":
+            skipped = _collect_exposition(source, writer, progress)
         else:
-            assert source.path is not None
-            files = exposition_files(source.path)
-            if not files:
-                raise InputError(
-                    f"no exposition files ({', '.join(EXPOSITION_SUFFIXES)}) found", file=location
-                )
-            root = source.path if source.path.is_dir() else None
-            for f in files:
-                if progress:
-                    progress(str(f))
-                skipped += collect_file(f, writer, lenient=source.lenient, root=root).skipped_lines
+            with _api_client(source) as client:
+                info = detect(client, kind)
+                flavour, version = info.flavour, info.version
+                api = PrometheusApiSource(client, info.flavour, progress)
+                try:
+                    api.collect(snapshot, writer)
+                finally:
+                    errors.extend(api.errors)
     except CostscopeError as exc:
-        error = exc
+        errors.append(exc)
     series = writer.close()
-    status = "complete" if error is None else "partial" if series else "failed"
+    status = "complete" if not errors else "partial" if series else "failed"
     result = SourceResult(
         name=source.name,
         kind=kind,
         location=location,
         status=status,
-        flavour="exposition",
+        flavour=flavour,
+        version=version,
         series=series,
         skipped_lines=skipped,
         seconds=time.monotonic() - started,
     )
-    return result, error
+    return result, errors

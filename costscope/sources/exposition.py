@@ -308,17 +308,17 @@ def _fast(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         pl.when(has_block)
         .then(pl.col("text"))
         .otherwise(pl.col("text").str.replace(" ", "{} ", literal=True))
-        .str.split_exact("{", 1)
+        .str.splitn("{", 2)
         .struct.rename_fields(["name", "rest"])
         .alias("a"),
     ).unnest("a")
     f = f.with_columns(
-        pl.col("rest").str.split_exact("}", 1).struct.rename_fields(["block", "tail"]).alias("b")
+        pl.col("rest").str.splitn("}", 2).struct.rename_fields(["block", "tail"]).alias("b")
     )
     f = f.unnest("b").with_columns(
         pl.col("tail")
         .str.strip_chars_start(" ")
-        .str.split_exact(" ", 1)
+        .str.splitn(" ", 2)
         .struct.rename_fields(["value", "ts"])
         .alias("c")
     )
@@ -340,7 +340,7 @@ def _fast(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         )
         .explode("p")
         .with_columns(
-            pl.col("p").str.split_exact('="', 1).struct.rename_fields(["label", "value"]).alias("p")
+            pl.col("p").str.splitn('="', 2).struct.rename_fields(["label", "value"]).alias("p")
         )
         .unnest("p")
         .cast(_LABEL_COLUMNS)  # type: ignore[arg-type]

@@ -92,8 +92,13 @@ class HttpClient:
     def _error(self, message: str, url: str) -> SourceError:
         return SourceError(scrub(message, self._secrets), source=self.source.name, url=redact_url(url))
 
-    def get(self, path: str = "", params: Mapping[str, Any] | None = None) -> httpx.Response:
-        """GET ``path`` with bounded retries; raises ``SourceError`` once they are spent."""
+    def get(
+        self, path: str = "", params: Mapping[str, Any] | None = None, *, accept: frozenset[int] = frozenset()
+    ) -> httpx.Response:
+        """GET ``path`` with bounded retries; raises ``SourceError`` once they are spent.
+
+        A response whose status is in ``accept`` is returned as it is, for the caller to read.
+        """
         url = self.url(path)
         attempts = self.source.retries + 1
         last = ""
@@ -112,7 +117,7 @@ class HttpClient:
                     ) from None
                 last = f"connection failed: {exc}"
             else:
-                if response.status_code < 400:
+                if response.status_code < 400 or response.status_code in accept:
                     length = response.headers.get("Content-Length")
                     if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
                         raise self._error(f"response larger than {MAX_BODY_BYTES} bytes", url)
@@ -134,9 +139,11 @@ class HttpClient:
                 self._sleep(wait)
         raise self._error(f"{last} (after {attempts} attempts)", url)
 
-    def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+    def get_json(
+        self, path: str, params: Mapping[str, Any] | None = None, *, accept: frozenset[int] = frozenset()
+    ) -> Any:
         """GET and decode JSON; a body that is not JSON is a ``SourceError``."""
-        response = self.get(path, params)
+        response = self.get(path, params, accept=accept)
         try:
             return response.json()
         except ValueError:

@@ -1,0 +1,321 @@
+"""The Prometheus-compatible HTTP API source: Prometheus, VictoriaMetrics, Mimir/Cortex, Thanos.
+
+What it collects per snapshot, and why this way:
+
+- the flavour: VictoriaMetrics is told apart by its ``/api/v1/status/tsdb`` keys (its Debian
+  build answers ``buildinfo`` with an empty object), Mimir by ``buildinfo``'s application;
+- every metric name (``/api/v1/label/__name__/values``), then **every series' label set, metric by
+  metric** (``/api/v1/series?match[]={__name__="m"}``) over the ``lookback`` window, with bounded
+  concurrency. ``/api/v1/status/tsdb`` is not enough: before Prometheus 2.45 it is a top-10 of the
+  head block only. A metric too large for the server's series limit (VictoriaMetrics'
+  ``-search.maxSeries``) is split by its most selective label, recursively;
+- metadata (type, help, unit) and samples per job/target (``scrape_samples_scraped``,
+  ``scrape_series_added`` and the targets' scrape intervals) for DPM-based pricing.
+
+Each metric's series go to DuckDB as soon as they arrive: at most ``concurrency`` metrics are in
+memory at once, never the whole fleet. A metric that still fails after retries is recorded as an
+error and the rest goes on (the snapshot is then partial); after ``MAX_ERRORS`` failures the
+source is given up.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from costscope.errors import CostscopeError, SourceError
+from costscope.sources.http import HttpClient
+from costscope.store.database import SnapshotWriter
+from costscope.store.metrics import MetricsWriter
+
+MAX_ERRORS = 5
+SPLIT_GROUP = 256  # label values per request when a metric must be split
+_TOO_MANY = re.compile(r"exceeds|too many|limit", re.I)
+_REGEX_META = re.compile(r"([\\.+*?()|\[\]{}^$])")
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """What the server is: ``flavour`` (prometheus, victoriametrics, mimir, thanos) and version."""
+
+    flavour: str
+    version: str | None
+
+
+class TooManySeries(Exception):
+    """The server refused a series request as too large (it must be split)."""
+
+
+def _data(doc: Any, what: str, client: HttpClient) -> Any:
+    if not isinstance(doc, dict) or doc.get("status") != "success" or "data" not in doc:
+        error = doc.get("error") if isinstance(doc, dict) else None
+        raise SourceError(
+            f"{what}: {error or 'not a Prometheus API response'}",
+            source=client.source.name,
+            url=client.url(""),
+        )
+    return doc["data"]
+
+
+def detect(client: HttpClient, forced: str = "auto") -> ServerInfo:
+    """The server's flavour and version (``forced`` wins when it is not ``auto``)."""
+    version: str | None = None
+    application = ""
+    build = client.get_json("/api/v1/status/buildinfo", accept=frozenset({404}))
+    if isinstance(build, dict) and isinstance(build.get("data"), dict):
+        version = build["data"].get("version") or None
+        application = str(build["data"].get("application", ""))
+    if forced not in ("auto", "prometheus"):
+        return ServerInfo(forced, version)
+    tsdb = client.get_json("/api/v1/status/tsdb", accept=frozenset({404, 400, 501}))
+    keys = set(tsdb.get("data") or {}) if isinstance(tsdb, dict) else set()
+    if "totalSeries" in keys or "seriesCountByFocusLabelValue" in keys:
+        return ServerInfo("victoriametrics", version)
+    if "mimir" in application.lower():
+        return ServerInfo("mimir", version)
+    if "thanos" in application.lower():
+        return ServerInfo("thanos", version)
+    return ServerInfo("prometheus", version)
+
+
+def _matcher(label: str, values: list[str]) -> str:
+    if len(values) == 1:
+        escaped = values[0].replace("\\", "\\\\").replace('"', '\\"')
+        return f'{label}="{escaped}"'
+    alternatives = "|".join(_REGEX_META.sub(r"\\\1", v) for v in values)
+    escaped = alternatives.replace("\\", "\\\\").replace('"', '\\"')
+    return f'{label}=~"{escaped}"'
+
+
+class PrometheusApiSource:
+    """Reads one Prometheus-compatible server into a snapshot."""
+
+    def __init__(self, client: HttpClient, flavour: str, progress: Progress | None = None) -> None:
+        self.client = client
+        self.flavour = flavour
+        self.progress = progress
+        self.end = time.time()
+        self.start = self.end - client.source.lookback_s
+        self.errors: list[CostscopeError] = []
+
+    def _window(self) -> dict[str, str]:
+        return {"start": f"{self.start:.3f}", "end": f"{self.end:.3f}"}
+
+    def metric_names(self) -> list[str]:
+        """Every metric name with series in the window."""
+        doc = self.client.get_json("/api/v1/label/__name__/values", self._window())
+        return sorted(str(n) for n in _data(doc, "metric names", self.client))
+
+    def metadata(self) -> dict[str, tuple[str | None, str | None, str | None]]:
+        """Type, help and unit per metric family, where the server keeps metadata."""
+        doc = self.client.get_json("/api/v1/metadata", accept=frozenset({404, 400}))
+        out: dict[str, tuple[str | None, str | None, str | None]] = {}
+        data = doc.get("data") if isinstance(doc, dict) else None
+        if isinstance(data, dict):
+            for name, entries in data.items():
+                if isinstance(entries, list) and entries and isinstance(entries[0], dict):
+                    e = entries[0]
+                    out[str(name)] = (e.get("type"), e.get("help"), e.get("unit") or None)
+        return out
+
+    def _series(self, selector: str) -> list[dict[str, str]]:
+        params = {"match[]": selector, **self._window()}
+        response = self.client.get("/api/v1/series", params, accept=frozenset({400, 422, 503}))
+        try:
+            doc = response.json()
+        except ValueError:
+            raise SourceError(
+                f"series of {selector}: HTTP {response.status_code}, not JSON",
+                source=self.client.source.name,
+                url=self.client.url("/api/v1/series"),
+            ) from None
+        if response.status_code >= 400 or doc.get("status") != "success":
+            error = str(doc.get("error", ""))
+            if _TOO_MANY.search(error):
+                raise TooManySeries(error)
+            raise SourceError(
+                f"series of {selector}: HTTP {response.status_code}: {error[:300]}",
+                source=self.client.source.name,
+                url=self.client.url("/api/v1/series"),
+            )
+        data = doc["data"]
+        if not isinstance(data, list):
+            raise SourceError(f"series of {selector}: data is not a list", source=self.client.source.name)
+        return data
+
+    def _label_values(self, label: str, selector: str) -> list[str]:
+        doc = self.client.get_json(f"/api/v1/label/{label}/values", {"match[]": selector, **self._window()})
+        return [str(v) for v in _data(doc, f"values of {label}", self.client)]
+
+    def series_of(self, metric: str, matchers: tuple[str, ...] = ()) -> Iterator[list[dict[str, str]]]:
+        """The label sets of ``metric``, in one list or, for a metric too large, in several."""
+        selector = "{" + ",".join((_matcher("__name__", [metric]), *matchers)) + "}"
+        try:
+            yield self._series(selector)
+            return
+        except TooManySeries:
+            pass
+        used = {m.split("=", 1)[0].rstrip("~") for m in matchers} | {"__name__"}
+        doc = self.client.get_json("/api/v1/labels", {"match[]": selector, **self._window()})
+        candidates = [str(lb) for lb in _data(doc, "labels", self.client) if lb not in used]
+        if not candidates:
+            raise SourceError(
+                f"{selector} has more series than the server returns at once and no label to split by",
+                source=self.client.source.name,
+            )
+        counted = [
+            (len(values), label, values)
+            for label in candidates
+            if (values := self._label_values(label, selector))
+        ]
+        _, label, values = max(counted)
+        yield from self._split(metric, matchers, label, values)
+        yield from self.series_of(metric, (*matchers, f'{label}=""'))
+
+    def _split(
+        self, metric: str, matchers: tuple[str, ...], label: str, values: list[str]
+    ) -> Iterator[list[dict[str, str]]]:
+        group = SPLIT_GROUP
+        i = 0
+        while i < len(values):
+            chunk = values[i : i + group]
+            selector = (
+                "{" + ",".join((_matcher("__name__", [metric]), *matchers, _matcher(label, chunk))) + "}"
+            )
+            try:
+                yield self._series(selector)
+                i += len(chunk)
+            except TooManySeries:
+                if len(chunk) == 1:  # one value is still too many: split it by another label
+                    yield from self.series_of(metric, (*matchers, _matcher(label, chunk)))
+                    i += 1
+                else:
+                    group = max(1, len(chunk) // 2)
+
+    def _fetch(self, metric: str) -> list[list[dict[str, str]]]:
+        return list(self.series_of(metric))
+
+    def collect(self, snapshot: SnapshotWriter, writer: MetricsWriter) -> None:
+        """Collect everything into ``writer`` (series) and ``snapshot`` (scrape stats)."""
+        names = self.metric_names()
+        meta = self.metadata()
+        infer_families(names, meta)
+        concurrency = self.client.source.concurrency
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="costscope-series") as pool:
+            pending: dict[Future[list[list[dict[str, str]]]], str] = {}
+            queue = iter(names)
+            done = 0
+            while True:
+                while len(pending) < concurrency * 2:
+                    name = next(queue, None)
+                    if name is None:
+                        break
+                    pending[pool.submit(self._fetch, name)] = name
+                if not pending:
+                    break
+                future = next(iter(pending))  # in submission order: deterministic writes
+                metric = pending.pop(future)
+                try:
+                    for part in future.result():
+                        write_series(writer, part, family_of(metric, meta))
+                except CostscopeError as exc:
+                    self.errors.append(exc)
+                    if len(self.errors) >= MAX_ERRORS:
+                        for f in pending:
+                            f.cancel()
+                        raise SourceError(
+                            f"giving up after {len(self.errors)} failed requests; last: {exc}",
+                            source=self.client.source.name,
+                            url=self.client.url(""),
+                        ) from None
+                done += 1
+                if self.progress:
+                    self.progress(metric, done, len(names))
+        for family, (type_, help_, unit) in meta.items():
+            writer.metadata(family, type_, help_, unit)
+        snapshot.append("scrape_stats", self.scrape_stats())
+
+    def scrape_stats(self) -> pl.DataFrame:
+        """Samples scraped and series added per job/instance, with the targets' scrape intervals."""
+        rows: dict[tuple[str, str], dict[str, Any]] = {}
+        for metric, column in (
+            ("scrape_samples_scraped", "samples_scraped"),
+            ("scrape_series_added", "series_added"),
+        ):
+            doc = self.client.get_json("/api/v1/query", {"query": metric, "time": f"{self.end:.3f}"})
+            result = _data(doc, metric, self.client).get("result", [])
+            for item in result:
+                labels = item.get("metric", {})
+                key = (labels.get("job", ""), labels.get("instance", ""))
+                rows.setdefault(key, {})[column] = float(item["value"][1])
+        targets = self.client.get_json("/api/v1/targets", {"state": "active"}, accept=frozenset({404, 400}))
+        active = (targets.get("data") or {}).get("activeTargets", []) if isinstance(targets, dict) else []
+        for t in active:
+            labels = t.get("labels", {})
+            key = (labels.get("job", ""), labels.get("instance", ""))
+            interval = t.get("scrapeInterval")
+            if key in rows and isinstance(interval, str):
+                from costscope.config import parse_duration
+
+                rows[key]["interval_s"] = parse_duration(interval)
+        schema = {"job": pl.String, "instance": pl.String, "samples_scraped": pl.Float64,
+                  "series_added": pl.Float64, "interval_s": pl.Float64}  # fmt: skip
+        return pl.DataFrame(
+            [{"job": j, "instance": i, **{k: v.get(k) for k in ("samples_scraped", "series_added", "interval_s")}}
+             for (j, i), v in sorted(rows.items())],
+            schema=schema,
+        )  # fmt: skip
+
+
+def infer_families(names: list[str], meta: dict[str, tuple[str | None, str | None, str | None]]) -> None:
+    """Add histogram/summary families the server has no metadata for (VictoriaMetrics keeps none)."""
+    present = set(names)
+    for name in names:
+        base = name.removesuffix("_bucket")
+        if base != name and base not in meta and {base + "_sum", base + "_count"} <= present:
+            meta[base] = ("histogram", None, None)
+    for name in names:
+        if name not in meta and {name + "_sum", name + "_count"} <= present:
+            meta[name] = ("summary", None, None)
+
+
+def family_of(metric: str, meta: dict[str, tuple[str | None, str | None, str | None]]) -> str:
+    """The family a series name belongs to, by the server's metadata (``x_bucket`` → ``x``)."""
+    if metric in meta:
+        return metric
+    for suffix in ("_bucket", "_sum", "_count", "_total", "_created", "_info"):
+        base = metric.removesuffix(suffix)
+        if base != metric and base in meta:
+            return base
+    return metric
+
+
+def write_series(writer: MetricsWriter, series: list[dict[str, str]], family: str) -> None:
+    """Send one response's label sets to the store as frames."""
+    if not series:
+        return
+    seq: list[int] = []
+    names: list[str] = []
+    values: list[str] = []
+    metrics: list[str] = []
+    for i, labels in enumerate(series):
+        metrics.append(labels.get("__name__", family))
+        for k, v in labels.items():
+            if k != "__name__":
+                seq.append(i)
+                names.append(k)
+                values.append(v)
+    writer.frames(
+        pl.DataFrame({"seq": range(len(series)), "metric": metrics, "family": family},
+                     schema={"seq": pl.Int64, "metric": pl.String, "family": pl.String}),
+        pl.DataFrame({"seq": seq, "label": names, "value": values},
+                     schema={"seq": pl.Int64, "label": pl.String, "value": pl.String}),
+    )  # fmt: skip
