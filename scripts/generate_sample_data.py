@@ -1,9 +1,11 @@
 """Generate sample_data/: the /metrics of a believable demo company, deterministically.
 
 Twelve services (frontend, api-gateway, checkout, payment, users, search, cart, inventory,
-notification, recommendation, postgres, kafka), each with a few instances, recorded as
-Prometheus text exposition under ``sample_data/metrics/<job>/<instance>.prom`` — the files a
-``file_sd`` scrape of these targets would read. The demo's cost problems are deliberate:
+notification, recommendation, postgres, kafka), each with a few instances, recorded in the wire
+formats costscope reads: the central Prometheus's HTTP API answers about the services it scrapes
+(``sample_data/prometheus/``, a costscope recording), and the ``/metrics`` expositions of the
+frontend and the database and queue exporters (``sample_data/metrics/<job>/<instance>.prom``, the
+``file_sd`` layout). The demo's cost problems are deliberate:
 
 - api-gateway's ``http_requests_total`` carries a ``user_id`` label (a cardinality explosion);
 - checkout's ``checkout_step_duration_seconds`` histogram has 40 buckets (over-bucketed);
@@ -16,6 +18,7 @@ the user population and instances, for benchmarks).
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import shutil
 from pathlib import Path
@@ -75,19 +78,23 @@ def _labels(pairs: dict[str, str]) -> str:
 
 
 class Exposition:
-    """Accumulates one target's exposition text."""
+    """Accumulates one target's exposition text (and its series, for the API recording)."""
 
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
         self.lines: list[str] = []
+        self.series: list[tuple[str, dict[str, str]]] = []
+        self.families: dict[str, tuple[str, str]] = {}
 
     def family(self, name: str, type_: str, help_: str) -> None:
         self.lines.append(f"# HELP {name} {help_}")
         self.lines.append(f"# TYPE {name} {type_}")
+        self.families[name] = (type_, help_)
 
     def sample(self, name: str, labels: dict[str, str], value: float) -> None:
         text = f"{value:.6g}" if isinstance(value, float) else str(value)
         self.lines.append(f"{name}{_labels(labels)} {text}")
+        self.series.append((name, labels))
 
     def histogram(self, name: str, labels: dict[str, str], buckets: list[float]) -> None:
         count = self.rng.randint(100, 100_000)
@@ -219,31 +226,157 @@ def _kafka(exp: Exposition) -> None:
             )
 
 
+# jobs the central Prometheus scrapes (recorded as its API answers); the rest are read as files
+API_JOBS = set(SERVICES) - {"frontend"}
+PROMETHEUS_URL = "http://prometheus.demo.internal:9090"
+
+
+def _write_json(directory: Path, name: str, doc: object) -> str:
+    (directory / name).write_text(json.dumps(doc, separators=(",", ":")) + "\n", encoding="utf-8")
+    return name
+
+
+def write_recording(directory: Path, targets: list[tuple[str, str, Exposition]]) -> None:
+    """Record what the central Prometheus's HTTP API answers about ``targets`` (job, instance, data)."""
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    by_metric: dict[str, list[dict[str, str]]] = {}
+    families: dict[str, tuple[str, str]] = {}
+    for job, instance, exp in targets:
+        families.update(exp.families)
+        for name, labels in exp.series:
+            by_metric.setdefault(name, []).append(
+                {"__name__": name, "job": job, "instance": instance, **labels}
+            )
+    ok = "success"
+    entries = []
+
+    def add(path: str, params: list[list[str]], doc: object) -> None:
+        name = f"{len(entries):04d}.json"
+        entries.append(
+            {"path": path, "params": params, "status": 200, "file": _write_json(directory, name, doc)}
+        )
+
+    add(
+        "/api/v1/status/buildinfo",
+        [],
+        {
+            "status": ok,
+            "data": {
+                "version": "2.53.1",
+                "revision": "14cfec3f6048b735e08c1e9c64c8d4211d32bab4",
+                "branch": "HEAD",
+                "buildUser": "root@demo",
+                "buildDate": "20240710-10:16:27",
+                "goVersion": "go1.22.5",
+            },
+        },
+    )
+    total = sum(len(v) for v in by_metric.values())
+    top = sorted(by_metric.items(), key=lambda kv: -len(kv[1]))[:10]
+    add(
+        "/api/v1/status/tsdb",
+        [],
+        {
+            "status": ok,
+            "data": {
+                "headStats": {
+                    "numSeries": total,
+                    "chunkCount": total * 2,
+                    "minTime": 1764064800000,
+                    "maxTime": 1764072000000,
+                },
+                "seriesCountByMetricName": [{"name": k, "value": len(v)} for k, v in top],
+                "labelValueCountByLabelName": [],
+                "memoryInBytesByLabelName": [],
+                "seriesCountByLabelValuePair": [],
+            },
+        },
+    )
+    add("/api/v1/label/__name__/values", [], {"status": ok, "data": sorted(by_metric)})
+    add(
+        "/api/v1/metadata",
+        [],
+        {
+            "status": ok,
+            "data": {fam: [{"type": t, "help": h, "unit": ""}] for fam, (t, h) in sorted(families.items())},
+        },
+    )
+    for name, series in sorted(by_metric.items()):
+        add("/api/v1/series", [["match[]", f'{{__name__="{name}"}}']], {"status": ok, "data": series})
+    rng = random.Random(SEED + 1)
+    for metric in ("scrape_samples_scraped", "scrape_series_added"):
+        result = []
+        for job, instance, exp in targets:
+            n = len(exp.series) if metric == "scrape_samples_scraped" else rng.randint(0, 40)
+            result.append(
+                {
+                    "metric": {"__name__": metric, "job": job, "instance": instance},
+                    "value": [1764072000.0, str(n)],
+                }
+            )
+        add(
+            "/api/v1/query",
+            [["query", metric]],
+            {"status": ok, "data": {"resultType": "vector", "result": result}},
+        )
+    active = [
+        {
+            "discoveredLabels": {"__address__": instance},
+            "labels": {"job": job, "instance": instance},
+            "scrapePool": job,
+            "scrapeUrl": f"http://{instance}/metrics",
+            "globalUrl": f"http://{instance}/metrics",
+            "lastError": "",
+            "lastScrape": "2025-11-25T12:00:00Z",
+            "lastScrapeDuration": 0.01,
+            "health": "up",
+            "scrapeInterval": "15s",
+            "scrapeTimeout": "10s",
+        }
+        for job, instance, _ in targets
+    ]
+    add(
+        "/api/v1/targets",
+        [["state", "active"]],
+        {"status": ok, "data": {"activeTargets": active, "droppedTargets": []}},
+    )
+    manifest = {"format": "costscope-recording/1", "base_url": PROMETHEUS_URL, "responses": entries}
+    (directory / "recording.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+
+
 def generate(out: Path, scale: int = 1) -> dict[str, int]:
-    """Write the demo's expositions under ``out``; returns sample lines per job (ground truth)."""
+    """Write the demo under ``out``; returns series per job (the ground truth)."""
     rng = random.Random(SEED)
     users = [f"u-{rng.getrandbits(32):08x}" for _ in range(400 * scale)]
     metrics_dir = out / "metrics"
     if metrics_dir.exists():
         shutil.rmtree(metrics_dir)
     counts: dict[str, int] = {}
+    scraped: list[tuple[str, str, Exposition]] = []
+
+    def keep(job: str, instance: str, exp: Exposition) -> None:
+        counts[job] = counts.get(job, 0) + len(exp.series)
+        if job in API_JOBS:
+            scraped.append((job, f"{instance}.shop.svc:8080", exp))
+            return
+        path = metrics_dir / job / f"{instance}.prom"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(exp.text(), encoding="utf-8")
+
     for job, (instances, routes) in SERVICES.items():
         for i in range(instances * scale):
             exp = Exposition(rng)
             _http_metrics(exp, job, routes, users)
             _service_specific(exp, job, pods=instances * scale)
             _go_runtime(exp)
-            path = metrics_dir / job / f"{job}-{i}.prom"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(exp.text(), encoding="utf-8")
-            counts[job] = counts.get(job, 0) + sum(not ln.startswith("#") for ln in exp.lines)
+            keep(job, f"{job}-{i}", exp)
     for job, writer in (("postgres", _postgres), ("kafka", _kafka)):
         exp = Exposition(rng)
         writer(exp)
-        path = metrics_dir / job / f"{job}-0.prom"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(exp.text(), encoding="utf-8")
-        counts[job] = sum(not ln.startswith("#") for ln in exp.lines)
+        keep(job, f"{job}-0", exp)
+    write_recording(out / "prometheus", scraped)
     return counts
 
 
