@@ -312,9 +312,7 @@ def _fast(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         .struct.rename_fields(["name", "rest"])
         .alias("a"),
     ).unnest("a")
-    f = f.with_columns(
-        pl.col("rest").str.splitn("}", 2).struct.rename_fields(["block", "tail"]).alias("b")
-    )
+    f = f.with_columns(pl.col("rest").str.splitn("}", 2).struct.rename_fields(["block", "tail"]).alias("b"))
     f = f.unnest("b").with_columns(
         pl.col("tail")
         .str.strip_chars_start(" ")
@@ -339,9 +337,7 @@ def _fast(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
             "line", pl.col("block").str.strip_suffix(",").str.strip_suffix('"').str.split('",').alias("p")
         )
         .explode("p")
-        .with_columns(
-            pl.col("p").str.splitn('="', 2).struct.rename_fields(["label", "value"]).alias("p")
-        )
+        .with_columns(pl.col("p").str.splitn('="', 2).struct.rename_fields(["label", "value"]).alias("p"))
         .unnest("p")
         .cast(_LABEL_COLUMNS)  # type: ignore[arg-type]
     )

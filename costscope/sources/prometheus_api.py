@@ -241,7 +241,9 @@ class PrometheusApiSource:
                     self.progress(metric, done, len(names))
         for family, (type_, help_, unit) in meta.items():
             writer.metadata(family, type_, help_, unit)
-        snapshot.append("scrape_stats", self.scrape_stats().with_columns(source=pl.lit(self.client.source.name)))
+        snapshot.append(
+            "scrape_stats", self.scrape_stats().with_columns(source=pl.lit(self.client.source.name))
+        )
 
     def scrape_stats(self) -> pl.DataFrame:
         """Samples scraped and series added per job/instance, with the targets' scrape intervals."""
