@@ -127,6 +127,7 @@ def prometheus(
     scrape_targets: dict[str, list[str]] | None = None,
     scrape_interval: str = "1s",
     extra_args: list[str] | None = None,
+    data_dir: Path | None = None,
 ) -> Iterator[Server]:
     """Prometheus 2.42 scraping ``scrape_targets`` (job -> ["host:port", ...])."""
     binary = require_binary("prometheus")
@@ -141,7 +142,7 @@ def prometheus(
     )
     if not jobs:
         (workdir / "prometheus.yml").write_text(f"global:\n  scrape_interval: {scrape_interval}\n")
-    data = workdir / "data"
+    data = data_dir or workdir / "data"
     data.mkdir(exist_ok=True)
     argv = [
         binary,

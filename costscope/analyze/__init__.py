@@ -48,7 +48,7 @@ class Analysis:
 def _labels_by_metric(store: Store, snapshot_id: int) -> dict[str, list[str]]:
     df = store.query(
         "SELECT ms.family AS metric, list(DISTINCT l.label ORDER BY l.label) AS labels"
-        " FROM series_labels l JOIN metric_series ms USING (snapshot_id, source, metric, series_id)"
+        " FROM series_labels l JOIN metric_series ms USING (snapshot_id, source, series_id)"
         " WHERE l.snapshot_id = $snap GROUP BY ms.family",
         {"snap": snapshot_id},
     )

@@ -17,7 +17,7 @@ from costscope.store.database import Store
 
 _TOP_METRICS = """
 WITH s AS (
-    SELECT family, count(DISTINCT (source, metric, series_id)) AS series,
+    SELECT family, count(DISTINCT (source, series_id)) AS series,
            list(DISTINCT source ORDER BY source) AS sources
     FROM metric_series WHERE snapshot_id = $snap GROUP BY family
 ),
@@ -28,7 +28,7 @@ m AS (
 j AS (
     SELECT ms.family, list(DISTINCT l.value ORDER BY l.value) AS jobs
     FROM series_labels l
-    JOIN metric_series ms USING (snapshot_id, source, metric, series_id)
+    JOIN metric_series ms USING (snapshot_id, source, series_id)
     WHERE l.snapshot_id = $snap AND l.label = 'job'
     GROUP BY ms.family
 )
@@ -40,29 +40,29 @@ ORDER BY s.series DESC, metric
 
 _LABEL_DROPS = """
 WITH s AS (
-    SELECT source, family, metric, series_id FROM metric_series WHERE snapshot_id = $snap
+    SELECT source, family, series_id FROM metric_series WHERE snapshot_id = $snap
 ),
 pairs AS (
-    SELECT l.source, l.metric, l.series_id, l.label, l.value, hash(l.label || '=' || l.value) AS h
+    SELECT l.source, l.series_id, l.label, l.value, l.pair_hash AS h
     FROM series_labels l WHERE l.snapshot_id = $snap
 ),
 fl AS (
     SELECT s.family, p.label, count(DISTINCT p.value) AS label_values
-    FROM pairs p JOIN s USING (source, metric, series_id)
+    FROM pairs p JOIN s USING (source, series_id)
     GROUP BY s.family, p.label
 ),
 x AS (
-    SELECT fl.family, fl.label, s.source, s.metric, s.series_id,
+    SELECT fl.family, fl.label, s.source, s.series_id,
            xor(s.series_id, coalesce(p.h, 0::UBIGINT)) AS reduced
     FROM s
     JOIN fl ON s.family = fl.family
     LEFT JOIN pairs p
-      ON p.source = s.source AND p.metric = s.metric AND p.series_id = s.series_id
+      ON p.source = s.source AND p.series_id = s.series_id
      AND p.label = fl.label
 )
 SELECT x.family AS metric, x.label,
-       count(DISTINCT (x.source, x.metric, x.series_id)) AS series_before,
-       count(DISTINCT (x.source, x.metric, x.reduced)) AS series_after,
+       count(DISTINCT (x.source, x.series_id)) AS series_before,
+       count(DISTINCT (x.source, x.reduced)) AS series_after,
        any_value(fl.label_values) AS label_values
 FROM x JOIN fl USING (family, label)
 GROUP BY x.family, x.label
@@ -121,10 +121,10 @@ def series_by_job(store: Store, snapshot_id: int, model: CostModel) -> pl.DataFr
     df = store.query(
         """
         SELECT coalesce(j.value, '(no job)') AS job, ms.family AS metric,
-               count(DISTINCT (ms.source, ms.metric, ms.series_id)) AS series
+               count(DISTINCT (ms.source, ms.series_id)) AS series
         FROM metric_series ms
         LEFT JOIN series_labels j
-          ON j.snapshot_id = ms.snapshot_id AND j.source = ms.source AND j.metric = ms.metric
+          ON j.snapshot_id = ms.snapshot_id AND j.source = ms.source
          AND j.series_id = ms.series_id AND j.label = 'job'
         WHERE ms.snapshot_id = $snap
         GROUP BY ALL ORDER BY series DESC, job, metric
@@ -145,8 +145,8 @@ def series_by_job(store: Store, snapshot_id: int, model: CostModel) -> pl.DataFr
 def label_cardinality(store: Store, snapshot_id: int) -> pl.DataFrame:
     """Distinct values per label across all metrics, highest first."""
     return store.query(
-        "SELECT label, count(DISTINCT value) AS label_values, count(DISTINCT metric) AS metrics,"
-        " count(*) AS series FROM series_labels WHERE snapshot_id = $snap GROUP BY label"
-        " ORDER BY label_values DESC, label",
+        "SELECT l.label, count(DISTINCT l.value) AS label_values, count(DISTINCT ms.family) AS metrics,"
+        " count(*) AS series FROM series_labels l JOIN metric_series ms USING (snapshot_id, source, series_id)"
+        " WHERE l.snapshot_id = $snap GROUP BY l.label ORDER BY label_values DESC, l.label",
         {"snap": snapshot_id},
     )

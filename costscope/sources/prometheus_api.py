@@ -32,7 +32,7 @@ import polars as pl
 from costscope.errors import CostscopeError, SourceError
 from costscope.sources.http import HttpClient
 from costscope.store.database import SnapshotWriter
-from costscope.store.metrics import MetricsWriter
+from costscope.store.metrics import MetricsWriter, identify
 
 MAX_ERRORS = 5
 SPLIT_GROUP = 256  # label values per request when a metric must be split
@@ -200,8 +200,11 @@ class PrometheusApiSource:
                 else:
                     group = max(1, len(chunk) // 2)
 
-    def _fetch(self, metric: str) -> list[list[dict[str, str]]]:
-        return list(self.series_of(metric))
+    def _fetch(self, metric: str, family: str) -> list[tuple[pl.DataFrame, pl.DataFrame]]:
+        # runs in a worker thread: decoding, reshaping and hashing happen off the writing thread
+        return [
+            identify(*series_frames(part, family), unique=True) for part in self.series_of(metric) if part
+        ]
 
     def collect(self, snapshot: SnapshotWriter, writer: MetricsWriter) -> None:
         """Collect everything into ``writer`` (series) and ``snapshot`` (scrape stats)."""
@@ -210,7 +213,7 @@ class PrometheusApiSource:
         infer_families(names, meta)
         concurrency = self.client.source.concurrency
         with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="costscope-series") as pool:
-            pending: dict[Future[list[list[dict[str, str]]]], str] = {}
+            pending: dict[Future[list[tuple[pl.DataFrame, pl.DataFrame]]], str] = {}
             queue = iter(names)
             done = 0
             while True:
@@ -218,14 +221,14 @@ class PrometheusApiSource:
                     name = next(queue, None)
                     if name is None:
                         break
-                    pending[pool.submit(self._fetch, name)] = name
+                    pending[pool.submit(self._fetch, name, family_of(name, meta))] = name
                 if not pending:
                     break
                 future = next(iter(pending))  # in submission order: deterministic writes
                 metric = pending.pop(future)
                 try:
-                    for part in future.result():
-                        write_series(writer, part, family_of(metric, meta))
+                    for series, labels in future.result():
+                        writer.rows(series, labels)
                 except CostscopeError as exc:
                     self.errors.append(exc)
                     if len(self.errors) >= MAX_ERRORS:
@@ -300,24 +303,21 @@ def family_of(metric: str, meta: dict[str, tuple[str | None, str | None, str | N
     return metric
 
 
-def write_series(writer: MetricsWriter, series: list[dict[str, str]], family: str) -> None:
-    """Send one response's label sets to the store as frames."""
-    if not series:
-        return
-    seq: list[int] = []
-    names: list[str] = []
-    values: list[str] = []
-    metrics: list[str] = []
-    for i, labels in enumerate(series):
-        metrics.append(labels.get("__name__", family))
-        for k, v in labels.items():
-            if k != "__name__":
-                seq.append(i)
-                names.append(k)
-                values.append(v)
-    writer.frames(
-        pl.DataFrame({"seq": range(len(series)), "metric": metrics, "family": family},
-                     schema={"seq": pl.Int64, "metric": pl.String, "family": pl.String}),
-        pl.DataFrame({"seq": seq, "label": names, "value": values},
-                     schema={"seq": pl.Int64, "label": pl.String, "value": pl.String}),
-    )  # fmt: skip
+def series_frames(series: list[dict[str, str]], family: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One response's label sets as the store's frames: (seq, metric, family) and (seq, label, value)."""
+    wide = pl.from_dicts(series, infer_schema_length=None).with_row_index("seq")
+    if "__name__" not in wide.columns:
+        wide = wide.with_columns(pl.lit(family).alias("__name__"))
+    wide = wide.with_columns(
+        pl.col("seq").cast(pl.Int64), pl.col("__name__").fill_null(family).cast(pl.String)
+    )
+    label_columns = [c for c in wide.columns if c not in ("seq", "__name__")]
+    frame = wide.select("seq", pl.col("__name__").alias("metric"), pl.lit(family).alias("family"))
+    if not label_columns:
+        return frame, pl.DataFrame(schema={"seq": pl.Int64, "label": pl.String, "value": pl.String})
+    labels = (
+        wide.select("seq", *(pl.col(c).cast(pl.String) for c in label_columns))
+        .unpivot(index="seq", variable_name="label", value_name="value")
+        .drop_nulls("value")
+    )
+    return frame, labels

@@ -1,10 +1,17 @@
-"""Writing and reading the metric tables: metric_meta, metric_series, series_labels.
+"""Writing the metric tables: metric_meta, metric_series, series_labels.
 
-Series arrive from a source one at a time and are buffered into columns; every
-``batch_size`` series the buffer goes to DuckDB as Arrow, where the series id is computed as
-the xor of ``hash(label || "=" || value)`` over its pairs (a label name has no "=", so the pair text is unambiguous; a two-argument hash would let equal values cancel out). That id is stable across runs (the same label
-set always gets the same id), is order-independent, and lets label economics remove one label
-from a series' identity with a single xor.
+Series arrive from a source as frames (or one at a time, buffered into frames). ``identify``
+gives each series its id in polars — in the source's worker threads where there are some, off
+the writing thread — and the writer appends the rows to DuckDB as Arrow in large batches, which
+DuckDB takes much faster than many small ones.
+
+A series id is the xor of ``pair_hash`` = hash of the text ``label=value`` over its labels and
+``__name__``. A label name has no ``=``, so the text is unambiguous (hashing the two separately
+would let equal values cancel out under xor). The id does not depend on label order, tells
+series of different metrics apart (so ``series_labels`` need not repeat the metric name on every
+row, which keeps a snapshot's open transaction small), is the same for the same series in every
+run (for one polars version: the hash is polars' own, seeded with ``HASH_SEED``), and lets label
+economics take one label out of a series' identity with one more xor of the stored ``pair_hash``.
 """
 
 from __future__ import annotations
@@ -12,45 +19,60 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import polars as pl
-import pyarrow as pa
 
 from costscope.store.database import SnapshotWriter
 
 DEFAULT_BATCH = 50_000
+APPEND_ROWS = 500_000  # rows gathered before one append: DuckDB appends fewer, larger batches faster
+HASH_SEED = 0x636F_7374  # "cost"
 
-# A series repeated within one batch (the same labels twice in an exposition) is stored once.
-_IDS = """
-CREATE OR REPLACE TEMP TABLE _cs_ids AS
-SELECT s.seq, s.metric, s.family, coalesce(h.series_id, 0::UBIGINT) AS series_id
-FROM _cs_series s
-LEFT JOIN (
-    SELECT seq, bit_xor(hash(label || '=' || value)) AS series_id FROM _cs_labels GROUP BY seq
-) h USING (seq)
+_META = """
+INSERT INTO metric_meta (snapshot_id, source, metric, type, help, unit, series)
+SELECT $snap, $source, s.family, m.type, m.help, m.unit, count(DISTINCT s.series_id)
+FROM metric_series s LEFT JOIN _cs_meta m USING (family)
+WHERE s.snapshot_id = $snap AND s.source = $source
+GROUP BY s.family, m.type, m.help, m.unit
 """
-_INSERT_SERIES = """
-INSERT INTO metric_series (snapshot_id, source, metric, family, series_id)
-SELECT DISTINCT $snap, $source, metric, family, series_id FROM _cs_ids
-"""
-_INSERT_LABELS = """
-INSERT INTO series_labels (snapshot_id, source, metric, series_id, label, value)
-SELECT DISTINCT $snap, $source, i.metric, i.series_id, l.label, l.value
-FROM _cs_labels l JOIN _cs_ids i USING (seq)
-"""
+_SERIES_COLUMNS = ("metric", "family", "series_id")
+_LABEL_COLUMNS = ("series_id", "label", "value", "pair_hash")
+
+
+def identify(
+    series: pl.DataFrame, labels: pl.DataFrame, unique: bool = False
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Give series their ids: (seq, metric, family) + (seq, label, value) → the tables' rows.
+
+    ``unique`` promises that no label set repeats in the input (an API's answer); otherwise
+    repeats (an exposition listing a series twice) are dropped here.
+    """
+    labels = labels.with_columns(
+        pl.concat_str([pl.col("label"), pl.lit("="), pl.col("value")]).hash(seed=HASH_SEED).alias("pair_hash")
+    )
+    ids = labels.group_by("seq").agg(pl.col("pair_hash").bitwise_xor().alias("labels_xor"))
+    name_hash = pl.concat_str([pl.lit("__name__="), pl.col("metric")]).hash(seed=HASH_SEED)
+    series = series.join(ids, on="seq", how="left").with_columns(
+        name_hash.xor(pl.col("labels_xor").fill_null(0)).alias("series_id")
+    )
+    labels = labels.join(series.select("seq", "series_id"), on="seq")
+    if not unique:
+        series = series.unique(["series_id"], keep="first", maintain_order=True)
+        labels = labels.unique(["series_id", "label"], keep="first", maintain_order=True)
+    return series.select(_SERIES_COLUMNS), labels.select(_LABEL_COLUMNS)
 
 
 class MetricsWriter:
-    """Buffers series and metadata of one source and appends them to the snapshot."""
+    """Collects the series and metadata of one source and writes them into the snapshot."""
 
     def __init__(self, snapshot: SnapshotWriter, source: str, batch_size: int = DEFAULT_BATCH):
         self.snapshot = snapshot
         self.source = source
         self.batch_size = batch_size
-        self.series_written = 0
         self._meta: dict[str, tuple[str | None, str | None, str | None]] = {}
+        self._pending: list[tuple[pl.DataFrame, pl.DataFrame]] = []
+        self._pending_rows = 0
         self._reset()
 
     def _reset(self) -> None:
-        self._s_seq: list[int] = []
         self._s_metric: list[str] = []
         self._s_family: list[str] = []
         self._l_seq: list[int] = []
@@ -59,8 +81,7 @@ class MetricsWriter:
 
     def series(self, metric: str, family: str, labels: Sequence[tuple[str, str]]) -> None:
         """Buffer one series (``labels`` without ``__name__``)."""
-        seq = len(self._s_seq)
-        self._s_seq.append(seq)
+        seq = len(self._s_metric)
         self._s_metric.append(metric)
         self._s_family.append(family)
         for label, value in labels:
@@ -77,49 +98,54 @@ class MetricsWriter:
         self._meta[family] = (type_, help_, unit)
 
     def flush(self) -> None:
-        """Send the buffered series to DuckDB."""
-        if not self._s_seq:
+        """Pass the series buffered by ``series()`` on."""
+        if not self._s_metric:
             return
-        series = pa.table(
-            {
-                "seq": pa.array(self._s_seq, pa.int32()),
-                "metric": pa.array(self._s_metric, pa.string()),
-                "family": pa.array(self._s_family, pa.string()),
-            }
+        series = pl.DataFrame(
+            {"seq": range(len(self._s_metric)), "metric": self._s_metric, "family": self._s_family},
+            schema={"seq": pl.Int64, "metric": pl.String, "family": pl.String},
         )
-        labels = pa.table(
-            {
-                "seq": pa.array(self._l_seq, pa.int32()),
-                "label": pa.array(self._l_label, pa.string()),
-                "value": pa.array(self._l_value, pa.string()),
-            }
+        labels = pl.DataFrame(
+            {"seq": self._l_seq, "label": self._l_label, "value": self._l_value},
+            schema={"seq": pl.Int64, "label": pl.String, "value": pl.String},
         )
-        self._insert(series, labels)
         self._reset()
+        self.rows(*identify(series, labels))
 
-    def _insert(self, series: pa.Table | pl.DataFrame, labels: pa.Table | pl.DataFrame) -> None:
-        conn = self.snapshot.conn
-        conn.register("_cs_series", series)
-        conn.register("_cs_labels", labels)
-        try:
-            conn.execute(_IDS)
-            params = {"snap": self.snapshot.id, "source": self.source}
-            conn.execute(_INSERT_SERIES, params)
-            conn.execute(_INSERT_LABELS, params)
-        finally:
-            conn.execute("DROP TABLE IF EXISTS _cs_ids")
-            conn.unregister("_cs_series")
-            conn.unregister("_cs_labels")
-        self.series_written += len(series)
-
-    def frames(self, series: pl.DataFrame, labels: pl.DataFrame) -> None:
+    def frames(self, series: pl.DataFrame, labels: pl.DataFrame, unique: bool = False) -> None:
         """Write series given as columns: ``series`` (seq, metric, family), ``labels`` (seq, label, value)."""
-        self.flush()
-        self._insert(series.select("seq", "metric", "family"), labels.select("seq", "label", "value"))
+        self.rows(*identify(series, labels, unique))
+
+    def rows(self, series: pl.DataFrame, labels: pl.DataFrame) -> None:
+        """Write rows already made by ``identify`` (e.g. in a worker thread)."""
+        self._pending.append((series, labels))
+        self._pending_rows += series.height + labels.height
+        if self._pending_rows >= APPEND_ROWS:
+            self._append()
+
+    def _append(self) -> None:
+        if not self._pending:
+            return
+        conn = self.snapshot.conn
+        for i, (table, columns) in enumerate(
+            (("metric_series", _SERIES_COLUMNS), ("series_labels", _LABEL_COLUMNS))
+        ):
+            frame = pl.concat([p[i] for p in self._pending], rechunk=False)
+            conn.register("_cs_batch", frame.to_arrow())
+            try:
+                cols = ", ".join(columns)
+                conn.execute(
+                    f"INSERT INTO {table} (snapshot_id, source, {cols}) SELECT $snap, $source, {cols} FROM _cs_batch",
+                    {"snap": self.snapshot.id, "source": self.source},
+                )
+            finally:
+                conn.unregister("_cs_batch")
+        self._pending, self._pending_rows = [], 0
 
     def close(self) -> int:
-        """Flush, write one metric_meta row per family; return the number of distinct series."""
+        """Write what is pending and one metric_meta row per family; return the distinct series."""
         self.flush()
+        self._append()
         meta = pl.DataFrame(
             {
                 "family": list(self._meta),
@@ -132,16 +158,7 @@ class MetricsWriter:
         conn = self.snapshot.conn
         conn.register("_cs_meta", meta.to_arrow())
         try:
-            conn.execute(
-                """
-                INSERT INTO metric_meta (snapshot_id, source, metric, type, help, unit, series)
-                SELECT ?, ?, s.family, m.type, m.help, m.unit, count(DISTINCT (s.metric, s.series_id))
-                FROM metric_series s LEFT JOIN _cs_meta m USING (family)
-                WHERE s.snapshot_id = ? AND s.source = ?
-                GROUP BY s.family, m.type, m.help, m.unit
-                """,
-                [self.snapshot.id, self.source, self.snapshot.id, self.source],
-            )
+            conn.execute(_META, {"snap": self.snapshot.id, "source": self.source})
             (row,) = conn.execute(
                 "SELECT coalesce(sum(series), 0) FROM metric_meta WHERE snapshot_id = ? AND source = ?",
                 [self.snapshot.id, self.source],

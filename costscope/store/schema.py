@@ -83,15 +83,15 @@ MIGRATIONS: tuple[Migration, ...] = (
             source      VARCHAR NOT NULL,
             metric      VARCHAR NOT NULL,         -- sample name (e.g. x_bucket)
             family      VARCHAR NOT NULL,         -- metric family (e.g. x)
-            series_id   UBIGINT NOT NULL          -- xor of hash(label || '=' || value): stable across runs
+            series_id   UBIGINT NOT NULL          -- xor of pair_hash over __name__ and labels
         );
         CREATE TABLE series_labels (
             snapshot_id INTEGER NOT NULL,
             source      VARCHAR NOT NULL,
-            metric      VARCHAR NOT NULL,
-            series_id   UBIGINT NOT NULL,
+            series_id   UBIGINT NOT NULL,         -- joins metric_series (metric via there)
             label       VARCHAR NOT NULL,
-            value       VARCHAR NOT NULL
+            value       VARCHAR NOT NULL,
+            pair_hash   UBIGINT NOT NULL          -- hash of 'label=value'; series_id is their xor
         );
         CREATE TABLE scrape_stats (
             snapshot_id     INTEGER NOT NULL,

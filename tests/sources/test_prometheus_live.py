@@ -62,8 +62,8 @@ def test_real_prometheus_scraping_node_exporter_and_200k_synthetic_series(
             assert types["app_requests_000_total"] == "counter"
             # exact label economics on what the server holds: without user_id, 500 paths x 97 pods remain
             labels = s.query(
-                "SELECT count(DISTINCT value) AS n FROM series_labels WHERE metric = 'app_requests_000_total'"
-                " AND label = 'user_id'"
+                "SELECT count(DISTINCT value) AS n FROM series_labels JOIN metric_series USING (snapshot_id,"
+                " source, series_id) WHERE metric = 'app_requests_000_total' AND label = 'user_id'"
             )["n"][0]
             assert labels == PER_METRIC
 
