@@ -110,7 +110,9 @@ def run_curl(urls: list[str], workdir: Path, compressed: bool = True) -> float:
     flag = "--compressed" if compressed else ""
     started = time.perf_counter()
     subprocess.run(
-        f"xargs -P {CONCURRENCY} -n 1 curl -s -g -o /dev/null --fail {flag} < {listing}", shell=True, check=True
+        f"xargs -P {CONCURRENCY} -n 1 curl -s -g -o /dev/null --fail {flag} < {listing}",
+        shell=True,
+        check=True,
     )
     return time.perf_counter() - started
 

@@ -183,6 +183,12 @@ def scrape(
     log_format: LogFormatOpt = "human",
     verbose: VerboseOpt = False,
     lock_timeout: LockOpt = 10.0,
+    record: Annotated[
+        Path | None,
+        typer.Option(
+            "--record", help="Also save every API answer under DIR/<source>/, to analyze offline later."
+        ),
+    ] = None,
 ) -> None:
     """Collect SOURCEs into a new snapshot without analyzing them (for scheduled collection)."""
     from costscope.run import collect_snapshot
@@ -195,12 +201,12 @@ def scrape(
             raise typer.Exit(EXIT_BAD_INPUT)
         run_id = _setup(log_format, verbose, cfg)
         with Store.open(db or default_db_path(), lock_timeout=lock_timeout) as store:
-            run = collect_snapshot(store, sources or [], cfg, kind=kind, run_id=run_id)
+            run = collect_snapshot(store, sources or [], cfg, kind=kind, run_id=run_id, record=record)
             series = store.snapshot_sources(run.snapshot_id)["series"].sum()
         if not quiet:
             Console(no_color=no_color, highlight=False).print(
-                f"snapshot {run.snapshot_id} {run.status}: {series:,} series from "
-                f"{len(run.timer.seconds) and 'sources'} in {run.timer.seconds.get('collect', 0):.2f}s"
+                f"snapshot {run.snapshot_id} {run.status}: {series:,} series"
+                f" in {run.timer.seconds.get('collect', 0):.2f}s"
             )
         for e in run.errors:
             err.print(f"[red]error:[/] {escape(str(e))}")

@@ -51,6 +51,7 @@ def collect_snapshot(
     run_id: str | None = None,
     progress: ProgressHook | None = None,
     analyze: bool = False,
+    record: Path | None = None,
 ) -> SnapshotRun:
     """Read every source into one new snapshot (and its recommendations, if ``analyze``)."""
     cfg = config or Config()
@@ -67,7 +68,7 @@ def collect_snapshot(
     with snapshot.transaction():
         with timer.stage("collect"):
             for source in targets:
-                result, source_errors = collect(source, snapshot, _scoped(progress, source.name))
+                result, source_errors = collect(source, snapshot, _scoped(progress, source.name), record)
                 snapshot.add_source(result)
                 statuses.append(result.status)
                 for error in source_errors:

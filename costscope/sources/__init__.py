@@ -117,19 +117,28 @@ def _collect_exposition(source: SourceConfig, writer: MetricsWriter, progress: P
     return skipped
 
 
-def _api_client(source: SourceConfig) -> HttpClient:
+def _api_client(source: SourceConfig, record: Path | None) -> HttpClient:
     if source.path is not None:
         if not is_recording(source.path):
             raise InputError(f"not a recording (no {MANIFEST})", file=str(source.path))
         base = load_manifest(source.path)["base_url"]
         return HttpClient(replace(source, url=base), transport=ReplayTransport(source.path))
+    if record is not None:
+        return HttpClient(source, record_to=record / source.name)
     return HttpClient(source)
 
 
 def collect(
-    source: SourceConfig, snapshot: SnapshotWriter, progress: Progress | None = None
+    source: SourceConfig,
+    snapshot: SnapshotWriter,
+    progress: Progress | None = None,
+    record: Path | None = None,
 ) -> tuple[SourceResult, list[CostscopeError]]:
-    """Read one source into the snapshot; on failure keep what was read and return the errors."""
+    """Read one source into the snapshot; on failure keep what was read and return the errors.
+
+    With ``record``, an API source's answers are also written to ``record/<source name>/``, a
+    recording that can be analyzed again offline (credentials are never part of it).
+    """
     started = time.monotonic()
     kind = infer_kind(source)
     writer = MetricsWriter(snapshot, source.name)
@@ -141,7 +150,7 @@ def collect(
         if kind == "exposition":
             skipped = _collect_exposition(source, writer, progress)
         else:
-            with _api_client(source) as client:
+            with _api_client(source, record) as client:
                 info = detect(client, kind)
                 flavour, version = info.flavour, info.version
                 api = PrometheusApiSource(client, info.flavour, progress)

@@ -12,6 +12,7 @@ import logging
 import random
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -55,6 +56,7 @@ class HttpClient:
         *,
         transport: httpx.BaseTransport | None = None,
         sleep: Any = time.sleep,
+        record_to: Path | None = None,
     ) -> None:
         self.source = source
         self._secrets = source.auth.secrets()
@@ -75,6 +77,11 @@ class HttpClient:
             import ssl
 
             verify = ssl.create_default_context(cafile=str(source.ca_file))
+        if record_to is not None:
+            from costscope.sources.replay import RecordingTransport
+
+            inner = transport or httpx.HTTPTransport(verify=verify)
+            transport = RecordingTransport(record_to, redact_url(source.url or ""), inner)
         self._client = httpx.Client(
             headers=headers,
             auth=auth,
@@ -153,7 +160,7 @@ class HttpClient:
             ) from None
 
     def close(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pool (and finish a recording, when recording)."""
         self._client.close()
 
     def __enter__(self) -> HttpClient:

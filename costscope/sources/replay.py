@@ -23,6 +23,7 @@ from costscope.errors import InputError
 MANIFEST = "recording.json"
 FORMAT = "costscope-recording/1"
 _TIME_PARAMS = frozenset({"start", "end", "time"})
+_DECODED_AWAY = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
 def _key(path: str, params: list[tuple[str, str]] | list[list[str]]) -> str:
@@ -100,7 +101,9 @@ class RecordingTransport(httpx.BaseTransport):
                  "content_type": response.headers.get("Content-Type", "application/json")}  # fmt: skip
         with self._lock:
             self.entries.append(entry)
-        return httpx.Response(response.status_code, headers=response.headers, content=body, request=request)
+        # read() decoded the body: pass it on (and store it) without the encoding it arrived in
+        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _DECODED_AWAY]
+        return httpx.Response(response.status_code, headers=headers, content=body, request=request)
 
     def close(self) -> None:
         manifest = {"format": FORMAT, "base_url": self.base_url, "responses": self.entries}

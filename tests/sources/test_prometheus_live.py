@@ -75,11 +75,17 @@ def test_real_victoria_metrics_over_its_series_limit_is_split_exactly(
     wide = [f'wide_metric{{shard="{i % 7}",id="{i}"}} 1' for i in range(35_000)]  # ... and one over 30k
     servers.vm_import(victoria_metrics, "\n".join(lines + wide) + "\n")
     db = tmp_path / "vm.duckdb"
-    result = runner.invoke(app, ["scrape", victoria_metrics.url, "--db", str(db)])
+    name = victoria_metrics.url.removeprefix("http://")
+    result = runner.invoke(app, ["scrape", victoria_metrics.url, "--db", str(db), "--record", str(tmp_path / "rec")])
     assert result.exit_code == 0, result.output
-    got = _series_by_metric(db, victoria_metrics.url.removeprefix("http://"))
+    got = _series_by_metric(db, name)
     assert got["wide_metric"] == 35_000
     for metric, n in ground_truth(40_000).items():
         assert got[metric] == n
     with Store.open(db, read_only=True) as s:
         assert s.snapshot_sources(1)["flavour"][0] == "victoriametrics"
+    # the recording replays offline to the same snapshot, through the same parser
+    replay = tmp_path / "replay.duckdb"
+    result = runner.invoke(app, ["scrape", str(tmp_path / "rec" / name), "--db", str(replay)])
+    assert result.exit_code == 0, result.output
+    assert _series_by_metric(replay, name) == got
