@@ -60,7 +60,7 @@ _LINE = (
     rf"^(?P<name>{_NAME})[ \t]*(?:\{{(?P<block>{_PAIRS})\}})?[ \t]+(?P<value>[^ \t#]+)"
     rf"(?:[ \t]+(?P<ts>[^ \t#]+))?[ \t]*(?P<exemplar>#.*)?$"
 )
-_SIMPLE_PAIR = rf'{_LABEL}="[^"\\}}\n]*"'
+_SIMPLE_PAIR = rf'{_LABEL}="[^"\\}},\n]*"'  # no quote, escape, brace or comma in the value
 # the common line shape: single spaces, no escapes or braces in values, no exemplar
 _FAST = rf"^{_NAME}(?:\{{(?:{_SIMPLE_PAIR},)*(?:{_SIMPLE_PAIR})?,?\}})? [^ \t#]+(?: [^ \t#]+)?$"
 _PAIR = rf'{_LABEL}[ \t]*=[ \t]*"(?:[^"\\\n]|\\.)*"'
@@ -330,7 +330,7 @@ def _fast(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         pl.col("value").cast(pl.Float64, strict=False).alias("v"),
         pl.col("ts").cast(pl.Float64, strict=False).alias("t"),
     ).cast(_SAMPLE_COLUMNS)  # type: ignore[arg-type]
-    # no escapes, quotes or braces inside values here, so '",' only ever ends a pair
+    # no escapes, quotes, braces or commas inside values here, so '",' only ever ends a pair
     labels = (
         f.filter(pl.col("block") != "")
         .select(

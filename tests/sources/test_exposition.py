@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_families
 from prometheus_client.parser import text_string_to_metric_families
@@ -149,9 +149,14 @@ _names = st.from_regex(r"[a-zA-Z_:][a-zA-Z0-9_:]{0,20}", fullmatch=True)
 _label_names = st.from_regex(r"[a-zA-Z_][a-zA-Z0-9_]{0,15}", fullmatch=True)
 
 
+# label values: any text, and short texts made of the characters that delimit the format
+_values = st.one_of(st.text(max_size=30), st.text(alphabet=',"={}\\\n #a', max_size=12))
+
+
+@settings(max_examples=400)
 @given(
     name=_names,
-    labels=st.dictionaries(_label_names, st.text(max_size=30), max_size=6),
+    labels=st.dictionaries(_label_names, _values, max_size=6),
     value=st.floats(allow_nan=False),
 )
 def test_round_trip_of_any_sample(name: str, labels: dict[str, str], value: float) -> None:

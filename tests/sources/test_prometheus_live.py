@@ -76,7 +76,9 @@ def test_real_victoria_metrics_over_its_series_limit_is_split_exactly(
     servers.vm_import(victoria_metrics, "\n".join(lines + wide) + "\n")
     db = tmp_path / "vm.duckdb"
     name = victoria_metrics.url.removeprefix("http://")
-    result = runner.invoke(app, ["scrape", victoria_metrics.url, "--db", str(db), "--record", str(tmp_path / "rec")])
+    result = runner.invoke(
+        app, ["scrape", victoria_metrics.url, "--db", str(db), "--record", str(tmp_path / "rec")]
+    )
     assert result.exit_code == 0, result.output
     got = _series_by_metric(db, name)
     assert got["wide_metric"] == 35_000
