@@ -18,16 +18,16 @@ import polars as pl
 from costscope.analyze import Analysis, analyze_snapshot
 from costscope.config import Config, load_config
 from costscope.errors import StoreError
-from costscope.pricing import CostModel
 from costscope.store.database import Store, default_db_path
 
 
 class Workspace:
     """A costscope database opened for reading, with one method per question."""
 
-    def __init__(self, db: str | Path, model: CostModel | None = None) -> None:
+    def __init__(self, db: str | Path, config: Config | None = None, *, show_values: bool = False) -> None:
         self.db = Path(db)
-        self.model = model or Config().pricing
+        self.config = config or Config()
+        self.show_values = show_values
         self._cache: dict[int, Analysis] = {}
 
     def _store(self) -> Store:
@@ -46,7 +46,13 @@ class Workspace:
             if sid is None:
                 raise StoreError("no complete snapshot yet; run costscope analyze", path=str(self.db))
             if sid not in self._cache:
-                self._cache[sid] = analyze_snapshot(store, sid, self.model)
+                self._cache[sid] = analyze_snapshot(
+                    store,
+                    sid,
+                    self.config.pricing,
+                    ownership=self.config.ownership,
+                    show_values=self.show_values,
+                )
             return self._cache[sid]
 
     def top_metrics(self, snapshot_id: int | None = None) -> pl.DataFrame:
@@ -57,13 +63,25 @@ class Workspace:
         """Active series and monthly cost per job and metric."""
         return self.analysis(snapshot_id).by_job
 
+    def series_by_team(self, snapshot_id: int | None = None) -> pl.DataFrame:
+        """Active series and monthly cost per team (the config's ownership rules) and metric."""
+        return self.analysis(snapshot_id).by_team
+
     def label_drops(self, snapshot_id: int | None = None) -> pl.DataFrame:
         """Series before/after dropping each label of each metric, and the money saved."""
         return self.analysis(snapshot_id).label_drops
 
     def labels(self, snapshot_id: int | None = None) -> pl.DataFrame:
-        """Distinct values per label."""
+        """Distinct values per label, with the reason where a label is risky."""
         return self.analysis(snapshot_id).labels
+
+    def risky_labels(self, snapshot_id: int | None = None) -> pl.DataFrame:
+        """Labels that look like identifiers or grow without bound, with the reason."""
+        return self.analysis(snapshot_id).risky_labels
+
+    def top_label_pairs(self, snapshot_id: int | None = None) -> pl.DataFrame:
+        """The label=value pairs carried by the most series (values of risky labels masked)."""
+        return self.analysis(snapshot_id).top_pairs
 
     def recommendations(self, snapshot_id: int | None = None) -> pl.DataFrame:
         """Ranked actions with savings, risk and config."""
@@ -79,17 +97,23 @@ class Workspace:
             return store.query(sql)
 
 
-def open(db: str | Path | None = None, *, config: str | Path | None = None) -> Workspace:
+def open(
+    db: str | Path | None = None, *, config: str | Path | None = None, show_values: bool = False
+) -> Workspace:
     """Open a costscope database (default ``$COSTSCOPE_DB`` or ./costscope.duckdb) for reading."""
-    model = load_config(config).pricing if config is not None else None
+    cfg = load_config(config) if config is not None else None
     path = Path(db) if db is not None else default_db_path()
     if not path.exists():
         raise StoreError("no such database; run costscope analyze first", path=str(path))
-    return Workspace(path, model)
+    return Workspace(path, cfg, show_values=show_values)
 
 
 def analyze(
-    sources: Sequence[str] = (), *, db: str | Path | None = None, config: str | Path | None = None
+    sources: Sequence[str] = (),
+    *,
+    db: str | Path | None = None,
+    config: str | Path | None = None,
+    show_values: bool = False,
 ) -> Workspace:
     """Collect ``sources`` into a new snapshot of ``db``, analyze it, and return the workspace."""
     from costscope.run import run_analysis
@@ -97,7 +121,7 @@ def analyze(
     cfg = load_config(config) if config is not None else Config()
     path = Path(db) if db is not None else default_db_path()
     with Store.open(path) as store:
-        _, analysis = run_analysis(store, builtins.list(sources), cfg)
-    ws = Workspace(path, cfg.pricing)
+        _, analysis = run_analysis(store, builtins.list(sources), cfg, show_values=show_values)
+    ws = Workspace(path, cfg, show_values=show_values)
     ws._cache[analysis.snapshot_id] = analysis
     return ws

@@ -135,6 +135,9 @@ def analyze(
     log_format: LogFormatOpt = "human",
     verbose: VerboseOpt = False,
     lock_timeout: LockOpt = 10.0,
+    show_values: Annotated[
+        bool, typer.Option("--show-values", help="Show values of ID-like labels instead of masking them.")
+    ] = False,
 ) -> None:
     """Collect SOURCEs into a new snapshot, rank what costs most, and write the report.
 
@@ -160,7 +163,13 @@ def analyze(
                     bar.update(task, description=what, completed=done, total=total)
 
                 run, analysis = run_analysis(
-                    store, sources or [], cfg, kind=kind, run_id=run_id, progress=hook
+                    store,
+                    sources or [],
+                    cfg,
+                    kind=kind,
+                    run_id=run_id,
+                    progress=hook,
+                    show_values=show_values,
                 )
             report_path = report or default_report_path()
             write_outputs(analysis, run, store, report_path, json_out)

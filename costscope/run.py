@@ -52,6 +52,7 @@ def collect_snapshot(
     progress: ProgressHook | None = None,
     analyze: bool = False,
     record: Path | None = None,
+    show_values: bool = False,
 ) -> SnapshotRun:
     """Read every source into one new snapshot (and its recommendations, if ``analyze``)."""
     cfg = config or Config()
@@ -93,7 +94,9 @@ def collect_snapshot(
         if analyze and status != "failed":
             # inside the transaction: the findings are committed with the data they came from
             with timer.stage("analyze"):
-                analysis = analyze_snapshot(store, snapshot.id, cfg.pricing)
+                analysis = analyze_snapshot(
+                    store, snapshot.id, cfg.pricing, ownership=cfg.ownership, show_values=show_values
+                )
                 snapshot.append("recommendations", analysis.recommendations)
         snapshot.finish(status, timer.seconds)
     if analysis is not None:
@@ -115,9 +118,19 @@ def run_analysis(
     kind: str = "auto",
     run_id: str | None = None,
     progress: ProgressHook | None = None,
+    show_values: bool = False,
 ) -> tuple[SnapshotRun, Analysis]:
     """Collect a new snapshot, then analyze it; the result every output renders."""
-    run = collect_snapshot(store, sources, config, kind=kind, run_id=run_id, progress=progress, analyze=True)
+    run = collect_snapshot(
+        store,
+        sources,
+        config,
+        kind=kind,
+        run_id=run_id,
+        progress=progress,
+        analyze=True,
+        show_values=show_values,
+    )
     if run.analysis is None:
         failures = "; ".join(str(e) for e in run.errors) or "no series"
         raise SourceError(f"every source failed: {failures}")

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
 
-from costscope.analyze.metrics import label_cardinality, label_drops, series_by_job, top_metrics
+from costscope.analyze.labels import mask, mask_expr, risky_labels, top_label_pairs
+from costscope.analyze.metrics import (
+    label_cardinality,
+    label_drops,
+    series_by_job,
+    series_by_team,
+    top_metrics,
+)
+from costscope.config import OwnershipRule
 from costscope.errors import StoreError
 from costscope.pricing import CostModel
 from costscope.recommend import recommend_label_drops, recommendations_frame
@@ -18,7 +27,11 @@ __all__ = ["Analysis", "analyze_snapshot"]
 
 @dataclass(frozen=True)
 class Analysis:
-    """Everything costscope found in one snapshot, as polars DataFrames."""
+    """Everything costscope found in one snapshot, as polars DataFrames.
+
+    Values of risky labels (ID-like, possibly personal data) are masked in every frame unless the
+    analysis was made with ``show_values=True``.
+    """
 
     snapshot_id: int
     status: str
@@ -27,12 +40,15 @@ class Analysis:
     cost_model: CostModel
     metrics: pl.DataFrame
     by_job: pl.DataFrame
+    by_team: pl.DataFrame
     label_drops: pl.DataFrame
     labels: pl.DataFrame
+    top_pairs: pl.DataFrame
     recommendations: pl.DataFrame
     sources: pl.DataFrame
     errors: pl.DataFrame
     timings: dict[str, float] = field(default_factory=dict)
+    values_masked: bool = True
 
     @property
     def total_series(self) -> int:
@@ -43,6 +59,11 @@ class Analysis:
     def total_monthly_cost(self) -> float:
         """Monthly cost of all metrics under ``cost_model``."""
         return float(self.metrics["monthly_cost"].sum()) if self.metrics.height else 0.0
+
+    @property
+    def risky_labels(self) -> pl.DataFrame:
+        """The labels flagged as ID-like or unbounded, with the reason."""
+        return self.labels.filter(pl.col("reason").is_not_null())
 
 
 def _labels_by_metric(store: Store, snapshot_id: int) -> dict[str, list[str]]:
@@ -55,18 +76,40 @@ def _labels_by_metric(store: Store, snapshot_id: int) -> dict[str, list[str]]:
     return {row[0]: list(row[1]) for row in df.iter_rows()}
 
 
-def analyze_snapshot(store: Store, snapshot_id: int, model: CostModel) -> Analysis:
-    """Rank metrics, price every label drop and list actions for ``snapshot_id``."""
+def analyze_snapshot(
+    store: Store,
+    snapshot_id: int,
+    model: CostModel,
+    *,
+    ownership: Sequence[OwnershipRule] = (),
+    show_values: bool = False,
+) -> Analysis:
+    """Rank metrics, price every label drop, flag risky labels and list actions for ``snapshot_id``."""
     snap = store.query(
-        "SELECT id, status, run_id, started_at::VARCHAR AS started_at, stage_timings"
-        " FROM snapshots WHERE id = ?",
+        "SELECT id, status, run_id, started_at::VARCHAR AS started_at, stage_timings FROM snapshots WHERE id = ?",
         [snapshot_id],
     )
     if snap.is_empty():
         raise StoreError(f"no snapshot {snapshot_id}", path=str(store.path))
     row = snap.row(0, named=True)
     metrics = top_metrics(store, snapshot_id, model)
-    drops = label_drops(store, snapshot_id, model)
+    risky = risky_labels(store, snapshot_id)
+    risky_set = set(risky.filter(pl.col("reason").is_not_null())["label"])
+    risk_cols = risky.select("label", "values_per_series", "id_kind", "reason")
+    drops = label_drops(store, snapshot_id, model).join(
+        risk_cols.select("label", "id_kind", risky=pl.col("reason").is_not_null()), on="label", how="left"
+    )
+    labels = label_cardinality(store, snapshot_id).join(risk_cols, on="label", how="left")
+    pairs = top_label_pairs(store, snapshot_id)
+    by_job = series_by_job(store, snapshot_id, model)
+    if not show_values:
+        pairs = pairs.with_columns(mask_expr("value", "label", risky_set))
+        by_job = by_job.with_columns(mask_expr("job", None, risky_set, "job"))
+        metrics = metrics.with_columns(
+            pl.col("jobs").list.eval(pl.element().map_elements(mask, return_dtype=pl.String))
+            if "job" in risky_set
+            else pl.col("jobs")
+        )
     recs = recommend_label_drops(drops, metrics, _labels_by_metric(store, snapshot_id), model)
     return Analysis(
         snapshot_id=snapshot_id,
@@ -75,11 +118,14 @@ def analyze_snapshot(store: Store, snapshot_id: int, model: CostModel) -> Analys
         started_at=row["started_at"],
         cost_model=model,
         metrics=metrics,
-        by_job=series_by_job(store, snapshot_id, model),
+        by_job=by_job,
+        by_team=series_by_team(store, snapshot_id, model, ownership),
         label_drops=drops,
-        labels=label_cardinality(store, snapshot_id),
+        labels=labels,
+        top_pairs=pairs,
         recommendations=recommendations_frame(recs),
         sources=store.snapshot_sources(snapshot_id),
         errors=store.source_errors(snapshot_id),
         timings=json.loads(row["stage_timings"]) if row["stage_timings"] else {},
+        values_masked=not show_values,
     )

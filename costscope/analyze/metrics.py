@@ -10,8 +10,11 @@ and the distinct count of the reduced ids is the answer (never a product of card
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 
+from costscope.config import OwnershipRule
 from costscope.pricing import CostModel
 from costscope.store.database import Store
 
@@ -116,21 +119,7 @@ def label_drops(store: Store, snapshot_id: int, model: CostModel) -> pl.DataFram
     )
 
 
-def series_by_job(store: Store, snapshot_id: int, model: CostModel) -> pl.DataFrame:
-    """Active series and monthly cost per job × metric (series without a job: ``(no job)``)."""
-    df = store.query(
-        """
-        SELECT coalesce(j.value, '(no job)') AS job, ms.family AS metric,
-               count(DISTINCT (ms.source, ms.series_id)) AS series
-        FROM metric_series ms
-        LEFT JOIN series_labels j
-          ON j.snapshot_id = ms.snapshot_id AND j.source = ms.source
-         AND j.series_id = ms.series_id AND j.label = 'job'
-        WHERE ms.snapshot_id = $snap
-        GROUP BY ALL ORDER BY series DESC, job, metric
-        """,
-        {"snap": snapshot_id},
-    )
+def _with_cost(store: Store, snapshot_id: int, model: CostModel, df: pl.DataFrame) -> pl.DataFrame:
     types = store.query(
         "SELECT metric, any_value(type) AS type FROM metric_meta WHERE snapshot_id = $snap GROUP BY metric",
         {"snap": snapshot_id},
@@ -140,6 +129,68 @@ def series_by_job(store: Store, snapshot_id: int, model: CostModel) -> pl.DataFr
             model, pl.col("type").fill_null("unknown"), pl.col("series").cast(pl.Float64)
         )
     )
+
+
+def series_by_label(store: Store, snapshot_id: int, model: CostModel, label: str = "job") -> pl.DataFrame:
+    """Active series and monthly cost per value of ``label`` × metric (``(no <label>)`` when absent)."""
+    df = store.query(
+        """
+        SELECT coalesce(j.value, '(no ' || $label || ')') AS value, ms.family AS metric,
+               count(DISTINCT (ms.source, ms.series_id)) AS series
+        FROM metric_series ms
+        LEFT JOIN series_labels j
+          ON j.snapshot_id = ms.snapshot_id AND j.source = ms.source
+         AND j.series_id = ms.series_id AND j.label = $label
+        WHERE ms.snapshot_id = $snap
+        GROUP BY ALL ORDER BY series DESC, value, metric
+        """,
+        {"snap": snapshot_id, "label": label},
+    )
+    return _with_cost(store, snapshot_id, model, df.rename({"value": label}))
+
+
+def series_by_job(store: Store, snapshot_id: int, model: CostModel) -> pl.DataFrame:
+    """Active series and monthly cost per job × metric (series without a job: ``(no job)``)."""
+    return series_by_label(store, snapshot_id, model, "job")
+
+
+def series_by_team(
+    store: Store, snapshot_id: int, model: CostModel, rules: Sequence[OwnershipRule]
+) -> pl.DataFrame:
+    """Active series and monthly cost per team × metric: the first ownership rule a series matches."""
+    labels = sorted({label for rule in rules for label, _ in rule.match})
+    if not labels:
+        empty = pl.DataFrame(schema={"team": pl.String, "metric": pl.String, "series": pl.Int64})
+        return _with_cost(store, snapshot_id, model, empty)
+    columns = ", ".join(
+        f"max(CASE WHEN l.label = '{label}' THEN l.value END) AS \"{label}\"" for label in labels
+    )  # label names are [a-zA-Z_][a-zA-Z0-9_]*: safe to inline
+    params: dict[str, object] = {"snap": snapshot_id}
+    cases = []
+    for i, rule in enumerate(rules):
+        conds = []
+        for j, (label, rx) in enumerate(rule.match):
+            params[f"rx_{i}_{j}"] = rx
+            conds.append(f"regexp_full_match(coalesce(\"{label}\", ''), $rx_{i}_{j})")
+        params[f"team_{i}"] = rule.team
+        cases.append(f"WHEN {' AND '.join(conds)} THEN $team_{i}")
+    df = store.query(
+        f"""
+        WITH s AS (
+            SELECT ms.source, ms.series_id, any_value(ms.family) AS metric, {columns}
+            FROM metric_series ms
+            LEFT JOIN series_labels l
+              ON l.snapshot_id = ms.snapshot_id AND l.source = ms.source AND l.series_id = ms.series_id
+             AND l.label IN ({", ".join(f"'{label}'" for label in labels)})
+            WHERE ms.snapshot_id = $snap
+            GROUP BY ms.source, ms.series_id
+        )
+        SELECT CASE {" ".join(cases)} ELSE '(unowned)' END AS team, metric, count(*) AS series
+        FROM s GROUP BY ALL ORDER BY series DESC, team, metric
+        """,
+        params,
+    )
+    return _with_cost(store, snapshot_id, model, df)
 
 
 def label_cardinality(store: Store, snapshot_id: int) -> pl.DataFrame:

@@ -227,6 +227,33 @@ def render_report(a: Analysis) -> str:
             "labels",
             "Labels",
             "".join(charts[2:])
+            + "<h3>Risky labels</h3>"
+            + (
+                _table(
+                    a.risky_labels,
+                    [
+                        ("label", "label"),
+                        ("label_values", "values"),
+                        ("metrics", "metrics"),
+                        ("reason", "why"),
+                    ],
+                    {"label_values", "metrics"},
+                )
+                + (
+                    '<p class="muted">Values of these labels are masked everywhere in this report'
+                    " (they may be personal data); --show-values shows them.</p>"
+                    if a.values_masked
+                    else ""
+                )
+                if a.risky_labels.height
+                else '<p class="ok">No label looks like an identifier or grows without bound.</p>'
+            )
+            + "<h3>Label values carried by the most series</h3>"
+            + _table(
+                a.top_pairs.head(20),
+                [("label", "label"), ("value", "value"), ("series", "series")],
+                {"series"},
+            )
             + "<h3>Series left after dropping one label</h3>"
             + _table(
                 a.label_drops.head(200),
@@ -240,6 +267,29 @@ def render_report(a: Analysis) -> str:
                 ],
                 {"series_before", "series_after", "label_values", "monthly_savings"},
             ),
+        ),
+        (
+            "teams",
+            "Teams",
+            _table(
+                a.by_team.group_by("team")
+                .agg(
+                    pl.col("series").sum(),
+                    pl.col("monthly_cost").sum(),
+                    pl.col("metric").n_unique().alias("metrics"),
+                )
+                .sort(["monthly_cost", "team"], descending=[True, False]),
+                [
+                    ("team", "team"),
+                    ("metrics", "metrics"),
+                    ("series", "series"),
+                    ("monthly_cost", "monthly cost"),
+                ],
+                {"metrics", "series", "monthly_cost"},
+            )
+            if a.by_team.height
+            else '<p class="muted">No ownership rules in the config: add <code>ownership</code> to see cost per'
+            " team (docs/config.md).</p>",
         ),
         (
             "recommendations",

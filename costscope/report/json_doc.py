@@ -61,6 +61,13 @@ def json_document(analysis: Analysis) -> dict[str, Any]:
         "metrics": _rows(analysis.metrics, ["metric", "type", "series", "share", "monthly_cost", "jobs"]),
         "label_drops": _rows(analysis.label_drops),
         "labels": _rows(analysis.labels),
+        "top_label_pairs": _rows(analysis.top_pairs),
+        "teams": _rows(
+            analysis.by_team.group_by("team")
+            .agg(pl.col("series").sum(), pl.col("monthly_cost").sum())
+            .sort(["monthly_cost", "team"], descending=[True, False])
+        ),
+        "values_masked": analysis.values_masked,
         "recommendations": _rows(analysis.recommendations),
         "sources": _rows(analysis.sources),
         "errors": _rows(analysis.errors),

@@ -37,6 +37,11 @@ def print_summary(
     if skipped:
         console.print(f"[yellow]{skipped:,} malformed line(s) skipped (lenient mode)[/]")
 
+    risky = analysis.risky_labels
+    if risky.height:
+        names = ", ".join(escape(x) for x in risky["label"].head(6))
+        console.print(f"[yellow]{risky.height} risky label(s) (ID-like or unbounded): {names}[/]")
+
     t = Table(title="Top metrics by cost", title_justify="left")
     for col, just in (
         ("metric", "left"),
