@@ -83,6 +83,10 @@ class Workspace:
         """The label=value pairs carried by the most series (values of risky labels masked)."""
         return self.analysis(snapshot_id).top_pairs
 
+    def histograms(self, snapshot_id: int | None = None) -> pl.DataFrame:
+        """Per histogram/summary: buckets, label sets, series, and what fewer buckets or native would save."""
+        return self.analysis(snapshot_id).histograms
+
     def recommendations(self, snapshot_id: int | None = None) -> pl.DataFrame:
         """Ranked actions with savings, risk and config."""
         return self.analysis(snapshot_id).recommendations

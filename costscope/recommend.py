@@ -1,8 +1,20 @@
 """Ranked, savings-estimated actions with config people can paste.
 
 A ``Recommendation`` says what to do (``kind``) to what (``target``), what it saves per month
-under the named cost model, what it would break (``risk``: filled from usage data when the
-snapshot has it, else says that usage is unknown) and the evidence, plus ready config.
+under the named cost model, what it would break (``risk``: says that usage is unknown until
+dashboards and rules are read), the evidence, and ready config. ``config`` is a stream of YAML
+documents, each opened by a comment saying where it goes: a Prometheus rule file,
+``metric_relabel_configs`` for the scrape job, an OpenTelemetry Collector processor, or the SDK
+view that fixes it at the source. Every document loads with ``yaml.safe_load_all`` and the
+Prometheus ones pass ``promtool check`` (a test proves it on the real promtool).
+
+Kinds:
+
+- ``aggregate``: a label makes many series that differ only by it; record the metric without it
+  (recording rule / collector ``aggregate_labels``) and stop ingesting the raw series. Dropping
+  the label by relabelling alone would merge series into duplicates, so it is never offered.
+- ``reduce_buckets``: a histogram with many buckets; drop the bucket series of all but
+  ``TARGET_BUCKETS`` bounds at scrape time (``histogram_quantile`` keeps working, coarser).
 """
 
 from __future__ import annotations
@@ -16,6 +28,7 @@ from costscope.pricing import CostModel
 
 RISK_UNKNOWN = "usage unknown: add dashboards and rules to check what reads this"
 MIN_SHARE_OF_METRIC = 0.10  # a cut that saves less than 10% of a metric is noise
+MIN_MONTHLY_SAVINGS = 0.01
 MAX_RECOMMENDATIONS = 50
 
 
@@ -48,39 +61,63 @@ def _family_regex(metric: str, type_: str | None) -> str:
     return name
 
 
+def _yaml_str(value: str) -> str:
+    """A YAML single-quoted scalar (safe for regexes and any label value)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
 def _aggregate_config(metric: str, label: str, kept: list[str], type_: str | None) -> str:
-    by = ", ".join(kept) if kept else ""
-    inner = f"{metric}_bucket" if type_ in ("histogram", "gaugehistogram") else metric
-    func = "rate" if type_ in ("counter", "histogram", "summary") or metric.endswith("_total") else ""
-    selector = f"{func}({inner}[5m])" if func else inner
-    record = f"{metric.removesuffix('_total')}:without_{label}"
-    if type_ in ("histogram", "gaugehistogram"):
-        expr = f"sum by ({by + ', ' if by else ''}le) ({selector})"
-    else:
-        expr = f"sum by ({by}) ({selector})" if by else f"sum({selector})"
+    is_hist = type_ in ("histogram", "gaugehistogram")
+    inner = f"{metric}_bucket" if is_hist else metric
+    is_counter = type_ in ("counter", "histogram", "summary") or metric.endswith("_total")
+    selector = f"rate({inner}[5m])" if is_counter else inner
+    record = f"{metric.removesuffix('_total')}:without_{label}" + (":rate5m" if is_counter else "")
+    by = [*kept, "le"] if is_hist else kept
+    expr = f"sum by ({', '.join(by)}) ({selector})" if by else f"sum({selector})"
+    label_set = ", ".join(by)
     return (
-        f"# 1. Prometheus recording rule keeping every label but {label}\n"
+        f"# 1. Prometheus rule file: record {metric} without {label}\n"
         f"groups:\n  - name: costscope-aggregations\n    rules:\n"
-        f"      - record: {record}\n        expr: {expr}\n"
-        f"# 2. once dashboards read {record}, stop ingesting the raw series\n"
-        f"#    (prometheus.yml, under the scrape job's metric_relabel_configs):\n"
+        f"      - record: {record}\n        expr: {_yaml_str(expr)}\n"
+        f"---\n"
+        f"# 2. once dashboards and alerts read {record}: stop ingesting the raw series\n"
+        f"#    (prometheus.yml, under the scrape job)\n"
         f"metric_relabel_configs:\n"
-        f"  - source_labels: [__name__]\n    regex: {_family_regex(metric, type_)}\n"
+        f"  - source_labels: [__name__]\n    regex: {_yaml_str(_family_regex(metric, type_))}\n"
         f"    action: drop\n"
+        f"---\n"
+        f"# or, in an OpenTelemetry Collector (contrib), aggregate {label} away before export\n"
+        f"processors:\n  metricstransform:\n    transforms:\n"
+        f"      - include: {_yaml_str(metric)}\n        action: update\n        operations:\n"
+        f"          - action: aggregate_labels\n            label_set: [{label_set}]\n"
+        f"            aggregation_type: sum\n"
+    )
+
+
+def _reduce_buckets_config(metric: str, dropped: list[str], kept: list[str]) -> str:
+    les = "|".join(re.escape(le) for le in dropped)
+    bounds = ", ".join(le for le in kept if le != "+Inf")
+    return (
+        f"# Prometheus (prometheus.yml, under the scrape job): drop {len(dropped)} of the buckets of {metric}\n"
+        f"metric_relabel_configs:\n"
+        f"  - source_labels: [__name__, le]\n"
+        f"    regex: {_yaml_str(f'{re.escape(metric)}_bucket;({les})')}\n"
+        f"    action: drop\n"
+        f"---\n"
+        f"# at the source, with the OpenTelemetry SDK: a view with the bounds kept\n"
+        f"view:\n  instrument_name: {_yaml_str(metric)}\n"
+        f"  aggregation:\n    explicit_bucket_histogram:\n      boundaries: [{bounds}]\n"
     )
 
 
 def recommend_label_drops(
-    drops: pl.DataFrame,
-    metrics: pl.DataFrame,
-    labels_by_metric: dict[str, list[str]],
-    model: CostModel,
+    drops: pl.DataFrame, metrics: pl.DataFrame, labels_by_metric: dict[str, list[str]], model: CostModel
 ) -> list[Recommendation]:
     """Aggregate away the label that saves the most on each metric, where it saves enough."""
     types = dict(zip(metrics["metric"], metrics["type"], strict=True))
     best = (
         drops.filter(pl.col("series_saved") >= pl.col("series_before") * MIN_SHARE_OF_METRIC)
-        .filter(~pl.col("label").is_in(["le", "quantile"]))
+        .filter(~pl.col("label").is_in(["le", "quantile", "job"]))
         .sort("series_saved", descending=True)
         .unique(subset="metric", keep="first")
         .sort(["monthly_savings", "metric"], descending=[True, False])
@@ -89,10 +126,15 @@ def recommend_label_drops(
     for row in best.iter_rows(named=True):
         metric, label = row["metric"], row["label"]
         kept = [lb for lb in labels_by_metric.get(metric, []) if lb not in (label, "le", "quantile")]
-        unique = " — every series has its own value (ID-like)" if row["unique_per_series"] else ""
+        detail = []
+        if row.get("id_kind"):
+            detail.append(f"values look like {row['id_kind'].replace('_', ' ')}s")
+        if row["unique_per_series"]:
+            detail.append("every series has its own value")
+        extra = f" — {', '.join(detail)}" if detail else ""
         evidence = (
             f"{metric} has {row['series_before']:,} series; without {label}"
-            f" ({row['label_values']:,} values{unique}) {row['series_after']:,} remain"
+            f" ({row['label_values']:,} values{extra}) {row['series_after']:,} remain"
         )
         recs.append(
             Recommendation(
@@ -106,21 +148,46 @@ def recommend_label_drops(
                 cost_model=model.describe(),
             )
         )
-    return recs[:MAX_RECOMMENDATIONS]
+    return recs
+
+
+def recommend_fewer_buckets(histograms: pl.DataFrame, model: CostModel) -> list[Recommendation]:
+    """Keep fewer buckets of histograms that have many."""
+    recs = []
+    for row in histograms.filter(pl.col("fewer_buckets_series_saved") > 0).iter_rows(named=True):
+        kept, dropped = list(row["kept_points"]), list(row["dropped_points"])
+        recs.append(
+            Recommendation(
+                kind="reduce_buckets",
+                target=f"{row['metric']} to {len(kept)} buckets",
+                monthly_savings=round(float(row["fewer_buckets_monthly_savings"]), 2),
+                series_saved=int(row["fewer_buckets_series_saved"]),
+                risk=RISK_UNKNOWN + "; quantiles from it get coarser",
+                evidence=(
+                    f"{row['metric']} has {row['points']} buckets × {row['label_sets']:,} label sets ="
+                    f" {row['series']:,} series; keeping {len(kept)} buckets leaves"
+                    f" {row['series'] - row['fewer_buckets_series_saved']:,}"
+                    f" (a native histogram would leave {row['label_sets']:,})"
+                ),
+                config=_reduce_buckets_config(row["metric"], dropped, kept),
+                cost_model=model.describe(),
+            )
+        )
+    return recs
+
+
+def rank(recs: list[Recommendation]) -> list[Recommendation]:
+    """Most money first; ties by target; noise (saves under a cent) left out; at most 50."""
+    kept = [r for r in recs if r.monthly_savings >= MIN_MONTHLY_SAVINGS or r.series_saved > 0]
+    return sorted(kept, key=lambda r: (-r.monthly_savings, -r.series_saved, r.target))[:MAX_RECOMMENDATIONS]
 
 
 def recommendations_frame(recs: list[Recommendation]) -> pl.DataFrame:
     """Recommendations as a DataFrame, ranked by savings (rank 1 saves the most)."""
     schema = {
-        "rank": pl.Int32,
-        "kind": pl.String,
-        "target": pl.String,
-        "monthly_savings": pl.Float64,
-        "series_saved": pl.Int64,
-        "risk": pl.String,
-        "evidence": pl.String,
-        "config": pl.String,
+        "rank": pl.Int32, "kind": pl.String, "target": pl.String, "monthly_savings": pl.Float64,
+        "series_saved": pl.Int64, "risk": pl.String, "evidence": pl.String, "config": pl.String,
         "cost_model": pl.String,
-    }
+    }  # fmt: skip
     rows = [{"rank": i, **r.as_dict()} for i, r in enumerate(recs, 1)]
     return pl.DataFrame(rows, schema=schema)

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 BINARIES = {
     "prometheus": "prometheus",
@@ -128,20 +129,27 @@ def prometheus(
     scrape_interval: str = "1s",
     extra_args: list[str] | None = None,
     data_dir: Path | None = None,
+    metric_relabel_configs: dict[str, list[dict[str, object]]] | None = None,
+    rule_files: list[Path] | None = None,
 ) -> Iterator[Server]:
-    """Prometheus 2.42 scraping ``scrape_targets`` (job -> ["host:port", ...])."""
+    """Prometheus 2.42 scraping ``scrape_targets`` (job -> ["host:port", ...]), with optional
+    ``metric_relabel_configs`` per job."""
     binary = require_binary("prometheus")
     port = free_port()
     jobs = []
     for job, targets in (scrape_targets or {}).items():
-        quoted = ", ".join(f'"{t}"' for t in targets)
-        jobs.append(f"  - job_name: {job}\n    static_configs:\n      - targets: [{quoted}]\n")
-    (workdir / "prometheus.yml").write_text(
-        f"global:\n  scrape_interval: {scrape_interval}\n  evaluation_interval: {scrape_interval}\n"
-        "scrape_configs:\n" + ("".join(jobs) if jobs else "  []\n")
-    )
-    if not jobs:
-        (workdir / "prometheus.yml").write_text(f"global:\n  scrape_interval: {scrape_interval}\n")
+        entry: dict[str, object] = {"job_name": job, "static_configs": [{"targets": targets}]}
+        if metric_relabel_configs and job in metric_relabel_configs:
+            entry["metric_relabel_configs"] = metric_relabel_configs[job]
+        jobs.append(entry)
+    config: dict[str, object] = {
+        "global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval}
+    }
+    if jobs:
+        config["scrape_configs"] = jobs
+    if rule_files:
+        config["rule_files"] = [str(p) for p in rule_files]
+    (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
     data = data_dir or workdir / "data"
     data.mkdir(exist_ok=True)
     argv = [

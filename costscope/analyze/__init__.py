@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from costscope.analyze.histograms import histogram_costs
 from costscope.analyze.labels import mask, mask_expr, risky_labels, top_label_pairs
 from costscope.analyze.metrics import (
     label_cardinality,
@@ -19,7 +20,7 @@ from costscope.analyze.metrics import (
 from costscope.config import OwnershipRule
 from costscope.errors import StoreError
 from costscope.pricing import CostModel
-from costscope.recommend import recommend_label_drops, recommendations_frame
+from costscope.recommend import rank, recommend_fewer_buckets, recommend_label_drops, recommendations_frame
 from costscope.store.database import Store
 
 __all__ = ["Analysis", "analyze_snapshot"]
@@ -42,6 +43,7 @@ class Analysis:
     by_job: pl.DataFrame
     by_team: pl.DataFrame
     label_drops: pl.DataFrame
+    histograms: pl.DataFrame
     labels: pl.DataFrame
     top_pairs: pl.DataFrame
     recommendations: pl.DataFrame
@@ -110,7 +112,11 @@ def analyze_snapshot(
             if "job" in risky_set
             else pl.col("jobs")
         )
-    recs = recommend_label_drops(drops, metrics, _labels_by_metric(store, snapshot_id), model)
+    histograms = histogram_costs(store, snapshot_id, model)
+    recs = rank(
+        recommend_label_drops(drops, metrics, _labels_by_metric(store, snapshot_id), model)
+        + recommend_fewer_buckets(histograms, model)
+    )
     return Analysis(
         snapshot_id=snapshot_id,
         status=row["status"],
@@ -121,6 +127,7 @@ def analyze_snapshot(
         by_job=by_job,
         by_team=series_by_team(store, snapshot_id, model, ownership),
         label_drops=drops,
+        histograms=histograms,
         labels=labels,
         top_pairs=pairs,
         recommendations=recommendations_frame(recs),

@@ -224,6 +224,25 @@ def render_report(a: Analysis) -> str:
             ),
         ),
         (
+            "histograms",
+            "Histograms and summaries",
+            _table(
+                a.histograms,
+                [
+                    ("metric", "metric"),
+                    ("type", "type"),
+                    ("points", "buckets/quantiles"),
+                    ("label_sets", "label sets"),
+                    ("series", "series"),
+                    ("fewer_buckets_monthly_savings", "fewer buckets saves/month"),
+                    ("native_monthly_savings", "native histogram saves/month"),
+                ],
+                {"points", "label_sets", "series", "fewer_buckets_monthly_savings", "native_monthly_savings"},
+            )
+            if a.histograms.height
+            else '<p class="muted">No histograms or summaries.</p>',
+        ),
+        (
             "labels",
             "Labels",
             "".join(charts[2:])

@@ -62,6 +62,7 @@ def json_document(analysis: Analysis) -> dict[str, Any]:
         "label_drops": _rows(analysis.label_drops),
         "labels": _rows(analysis.labels),
         "top_label_pairs": _rows(analysis.top_pairs),
+        "histograms": _rows(analysis.histograms),
         "teams": _rows(
             analysis.by_team.group_by("team")
             .agg(pl.col("series").sum(), pl.col("monthly_cost").sum())

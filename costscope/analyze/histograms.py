@@ -1,0 +1,95 @@
+"""Histogram and summary cost: what each bucket and quantile costs, and what fewer would save.
+
+A classic histogram costs ``buckets + 2`` series per label set (``_bucket`` per ``le``, ``_sum``,
+``_count``); a summary ``quantiles + 2``. Two cheaper shapes are priced exactly from the stored
+series: keeping ``TARGET_BUCKETS`` of the buckets (evenly by rank, ``+Inf`` always kept, so
+``histogram_quantile`` keeps working, coarser), and a native histogram (one series per label set).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from costscope.pricing import CostModel
+from costscope.store.database import Store
+
+TARGET_BUCKETS = 10  # buckets kept (with +Inf) by a reduce-buckets recommendation
+MIN_BUCKETS_TO_REDUCE = 15
+
+_SHAPES = """
+WITH fam AS (
+    SELECT metric AS family, any_value(type) AS type FROM metric_meta
+    WHERE snapshot_id = $snap AND type IN ('histogram', 'gaugehistogram', 'summary') GROUP BY metric
+),
+s AS (
+    SELECT f.family, f.type, ms.metric, ms.source, ms.series_id
+    FROM metric_series ms JOIN fam f ON ms.family = f.family
+    WHERE ms.snapshot_id = $snap
+),
+points AS (  -- le of buckets, quantile of summaries
+    SELECT s.family, l.value
+    FROM s JOIN series_labels l
+      ON l.snapshot_id = $snap AND l.source = s.source AND l.series_id = s.series_id
+    WHERE (s.type <> 'summary' AND s.metric = s.family || '_bucket' AND l.label = 'le')
+       OR (s.type = 'summary' AND s.metric = s.family AND l.label = 'quantile')
+    GROUP BY ALL
+)
+SELECT s.family AS metric, any_value(s.type) AS type,
+       count(DISTINCT (s.source, s.series_id)) AS series,
+       count(DISTINCT (s.source, s.series_id)) FILTER (
+           WHERE s.metric IN (s.family || '_count', s.family || '_gcount')) AS label_sets,
+       (SELECT list(p.value) FROM points p WHERE p.family = s.family) AS points
+FROM s GROUP BY s.family
+"""
+
+
+def _le_key(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        return float("inf")
+
+
+def kept_buckets(les: list[str], target: int = TARGET_BUCKETS) -> list[str]:
+    """``target`` of the bucket bounds, evenly by rank, always with the last (``+Inf``) one."""
+    ordered = sorted(les, key=_le_key)
+    if len(ordered) <= target:
+        return ordered
+    step = (len(ordered) - 1) / (target - 1)
+    return sorted({ordered[round(i * step)] for i in range(target)}, key=_le_key)
+
+
+def histogram_costs(store: Store, snapshot_id: int, model: CostModel) -> pl.DataFrame:
+    """Per histogram/summary: buckets or quantiles, label sets, series, and the cheaper shapes' savings."""
+    df = store.query(_SHAPES, {"snap": snapshot_id})
+    rows = []
+    per_series = model.series_cost(1.0)
+    for r in df.iter_rows(named=True):
+        points = sorted(r["points"] or [], key=_le_key)
+        label_sets = int(r["label_sets"] or 0)
+        series = int(r["series"])
+        is_hist = r["type"] != "summary"
+        mult = model.histogram_series_multiplier if is_hist else 1.0
+        keep = kept_buckets(points) if is_hist and len(points) >= MIN_BUCKETS_TO_REDUCE else points
+        dropped = [p for p in points if p not in set(keep)]
+        # every label set has one _bucket series per le it carries; drop the dropped ones
+        fewer_saved = label_sets * len(dropped) if dropped else 0
+        native_saved = max(series - label_sets, 0) if is_hist else 0
+        rows.append(
+            {
+                "metric": r["metric"], "type": r["type"], "points": len(points), "label_sets": label_sets,
+                "series": series, "series_per_label_set": series / label_sets if label_sets else None,
+                "kept_points": keep, "dropped_points": dropped,
+                "fewer_buckets_series_saved": fewer_saved,
+                "fewer_buckets_monthly_savings": fewer_saved * per_series * mult,
+                "native_series_saved": native_saved,
+                "native_monthly_savings": native_saved * per_series * mult,
+            }
+        )  # fmt: skip
+    schema: dict[str, pl.DataType | type[pl.DataType]] = {
+        "metric": pl.String, "type": pl.String, "points": pl.Int64, "label_sets": pl.Int64, "series": pl.Int64,
+        "series_per_label_set": pl.Float64, "kept_points": pl.List(pl.String), "dropped_points": pl.List(pl.String),
+        "fewer_buckets_series_saved": pl.Int64, "fewer_buckets_monthly_savings": pl.Float64,
+        "native_series_saved": pl.Int64, "native_monthly_savings": pl.Float64,
+    }  # fmt: skip
+    return pl.DataFrame(rows, schema=schema).sort(["series", "metric"], descending=[True, False])
