@@ -11,7 +11,6 @@ import polars as pl
 from costscope.analyze.histograms import histogram_costs
 from costscope.analyze.labels import mask, mask_expr, risky_labels, top_label_pairs
 from costscope.analyze.metrics import (
-    label_cardinality,
     label_drops,
     series_by_job,
     series_by_team,
@@ -68,16 +67,6 @@ class Analysis:
         return self.labels.filter(pl.col("reason").is_not_null())
 
 
-def _labels_by_metric(store: Store, snapshot_id: int) -> dict[str, list[str]]:
-    df = store.query(
-        "SELECT ms.family AS metric, list(DISTINCT l.label ORDER BY l.label) AS labels"
-        " FROM series_labels l JOIN metric_series ms USING (snapshot_id, source, series_id)"
-        " WHERE l.snapshot_id = $snap GROUP BY ms.family",
-        {"snap": snapshot_id},
-    )
-    return {row[0]: list(row[1]) for row in df.iter_rows()}
-
-
 def analyze_snapshot(
     store: Store,
     snapshot_id: int,
@@ -94,16 +83,21 @@ def analyze_snapshot(
     if snap.is_empty():
         raise StoreError(f"no snapshot {snapshot_id}", path=str(store.path))
     row = snap.row(0, named=True)
-    metrics = top_metrics(store, snapshot_id, model)
+    by_job = series_by_job(store, snapshot_id, model)
+    metrics = top_metrics(store, snapshot_id, model, by_job)
     risky = risky_labels(store, snapshot_id)
     risky_set = set(risky.filter(pl.col("reason").is_not_null())["label"])
-    risk_cols = risky.select("label", "values_per_series", "id_kind", "reason")
     drops = label_drops(store, snapshot_id, model).join(
-        risk_cols.select("label", "id_kind", risky=pl.col("reason").is_not_null()), on="label", how="left"
+        risky.select("label", "id_kind", risky=pl.col("reason").is_not_null()), on="label", how="left"
     )
-    labels = label_cardinality(store, snapshot_id).join(risk_cols, on="label", how="left")
+    per_label = drops.group_by("label").agg(pl.len().alias("metrics"))
+    labels = (
+        risky.join(per_label, on="label", how="left")
+        .select("label", "label_values", "metrics", "series", "values_per_series", "id_kind", "reason")
+        .sort(["label_values", "label"], descending=[True, False])
+    )
+    labels_by_metric = {m: sorted(g["label"]) for (m,), g in drops.group_by("metric")}
     pairs = top_label_pairs(store, snapshot_id)
-    by_job = series_by_job(store, snapshot_id, model)
     if not show_values:
         pairs = pairs.with_columns(mask_expr("value", "label", risky_set))
         by_job = by_job.with_columns(mask_expr("job", None, risky_set, "job"))
@@ -114,7 +108,7 @@ def analyze_snapshot(
         )
     histograms = histogram_costs(store, snapshot_id, model)
     recs = rank(
-        recommend_label_drops(drops, metrics, _labels_by_metric(store, snapshot_id), model)
+        recommend_label_drops(drops, metrics, labels_by_metric, model)
         + recommend_fewer_buckets(histograms, model)
     )
     return Analysis(

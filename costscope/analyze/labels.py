@@ -19,7 +19,8 @@ import polars as pl
 from costscope.store.database import Store
 
 SAMPLE_VALUES = 2_000
-ID_SHARE = 0.5  # a label is ID-like when at least half its sampled values match one pattern
+ID_SHARE = 0.5  # a label is ID-like when at least half its sampled values match one pattern ...
+MIN_VALUES = 20  # ... and it has this many values: a handful of values can't grow a bill
 HIGH_CARDINALITY = 1_000  # distinct values at which a label is unbounded ...
 HIGH_RATIO = 0.2  # ... when also at least this share of its series have their own value
 
@@ -77,7 +78,11 @@ def risky_labels(store: Store, snapshot_id: int) -> pl.DataFrame:
     by_label = {label[0]: frame["value"] for label, frame in sample.group_by("label")}
     rows = []
     for label, n_values, series in stats.iter_rows():
-        kind, share = classify_values(by_label.get(label, pl.Series([], dtype=pl.String)))
+        kind, share = (
+            classify_values(by_label.get(label, pl.Series([], dtype=pl.String)))
+            if n_values >= MIN_VALUES
+            else (None, 0.0)
+        )
         ratio = n_values / series if series else 0.0
         reasons = []
         if kind is not None:

@@ -27,48 +27,48 @@ WITH s AS (
 m AS (
     SELECT metric AS family, any_value(type) AS type, any_value(help) AS help
     FROM metric_meta WHERE snapshot_id = $snap GROUP BY metric
-),
-j AS (
-    SELECT ms.family, list(DISTINCT l.value ORDER BY l.value) AS jobs
-    FROM series_labels l
-    JOIN metric_series ms USING (snapshot_id, source, series_id)
-    WHERE l.snapshot_id = $snap AND l.label = 'job'
-    GROUP BY ms.family
 )
 SELECT s.family AS metric, coalesce(m.type, 'unknown') AS type, s.series,
-       s.series / sum(s.series) OVER () AS share, s.sources, coalesce(j.jobs, []) AS jobs, m.help
-FROM s LEFT JOIN m USING (family) LEFT JOIN j USING (family)
+       s.series / sum(s.series) OVER () AS share, s.sources, m.help
+FROM s LEFT JOIN m USING (family)
 ORDER BY s.series DESC, metric
 """
 
+# Series left without label L, for series that carry L: distinct (series_id xor pair_hash(L)).
+# hash(source) is folded in so that equal series of two sources stay two series.
 _LABEL_DROPS = """
 WITH s AS (
     SELECT source, family, series_id FROM metric_series WHERE snapshot_id = $snap
 ),
-pairs AS (
-    SELECT l.source, l.series_id, l.label, l.value, l.pair_hash AS h
-    FROM series_labels l WHERE l.snapshot_id = $snap
+fam AS (SELECT family, count(DISTINCT (source, series_id)) AS series FROM s GROUP BY family),
+p AS (
+    SELECT s.family, l.label, l.value, xor(l.series_id, hash(l.source)) AS id,
+           xor(xor(l.series_id, l.pair_hash), hash(l.source)) AS reduced
+    FROM series_labels l JOIN s ON l.source = s.source AND l.series_id = s.series_id
+    WHERE l.snapshot_id = $snap
 ),
-fl AS (
-    SELECT s.family, p.label, count(DISTINCT p.value) AS label_values
-    FROM pairs p JOIN s USING (source, series_id)
-    GROUP BY s.family, p.label
-),
-x AS (
-    SELECT fl.family, fl.label, s.source, s.series_id,
-           xor(s.series_id, coalesce(p.h, 0::UBIGINT)) AS reduced
-    FROM s
-    JOIN fl ON s.family = fl.family
-    LEFT JOIN pairs p
-      ON p.source = s.source AND p.series_id = s.series_id
-     AND p.label = fl.label
+carried AS (  -- distinct ids where an input listed a series twice; else rows are series
+    SELECT family, label, {carriers} AS carriers, count(DISTINCT value) AS label_values,
+           count(DISTINCT reduced) AS reduced
+    FROM p GROUP BY family, label
 )
-SELECT x.family AS metric, x.label,
-       count(DISTINCT (x.source, x.series_id)) AS series_before,
-       count(DISTINCT (x.source, x.reduced)) AS series_after,
-       any_value(fl.label_values) AS label_values
-FROM x JOIN fl USING (family, label)
-GROUP BY x.family, x.label
+SELECT c.family AS metric, c.label, f.series AS series_before, c.reduced AS series_after,
+       c.carriers, c.label_values
+FROM carried c JOIN fam f USING (family)
+"""
+# Where some series of a metric lack L, they stay as they are and may meet reduced ones:
+# count the union exactly, for those (metric, label) pairs only.
+_PARTIAL_DROPS = """
+WITH s AS (
+    SELECT source, family, series_id FROM metric_series WHERE snapshot_id = $snap
+)
+SELECT n.metric, n.label,
+       count(DISTINCT xor(xor(s.series_id, coalesce(l.pair_hash, 0::UBIGINT)), hash(s.source))) AS series_after
+FROM _cs_partial n
+JOIN s ON s.family = n.metric
+LEFT JOIN series_labels l
+  ON l.snapshot_id = $snap AND l.source = s.source AND l.series_id = s.series_id AND l.label = n.label
+GROUP BY n.metric, n.label
 """
 
 
@@ -79,9 +79,18 @@ def _price_column(model: CostModel, types: pl.Expr, series: pl.Expr) -> pl.Expr:
     return series * per_series * factor
 
 
-def top_metrics(store: Store, snapshot_id: int, model: CostModel) -> pl.DataFrame:
-    """Metrics (families) by active series, with their share and monthly cost."""
+def top_metrics(
+    store: Store, snapshot_id: int, model: CostModel, by_job: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Metrics (families) by active series, with their share, monthly cost and jobs."""
     df = store.query(_TOP_METRICS, {"snap": snapshot_id})
+    by_job = by_job if by_job is not None else series_by_job(store, snapshot_id, model)
+    jobs = (
+        by_job.filter(pl.col("job") != "(no job)")
+        .group_by("metric")
+        .agg(pl.col("job").unique().sort().alias("jobs"))
+    )
+    df = df.join(jobs, on="metric", how="left").with_columns(pl.col("jobs").fill_null([]))
     return df.with_columns(
         monthly_cost=_price_column(model, pl.col("type"), pl.col("series").cast(pl.Float64))
     ).select("metric", "type", "series", "share", "monthly_cost", "jobs", "sources", "help")
@@ -89,7 +98,22 @@ def top_metrics(store: Store, snapshot_id: int, model: CostModel) -> pl.DataFram
 
 def label_drops(store: Store, snapshot_id: int, model: CostModel) -> pl.DataFrame:
     """For every metric × label: series before and after dropping it, and the money saved."""
-    df = store.query(_LABEL_DROPS, {"snap": snapshot_id})
+    (dups,) = store.conn.execute(
+        "SELECT count(*) - count(DISTINCT (source, series_id)) FROM metric_series WHERE snapshot_id = ?",
+        [snapshot_id],
+    ).fetchall()[0]
+    carriers = "count(DISTINCT id)" if dups else "count(*)"
+    df = store.query(_LABEL_DROPS.format(carriers=carriers), {"snap": snapshot_id})
+    partial = df.filter(pl.col("carriers") < pl.col("series_before")).select("metric", "label")
+    if partial.height:
+        store.conn.register("_cs_partial", partial.to_arrow())
+        try:
+            exact = store.query(_PARTIAL_DROPS, {"snap": snapshot_id})
+        finally:
+            store.conn.unregister("_cs_partial")
+        df = df.join(
+            exact.rename({"series_after": "exact"}), on=["metric", "label"], how="left"
+        ).with_columns(pl.coalesce("exact", "series_after").alias("series_after"))
     types = store.query(
         "SELECT metric, any_value(type) AS type FROM metric_meta WHERE snapshot_id = $snap GROUP BY metric",
         {"snap": snapshot_id},
@@ -191,13 +215,3 @@ def series_by_team(
         params,
     )
     return _with_cost(store, snapshot_id, model, df)
-
-
-def label_cardinality(store: Store, snapshot_id: int) -> pl.DataFrame:
-    """Distinct values per label across all metrics, highest first."""
-    return store.query(
-        "SELECT l.label, count(DISTINCT l.value) AS label_values, count(DISTINCT ms.family) AS metrics,"
-        " count(*) AS series FROM series_labels l JOIN metric_series ms USING (snapshot_id, source, series_id)"
-        " WHERE l.snapshot_id = $snap GROUP BY l.label ORDER BY label_values DESC, l.label",
-        {"snap": snapshot_id},
-    )

@@ -10,6 +10,7 @@ costscope waits up to ``lock_timeout`` seconds, then fails with a clear message.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -29,6 +30,9 @@ from costscope.errors import StoreError
 from costscope.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 DEFAULT_DB = "costscope.duckdb"
+# DuckDB spills to disk beyond this, so analysis of tens of millions of series stays bounded;
+# $COSTSCOPE_MEMORY_LIMIT (a DuckDB size such as 8GB) overrides it
+DEFAULT_MEMORY_LIMIT = "2GB"
 FINAL_STATUSES = ("complete", "partial", "failed")
 
 
@@ -119,6 +123,14 @@ class Store:
             raise StoreError(f"directory {p.parent} does not exist", path=str(p))
         store = cls(_connect(p, read_only, lock_timeout), p, read_only)
         try:
+            limit = os.environ.get("COSTSCOPE_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
+            try:
+                store.conn.execute(f"SET memory_limit = '{limit.replace(chr(39), '')}'")
+            except duckdb.Error as exc:
+                raise StoreError(f"invalid COSTSCOPE_MEMORY_LIMIT {limit!r}: {exc}") from None
+            store.conn.execute("SET preserve_insertion_order = false")
+            with contextlib.suppress(duckdb.Error):  # in Jupyter DuckDB may refuse to touch it
+                store.conn.execute("SET enable_progress_bar = false")  # ours draws on the terminal
             store._prepare()
         except BaseException:
             store.close()

@@ -40,7 +40,7 @@ label_sets = st.lists(
 )  # fmt: skip
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(m1=label_sets, m2=label_sets)
 def test_series_after_a_drop_match_the_oracle(tmp_path_factory: object, m1: list[LabelSet],
                                               m2: list[LabelSet]) -> None:  # fmt: skip
