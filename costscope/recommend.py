@@ -66,12 +66,15 @@ def _yaml_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _aggregate_config(metric: str, label: str, kept: list[str], type_: str | None) -> str:
+def _aggregate_config(metric: str, dropped: list[str], kept: list[str], type_: str | None) -> str:
+    label = ", ".join(dropped)
     is_hist = type_ in ("histogram", "gaugehistogram")
     inner = f"{metric}_bucket" if is_hist else metric
     is_counter = type_ in ("counter", "histogram", "summary") or metric.endswith("_total")
     selector = f"rate({inner}[5m])" if is_counter else inner
-    record = f"{metric.removesuffix('_total')}:without_{label}" + (":rate5m" if is_counter else "")
+    record = f"{metric.removesuffix('_total')}:without_{'_'.join(dropped)}" + (
+        ":rate5m" if is_counter else ""
+    )
     by = [*kept, "le"] if is_hist else kept
     expr = f"sum by ({', '.join(by)}) ({selector})" if by else f"sum({selector})"
     label_set = ", ".join(by)
@@ -110,41 +113,66 @@ def _reduce_buckets_config(metric: str, dropped: list[str], kept: list[str]) -> 
     )
 
 
-def recommend_label_drops(
-    drops: pl.DataFrame, metrics: pl.DataFrame, labels_by_metric: dict[str, list[str]], model: CostModel
+def recommend_aggregations(
+    drops: pl.DataFrame,
+    keep_sets: pl.DataFrame,
+    metrics: pl.DataFrame,
+    labels_by_metric: dict[str, list[str]],
+    model: CostModel,
 ) -> list[Recommendation]:
-    """Aggregate away the label that saves the most on each metric, where it saves enough."""
+    """Per metric, the aggregation that saves the most: one label away, or all its risky labels."""
     types = dict(zip(metrics["metric"], metrics["type"], strict=True))
+    single = drops.filter(~pl.col("label").is_in(["le", "quantile", "job"])).select(
+        "metric",
+        pl.concat_list(pl.col("label")).alias("dropped"),
+        "series_before",
+        "series_after",
+        "series_saved",
+        "monthly_savings",
+        pl.col("label_values").cast(pl.Int64),
+        "unique_per_series",
+        "id_kind",
+    )
+    multi = keep_sets.select(
+        "metric",
+        "dropped",
+        "series_before",
+        "series_after",
+        "series_saved",
+        "monthly_savings",
+        pl.lit(None, pl.Int64).alias("label_values"),
+        pl.lit(False).alias("unique_per_series"),
+        pl.lit(None, pl.String).alias("id_kind"),
+    )
     best = (
-        drops.filter(pl.col("series_saved") >= pl.col("series_before") * MIN_SHARE_OF_METRIC)
-        .filter(~pl.col("label").is_in(["le", "quantile", "job"]))
-        .sort("series_saved", descending=True)
-        .unique(subset="metric", keep="first")
-        .sort(["monthly_savings", "metric"], descending=[True, False])
+        pl.concat([single, multi], how="vertical_relaxed")
+        .filter(pl.col("series_saved") >= pl.col("series_before") * MIN_SHARE_OF_METRIC)
+        .sort(["series_saved", "metric"], descending=[True, False])
+        .unique(subset="metric", keep="first", maintain_order=True)
     )
     recs = []
     for row in best.iter_rows(named=True):
-        metric, label = row["metric"], row["label"]
-        kept = [lb for lb in labels_by_metric.get(metric, []) if lb not in (label, "le", "quantile")]
-        detail = []
-        if row.get("id_kind"):
-            detail.append(f"values look like {row['id_kind'].replace('_', ' ')}s")
-        if row["unique_per_series"]:
-            detail.append("every series has its own value")
-        extra = f" — {', '.join(detail)}" if detail else ""
-        evidence = (
-            f"{metric} has {row['series_before']:,} series; without {label}"
-            f" ({row['label_values']:,} values{extra}) {row['series_after']:,} remain"
-        )
+        metric, dropped = row["metric"], list(row["dropped"])
+        kept = [lb for lb in labels_by_metric.get(metric, []) if lb not in (*dropped, "le", "quantile")]
+        if len(dropped) == 1:
+            detail = []
+            if row.get("id_kind"):
+                detail.append(f"values look like {row['id_kind'].replace('_', ' ')}s")
+            if row["unique_per_series"]:
+                detail.append("every series has its own value")
+            extra = f" — {', '.join(detail)}" if detail else ""
+            why = f"without {dropped[0]} ({row['label_values']:,} values{extra})"
+        else:
+            why = f"without its risky labels {', '.join(dropped)} (each alone saves less: they overlap)"
         recs.append(
             Recommendation(
                 kind="aggregate",
-                target=f"{metric} without {label}",
+                target=f"{metric} without {', '.join(dropped)}",
                 monthly_savings=round(float(row["monthly_savings"]), 2),
                 series_saved=int(row["series_saved"]),
                 risk=RISK_UNKNOWN,
-                evidence=evidence,
-                config=_aggregate_config(metric, label, kept, types.get(metric)),
+                evidence=f"{metric} has {row['series_before']:,} series; {why} {row['series_after']:,} remain",
+                config=_aggregate_config(metric, dropped, kept, types.get(metric)),
                 cost_model=model.describe(),
             )
         )

@@ -11,7 +11,10 @@ import polars as pl
 from costscope.analyze.histograms import histogram_costs
 from costscope.analyze.labels import mask, mask_expr, risky_labels, top_label_pairs
 from costscope.analyze.metrics import (
+    keep_only,
     label_drops,
+    metric_types,
+    price_column,
     series_by_job,
     series_by_team,
     top_metrics,
@@ -19,7 +22,7 @@ from costscope.analyze.metrics import (
 from costscope.config import OwnershipRule
 from costscope.errors import StoreError
 from costscope.pricing import CostModel
-from costscope.recommend import rank, recommend_fewer_buckets, recommend_label_drops, recommendations_frame
+from costscope.recommend import rank, recommend_aggregations, recommend_fewer_buckets, recommendations_frame
 from costscope.store.database import Store
 
 __all__ = ["Analysis", "analyze_snapshot"]
@@ -42,6 +45,7 @@ class Analysis:
     by_job: pl.DataFrame
     by_team: pl.DataFrame
     label_drops: pl.DataFrame
+    keep_sets: pl.DataFrame
     histograms: pl.DataFrame
     labels: pl.DataFrame
     top_pairs: pl.DataFrame
@@ -65,6 +69,33 @@ class Analysis:
     def risky_labels(self) -> pl.DataFrame:
         """The labels flagged as ID-like or unbounded, with the reason."""
         return self.labels.filter(pl.col("reason").is_not_null())
+
+
+def _keep_sets(
+    store: Store, snapshot_id: int, model: CostModel, drops: pl.DataFrame, risky: set[str]
+) -> pl.DataFrame:
+    """For metrics with two or more risky labels: the exact series left without all of them."""
+    candidates = drops.filter(
+        pl.col("label").is_in(list(risky)) & ~pl.col("label").is_in(["job", "le", "quantile"])
+    )
+    several = (
+        candidates.group_by("metric")
+        .agg(pl.col("label").sort().alias("dropped"))
+        .filter(pl.col("dropped").list.len() >= 2)
+    )
+    after = keep_only(store, snapshot_id, several.explode("dropped").rename({"dropped": "label"}))
+    before = drops.group_by("metric").agg(pl.col("series_before").first())
+    out = (
+        several.join(after, on="metric")
+        .join(before, on="metric")
+        .join(metric_types(store, snapshot_id), on="metric", how="left")
+        .with_columns(series_saved=pl.col("series_before") - pl.col("series_after"))
+    )
+    return out.with_columns(
+        monthly_savings=price_column(
+            model, pl.col("type").fill_null("unknown"), pl.col("series_saved").cast(pl.Float64)
+        )
+    ).select("metric", "dropped", "series_before", "series_after", "series_saved", "monthly_savings")
 
 
 def analyze_snapshot(
@@ -98,6 +129,7 @@ def analyze_snapshot(
     )
     labels_by_metric = {m: sorted(g["label"]) for (m,), g in drops.group_by("metric")}
     pairs = top_label_pairs(store, snapshot_id)
+    keep_sets = _keep_sets(store, snapshot_id, model, drops, risky_set)
     if not show_values:
         pairs = pairs.with_columns(mask_expr("value", "label", risky_set))
         by_job = by_job.with_columns(mask_expr("job", None, risky_set, "job"))
@@ -108,7 +140,7 @@ def analyze_snapshot(
         )
     histograms = histogram_costs(store, snapshot_id, model)
     recs = rank(
-        recommend_label_drops(drops, metrics, labels_by_metric, model)
+        recommend_aggregations(drops, keep_sets, metrics, labels_by_metric, model)
         + recommend_fewer_buckets(histograms, model)
     )
     return Analysis(
@@ -121,6 +153,7 @@ def analyze_snapshot(
         by_job=by_job,
         by_team=series_by_team(store, snapshot_id, model, ownership),
         label_drops=drops,
+        keep_sets=keep_sets,
         histograms=histograms,
         labels=labels,
         top_pairs=pairs,

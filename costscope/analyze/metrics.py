@@ -42,13 +42,12 @@ WITH s AS (
 ),
 fam AS (SELECT family, count(DISTINCT (source, series_id)) AS series FROM s GROUP BY family),
 p AS (
-    SELECT s.family, l.label, l.value, xor(l.series_id, hash(l.source)) AS id,
-           xor(xor(l.series_id, l.pair_hash), hash(l.source)) AS reduced
+    SELECT s.family, l.label, l.value, xor(xor(l.series_id, l.pair_hash), hash(l.source)) AS reduced
     FROM series_labels l JOIN s ON l.source = s.source AND l.series_id = s.series_id
     WHERE l.snapshot_id = $snap
 ),
-carried AS (  -- distinct ids where an input listed a series twice; else rows are series
-    SELECT family, label, {carriers} AS carriers, count(DISTINCT value) AS label_values,
+carried AS (  -- the store holds each series (and label of it) once: rows are series
+    SELECT family, label, count(*) AS carriers, count(DISTINCT value) AS label_values,
            count(DISTINCT reduced) AS reduced
     FROM p GROUP BY family, label
 )
@@ -72,7 +71,16 @@ GROUP BY n.metric, n.label
 """
 
 
-def _price_column(model: CostModel, types: pl.Expr, series: pl.Expr) -> pl.Expr:
+def metric_types(store: Store, snapshot_id: int) -> pl.DataFrame:
+    """The type (counter, histogram ...) of every metric family of a snapshot."""
+    return store.query(
+        "SELECT metric, any_value(type) AS type FROM metric_meta WHERE snapshot_id = $snap GROUP BY metric",
+        {"snap": snapshot_id},
+    )
+
+
+def price_column(model: CostModel, types: pl.Expr, series: pl.Expr) -> pl.Expr:
+    """Monthly cost of ``series`` series of metrics of ``types`` (histograms by the model's rule)."""
     multiplier = model.histogram_series_multiplier
     per_series = model.series_cost(1.0)
     factor = pl.when(types.is_in(["histogram", "gaugehistogram"])).then(multiplier).otherwise(1.0)
@@ -92,18 +100,13 @@ def top_metrics(
     )
     df = df.join(jobs, on="metric", how="left").with_columns(pl.col("jobs").fill_null([]))
     return df.with_columns(
-        monthly_cost=_price_column(model, pl.col("type"), pl.col("series").cast(pl.Float64))
+        monthly_cost=price_column(model, pl.col("type"), pl.col("series").cast(pl.Float64))
     ).select("metric", "type", "series", "share", "monthly_cost", "jobs", "sources", "help")
 
 
 def label_drops(store: Store, snapshot_id: int, model: CostModel) -> pl.DataFrame:
     """For every metric × label: series before and after dropping it, and the money saved."""
-    (dups,) = store.conn.execute(
-        "SELECT count(*) - count(DISTINCT (source, series_id)) FROM metric_series WHERE snapshot_id = ?",
-        [snapshot_id],
-    ).fetchall()[0]
-    carriers = "count(DISTINCT id)" if dups else "count(*)"
-    df = store.query(_LABEL_DROPS.format(carriers=carriers), {"snap": snapshot_id})
+    df = store.query(_LABEL_DROPS, {"snap": snapshot_id})
     partial = df.filter(pl.col("carriers") < pl.col("series_before")).select("metric", "label")
     if partial.height:
         store.conn.register("_cs_partial", partial.to_arrow())
@@ -114,10 +117,7 @@ def label_drops(store: Store, snapshot_id: int, model: CostModel) -> pl.DataFram
         df = df.join(
             exact.rename({"series_after": "exact"}), on=["metric", "label"], how="left"
         ).with_columns(pl.coalesce("exact", "series_after").alias("series_after"))
-    types = store.query(
-        "SELECT metric, any_value(type) AS type FROM metric_meta WHERE snapshot_id = $snap GROUP BY metric",
-        {"snap": snapshot_id},
-    )
+    types = metric_types(store, snapshot_id)
     df = df.join(types, on="metric", how="left").with_columns(
         series_saved=pl.col("series_before") - pl.col("series_after"),
         # the label alone tells series apart: every series has its own value
@@ -125,7 +125,7 @@ def label_drops(store: Store, snapshot_id: int, model: CostModel) -> pl.DataFram
     )
     return (
         df.with_columns(
-            monthly_savings=_price_column(
+            monthly_savings=price_column(
                 model, pl.col("type").fill_null("unknown"), pl.col("series_saved").cast(pl.Float64)
             )
         )
@@ -144,12 +144,9 @@ def label_drops(store: Store, snapshot_id: int, model: CostModel) -> pl.DataFram
 
 
 def _with_cost(store: Store, snapshot_id: int, model: CostModel, df: pl.DataFrame) -> pl.DataFrame:
-    types = store.query(
-        "SELECT metric, any_value(type) AS type FROM metric_meta WHERE snapshot_id = $snap GROUP BY metric",
-        {"snap": snapshot_id},
-    )
+    types = metric_types(store, snapshot_id)
     return df.join(types, on="metric", how="left").with_columns(
-        monthly_cost=_price_column(
+        monthly_cost=price_column(
             model, pl.col("type").fill_null("unknown"), pl.col("series").cast(pl.Float64)
         )
     )
@@ -215,3 +212,36 @@ def series_by_team(
         params,
     )
     return _with_cost(store, snapshot_id, model, df)
+
+
+# Series left when a metric keeps only some of its labels: xor the dropped labels' pair hashes
+# out of every series id, then count distinct (exact, like a single-label drop).
+_KEEP_ONLY = """
+WITH s AS (
+    SELECT source, family, series_id FROM metric_series WHERE snapshot_id = $snap
+),
+d AS (
+    SELECT l.source, l.series_id, bit_xor(l.pair_hash) AS x
+    FROM series_labels l
+    JOIN s ON l.source = s.source AND l.series_id = s.series_id
+    JOIN _cs_drop dl ON dl.metric = s.family AND dl.label = l.label
+    WHERE l.snapshot_id = $snap
+    GROUP BY l.source, l.series_id
+)
+SELECT s.family AS metric,
+       count(DISTINCT xor(xor(s.series_id, coalesce(d.x, 0::UBIGINT)), hash(s.source))) AS series_after
+FROM s JOIN (SELECT DISTINCT metric FROM _cs_drop) m ON m.metric = s.family
+LEFT JOIN d ON d.source = s.source AND d.series_id = s.series_id
+GROUP BY s.family
+"""
+
+
+def keep_only(store: Store, snapshot_id: int, drop: pl.DataFrame) -> pl.DataFrame:
+    """Exact series left per metric when the (metric, label) rows of ``drop`` are aggregated away."""
+    if drop.is_empty():
+        return pl.DataFrame(schema={"metric": pl.String, "series_after": pl.Int64})
+    store.conn.register("_cs_drop", drop.select("metric", "label").to_arrow())
+    try:
+        return store.query(_KEEP_ONLY, {"snap": snapshot_id})
+    finally:
+        store.conn.unregister("_cs_drop")

@@ -60,6 +60,7 @@ def json_document(analysis: Analysis) -> dict[str, Any]:
         },
         "metrics": _rows(analysis.metrics, ["metric", "type", "series", "share", "monthly_cost", "jobs"]),
         "label_drops": _rows(analysis.label_drops),
+        "keep_sets": _rows(analysis.keep_sets),
         "labels": _rows(analysis.labels),
         "top_label_pairs": _rows(analysis.top_pairs),
         "histograms": _rows(analysis.histograms),

@@ -70,6 +70,7 @@ class MetricsWriter:
         self._meta: dict[str, tuple[str | None, str | None, str | None]] = {}
         self._pending: list[tuple[pl.DataFrame, pl.DataFrame]] = []
         self._pending_rows = 0
+        self._may_repeat = False  # whether a series may have come in two batches
         self._reset()
 
     def _reset(self) -> None:
@@ -110,10 +111,12 @@ class MetricsWriter:
             schema={"seq": pl.Int64, "label": pl.String, "value": pl.String},
         )
         self._reset()
+        self._may_repeat = True
         self.rows(*identify(series, labels))
 
     def frames(self, series: pl.DataFrame, labels: pl.DataFrame, unique: bool = False) -> None:
         """Write series given as columns: ``series`` (seq, metric, family), ``labels`` (seq, label, value)."""
+        self._may_repeat |= not unique
         self.rows(*identify(series, labels, unique))
 
     def rows(self, series: pl.DataFrame, labels: pl.DataFrame) -> None:
@@ -142,10 +145,34 @@ class MetricsWriter:
                 conn.unregister("_cs_batch")
         self._pending, self._pending_rows = [], 0
 
+    def _dedupe(self) -> None:
+        """Keep one row per series (and label) where an input listed a series in two batches.
+
+        Every analysis counts on it: a repeated label row would cancel itself out under xor.
+        """
+        conn = self.snapshot.conn
+        key = [self.snapshot.id, self.source]
+        ((dups,),) = conn.execute(
+            "SELECT count(*) - count(DISTINCT series_id) FROM metric_series WHERE snapshot_id = ? AND source = ?",
+            key,
+        ).fetchall()
+        if not dups:
+            return
+        for table in ("metric_series", "series_labels"):
+            conn.execute(
+                f"CREATE TEMP TABLE _cs_dedupe AS SELECT DISTINCT * FROM {table} WHERE snapshot_id = ? AND source = ?",
+                key,
+            )
+            conn.execute(f"DELETE FROM {table} WHERE snapshot_id = ? AND source = ?", key)
+            conn.execute(f"INSERT INTO {table} SELECT * FROM _cs_dedupe")
+            conn.execute("DROP TABLE _cs_dedupe")
+
     def close(self) -> int:
         """Write what is pending and one metric_meta row per family; return the distinct series."""
         self.flush()
         self._append()
+        if self._may_repeat:
+            self._dedupe()
         meta = pl.DataFrame(
             {
                 "family": list(self._meta),

@@ -72,3 +72,33 @@ def test_unique_per_series_flags_a_label_that_tells_every_series_apart(store: St
     drops = {r["label"]: r for r in label_drops(store, sid, cost_model()).iter_rows(named=True)}
     assert drops["user_id"]["unique_per_series"] and drops["user_id"]["series_after"] == 3
     assert not drops["route"]["unique_per_series"] and drops["route"]["series_after"] == 30
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sets=label_sets, dropped=st.sets(st.sampled_from(["a", "b", "c", "user_id"]), min_size=1))
+def test_keeping_only_some_labels_matches_the_oracle(tmp_path_factory: object, sets: list[LabelSet],
+                                                     dropped: set[str]) -> None:  # fmt: skip
+    import polars as pl
+
+    from costscope.analyze.metrics import keep_only
+
+    sets = [{k: v for k, v in s.items() if v} for s in sets]
+    db = Path(tmp_path_factory.mktemp("db")) / "k.duckdb"  # type: ignore[attr-defined]
+    with Store.open(db) as store:
+        sid = _store_series(store, {"m": sets})
+        got = keep_only(store, sid, pl.DataFrame({"metric": ["m"] * len(dropped), "label": sorted(dropped)}))
+    expected = len({frozenset((k, v) for k, v in s.items() if k not in dropped) for s in sets})
+    assert got["series_after"].to_list() == [expected]
+
+
+def test_two_unique_labels_are_recommended_away_together(tmp_path: Path) -> None:
+    from costscope.analyze import analyze_snapshot
+
+    # user_id and pod are both unique per series: dropping either alone saves nothing
+    sets = [{"user_id": f"u-{i:08x}", "pod": f"app-{i:06x}", "route": f"/r{i % 4}"} for i in range(100)]
+    with Store.open(tmp_path / "two.duckdb") as store:
+        sid = _store_series(store, {"req_total": sets})
+        a = analyze_snapshot(store, sid, cost_model())
+    assert a.keep_sets.select("dropped", "series_after").rows() == [(["pod", "user_id"], 4)]
+    (rec,) = a.recommendations.filter(a.recommendations["kind"] == "aggregate").iter_rows(named=True)
+    assert rec["target"] == "req_total without pod, user_id" and rec["series_saved"] == 96

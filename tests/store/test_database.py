@@ -180,3 +180,16 @@ def test_a_second_process_gets_the_database_once_the_first_is_done(db_path: Path
         assert proc.stdout is not None and proc.stdout.readline().strip() == b"open"
         with Store.open(db_path, lock_timeout=20.0) as s:
             assert s.schema_version() == SCHEMA_VERSION
+
+
+def test_a_series_listed_in_two_batches_is_stored_once(store: Store) -> None:
+    snap = store.begin("r", [])
+    with snap.transaction():
+        w = MetricsWriter(snap, "s", batch_size=2)
+        for _ in range(3):  # three batches, the same two series each time
+            w.series("m", "m", [("a", "1")])
+            w.series("m", "m", [("a", "2")])
+        assert w.close() == 2
+        snap.finish("complete", {})
+    assert store.query("SELECT count(*) AS n FROM metric_series")["n"][0] == 2
+    assert store.query("SELECT count(*) AS n FROM series_labels")["n"][0] == 2
