@@ -37,23 +37,28 @@ ORDER BY s.series DESC, metric
 # Series left without label L, for series that carry L: distinct (series_id xor pair_hash(L)).
 # hash(source) is folded in so that equal series of two sources stay two series.
 _LABEL_DROPS = """
-WITH s AS (
-    SELECT source, family, series_id FROM metric_series WHERE snapshot_id = $snap
+WITH f AS (  -- families as small integers, and series by one integer key: a lean join build side
+    SELECT family, row_number() OVER (ORDER BY family)::INTEGER AS fam
+    FROM (SELECT DISTINCT family FROM metric_series WHERE snapshot_id = $snap)
 ),
-fam AS (SELECT family, count(DISTINCT (source, series_id)) AS series FROM s GROUP BY family),
+s AS (
+    SELECT xor(ms.series_id, hash(ms.source)) AS k, f.fam
+    FROM metric_series ms JOIN f USING (family) WHERE ms.snapshot_id = $snap
+),
+fam AS (SELECT fam, count(*) AS series FROM s GROUP BY fam),
 p AS (
-    SELECT s.family, l.label, l.value, xor(xor(l.series_id, l.pair_hash), hash(l.source)) AS reduced
-    FROM series_labels l JOIN s ON l.source = s.source AND l.series_id = s.series_id
+    SELECT s.fam, l.label, l.value, xor(xor(l.series_id, l.pair_hash), hash(l.source)) AS reduced
+    FROM series_labels l JOIN s ON xor(l.series_id, hash(l.source)) = s.k
     WHERE l.snapshot_id = $snap
 ),
 carried AS (  -- the store holds each series (and label of it) once: rows are series
-    SELECT family, label, count(*) AS carriers, count(DISTINCT value) AS label_values,
+    SELECT fam, label, count(*) AS carriers, count(DISTINCT value) AS label_values,
            count(DISTINCT reduced) AS reduced
-    FROM p GROUP BY family, label
+    FROM p GROUP BY fam, label
 )
-SELECT c.family AS metric, c.label, f.series AS series_before, c.reduced AS series_after,
+SELECT f.family AS metric, c.label, n.series AS series_before, c.reduced AS series_after,
        c.carriers, c.label_values
-FROM carried c JOIN fam f USING (family)
+FROM carried c JOIN fam n USING (fam) JOIN f USING (fam)
 """
 # Where some series of a metric lack L, they stay as they are and may meet reduced ones:
 # count the union exactly, for those (metric, label) pairs only.
