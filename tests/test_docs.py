@@ -35,3 +35,9 @@ def test_readme_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     namespace: dict[str, object] = {}
     exec(compile(re.sub(r"(?m)^  ", "", code), "README.md", "exec"), namespace)
     assert (tmp_path / "demo.duckdb").exists()
+
+
+def test_cli_reference_is_generated_from_the_current_help() -> None:
+    from scripts.cli_reference import OUT, render
+
+    assert OUT.read_text(encoding="utf-8") == render(), "run python scripts/cli_reference.py"

@@ -222,22 +222,26 @@ def series_by_team(
 # Series left when a metric keeps only some of its labels: xor the dropped labels' pair hashes
 # out of every series id, then count distinct (exact, like a single-label drop).
 _KEEP_ONLY = """
-WITH s AS (
-    SELECT source, family, series_id FROM metric_series WHERE snapshot_id = $snap
+WITH f AS (
+    SELECT family, row_number() OVER (ORDER BY family)::INTEGER AS fam
+    FROM (SELECT DISTINCT metric AS family FROM _cs_drop)
 ),
-d AS (
-    SELECT l.source, l.series_id, bit_xor(l.pair_hash) AS x
+dl AS (SELECT f.fam, d.label FROM _cs_drop d JOIN f ON f.family = d.metric),
+s AS (
+    SELECT xor(ms.series_id, hash(ms.source)) AS k, f.fam
+    FROM metric_series ms JOIN f USING (family) WHERE ms.snapshot_id = $snap
+),
+x AS (
+    SELECT s.k, bit_xor(l.pair_hash) AS x
     FROM series_labels l
-    JOIN s ON l.source = s.source AND l.series_id = s.series_id
-    JOIN _cs_drop dl ON dl.metric = s.family AND dl.label = l.label
+    JOIN s ON xor(l.series_id, hash(l.source)) = s.k
+    JOIN dl ON dl.fam = s.fam AND dl.label = l.label
     WHERE l.snapshot_id = $snap
-    GROUP BY l.source, l.series_id
+    GROUP BY s.k
 )
-SELECT s.family AS metric,
-       count(DISTINCT xor(xor(s.series_id, coalesce(d.x, 0::UBIGINT)), hash(s.source))) AS series_after
-FROM s JOIN (SELECT DISTINCT metric FROM _cs_drop) m ON m.metric = s.family
-LEFT JOIN d ON d.source = s.source AND d.series_id = s.series_id
-GROUP BY s.family
+SELECT f.family AS metric, count(DISTINCT xor(s.k, coalesce(x.x, 0::UBIGINT))) AS series_after
+FROM s LEFT JOIN x USING (k) JOIN f USING (fam)
+GROUP BY f.family
 """
 
 

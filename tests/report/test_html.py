@@ -46,8 +46,13 @@ def _report(tmp_path: Path, source: Path) -> Path:
 @pytest.mark.servers
 def test_sample_report_renders_every_chart_offline(tmp_path: Path) -> None:
     report = _report(tmp_path, SAMPLE_DATA)
-    dom = _chromium(["--dump-dom", report.as_uri()], tmp_path)
+    dom = _chromium(["--enable-logging=stderr", "--v=0", "--dump-dom", report.as_uri()], tmp_path)
     assert dom.returncode == 0, dom.stderr[-2000:]
+    console = [line for line in dom.stderr.splitlines() if "CONSOLE" in line]
+    # no script error, and nothing the Content-Security-Policy had to refuse
+    assert not [line for line in console if "Uncaught" in line or "Refused" in line or "Error" in line], (
+        console
+    )
     for chart in ("chart-top-metrics", "chart-treemap", "chart-labels"):
         assert f'id="{chart}"' in dom.stdout
     # plotly draws an <svg class="main-svg"> per chart once its script has run
