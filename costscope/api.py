@@ -12,6 +12,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -19,6 +20,9 @@ from costscope.analyze import Analysis, analyze_snapshot
 from costscope.config import Config, load_config
 from costscope.errors import StoreError
 from costscope.store.database import Store, default_db_path
+
+if TYPE_CHECKING:  # plotly loads slowly: only the charts need it
+    import plotly.graph_objects as go
 
 
 class Workspace:
@@ -94,6 +98,18 @@ class Workspace:
     def errors(self, snapshot_id: int | None = None) -> pl.DataFrame:
         """What failed while collecting the snapshot."""
         return self.analysis(snapshot_id).errors
+
+    def charts(self, snapshot_id: int | None = None) -> dict[str, go.Figure]:
+        """The report's plotly figures: ``top_metrics``, ``treemap``, ``label_values``."""
+        from costscope.report.charts import label_values_chart, series_treemap, top_metrics_chart
+
+        a = self.analysis(snapshot_id)
+        figures = {
+            "top_metrics": top_metrics_chart(a),
+            "treemap": series_treemap(a),
+            "label_values": label_values_chart(a),
+        }
+        return {name: fig for name, fig in figures.items() if fig is not None}
 
     def query(self, sql: str) -> pl.DataFrame:
         """Any read-only SQL over the store's tables (see docs/schema.md)."""

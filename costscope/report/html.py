@@ -18,6 +18,7 @@ from plotly.offline import get_plotlyjs
 
 from costscope._version import __version__
 from costscope.analyze import Analysis
+from costscope.report.charts import label_values_chart, series_treemap, top_metrics_chart
 from costscope.report.terminal import money
 
 CSP = (
@@ -101,46 +102,13 @@ def _table(df: pl.DataFrame, columns: list[tuple[str, str]], numeric: set[str]) 
 
 def _charts(a: Analysis) -> list[str]:
     divs = []
-    top = a.metrics.head(25)
-    if top.height:
-        bar = go.Figure(
-            go.Bar(
-                x=top["monthly_cost"].to_list()[::-1],
-                y=[esc(m) for m in top["metric"].to_list()[::-1]],
-                orientation="h",
-                hovertemplate="%{y}: $%{x:,.2f}/month<extra></extra>",
-            )
-        )
-        bar.update_layout(title="Monthly cost of the top metrics", height=120 + 22 * top.height)
-        divs.append(_figure_div(bar, "chart-top-metrics"))
-        ids, labels, parents, values = [], [], [], []
-        for (job,), group in a.by_job.group_by("job", maintain_order=True):
-            jid = f"job:{job}"
-            ids.append(jid)
-            labels.append(esc(job))
-            parents.append("")
-            values.append(int(group["series"].sum()))
-            for r in group.head(40).iter_rows(named=True):
-                ids.append(f"{jid}/{r['metric']}")
-                labels.append(esc(r["metric"]))
-                parents.append(jid)
-                values.append(int(r["series"]))
-            rest = group.slice(40)
-            if rest.height:
-                ids.append(f"{jid}/(other)")
-                labels.append(f"{rest.height} more metrics")
-                parents.append(jid)
-                values.append(int(rest["series"].sum()))
-        tree = go.Figure(
-            go.Treemap(ids=ids, labels=labels, parents=parents, values=values, branchvalues="total")
-        )
-        tree.update_layout(title="Active series by job and metric", height=520)
-        divs.append(_figure_div(tree, "chart-treemap"))
-    labels_df = a.labels.head(20)
-    if labels_df.height:
-        lb = go.Figure(go.Bar(x=[esc(x) for x in labels_df["label"]], y=labels_df["label_values"].to_list()))
-        lb.update_layout(title="Distinct values per label", height=360)
-        divs.append(_figure_div(lb, "chart-labels"))
+    for chart, div_id in (
+        (top_metrics_chart(a), "chart-top-metrics"),
+        (series_treemap(a), "chart-treemap"),
+        (label_values_chart(a), "chart-labels"),
+    ):
+        if chart is not None:
+            divs.append(_figure_div(chart, div_id))
     return divs
 
 
@@ -168,6 +136,12 @@ def render_report(a: Analysis) -> str:
         )
     else:
         quality.append('<p class="ok">Every source was read completely.</p>')
+    if a.values_masked and a.risky_labels.height:
+        quality.append(
+            f"<p>Values of {a.risky_labels.height} risky label(s) are masked in this report"
+            f" ({esc(', '.join(a.risky_labels['label'].head(10)))}): they look like identifiers and may be"
+            " personal data.</p>"
+        )
     quality.append(
         _table(
             a.sources,

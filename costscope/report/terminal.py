@@ -61,6 +61,20 @@ def print_summary(
         )
     console.print(t)
 
+    labels = analysis.labels.head(5)
+    if labels.height:
+        t = Table(title="Top labels by distinct values", title_justify="left")
+        for col, just in (("label", "left"), ("values", "right"), ("metrics", "right"), ("risk", "left")):
+            t.add_column(col, justify=just)  # type: ignore[arg-type]
+        for r in labels.iter_rows(named=True):
+            t.add_row(
+                escape(r["label"]),
+                f"{r['label_values']:,}",
+                f"{r['metrics'] or 0:,}",
+                escape(r["reason"] or ""),
+            )
+        console.print(t)
+
     recs = analysis.recommendations
     if recs.height:
         t = Table(title="Top actions", title_justify="left")

@@ -68,7 +68,7 @@ def test_hostile_label_values_stay_inert_text(tmp_path: Path) -> None:
     lines = ["# TYPE hostile_total counter"]
     for i, payload in enumerate(XSS * 5):
         esc = payload.replace("\\", "\\\\").replace('"', '\\"')
-        lines.append(f'hostile_total{{user_id="{esc}{i}",path="/p"}} 1')
+        lines.append(f'hostile_total{{note="{esc}{i}",path="/p"}} 1')
     src = tmp_path / "hostile.prom"
     src.write_text("\n".join(lines) + "\n")
     report = _report(tmp_path, src)
@@ -78,3 +78,5 @@ def test_hostile_label_values_stay_inert_text(tmp_path: Path) -> None:
     assert dom.returncode == 0
     assert "<title>costscope report" in dom.stdout and "pwned" not in dom.stdout.split("</title>")[0]
     assert '<img src="x"' not in dom.stdout
+    # shown as text: escaped in the page, not parsed as markup
+    assert "&lt;script&gt;document.title=" in dom.stdout
