@@ -13,6 +13,8 @@ Kinds:
 - ``aggregate``: a label makes many series that differ only by it; record the metric without it
   (recording rule / collector ``aggregate_labels``) and stop ingesting the raw series. Dropping
   the label by relabelling alone would merge series into duplicates, so it is never offered.
+- ``scrape_interval``: a job scraped more often than once a minute, where the vendor bills data
+  points per minute above one per series; scraping every 60 s divides that part of the bill.
 - ``reduce_buckets``: a histogram with many buckets; drop the bucket series of all but
   ``TARGET_BUCKETS`` bounds at scrape time (``histogram_quantile`` keeps working, coarser).
 """
@@ -198,6 +200,36 @@ def recommend_fewer_buckets(histograms: pl.DataFrame, model: CostModel) -> list[
                     f" (a native histogram would leave {row['label_sets']:,})"
                 ),
                 config=_reduce_buckets_config(row["metric"], dropped, kept),
+                cost_model=model.describe(),
+            )
+        )
+    return recs
+
+
+def recommend_scrape_intervals(
+    dpm: pl.DataFrame, by_job: pl.DataFrame, model: CostModel
+) -> list[Recommendation]:
+    """Scrape once a minute the jobs whose data points per minute, not their series, set the bill."""
+    cost = by_job.group_by("job").agg(pl.col("monthly_cost").sum())
+    recs = []
+    for row in dpm.filter(pl.col("factor") > 1).join(cost, on="job").iter_rows(named=True):
+        saved = row["monthly_cost"] * (1 - 1 / row["factor"])
+        seconds = 60.0 / (row["dpm"] / row["series"])
+        recs.append(
+            Recommendation(
+                kind="scrape_interval",
+                target=f"job {row['job']} every 60s",
+                monthly_savings=round(saved, 2),
+                series_saved=0,
+                risk=RISK_UNKNOWN + "; rate() windows under 4m and alerts with short `for:` get coarser",
+                evidence=(
+                    f"{row['job']} sends {row['dpm']:,.0f} data points per minute for {row['series']:,} series"
+                    f" (scraped about every {seconds:.0f}s); {model.name} bills the higher of the two"
+                ),
+                config=(
+                    f"# prometheus.yml (or the Alloy/Agent scrape block) for job {row['job']}\n"
+                    f"scrape_configs:\n  - job_name: {_yaml_str(row['job'])}\n    scrape_interval: 60s\n"
+                ),
                 cost_model=model.describe(),
             )
         )

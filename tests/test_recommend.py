@@ -50,13 +50,16 @@ def _exposition() -> str:
 def test_every_config_of_the_demo_passes_promtool(tmp_path: Path) -> None:
     promtool = servers.require_binary("promtool")
     recs = _recommendations(tmp_path, SAMPLE_DATA)
-    assert {r["kind"] for r in recs} == {"aggregate", "reduce_buckets"}
-    relabels, rules = [], []
+    assert {r["kind"] for r in recs} == {"aggregate", "reduce_buckets", "scrape_interval"}
+    relabels, rules, jobs = [], [], []
     for rec in recs:
         for doc in _docs(rec):
-            assert set(doc) <= {"groups", "metric_relabel_configs", "processors", "view"}, doc
+            assert set(doc) <= {"groups", "metric_relabel_configs", "processors", "view", "scrape_configs"}, (
+                doc
+            )
             relabels += doc.get("metric_relabel_configs", [])
             rules += doc.get("groups", [])
+            jobs += doc.get("scrape_configs", [])
     for i, group in enumerate(rules):
         group["name"] = f"{group['name']}-{i}"
     (tmp_path / "rules.yml").write_text(yaml.safe_dump({"groups": rules}))
@@ -65,7 +68,7 @@ def test_every_config_of_the_demo_passes_promtool(tmp_path: Path) -> None:
     )
     assert check.returncode == 0, check.stdout + check.stderr
     config = {"scrape_configs": [{"job_name": "demo", "static_configs": [{"targets": ["127.0.0.1:1"]}],
-                                  "metric_relabel_configs": relabels}]}  # fmt: skip
+                                  "metric_relabel_configs": relabels}, *jobs]}  # fmt: skip
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
     check = subprocess.run(
         [promtool, "check", "config", str(tmp_path / "prometheus.yml")], capture_output=True, text=True

@@ -11,6 +11,7 @@ import polars as pl
 from costscope.analyze.histograms import histogram_costs
 from costscope.analyze.labels import mask, mask_expr, risky_labels, top_label_pairs
 from costscope.analyze.metrics import (
+    dpm_by_job,
     keep_only,
     label_drops,
     metric_types,
@@ -22,7 +23,13 @@ from costscope.analyze.metrics import (
 from costscope.config import OwnershipRule
 from costscope.errors import StoreError
 from costscope.pricing import CostModel
-from costscope.recommend import rank, recommend_aggregations, recommend_fewer_buckets, recommendations_frame
+from costscope.recommend import (
+    rank,
+    recommend_aggregations,
+    recommend_fewer_buckets,
+    recommend_scrape_intervals,
+    recommendations_frame,
+)
 from costscope.store.database import Store
 
 __all__ = ["Analysis", "analyze_snapshot"]
@@ -44,6 +51,7 @@ class Analysis:
     metrics: pl.DataFrame
     by_job: pl.DataFrame
     by_team: pl.DataFrame
+    dpm: pl.DataFrame
     label_drops: pl.DataFrame
     keep_sets: pl.DataFrame
     histograms: pl.DataFrame
@@ -69,6 +77,12 @@ class Analysis:
     def risky_labels(self) -> pl.DataFrame:
         """The labels flagged as ID-like or unbounded, with the reason."""
         return self.labels.filter(pl.col("reason").is_not_null())
+
+
+def _scaled(df: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """Multiply money ``columns`` by the joined ``factor`` column (absent: 1), then drop it."""
+    factor = pl.col("factor").fill_null(1.0)
+    return df.with_columns(*(pl.col(c) * factor for c in columns)).drop("factor")
 
 
 def _keep_sets(
@@ -139,9 +153,31 @@ def analyze_snapshot(
             else pl.col("jobs")
         )
     histograms = histogram_costs(store, snapshot_id, model)
+    by_team = series_by_team(store, snapshot_id, model, ownership)
+    dpm = dpm_by_job(store, snapshot_id, by_job, model)
+    if dpm.filter(pl.col("factor") > 1).height:  # the bill follows DPM for some jobs: scale costs
+        by_job = by_job.join(dpm.select("job", "factor"), on="job", how="left")
+        weighted = (pl.col("series") * pl.col("factor").fill_null(1.0)).sum() / pl.col("series").sum()
+        per_metric = by_job.group_by("metric").agg(weighted.alias("factor"))
+        by_job = _scaled(by_job, ["monthly_cost"])
+        metrics, drops, keep_sets, by_team = (
+            _scaled(df.join(per_metric, on="metric", how="left"), cols)
+            for df, cols in (
+                (metrics, ["monthly_cost"]),
+                (drops, ["monthly_savings"]),
+                (keep_sets, ["monthly_savings"]),
+                (by_team, ["monthly_cost"]),
+            )
+        )
+        histograms = _scaled(
+            histograms.join(per_metric, on="metric", how="left"),
+            ["fewer_buckets_monthly_savings", "native_monthly_savings"],
+        )
+    metrics = metrics.sort(["monthly_cost", "series", "metric"], descending=[True, True, False])
     recs = rank(
         recommend_aggregations(drops, keep_sets, metrics, labels_by_metric, model)
         + recommend_fewer_buckets(histograms, model)
+        + recommend_scrape_intervals(dpm, by_job, model)
     )
     return Analysis(
         snapshot_id=snapshot_id,
@@ -151,7 +187,8 @@ def analyze_snapshot(
         cost_model=model,
         metrics=metrics,
         by_job=by_job,
-        by_team=series_by_team(store, snapshot_id, model, ownership),
+        by_team=by_team,
+        dpm=dpm,
         label_drops=drops,
         keep_sets=keep_sets,
         histograms=histograms,

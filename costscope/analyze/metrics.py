@@ -254,3 +254,25 @@ def keep_only(store: Store, snapshot_id: int, drop: pl.DataFrame) -> pl.DataFram
         return store.query(_KEEP_ONLY, {"snap": snapshot_id})
     finally:
         store.conn.unregister("_cs_drop")
+
+
+def dpm_by_job(store: Store, snapshot_id: int, by_job: pl.DataFrame, model: CostModel) -> pl.DataFrame:
+    """Data points per minute per job (from scrape stats), and the factor it puts on the bill.
+
+    A vendor that bills the higher of active series and DPM (Grafana Cloud: one DPM per series is
+    included) charges a job scraped every 15 s four times its series. ``factor`` is that
+    multiplier (1 where the model does not bill DPM or the source has no scrape stats).
+    """
+    stats = store.query(
+        "SELECT job, sum(samples_scraped * 60.0 / coalesce(nullif(interval_s, 0), 60.0)) AS dpm"
+        " FROM scrape_stats WHERE snapshot_id = $snap AND job IS NOT NULL GROUP BY job",
+        {"snap": snapshot_id},
+    )
+    series = by_job.group_by("job").agg(pl.col("series").sum())
+    out = series.join(stats, on="job", how="inner")
+    factor = (
+        pl.max_horizontal(pl.lit(1.0), pl.col("dpm") / pl.col("series"))
+        if model.bill_max_of_series_and_dpm
+        else pl.lit(1.0)
+    )
+    return out.with_columns(factor=factor).sort(["dpm", "job"], descending=[True, False])

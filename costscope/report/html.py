@@ -88,7 +88,10 @@ def _table(df: pl.DataFrame, columns: list[tuple[str, str]], numeric: set[str]) 
         for c, _ in columns:
             v = row[c]
             if c in numeric:
-                shown = money(v) if "cost" in c or "savings" in c else f"{v:,}"
+                if "cost" in c or "savings" in c:
+                    shown = money(v)
+                else:
+                    shown = f"{v:,.1f}" if isinstance(v, float) else f"{v:,}"
                 cells.append(f'<td class="n" data-v="{esc(v)}">{esc(shown)}</td>')
             elif c == "config":
                 cells.append(f"<td><details><summary>config</summary><pre>{esc(v)}</pre></details></td>")
@@ -115,7 +118,8 @@ def _charts(a: Analysis) -> list[str]:
 def render_report(a: Analysis) -> str:
     """The whole report as one HTML string."""
     recs = a.recommendations
-    savings = float(recs["monthly_savings"].sum()) if recs.height else 0.0
+    # each saving is against today's bill and actions on the same series overlap: never add them up
+    savings = float(recs["monthly_savings"][0]) if recs.height else 0.0  # ranked: the first saves most
     quality = []
     if a.errors.height:
         quality.append(
@@ -160,7 +164,7 @@ def render_report(a: Analysis) -> str:
         f'<div class="kpi"><b>{money(a.total_monthly_cost)}</b><span>metrics per month</span></div>'
         f'<div class="kpi"><b>{a.total_series:,}</b><span>active series</span></div>'
         f'<div class="kpi"><b>{a.metrics.height:,}</b><span>metrics</span></div>'
-        f'<div class="kpi"><b>{money(savings)}</b><span>saved per month by the actions below</span></div>'
+        f'<div class="kpi"><b>{money(savings)}</b><span>saved per month by the first action alone</span></div>'
     )
     charts = _charts(a)
     sections = [
@@ -196,6 +200,22 @@ def render_report(a: Analysis) -> str:
                 ],
                 {"series", "monthly_cost"},
             ),
+        ),
+        (
+            "dpm",
+            "Scrape rates",
+            (
+                "<p>Jobs scraped more often than once a minute are billed on data points per minute"
+                f" (DPM) under {esc(a.cost_model.name)}; their costs above include that factor.</p>"
+                + _table(
+                    a.dpm,
+                    [("job", "job"), ("series", "series"), ("dpm", "DPM"), ("factor", "bill factor")],
+                    {"series", "dpm", "factor"},
+                )
+            )
+            if a.dpm.height
+            else '<p class="muted">No scrape statistics in this snapshot (they come from Prometheus-compatible'
+            " API sources).</p>",
         ),
         (
             "histograms",

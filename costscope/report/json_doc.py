@@ -70,6 +70,7 @@ def json_document(analysis: Analysis) -> dict[str, Any]:
             .sort(["monthly_cost", "team"], descending=[True, False])
         ),
         "values_masked": analysis.values_masked,
+        "dpm": _rows(analysis.dpm),
         "recommendations": _rows(analysis.recommendations),
         "sources": _rows(analysis.sources),
         "errors": _rows(analysis.errors),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -37,6 +38,13 @@ def print_summary(
     if skipped:
         console.print(f"[yellow]{skipped:,} malformed line(s) skipped (lenient mode)[/]")
 
+    dpm = analysis.dpm.filter(pl.col("factor") > 1)
+    if dpm.height:
+        jobs = ", ".join(f"{escape(j)} ×{f:.1f}" for j, f in dpm.select("job", "factor").head(5).iter_rows())
+        console.print(
+            f"{dpm.height} job(s) billed on data points per minute rather than series"
+            f" (scraped more often than once a minute): {jobs}"
+        )
     risky = analysis.risky_labels
     if risky.height:
         names = ", ".join(escape(x) for x in risky["label"].head(6))
@@ -93,8 +101,10 @@ def print_summary(
                 money(r["monthly_savings"]),
             )
         console.print(t)
-        total = float(recs["monthly_savings"].sum())
-        console.print(f"All {recs.height} actions together save up to [bold]{money(total)}[/]/month.")
+        console.print(
+            f"{recs.height} actions; each saving is against today's bill, and actions on the same series"
+            " overlap, so they don't add up."
+        )
     else:
         console.print("No label cut saves 10% or more of any metric.")
 
