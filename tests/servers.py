@@ -76,6 +76,16 @@ class Server:
                 self.process.wait(5)
 
 
+@contextmanager
+def running(name: str, argv: list[str], url: str, ready_path: str, workdir: Path) -> Iterator[Server]:
+    """Start a server, yield it once ready, stop it by PID whatever happens."""
+    server = start_server(name, argv, url, ready_path, workdir)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 def start_server(
     name: str, argv: list[str], url: str, ready_path: str, workdir: Path, timeout: float = 30.0
 ) -> Server:
@@ -161,11 +171,8 @@ def prometheus(
         "--storage.tsdb.retention.time=100y",
         *(extra_args or []),
     ]
-    server = start_server("prometheus", argv, f"http://127.0.0.1:{port}", "/-/ready", workdir)
-    try:
+    with running("prometheus", argv, f"http://127.0.0.1:{port}", "/-/ready", workdir) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @contextmanager
@@ -180,11 +187,8 @@ def victoria_metrics(workdir: Path) -> Iterator[Server]:
         "-retentionPeriod=100y",
         "-search.disableCache",
     ]
-    server = start_server("victoria-metrics", argv, f"http://127.0.0.1:{port}", "/health", workdir)
-    try:
+    with running("victoria-metrics", argv, f"http://127.0.0.1:{port}", "/health", workdir) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @contextmanager
@@ -193,11 +197,8 @@ def pushgateway(workdir: Path) -> Iterator[Server]:
     binary = require_binary("pushgateway")
     port = free_port()
     argv = [binary, f"--web.listen-address=127.0.0.1:{port}"]
-    server = start_server("pushgateway", argv, f"http://127.0.0.1:{port}", "/-/ready", workdir)
-    try:
+    with running("pushgateway", argv, f"http://127.0.0.1:{port}", "/-/ready", workdir) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @contextmanager
@@ -206,11 +207,8 @@ def node_exporter(workdir: Path) -> Iterator[Server]:
     binary = require_binary("node_exporter")
     port = free_port()
     argv = [binary, f"--web.listen-address=127.0.0.1:{port}"]
-    server = start_server("node_exporter", argv, f"http://127.0.0.1:{port}", "/metrics", workdir)
-    try:
+    with running("node_exporter", argv, f"http://127.0.0.1:{port}", "/metrics", workdir) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def vm_import(server: Server, exposition: str) -> None:
@@ -229,6 +227,14 @@ def promtool_backfill(openmetrics_file: Path, data_dir: Path) -> None:
         capture_output=True,
         timeout=600,
     )
+
+
+def prom_count(url: str, selector: str) -> int:
+    """``count(selector)`` on a Prometheus-compatible server (0 when nothing matches)."""
+    res = httpx.get(url + "/api/v1/query", params={"query": f"count({selector})"}, timeout=30).json()["data"][
+        "result"
+    ]
+    return int(res[0]["value"][1]) if res else 0
 
 
 def wait_for(predicate: object, timeout: float = 30.0, interval: float = 0.2) -> None:

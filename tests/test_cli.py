@@ -18,6 +18,13 @@ from tests.conftest import SAMPLE_DATA
 from tests.servers import free_port
 
 
+def _costscope(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run costscope as its own process (stdout and stderr apart)."""
+    return subprocess.run(
+        [sys.executable, "-m", "costscope", *args], capture_output=True, text=True, timeout=120
+    )
+
+
 def test_version(runner: CliRunner) -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
@@ -72,24 +79,10 @@ def test_analyze_sample_data_writes_report_json_and_snapshot(runner: CliRunner, 
 
 
 def test_json_to_stdout_is_the_document_only(runner: CliRunner, tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "costscope",
-            "analyze",
-            str(SAMPLE_DATA),
-            "--db",
-            str(tmp_path / "d.duckdb"),
-            "--report",
-            str(tmp_path / "r.html"),
-            "--json",
-            "-",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = _costscope(
+        "analyze", str(SAMPLE_DATA), "--db", str(tmp_path / "d.duckdb"), "--report", str(tmp_path / "r.html"),
+        "--json", "-",
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["schema_version"] == 1
     assert "Top metrics" in result.stderr
@@ -150,21 +143,8 @@ def test_snapshots_lists_runs(runner: CliRunner, tmp_path: Path) -> None:
 
 
 def test_json_log_lines_carry_the_run_id(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "costscope",
-            "scrape",
-            str(SAMPLE_DATA),
-            "--db",
-            str(tmp_path / "j.duckdb"),
-            "--log-format",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    result = _costscope(
+        "scrape", str(SAMPLE_DATA), "--db", str(tmp_path / "j.duckdb"), "--log-format", "json"
     )
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]

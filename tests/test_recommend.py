@@ -6,7 +6,6 @@ import json
 import subprocess
 from pathlib import Path
 
-import httpx
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -28,6 +27,13 @@ def _recommendations(tmp_path: Path, source: Path) -> list[dict[str, object]]:
 
 def _docs(rec: dict[str, object]) -> list[dict[str, object]]:
     return [d for d in yaml.safe_load_all(str(rec["config"])) if d]
+
+
+def _served(tmp_path: Path) -> Path:
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "metrics").write_text(_exposition())
+    return served
 
 
 def _exposition() -> str:
@@ -78,9 +84,7 @@ def test_every_config_of_the_demo_passes_promtool(tmp_path: Path) -> None:
 
 @pytest.mark.servers
 def test_reduce_buckets_on_a_real_scrape_drops_exactly_those_series(tmp_path: Path) -> None:
-    served = tmp_path / "served"
-    served.mkdir()
-    (served / "metrics").write_text(_exposition())
+    served = _served(tmp_path)
     recs = _recommendations(tmp_path, served / "metrics")
     (reduce,) = [r for r in recs if r["kind"] == "reduce_buckets"]
     (relabel,) = [d["metric_relabel_configs"] for d in _docs(reduce) if "metric_relabel_configs" in d]
@@ -94,10 +98,7 @@ def test_reduce_buckets_on_a_real_scrape_drops_exactly_those_series(tmp_path: Pa
     ):
 
         def count(q: str) -> int:
-            res = httpx.get(prom.url + "/api/v1/query", params={"query": f"count({q})"}).json()["data"][
-                "result"
-            ]
-            return int(res[0]["value"][1]) if res else 0
+            return servers.prom_count(prom.url, q)
 
         servers.wait_for(lambda: count("req_total") == 200, timeout=30)
         label_sets = 6
@@ -110,9 +111,7 @@ def test_reduce_buckets_on_a_real_scrape_drops_exactly_those_series(tmp_path: Pa
 
 @pytest.mark.servers
 def test_the_recording_rule_of_an_aggregate_makes_exactly_the_series_promised(tmp_path: Path) -> None:
-    served = tmp_path / "served"
-    served.mkdir()
-    (served / "metrics").write_text(_exposition())
+    served = _served(tmp_path)
     recs = _recommendations(tmp_path, served / "metrics")
     (agg,) = [r for r in recs if r["target"] == "req_total without user_id"]
     (rules,) = [d for d in _docs(agg) if "groups" in d]
@@ -128,10 +127,7 @@ def test_the_recording_rule_of_an_aggregate_makes_exactly_the_series_promised(tm
     ):
 
         def count(q: str) -> int:
-            res = httpx.get(prom.url + "/api/v1/query", params={"query": f"count({q})"}).json()["data"][
-                "result"
-            ]
-            return int(res[0]["value"][1]) if res else 0
+            return servers.prom_count(prom.url, q)
 
         servers.wait_for(lambda: count(record) > 0, timeout=60)
         # the recorded metric has exactly the series costscope said would remain

@@ -299,6 +299,19 @@ _SAMPLE_COLUMNS = {"line": pl.Int64, "text": pl.String, "name": pl.String, "valu
 _LABEL_COLUMNS = {"line": pl.Int64, "label": pl.String, "value": pl.String}
 
 
+def _samples(parsed: pl.DataFrame) -> pl.DataFrame:
+    """The sample columns of taken-apart lines, values parsed with Go's float rules."""
+    return parsed.select(
+        "line",
+        "text",
+        "name",
+        "value",
+        "ts",
+        pl.col("value").cast(pl.Float64, strict=False).alias("v"),
+        pl.col("ts").cast(pl.Float64, strict=False).alias("t"),
+    ).cast(_SAMPLE_COLUMNS)  # type: ignore[arg-type]
+
+
 def _fast(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split lines that match ``_FAST`` (the common shape) with plain string operations."""
     has_block = pl.col("text").str.contains("{", literal=True)
@@ -321,15 +334,7 @@ def _fast(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         .alias("c")
     )
     f = f.unnest("c")
-    samples = f.select(
-        "line",
-        "text",
-        "name",
-        "value",
-        "ts",
-        pl.col("value").cast(pl.Float64, strict=False).alias("v"),
-        pl.col("ts").cast(pl.Float64, strict=False).alias("t"),
-    ).cast(_SAMPLE_COLUMNS)  # type: ignore[arg-type]
+    samples = _samples(f)
     # no escapes, quotes, braces or commas inside values here, so '",' only ever ends a pair
     labels = (
         f.filter(pl.col("block") != "")
@@ -363,15 +368,7 @@ def _slow(rows: pl.DataFrame, errors: list[tuple[int, str, str]]) -> tuple[pl.Da
         if not _valid_exemplar(exemplar):
             errors.append((line, "invalid exemplar", text))
     parsed = parsed.filter(pl.col("name").is_not_null() & ~too_long)
-    samples = parsed.select(
-        "line",
-        "text",
-        "name",
-        "value",
-        "ts",
-        pl.col("value").cast(pl.Float64, strict=False).alias("v"),
-        pl.col("ts").cast(pl.Float64, strict=False).alias("t"),
-    ).cast(_SAMPLE_COLUMNS)  # type: ignore[arg-type]
+    samples = _samples(parsed)
     labels = (
         parsed.filter(pl.col("block").is_not_null())
         .select("line", pl.col("block").str.extract_all(_PAIR).alias("pair"))
