@@ -20,6 +20,7 @@ source is given up.
 
 from __future__ import annotations
 
+import io
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -126,9 +127,20 @@ class PrometheusApiSource:
                     out[str(name)] = (e.get("type"), e.get("help"), e.get("unit") or None)
         return out
 
-    def _series(self, selector: str) -> list[dict[str, str]]:
+    def _series(self, selector: str) -> pl.DataFrame:
         params = {"match[]": selector, **self._window()}
         response = self.client.get("/api/v1/series", params, accept=frozenset({400, 422, 503}))
+        if response.status_code < 400:
+            # polars decodes the (large) answer without Python objects and without the GIL
+            try:
+                answer = pl.read_json(io.BytesIO(response.content))
+            except (pl.exceptions.PolarsError, ValueError):
+                answer = None
+            if answer is not None and "data" in answer.columns and answer["status"][0] == "success":
+                if answer.schema["data"] == pl.List(pl.Null):  # an empty list
+                    return pl.DataFrame()
+                if isinstance(answer.schema["data"], pl.List):
+                    return answer.select(pl.col("data").explode()).unnest("data")
         try:
             doc = response.json()
         except ValueError:
@@ -147,16 +159,18 @@ class PrometheusApiSource:
                 url=self.client.url("/api/v1/series"),
             )
         data = doc["data"]
-        if not isinstance(data, list):
-            raise SourceError(f"series of {selector}: data is not a list", source=self.client.source.name)
-        return data
+        if not isinstance(data, list) or not all(isinstance(s, dict) for s in data):
+            raise SourceError(
+                f"series of {selector}: data is not a list of label sets", source=self.client.source.name
+            )
+        return pl.from_dicts(data, infer_schema_length=None) if data else pl.DataFrame()
 
     def _label_values(self, label: str, selector: str) -> list[str]:
         doc = self.client.get_json(f"/api/v1/label/{label}/values", {"match[]": selector, **self._window()})
         return [str(v) for v in _data(doc, f"values of {label}", self.client)]
 
-    def series_of(self, metric: str, matchers: tuple[str, ...] = ()) -> Iterator[list[dict[str, str]]]:
-        """The label sets of ``metric``, in one list or, for a metric too large, in several."""
+    def series_of(self, metric: str, matchers: tuple[str, ...] = ()) -> Iterator[pl.DataFrame]:
+        """The label sets of ``metric`` (a column per label), in one frame or, when too large, several."""
         selector = "{" + ",".join((_matcher("__name__", [metric]), *matchers)) + "}"
         try:
             yield self._series(selector)
@@ -182,7 +196,7 @@ class PrometheusApiSource:
 
     def _split(
         self, metric: str, matchers: tuple[str, ...], label: str, values: list[str]
-    ) -> Iterator[list[dict[str, str]]]:
+    ) -> Iterator[pl.DataFrame]:
         group = SPLIT_GROUP
         i = 0
         while i < len(values):
@@ -203,7 +217,9 @@ class PrometheusApiSource:
     def _fetch(self, metric: str, family: str) -> list[tuple[pl.DataFrame, pl.DataFrame]]:
         # runs in a worker thread: decoding, reshaping and hashing happen off the writing thread
         return [
-            identify(*series_frames(part, family), unique=True) for part in self.series_of(metric) if part
+            identify(*series_frames(part, family), unique=True)
+            for part in self.series_of(metric)
+            if part.height
         ]
 
     def collect(self, snapshot: SnapshotWriter, writer: MetricsWriter) -> None:
@@ -217,7 +233,7 @@ class PrometheusApiSource:
             queue = iter(names)
             done = 0
             while True:
-                while len(pending) < concurrency * 2:
+                while len(pending) < concurrency + 1:
                     name = next(queue, None)
                     if name is None:
                         break
@@ -303,9 +319,10 @@ def family_of(metric: str, meta: dict[str, tuple[str | None, str | None, str | N
     return metric
 
 
-def series_frames(series: list[dict[str, str]], family: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """One response's label sets as the store's frames: (seq, metric, family) and (seq, label, value)."""
-    wide = pl.from_dicts(series, infer_schema_length=None).with_row_index("seq")
+def series_frames(series: pl.DataFrame, family: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One answer's label sets (a column per label) as the store's frames: (seq, metric, family)
+    and (seq, label, value)."""
+    wide = series.with_row_index("seq")
     if "__name__" not in wide.columns:
         wide = wide.with_columns(pl.lit(family).alias("__name__"))
     wide = wide.with_columns(
