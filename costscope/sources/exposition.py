@@ -178,17 +178,23 @@ class ExpositionParser:
         is_comment = pl.col("text").str.starts_with("#")
         errors: list[tuple[int, str, str]] = []
         type_lines: dict[str, int] = {}
-        for line, text in df.filter(is_comment).iter_rows():
+        comments = df.filter(is_comment)
+        for line, text in zip(comments["line"].to_list(), comments["text"].to_list(), strict=True):
             self._comment(line, text, errors, type_lines)
         rows = df.filter(~is_comment)
         if self._eof_line is not None:
             for line, text in rows.filter(pl.col("line") > self._eof_line).head(10_000).iter_rows():
                 errors.append((line, "content after # EOF", text))
-        is_fast = pl.col("text").str.contains(_FAST) & (pl.col("text").str.len_bytes() <= MAX_LINE_BYTES)
-        fast_samples, fast_labels = _fast(rows.filter(is_fast))
-        slow_samples, slow_labels = _slow(rows.filter(~is_fast), errors)
-        parsed = pl.concat([fast_samples, slow_samples]) if slow_samples.height else fast_samples
-        labels = pl.concat([fast_labels, slow_labels]) if slow_labels.height else fast_labels
+        rows = rows.with_columns(
+            fast=pl.col("text").str.contains(_FAST) & (pl.col("text").str.len_bytes() <= MAX_LINE_BYTES)
+        )
+        fast_samples, fast_labels = _fast(rows.filter("fast"))
+        slow_rows = rows.filter(~pl.col("fast"))
+        if slow_rows.height:  # the careful path costs a dozen steps: only when there is a line for it
+            slow_samples, slow_labels = _slow(slow_rows, errors)
+            parsed, labels = pl.concat([fast_samples, slow_samples]), pl.concat([fast_labels, slow_labels])
+        else:
+            slow_samples, parsed, labels = slow_rows, fast_samples, fast_labels
         bad_values = pl.col("v").is_null() | (
             pl.col("ts").is_not_null() & (pl.col("t").is_null() | ~pl.col("t").is_finite())
         )
