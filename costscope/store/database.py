@@ -32,7 +32,7 @@ from costscope.store.schema import MIGRATIONS, SCHEMA_VERSION
 DEFAULT_DB = "costscope.duckdb"
 # DuckDB spills to disk beyond this, so analysis of tens of millions of series stays bounded;
 # $COSTSCOPE_MEMORY_LIMIT (a DuckDB size such as 8GB) overrides it
-DEFAULT_MEMORY_LIMIT = "2GB"
+DEFAULT_MEMORY_LIMIT = "3GB"
 FINAL_STATUSES = ("complete", "partial", "failed")
 
 
