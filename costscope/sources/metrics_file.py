@@ -90,10 +90,7 @@ def collect_file(
 
 def collect_url(source: SourceConfig, writer: MetricsWriter, client: HttpClient) -> ExpositionStats:
     """Scrape one /metrics URL into ``writer``."""
-    response = client.get(
-        "",
-        params=None,
-    )
+    response = client.get("")
     url = source.url or ""
     parser = ExpositionParser(url, lenient=source.lenient)
     lines = io.StringIO(response.text, newline="\n")
