@@ -153,7 +153,7 @@ _label_names = st.from_regex(r"[a-zA-Z_][a-zA-Z0-9_]{0,15}", fullmatch=True)
 _values = st.one_of(st.text(max_size=30), st.text(alphabet=',"={}\\\n #a', max_size=12))
 
 
-@settings(max_examples=400)
+@settings(max_examples=400, deadline=None)  # the first polars call warms up for longer than 200 ms
 @given(
     name=_names,
     labels=st.dictionaries(_label_names, _values, max_size=6),
