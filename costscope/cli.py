@@ -81,7 +81,9 @@ LockOpt = Annotated[
 ]
 SourcesArg = Annotated[
     list[str] | None,
-    typer.Argument(help="URLs or paths to read (a /metrics URL, exposition files, sample_data)."),
+    typer.Argument(
+        help="URLs or paths: a Prometheus-compatible API, a /metrics URL, exposition files, a recording, sample_data."
+    ),
 ]
 
 
