@@ -99,6 +99,10 @@ class HttpClient:
     def _error(self, message: str, url: str) -> SourceError:
         return SourceError(scrub(message, self._secrets), source=self.source.name, url=redact_url(url))
 
+    def error(self, message: str, path: str = "") -> SourceError:
+        """A ``SourceError`` about ``path`` of this source: URL redacted, secrets scrubbed."""
+        return self._error(message, self.url(path))
+
     def get(
         self, path: str = "", params: Mapping[str, Any] | None = None, *, accept: frozenset[int] = frozenset()
     ) -> httpx.Response:

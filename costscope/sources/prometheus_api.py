@@ -30,7 +30,7 @@ from typing import Any
 
 import polars as pl
 
-from costscope.errors import CostscopeError, SourceError
+from costscope.errors import CostscopeError
 from costscope.sources.http import HttpClient
 from costscope.store.database import SnapshotWriter
 from costscope.store.metrics import MetricsWriter, identify
@@ -58,11 +58,7 @@ class TooManySeries(Exception):
 def _data(doc: Any, what: str, client: HttpClient) -> Any:
     if not isinstance(doc, dict) or doc.get("status") != "success" or "data" not in doc:
         error = doc.get("error") if isinstance(doc, dict) else None
-        raise SourceError(
-            f"{what}: {error or 'not a Prometheus API response'}",
-            source=client.source.name,
-            url=client.url(""),
-        )
+        raise client.error(f"{what}: {error or 'not a Prometheus API response'}")
     return doc["data"]
 
 
@@ -144,24 +140,20 @@ class PrometheusApiSource:
         try:
             doc = response.json()
         except ValueError:
-            raise SourceError(
-                f"series of {selector}: HTTP {response.status_code}, not JSON",
-                source=self.client.source.name,
-                url=self.client.url("/api/v1/series"),
+            raise self.client.error(
+                f"series of {selector}: HTTP {response.status_code}, not JSON", "/api/v1/series"
             ) from None
         if response.status_code >= 400 or doc.get("status") != "success":
             error = str(doc.get("error", ""))
             if _TOO_MANY.search(error):
                 raise TooManySeries(error)
-            raise SourceError(
-                f"series of {selector}: HTTP {response.status_code}: {error[:300]}",
-                source=self.client.source.name,
-                url=self.client.url("/api/v1/series"),
+            raise self.client.error(
+                f"series of {selector}: HTTP {response.status_code}: {error[:300]}", "/api/v1/series"
             )
         data = doc["data"]
         if not isinstance(data, list) or not all(isinstance(s, dict) for s in data):
-            raise SourceError(
-                f"series of {selector}: data is not a list of label sets", source=self.client.source.name
+            raise self.client.error(
+                f"series of {selector}: data is not a list of label sets", "/api/v1/series"
             )
         return pl.from_dicts(data, infer_schema_length=None) if data else pl.DataFrame()
 
@@ -181,9 +173,9 @@ class PrometheusApiSource:
         doc = self.client.get_json("/api/v1/labels", {"match[]": selector, **self._window()})
         candidates = [str(lb) for lb in _data(doc, "labels", self.client) if lb not in used]
         if not candidates:
-            raise SourceError(
+            raise self.client.error(
                 f"{selector} has more series than the server returns at once and no label to split by",
-                source=self.client.source.name,
+                "/api/v1/series",
             )
         counted = [
             (len(values), label, values)
@@ -250,10 +242,8 @@ class PrometheusApiSource:
                     if len(self.errors) >= MAX_ERRORS:
                         for f in pending:
                             f.cancel()
-                        raise SourceError(
-                            f"giving up after {len(self.errors)} failed requests; last: {exc}",
-                            source=self.client.source.name,
-                            url=self.client.url(""),
+                        raise self.client.error(
+                            f"giving up after {len(self.errors)} failed requests; last: {exc}"
                         ) from None
                 done += 1
                 if self.progress:
