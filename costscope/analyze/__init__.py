@@ -144,14 +144,6 @@ def analyze_snapshot(
     labels_by_metric = {m: sorted(g["label"]) for (m,), g in drops.group_by("metric")}
     pairs = top_label_pairs(store, snapshot_id)
     keep_sets = _keep_sets(store, snapshot_id, model, drops, risky_set)
-    if not show_values:
-        pairs = pairs.with_columns(mask_expr("value", "label", risky_set))
-        by_job = by_job.with_columns(mask_expr("job", None, risky_set, "job"))
-        metrics = metrics.with_columns(
-            pl.col("jobs").list.eval(pl.element().map_elements(mask, return_dtype=pl.String))
-            if "job" in risky_set
-            else pl.col("jobs")
-        )
     histograms = histogram_costs(store, snapshot_id, model)
     by_team = series_by_team(store, snapshot_id, model, ownership)
     dpm = dpm_by_job(store, snapshot_id, by_job, model)
@@ -179,6 +171,14 @@ def analyze_snapshot(
         + recommend_fewer_buckets(histograms, model)
         + recommend_scrape_intervals(dpm, by_job, model)
     )
+    if not show_values:  # last: job values must match the scrape stats' jobs above
+        pairs = pairs.with_columns(mask_expr("value", "label", risky_set))
+        by_job = by_job.with_columns(mask_expr("job", None, risky_set, "job"))
+        metrics = metrics.with_columns(
+            pl.col("jobs").list.eval(pl.element().map_elements(mask, return_dtype=pl.String))
+            if "job" in risky_set
+            else pl.col("jobs")
+        )
     return Analysis(
         snapshot_id=snapshot_id,
         status=row["status"],
