@@ -99,12 +99,19 @@ def _load(config: Path | None) -> Config:
     return load_config(path) if path is not None else Config()
 
 
-def _setup(log_format: str, verbose: bool, cfg: Config) -> str:
+def _start(
+    sources: list[str] | None, config: Path | None, log_format: str, verbose: bool, err: Console
+) -> tuple[Config, str]:
+    """Load the config, say how to start when there is nothing to read, set up logs: (config, run id)."""
+    cfg = _load(config)
+    if not sources and not cfg.sources:
+        err.print(GETTING_STARTED, highlight=False, markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
     if log_format not in LOG_FORMATS:
         raise CostscopeError(f"--log-format must be one of {', '.join(LOG_FORMATS)}")
     run_id = new_run_id()
     configure_logging(run_id, log_format, verbose, cfg.secrets())
-    return run_id
+    return cfg, run_id
 
 
 def _progress(console: Console, enabled: bool) -> Progress:
@@ -152,11 +159,7 @@ def analyze(
     # with --json -, stdout carries the document only; the summary goes to stderr
     out = err if json_out == "-" else Console(no_color=no_color, highlight=False)
     try:
-        cfg = _load(config)
-        if not sources and not cfg.sources:
-            err.print(GETTING_STARTED, highlight=False, markup=False)
-            raise typer.Exit(EXIT_BAD_INPUT)
-        run_id = _setup(log_format, verbose, cfg)
+        cfg, run_id = _start(sources, config, log_format, verbose, err)
         with Store.open(db or default_db_path(), lock_timeout=lock_timeout) as store:
             with _progress(err, not quiet and sys.stderr.isatty()) as bar:
                 task = bar.add_task("sources", total=None)
@@ -206,11 +209,7 @@ def scrape(
 
     err = Console(stderr=True, no_color=no_color, highlight=False)
     try:
-        cfg = _load(config)
-        if not sources and not cfg.sources:
-            err.print(GETTING_STARTED, highlight=False, markup=False)
-            raise typer.Exit(EXIT_BAD_INPUT)
-        run_id = _setup(log_format, verbose, cfg)
+        cfg, run_id = _start(sources, config, log_format, verbose, err)
         with Store.open(db or default_db_path(), lock_timeout=lock_timeout) as store:
             run = collect_snapshot(store, sources or [], cfg, kind=kind, run_id=run_id, record=record)
             series = store.snapshot_sources(run.snapshot_id)["series"].sum()
