@@ -22,7 +22,10 @@ from costscope.credentials import Secret
 from costscope.errors import ConfigError
 from costscope.pricing import DEFAULT_PRESET, PRESETS, UNITS, CostModel, cost_model
 
-SOURCE_KINDS = ("auto", "prometheus", "victoriametrics", "mimir", "thanos", "exposition")
+SOURCE_KINDS = (
+    "auto", "prometheus", "victoriametrics", "mimir", "thanos", "exposition", "grafana", "rules",
+)  # fmt: skip
+USAGE_KINDS = ("grafana", "rules")  # sources of what is used, not of telemetry
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_CONCURRENCY = 4
 DEFAULT_RETRIES = 3

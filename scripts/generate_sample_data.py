@@ -11,6 +11,9 @@ frontend and the database and queue exporters (``sample_data/metrics/<job>/<inst
 - checkout's ``checkout_step_duration_seconds`` histogram has 40 buckets (over-bucketed);
 - every Go service exports the full ``go_*`` runtime set, which nobody charts.
 
+Beside them, what reads them (``sample_data/dashboards/``, ``sample_data/rules/``): see
+``sample_usage.py``.
+
 Usage: ``python scripts/generate_sample_data.py [OUT_DIR] [--scale N]`` (``--scale`` multiplies
 the user population and instances, for benchmarks).
 """
@@ -22,6 +25,11 @@ import json
 import random
 import shutil
 from pathlib import Path
+
+try:
+    from scripts.sample_usage import write_usage
+except ModuleNotFoundError:  # run as a script: scripts/ itself is on the path
+    from sample_usage import write_usage  # type: ignore[no-redef]
 
 SEED = 20261125
 SERVICES = {
@@ -377,6 +385,7 @@ def generate(out: Path, scale: int = 1) -> dict[str, int]:
         writer(exp)
         keep(job, f"{job}-0", exp)
     write_recording(out / "prometheus", scraped)
+    write_usage(out)
     return counts
 
 

@@ -65,7 +65,10 @@ def test_analyze_sample_data_writes_report_json_and_snapshot(runner: CliRunner, 
     assert {"metric", "label", "series_before", "series_after"} <= set(doc["label_drops"][0])
     assert {"kind", "target", "monthly_savings", "risk", "config"} <= set(doc["recommendations"][0])
     top = doc["recommendations"][0]
-    assert top["target"] == "http_requests_total without user_id"
+    # the demo's dashboards, rules and SLOs read http_requests_total by job, route and status only
+    assert top["target"] == "http_requests_total keeping job, route, status"
+    assert top["kind"] == "keep_used_labels" and top["risk_level"] == "none"
+    assert doc["usage"]["known"] and doc["usage"]["metrics_unused"] > 0
     html = report.read_text()
     assert "Plotly" in html  # plotly.js is inlined ...
     assert not re.search(r"<(script|link|img)[^>]+(src|href)=", html)  # ... nothing is fetched

@@ -56,7 +56,9 @@ def _exposition() -> str:
 def test_every_config_of_the_demo_passes_promtool(tmp_path: Path) -> None:
     promtool = servers.require_binary("promtool")
     recs = _recommendations(tmp_path, SAMPLE_DATA)
-    assert {r["kind"] for r in recs} == {"aggregate", "reduce_buckets", "scrape_interval"}
+    assert {r["kind"] for r in recs} == {
+        "aggregate", "reduce_buckets", "scrape_interval", "drop_metric", "keep_used_labels",
+    }  # fmt: skip
     relabels, rules, jobs = [], [], []
     for rec in recs:
         for doc in _docs(rec):

@@ -20,19 +20,24 @@ from costscope.analyze.metrics import (
     series_by_team,
     top_metrics,
 )
+from costscope.analyze.usage import Usage, analyze_usage
 from costscope.config import OwnershipRule
 from costscope.errors import StoreError
 from costscope.pricing import CostModel
 from costscope.recommend import (
+    BREAKING,
+    Recommendation,
     rank,
     recommend_aggregations,
     recommend_fewer_buckets,
+    recommend_keep_used,
     recommend_scrape_intervals,
+    recommend_unused_drops,
     recommendations_frame,
 )
 from costscope.store.database import Store
 
-__all__ = ["Analysis", "analyze_snapshot"]
+__all__ = ["Analysis", "Usage", "analyze_snapshot"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,7 @@ class Analysis:
     recommendations: pl.DataFrame
     sources: pl.DataFrame
     errors: pl.DataFrame
+    usage: Usage
     timings: dict[str, float] = field(default_factory=dict)
     values_masked: bool = True
 
@@ -110,6 +116,33 @@ def _keep_sets(
             model, pl.col("type").fill_null("unknown"), pl.col("series_saved").cast(pl.Float64)
         )
     ).select("metric", "dropped", "series_before", "series_after", "series_saved", "monthly_savings")
+
+
+def _one_per_metric(recs: list[Recommendation]) -> list[Recommendation]:
+    """A dropped metric needs nothing else; of two reshapings of one metric keep the safer one.
+
+    Aggregations of one metric overlap (their savings do not add up), so one is offered: the one
+    that breaks nothing and saves most, else the one that saves most. Bucket cuts stay beside it.
+    """
+    dropped = {r.target for r in recs if r.kind == "drop_metric"}
+    out = [r for r in recs if r.kind == "drop_metric"]
+    shapes: dict[str, Recommendation] = {}
+    for r in recs:
+        metric = r.target.split(" ", 1)[0]
+        if r.kind == "drop_metric" or metric in dropped:
+            continue
+        if r.kind not in ("aggregate", "keep_used_labels"):
+            out.append(r)
+            continue
+        best = shapes.get(metric)
+        if best is None or _safer(r, best):
+            shapes[metric] = r
+    return out + list(shapes.values())
+
+
+def _safer(a: Recommendation, b: Recommendation) -> bool:
+    a_breaks, b_breaks = BREAKING.get(a.risk_level, 0), BREAKING.get(b.risk_level, 0)
+    return (a_breaks, -a.monthly_savings) < (b_breaks, -b.monthly_savings)
 
 
 def analyze_snapshot(
@@ -166,10 +199,15 @@ def analyze_snapshot(
             ["fewer_buckets_monthly_savings", "native_monthly_savings"],
         )
     metrics = metrics.sort(["monthly_cost", "series", "metric"], descending=[True, True, False])
+    usage = analyze_usage(store, snapshot_id, model, metrics, labels_by_metric)
     recs = rank(
-        recommend_aggregations(drops, keep_sets, metrics, labels_by_metric, model)
-        + recommend_fewer_buckets(histograms, model)
-        + recommend_scrape_intervals(dpm, by_job, model)
+        _one_per_metric(
+            recommend_unused_drops(usage.metrics, metrics, model)
+            + recommend_keep_used(usage.keep_used, metrics, model, usage.guard)
+            + recommend_aggregations(drops, keep_sets, metrics, labels_by_metric, model, usage.guard)
+            + recommend_fewer_buckets(histograms, model, usage.guard)
+        )
+        + recommend_scrape_intervals(dpm, by_job, model, usage.guard)
     )
     if not show_values:  # last: job values must match the scrape stats' jobs above
         pairs = pairs.with_columns(mask_expr("value", "label", risky_set))
@@ -197,6 +235,7 @@ def analyze_snapshot(
         recommendations=recommendations_frame(recs),
         sources=store.snapshot_sources(snapshot_id),
         errors=store.source_errors(snapshot_id),
+        usage=usage,
         timings=json.loads(row["stage_timings"]) if row["stage_timings"] else {},
         values_masked=not show_values,
     )

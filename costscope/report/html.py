@@ -8,9 +8,7 @@ a subset of HTML). A Content-Security-Policy forbids any network access from the
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
-from typing import Any
 
 import plotly.graph_objects as go
 import polars as pl
@@ -19,7 +17,9 @@ from plotly.offline import get_plotlyjs
 from costscope._version import __version__
 from costscope.analyze import Analysis
 from costscope.report.charts import label_values_chart, series_treemap, top_metrics_chart
+from costscope.report.tables import esc, table
 from costscope.report.terminal import money
+from costscope.report.usage_section import usage_section
 
 CSP = (
     "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
@@ -62,11 +62,6 @@ document.querySelectorAll('table.sortable th').forEach(function(th, i){
 """
 
 
-def esc(value: Any) -> str:
-    """HTML-escape any value (quotes included)."""
-    return html.escape(str(value), quote=True)
-
-
 def _figure_div(fig: go.Figure, div_id: str) -> str:
     fig.update_layout(margin={"l": 10, "r": 10, "t": 40, "b": 10}, template="plotly_white")
     # plotly's JSON escapes "<" and "/" sequences, so a value can't close the script element
@@ -78,29 +73,6 @@ def _figure_div(fig: go.Figure, div_id: str) -> str:
             config={"displaylogo": False, "responsive": True},
         )
     )
-
-
-def _table(df: pl.DataFrame, columns: list[tuple[str, str]], numeric: set[str]) -> str:
-    head = "".join(f'<th class="{"n" if c in numeric else ""}">{esc(title)}</th>' for c, title in columns)
-    body = []
-    for row in df.iter_rows(named=True):
-        cells = []
-        for c, _ in columns:
-            v = row[c]
-            if c in numeric:
-                if "cost" in c or "savings" in c:
-                    shown = money(v)
-                else:
-                    shown = f"{v:,.1f}" if isinstance(v, float) else f"{v:,}"
-                cells.append(f'<td class="n" data-v="{esc(v)}">{esc(shown)}</td>')
-            elif c == "config":
-                cells.append(f"<td><details><summary>config</summary><pre>{esc(v)}</pre></details></td>")
-            elif isinstance(v, list):
-                cells.append(f"<td>{esc(', '.join(map(str, v)))}</td>")
-            else:
-                cells.append(f"<td>{esc(v)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return f'<table class="sortable"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 
 def _charts(a: Analysis) -> list[str]:
@@ -127,7 +99,7 @@ def render_report(a: Analysis) -> str:
             f"<b>{esc(a.status)}</b>; figures cover what was collected.</p>"
         )
         quality.append(
-            _table(
+            table(
                 a.errors,
                 [
                     ("source", "source"),
@@ -147,7 +119,7 @@ def render_report(a: Analysis) -> str:
             " personal data.</p>"
         )
     quality.append(
-        _table(
+        table(
             a.sources,
             [
                 ("source", "source"),
@@ -173,7 +145,7 @@ def render_report(a: Analysis) -> str:
             "Headline",
             f'<div class="kpis">{kpis}</div>'
             f'<p class="muted">Costs use {esc(a.cost_model.describe())}; source: {esc(a.cost_model.source)}.</p>'
-            + _table(
+            + table(
                 recs.head(5),
                 [
                     ("rank", "#"),
@@ -189,7 +161,7 @@ def render_report(a: Analysis) -> str:
             "metrics",
             "Metrics",
             "".join(charts[:2])
-            + _table(
+            + table(
                 a.metrics.head(200),
                 [
                     ("metric", "metric"),
@@ -207,7 +179,7 @@ def render_report(a: Analysis) -> str:
             (
                 "<p>Jobs scraped more often than once a minute are billed on data points per minute"
                 f" (DPM) under {esc(a.cost_model.name)}; their costs above include that factor.</p>"
-                + _table(
+                + table(
                     a.dpm,
                     [("job", "job"), ("series", "series"), ("dpm", "DPM"), ("factor", "bill factor")],
                     {"series", "dpm", "factor"},
@@ -220,7 +192,7 @@ def render_report(a: Analysis) -> str:
         (
             "histograms",
             "Histograms and summaries",
-            _table(
+            table(
                 a.histograms,
                 [
                     ("metric", "metric"),
@@ -242,7 +214,7 @@ def render_report(a: Analysis) -> str:
             "".join(charts[2:])
             + "<h3>Risky labels</h3>"
             + (
-                _table(
+                table(
                     a.risky_labels,
                     [
                         ("label", "label"),
@@ -262,13 +234,13 @@ def render_report(a: Analysis) -> str:
                 else '<p class="ok">No label looks like an identifier or grows without bound.</p>'
             )
             + "<h3>Label values carried by the most series</h3>"
-            + _table(
+            + table(
                 a.top_pairs.head(20),
                 [("label", "label"), ("value", "value"), ("series", "series")],
                 {"series"},
             )
             + "<h3>Series left after dropping one label</h3>"
-            + _table(
+            + table(
                 a.label_drops.head(200),
                 [
                     ("metric", "metric"),
@@ -284,7 +256,7 @@ def render_report(a: Analysis) -> str:
         (
             "teams",
             "Teams",
-            _table(
+            table(
                 a.by_team.group_by("team")
                 .agg(
                     pl.col("series").sum(),
@@ -307,7 +279,7 @@ def render_report(a: Analysis) -> str:
         (
             "recommendations",
             "Recommendations",
-            _table(
+            table(
                 recs,
                 [
                     ("rank", "#"),
@@ -321,6 +293,7 @@ def render_report(a: Analysis) -> str:
                 {"rank", "monthly_savings"},
             ),
         ),
+        ("usage", "Usage", usage_section(a)),
         ("logs", "Logs", '<p class="muted">No log sources in this snapshot.</p>'),
         ("traces", "Traces", '<p class="muted">No trace sources in this snapshot.</p>'),
         ("trends", "Trends", '<p class="muted">One snapshot so far: trends need two.</p>'),

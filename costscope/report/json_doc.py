@@ -72,6 +72,12 @@ def json_document(analysis: Analysis) -> dict[str, Any]:
         "values_masked": analysis.values_masked,
         "dpm": _rows(analysis.dpm),
         "recommendations": _rows(analysis.recommendations),
+        "usage": {
+            **analysis.usage.summary(),
+            "metrics": _rows(analysis.usage.metrics),
+            "keep_used_labels": _rows(analysis.usage.keep_used),
+            "problems": _rows(analysis.usage.problems),
+        },
         "sources": _rows(analysis.sources),
         "errors": _rows(analysis.errors),
         "timings": {k: round(v, 4) for k, v in analysis.timings.items()},

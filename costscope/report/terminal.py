@@ -45,6 +45,19 @@ def print_summary(
             f"{dpm.height} job(s) billed on data points per minute rather than series"
             f" (scraped more often than once a minute): {jobs}"
         )
+    usage = analysis.usage.summary()
+    if usage["known"]:
+        readers = ", ".join(
+            f"{usage[k]} {name}{'' if usage[k] == 1 else 's'}" for k, name in
+            (("dashboards", "dashboard"), ("alerts", "alert"), ("recording_rules", "recording rule"), ("slos", "SLO"))
+        )  # fmt: skip
+        console.print(
+            f"Usage ({readers}): {usage['metrics_used']} metrics read, {usage['metrics_unused']} read by nothing"
+            f" ({usage['unused_series']:,} series, {money(usage['unused_monthly_cost'])}/month)"
+            + (f"; [yellow]{usage['problems']} queries could not be read[/]" if usage["problems"] else "")
+        )
+    else:
+        console.print("[dim]Usage unknown: add dashboards and rules to see what each action would break.[/]")
     risky = analysis.risky_labels
     if risky.height:
         names = ", ".join(escape(x) for x in risky["label"].head(6))
@@ -91,6 +104,7 @@ def print_summary(
             ("action", "left"),
             ("series saved", "right"),
             ("saves/month", "right"),
+            ("breaks", "left"),
         ):
             t.add_column(col, justify=just)  # type: ignore[arg-type]
         for r in recs.head(5).iter_rows(named=True):
@@ -99,6 +113,7 @@ def print_summary(
                 escape(f"{r['kind']}: {r['target']}"),
                 f"{r['series_saved']:,}",
                 money(r["monthly_savings"]),
+                r["risk_level"],
             )
         console.print(t)
         console.print(

@@ -5,23 +5,31 @@ a URL whose path ends in ``/metrics`` is scraped as an exposition, any other URL
 Prometheus-compatible API (the flavour is detected); a folder with ``recording.json`` is a
 recorded API; a file or a folder of ``*.prom``/``*.txt``/``*.om`` files (gzip allowed) is read as
 exposition text. A folder holding both becomes one source per recording plus one for the files.
+
+Usage sources say what is read: ``grafana`` (a Grafana URL, or dashboard JSON files) and ``rules``
+(a Prometheus-compatible URL's ``/api/v1/rules``, or rule and SLO YAML files). In a folder,
+dashboards (``*.json``) and rule/SLO files (``*.yml``, ``*.yaml``) become one source of each.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from costscope.config import SOURCE_KINDS, Config, SourceConfig
+from costscope.config import SOURCE_KINDS, USAGE_KINDS, Config, SourceConfig
 from costscope.credentials import redact_url
 from costscope.errors import ConfigError, CostscopeError, InputError
+from costscope.sources.dashboards import dashboard_queries, grafana_queries, is_dashboard, read_dashboard_file
 from costscope.sources.http import HttpClient
 from costscope.sources.metrics_file import EXPOSITION_SUFFIXES, collect_file, collect_url
 from costscope.sources.prometheus_api import PrometheusApiSource, detect
 from costscope.sources.replay import MANIFEST, ReplayTransport, is_recording, load_manifest
+from costscope.sources.rules import api_rule_queries, yaml_usage
+from costscope.sources.usage import Problem, Query, refs_frame
 from costscope.store.database import SnapshotWriter, SourceResult
 from costscope.store.metrics import MetricsWriter
 
@@ -70,6 +78,15 @@ def resolve_sources(args: Sequence[str], config: Config, kind: str = "auto") -> 
                     )
                 if exposition_files(path):
                     sources.append(SourceConfig(name=_name_for(arg, taken), path=path))
+                dashboards, yamls = usage_files(path)
+                if dashboards:
+                    sources.append(
+                        SourceConfig(name=_name_for(f"{arg}/dashboards", taken), kind="grafana", path=path)
+                    )
+                if yamls:
+                    sources.append(
+                        SourceConfig(name=_name_for(f"{arg}/rules", taken), kind="rules", path=path)
+                    )
                 continue
             sources.append(SourceConfig(name=_name_for(arg, taken), kind=kind, path=path))
     return sources
@@ -88,6 +105,32 @@ def exposition_files(path: Path) -> list[Path]:
     return found
 
 
+def _outside_recordings(path: Path, suffixes: tuple[str, ...]) -> list[Path]:
+    recordings = [r.parent for r in path.rglob(MANIFEST)]
+    return [
+        p
+        for p in sorted(path.rglob("*"))
+        if p.is_file() and p.name.endswith(suffixes) and not any(r in p.parents for r in recordings)
+    ]
+
+
+def _maybe_dashboard(path: Path) -> bool:
+    """A JSON file in a folder is a dashboard if it looks like one (or is broken: say so later)."""
+    try:
+        return is_dashboard(json.loads(path.read_bytes()))
+    except (ValueError, OSError):
+        return True
+
+
+def usage_files(path: Path) -> tuple[list[Path], list[Path]]:
+    """Dashboard JSON files and rule/SLO YAML files under ``path`` (itself, if a file)."""
+    if path.is_file():
+        return ([path], []) if path.suffix == ".json" else ([], [path])
+    dashboards = [p for p in _outside_recordings(path, (".json",)) if _maybe_dashboard(p)]
+    yamls = [p for p in _outside_recordings(path, (".yml", ".yaml")) if not p.name.startswith("costscope")]
+    return dashboards, yamls
+
+
 def infer_kind(source: SourceConfig) -> str:
     """The kind of ``source`` when it says ``auto``."""
     if source.kind != "auto":
@@ -95,7 +138,59 @@ def infer_kind(source: SourceConfig) -> str:
     if source.url is not None:
         return "exposition" if urlsplit(source.url).path.rstrip("/").endswith("/metrics") else "prometheus"
     assert source.path is not None
+    if source.path.is_file() and source.path.suffix == ".json":
+        return "grafana"
+    if source.path.is_file() and source.path.suffix in (".yml", ".yaml"):
+        return "rules"
     return "prometheus" if is_recording(source.path) else "exposition"
+
+
+def _usage_queries(
+    source: SourceConfig, kind: str, record: Path | None, errors: list[CostscopeError]
+) -> tuple[list[Query], list[Problem]]:
+    """The queries of a usage source; a bad file is an error and the other files go on."""
+    if source.url is not None or (source.path is not None and is_recording(source.path)):
+        with _api_client(source, record) as client:
+            if kind == "grafana":
+                return grafana_queries(client)
+            return api_rule_queries(client), []
+    assert source.path is not None
+    dashboards, yamls = usage_files(source.path)
+    files = dashboards if kind == "grafana" else yamls
+    if not files:
+        raise InputError(
+            f"no {'dashboard JSON' if kind == 'grafana' else 'rule or SLO YAML'} files", file=str(source.path)
+        )
+    queries: list[Query] = []
+    problems: list[Problem] = []
+    for f in files:
+        try:
+            if kind == "grafana":
+                doc = read_dashboard_file(f)
+                found, trouble = dashboard_queries(doc, str(f))
+            else:
+                found, trouble = yaml_usage(f)
+        except CostscopeError as exc:
+            errors.append(exc)
+            continue
+        queries += found
+        problems += trouble
+    return queries, problems
+
+
+def _collect_usage(
+    source: SourceConfig,
+    kind: str,
+    snapshot: SnapshotWriter,
+    record: Path | None,
+    errors: list[CostscopeError],
+) -> int:
+    """Read a usage source into usage_refs / usage_problems; the number of queries read."""
+    queries, problems = _usage_queries(source, kind, record, errors)
+    refs, problem_rows = refs_frame(source.name, queries, problems)
+    snapshot.append("usage_refs", refs)
+    snapshot.append("usage_problems", problem_rows)
+    return len(queries)
 
 
 def _collect_exposition(source: SourceConfig, writer: MetricsWriter, progress: Progress | None) -> int:
@@ -146,8 +241,11 @@ def collect(
     skipped = 0
     errors: list[CostscopeError] = []
     flavour, version = kind, None
+    read = 0
     try:
-        if kind == "exposition":
+        if kind in USAGE_KINDS:
+            read = _collect_usage(source, kind, snapshot, record, errors)
+        elif kind == "exposition":
             skipped = _collect_exposition(source, writer, progress)
         else:
             with _api_client(source, record) as client:
@@ -161,7 +259,7 @@ def collect(
     except CostscopeError as exc:
         errors.append(exc)
     series = writer.close()
-    status = "complete" if not errors else "partial" if series else "failed"
+    status = "complete" if not errors else "partial" if series or read else "failed"
     result = SourceResult(
         name=source.name,
         kind=kind,

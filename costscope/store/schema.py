@@ -10,7 +10,8 @@ Tables by signal (the place each later capability writes to):
 - metrics: ``metric_meta`` (one row per metric: type, help, unit, series, samples),
   ``metric_series`` (one row per series), ``series_labels`` (one row per series × label),
   ``scrape_stats`` (samples per job/target for DPM pricing)
-- usage: ``usage_refs`` (which dashboard/rule/SLO uses which metric and labels)
+- usage: ``usage_refs`` (which dashboard/rule/SLO uses which metric and labels),
+  ``usage_problems`` (expressions that could not be read, and why)
 - logs: ``log_volume`` (bytes/lines per stream, service, level), ``log_templates``
 - traces: ``trace_operations`` (span/trace rates per service and operation), ``spans``
 - findings: ``recommendations`` (findings are data, written back like any other result)
@@ -171,6 +172,31 @@ MIGRATIONS: tuple[Migration, ...] = (
             config          VARCHAR NOT NULL,     -- paste-able relabel/collector config
             cost_model      VARCHAR NOT NULL
         );
+        """,
+    ),
+    Migration(
+        2,
+        "usage: source, how the metric is matched, labels needed as a set or all-but; problems",
+        """
+        ALTER TABLE usage_refs ADD COLUMN source VARCHAR;
+        -- exact | regex | not_exact | not_regex | any (a selector without a metric name)
+        ALTER TABLE usage_refs ADD COLUMN name_match VARCHAR DEFAULT 'exact';
+        -- true: the expression needs every label except those in ``labels``
+        ALTER TABLE usage_refs ADD COLUMN all_labels BOOLEAN DEFAULT false;
+        ALTER TABLE usage_refs ADD COLUMN matchers VARCHAR[];   -- labels it filters on
+        ALTER TABLE usage_refs ADD COLUMN panel VARCHAR;        -- panel, variable or rule group
+        CREATE TABLE usage_problems (
+            snapshot_id INTEGER NOT NULL,
+            source      VARCHAR NOT NULL,
+            kind        VARCHAR NOT NULL,     -- dashboard, alert, recording_rule, slo
+            name        VARCHAR NOT NULL,
+            panel       VARCHAR,
+            origin      VARCHAR,
+            expr        VARCHAR,
+            problem     VARCHAR NOT NULL,     -- parse_error | not_promql | unresolved
+            message     VARCHAR NOT NULL
+        );
+        ALTER TABLE recommendations ADD COLUMN risk_level VARCHAR DEFAULT 'unknown';
         """,
     ),
 )

@@ -1,8 +1,8 @@
 """Ranked, savings-estimated actions with config people can paste.
 
 A ``Recommendation`` says what to do (``kind``) to what (``target``), what it saves per month
-under the named cost model, what it would break (``risk``: says that usage is unknown until
-dashboards and rules are read), the evidence, and ready config. ``config`` is a stream of YAML
+under the named cost model, what it would break (``risk`` and ``risk_level``, from the dashboards,
+rules and SLOs read; "unknown" until some are), the evidence, and ready config. ``config`` is a stream of YAML
 documents, each opened by a comment saying where it goes: a Prometheus rule file,
 ``metric_relabel_configs`` for the scrape job, an OpenTelemetry Collector processor, or the SDK
 view that fixes it at the source. Every document loads with ``yaml.safe_load_all`` and the
@@ -17,39 +17,19 @@ Kinds:
   points per minute above one per series; scraping every 60 s divides that part of the bill.
 - ``reduce_buckets``: a histogram with many buckets; drop the bucket series of all but
   ``TARGET_BUCKETS`` bounds at scrape time (``histogram_quantile`` keeps working, coarser).
+- ``drop_metric``: nothing (no dashboard, alert, recording rule or SLO) reads the metric.
+- ``keep_used_labels``: the metric's readers need only some of its labels; aggregate the others
+  away where it is ingested (the metric keeps its name, so the queries keep working).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
 
 import polars as pl
 
 from costscope.pricing import CostModel
-
-RISK_UNKNOWN = "usage unknown: add dashboards and rules to check what reads this"
-MIN_SHARE_OF_METRIC = 0.10  # a cut that saves less than 10% of a metric is noise
-MIN_MONTHLY_SAVINGS = 0.01
-MAX_RECOMMENDATIONS = 50
-
-
-@dataclass(frozen=True)
-class Recommendation:
-    """One action: kind, target, monthly savings, risk, evidence and config to paste."""
-
-    kind: str
-    target: str
-    monthly_savings: float
-    series_saved: int
-    risk: str
-    evidence: str
-    config: str
-    cost_model: str
-
-    def as_dict(self) -> dict[str, object]:
-        """Plain fields, for JSON and DataFrames."""
-        return asdict(self)
+from costscope.recommend.model import MIN_SHARE_OF_METRIC, Guard, Recommendation, unknown_guard
 
 
 def _family_regex(metric: str, type_: str | None) -> str:
@@ -121,6 +101,7 @@ def recommend_aggregations(
     metrics: pl.DataFrame,
     labels_by_metric: dict[str, list[str]],
     model: CostModel,
+    guard: Guard = unknown_guard,
 ) -> list[Recommendation]:
     """Per metric, the aggregation that saves the most: one label away, or all its risky labels."""
     types = dict(zip(metrics["metric"], metrics["type"], strict=True))
@@ -166,13 +147,15 @@ def recommend_aggregations(
             why = f"without {dropped[0]} ({row['label_values']:,} values{extra})"
         else:
             why = f"without its risky labels {', '.join(dropped)} (each alone saves less: they overlap)"
+        risk, level = guard(metric, dropped, "", False)
         recs.append(
             Recommendation(
                 kind="aggregate",
                 target=f"{metric} without {', '.join(dropped)}",
                 monthly_savings=round(float(row["monthly_savings"]), 2),
                 series_saved=int(row["series_saved"]),
-                risk=RISK_UNKNOWN,
+                risk=risk,
+                risk_level=level,
                 evidence=f"{metric} has {row['series_before']:,} series; {why} {row['series_after']:,} remain",
                 config=_aggregate_config(metric, dropped, kept, types.get(metric)),
                 cost_model=model.describe(),
@@ -181,18 +164,22 @@ def recommend_aggregations(
     return recs
 
 
-def recommend_fewer_buckets(histograms: pl.DataFrame, model: CostModel) -> list[Recommendation]:
+def recommend_fewer_buckets(
+    histograms: pl.DataFrame, model: CostModel, guard: Guard = unknown_guard
+) -> list[Recommendation]:
     """Keep fewer buckets of histograms that have many."""
     recs = []
     for row in histograms.filter(pl.col("fewer_buckets_series_saved") > 0).iter_rows(named=True):
         kept, dropped = list(row["kept_points"]), list(row["dropped_points"])
+        risk, level = guard(row["metric"], ["le"], "quantiles from it get coarser", True)
         recs.append(
             Recommendation(
                 kind="reduce_buckets",
                 target=f"{row['metric']} to {len(kept)} buckets",
                 monthly_savings=round(float(row["fewer_buckets_monthly_savings"]), 2),
                 series_saved=int(row["fewer_buckets_series_saved"]),
-                risk=RISK_UNKNOWN + "; quantiles from it get coarser",
+                risk=risk,
+                risk_level=level,
                 evidence=(
                     f"{row['metric']} has {row['points']} buckets × {row['label_sets']:,} label sets ="
                     f" {row['series']:,} series; keeping {len(kept)} buckets leaves"
@@ -207,7 +194,7 @@ def recommend_fewer_buckets(histograms: pl.DataFrame, model: CostModel) -> list[
 
 
 def recommend_scrape_intervals(
-    dpm: pl.DataFrame, by_job: pl.DataFrame, model: CostModel
+    dpm: pl.DataFrame, by_job: pl.DataFrame, model: CostModel, guard: Guard = unknown_guard
 ) -> list[Recommendation]:
     """Scrape once a minute the jobs whose data points per minute, not their series, set the bill."""
     cost = by_job.group_by("job").agg(pl.col("monthly_cost").sum())
@@ -215,13 +202,16 @@ def recommend_scrape_intervals(
     for row in dpm.filter(pl.col("factor") > 1).join(cost, on="job").iter_rows(named=True):
         saved = row["monthly_cost"] * (1 - 1 / row["factor"])
         seconds = 60.0 / (row["dpm"] / row["series"])
+        effect = "rate() windows under 4m and alerts with short `for:` get coarser"
+        risk, level = guard(f"job {row['job']}", None, effect, True)
         recs.append(
             Recommendation(
                 kind="scrape_interval",
                 target=f"job {row['job']} every 60s",
                 monthly_savings=round(saved, 2),
                 series_saved=0,
-                risk=RISK_UNKNOWN + "; rate() windows under 4m and alerts with short `for:` get coarser",
+                risk=risk,
+                risk_level=level,
                 evidence=(
                     f"{row['job']} sends {row['dpm']:,.0f} data points per minute for {row['series']:,} series"
                     f" (scraped about every {seconds:.0f}s); {model.name} bills the higher of the two"
@@ -236,18 +226,74 @@ def recommend_scrape_intervals(
     return recs
 
 
-def rank(recs: list[Recommendation]) -> list[Recommendation]:
-    """Most money first; ties by target; noise (saves under a cent) left out; at most 50."""
-    kept = [r for r in recs if r.monthly_savings >= MIN_MONTHLY_SAVINGS or r.series_saved > 0]
-    return sorted(kept, key=lambda r: (-r.monthly_savings, -r.series_saved, r.target))[:MAX_RECOMMENDATIONS]
+def _drop_config(metric: str, type_: str | None) -> str:
+    regex = _yaml_str(_family_regex(metric, type_))
+    return (
+        f"# Prometheus (prometheus.yml, under the scrape job): stop ingesting {metric}\n"
+        f"metric_relabel_configs:\n  - source_labels: [__name__]\n    regex: {regex}\n    action: drop\n"
+        f"---\n"
+        f"# or, in an OpenTelemetry Collector: drop it before export\n"
+        f"processors:\n  filter/costscope:\n    error_mode: ignore\n    metrics:\n      metric:\n"
+        f"        - {_yaml_str(f'name == {chr(34)}{metric}{chr(34)}')}\n"
+    )
 
 
-def recommendations_frame(recs: list[Recommendation]) -> pl.DataFrame:
-    """Recommendations as a DataFrame, ranked by savings (rank 1 saves the most)."""
-    schema = {
-        "rank": pl.Int32, "kind": pl.String, "target": pl.String, "monthly_savings": pl.Float64,
-        "series_saved": pl.Int64, "risk": pl.String, "evidence": pl.String, "config": pl.String,
-        "cost_model": pl.String,
-    }  # fmt: skip
-    rows = [{"rank": i, **r.as_dict()} for i, r in enumerate(recs, 1)]
-    return pl.DataFrame(rows, schema=schema)
+def recommend_unused_drops(
+    usage: pl.DataFrame, metrics: pl.DataFrame, model: CostModel
+) -> list[Recommendation]:
+    """Drop the metrics that no dashboard, alert, recording rule or SLO reads."""
+    types = dict(zip(metrics["metric"], metrics["type"], strict=True))
+    recs = []
+    for row in usage.filter(pl.col("status") == "unused").iter_rows(named=True):
+        recs.append(
+            Recommendation(
+                kind="drop_metric",
+                target=row["metric"],
+                monthly_savings=round(float(row["monthly_cost"]), 2),
+                series_saved=int(row["series"]),
+                risk="none known: no dashboard, alert, recording rule or SLO that was read uses it",
+                risk_level="none",
+                evidence=f"{row['metric']} has {row['series']:,} series and no reader",
+                config=_drop_config(row["metric"], types.get(row["metric"])),
+                cost_model=model.describe(),
+            )
+        )
+    return recs
+
+
+def recommend_keep_used(
+    keep_used: pl.DataFrame, metrics: pl.DataFrame, model: CostModel, guard: Guard
+) -> list[Recommendation]:
+    """Aggregate away the labels no reader needs; the metric keeps its name and its queries work."""
+    types = dict(zip(metrics["metric"], metrics["type"], strict=True))
+    recs = []
+    for row in keep_used.filter(
+        pl.col("series_saved") >= pl.col("series_before") * MIN_SHARE_OF_METRIC
+    ).iter_rows(named=True):
+        metric, dropped, kept = row["metric"], list(row["dropped"]), list(row["kept"])
+        risk, level = guard(metric, dropped, "", False)
+        is_hist = types.get(metric) in ("histogram", "gaugehistogram")
+        label_set = ", ".join([*kept, "le"] if is_hist and "le" not in kept else kept)
+        recs.append(
+            Recommendation(
+                kind="keep_used_labels",
+                target=f"{metric} keeping {', '.join(kept) or 'no labels'}",
+                monthly_savings=round(float(row["monthly_savings"]), 2),
+                series_saved=int(row["series_saved"]),
+                risk=risk,
+                risk_level=level,
+                evidence=(
+                    f"{metric} has {row['series_before']:,} series; its readers need only"
+                    f" {', '.join(kept) or 'no label'}; without {', '.join(dropped)} {row['series_after']:,} remain"
+                ),
+                config=(
+                    f"# OpenTelemetry Collector (contrib): keep only the labels read of {metric}\n"
+                    f"processors:\n  metricstransform:\n    transforms:\n"
+                    f"      - include: {_yaml_str(metric)}\n        action: update\n        operations:\n"
+                    f"          - action: aggregate_labels\n            label_set: [{label_set}]\n"
+                    f"            aggregation_type: sum\n"
+                ),
+                cost_model=model.describe(),
+            )
+        )
+    return recs

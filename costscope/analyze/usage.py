@@ -1,0 +1,310 @@
+"""What is used: each metric's readers (dashboards, alerts, recording rules, SLOs) and labels.
+
+``usage_refs`` holds, per expression, the metric it names (or a pattern) and the labels it needs.
+Here the patterns are resolved against the snapshot's metrics, recording rules are followed (a
+metric read only by a rule whose output a dashboard reads is used by that dashboard, through the
+rule), and each metric family gets: who reads it, which of its labels anything needs, and —
+where some labels are needed by nothing — the exact series left if only the used ones were kept.
+
+Severity of breaking a reader, for guarding recommendations: an SLO weighs most, then an alert or
+a recording rule (whatever reads its output breaks too), then a dashboard.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from costscope.analyze.metrics import keep_only
+from costscope.config import USAGE_KINDS
+from costscope.pricing import CostModel
+from costscope.recommend.model import unknown_guard
+from costscope.store.database import Store
+
+SEVERITY = {"slo": 3, "alert": 2, "recording_rule": 2, "dashboard": 1}
+# bucket bounds: fewer buckets is its own action; job: what pricing, DPM and ownership key on
+NEVER_DROPPED = ("le", "quantile", "job", "__name__")
+MAX_CHAIN = 8  # recording rules of recording rules, followed this deep
+_READER_KINDS = ("dashboard", "alert", "recording_rule", "slo")
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Something that reads a metric: a dashboard panel, an alert, a recording rule, an SLO."""
+
+    kind: str
+    name: str
+    panel: str | None = None
+    via: str | None = None  # the recording rule in between, when read through one
+
+    def describe(self) -> str:
+        """One short phrase: ``alert KubePodCrashLooping`` or ``dashboard 'API' (via rule x)``."""
+        what = {"recording_rule": "recording rule", "slo": "SLO"}.get(self.kind, self.kind)
+        text = f"{what} {self.name!r}" if self.kind in ("dashboard", "slo") else f"{what} {self.name}"
+        if self.kind == "dashboard" and self.panel:
+            text += f" (panel {self.panel!r})"
+        return text + (f" via {self.via}" if self.via else "")
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Who reads what in one snapshot; ``known`` is False when no usage source was read."""
+
+    known: bool
+    metrics: pl.DataFrame  # per family: readers, labels needed/unused, series, cost, status
+    keep_used: pl.DataFrame  # per family with unused labels: series and money kept-only-used saves
+    problems: pl.DataFrame
+    # per family: (reader, needs) where needs is (every, labels) as in usage_refs
+    readers: dict[str, list[tuple[Reader, bool, frozenset[str]]]] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """Counts for a headline: readers by kind, used and unused metrics, their cost, problems."""
+        m = self.metrics
+        unused = m.filter(pl.col("status") == "unused")
+        readers = {r for entries in self.readers.values() for r, _, _ in entries if r.via is None}
+        return {
+            "known": self.known,
+            "dashboards": len({r.name for r in readers if r.kind == "dashboard"}),
+            "alerts": len({r.name for r in readers if r.kind == "alert"}),
+            "recording_rules": len({r.name for r in readers if r.kind == "recording_rule"}),
+            "slos": len({r.name for r in readers if r.kind == "slo"}),
+            "metrics_used": m.height - unused.height,
+            "metrics_unused": unused.height,
+            "unused_series": int(unused["series"].sum()) if unused.height else 0,
+            "unused_monthly_cost": round(float(unused["monthly_cost"].sum()), 2) if unused.height else 0.0,
+            "problems": self.problems.height,
+        }
+
+    def breaking(self, metric: str, labels: list[str] | None = None) -> list[Reader]:
+        """Readers of ``metric`` that need one of ``labels`` (any reader, when labels is None)."""
+        out = []
+        for reader, every, need in self.readers.get(metric, []):
+            if labels is None or any((lb not in need) if every else (lb in need) for lb in labels):
+                out.append(reader)
+        return _unique(out)
+
+    def guard(
+        self, metric: str, labels: list[str] | None, effect: str, soft: bool = False
+    ) -> tuple[str, str]:
+        """What losing ``labels`` of ``metric`` (all of it: None) breaks → (risk text, risk level).
+
+        ``soft``: the readers get coarser rather than break (fewer buckets); an SLO still breaks,
+        its threshold may fall between the buckets kept.
+        """
+        if not self.known:
+            return unknown_guard(metric, labels, effect, soft)
+        readers = [] if metric.startswith("job ") else self.breaking(metric, labels)
+        breaking = [r for r in readers if r.kind == "slo"] if soft else readers
+        tail = f"; {effect}" if effect else ""
+        if breaking:
+            level = max(breaking, key=lambda r: SEVERITY.get(r.kind, 0)).kind
+            return f"breaks {_listing(breaking)}{tail}", level
+        if readers:
+            return f"coarser for {_listing(readers)}{tail}", "coarser"
+        if soft:
+            return f"none known{tail}", "coarser"
+        others = self.breaking(metric)
+        if labels and others:
+            what = "sums over " + ", ".join(labels)
+            return (
+                f"none known: {_count(len(others), 'reader')} of it need no {', '.join(labels)}"
+                f" (values become {what}: check readers that take max/min/avg over them)",
+                "none",
+            )
+        return "none known: nothing that was read uses it", "none"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _listing(readers: list[Reader], limit: int = 4) -> str:
+    shown = "; ".join(r.describe() for r in readers[:limit])
+    return shown + (f" and {len(readers) - limit} more" if len(readers) > limit else "")
+
+
+def _unique(readers: list[Reader]) -> list[Reader]:
+    seen: dict[tuple[str, str, str | None], Reader] = {}
+    for r in readers:
+        seen.setdefault((r.kind, r.name, r.via), r)
+    return sorted(seen.values(), key=lambda r: (-SEVERITY.get(r.kind, 0), r.kind, r.name))
+
+
+def _resolve(
+    refs: pl.DataFrame, names: list[str], labels_of: dict[str, set[str]], family_of: dict[str, str]
+) -> pl.DataFrame:
+    """Each ref with the concrete sample names it selects (refs to unknown names keep theirs)."""
+    known = pl.Series("sample", names, dtype=pl.String)
+    parts = [refs.filter(pl.col("name_match") == "exact").with_columns(sample=pl.col("metric"))]
+    patterned = refs.filter(pl.col("name_match") != "exact")
+    for (metric, match), group in patterned.group_by(["metric", "name_match"], maintain_order=True):
+        if match == "any":
+            rows = []
+            for matchers, g in group.group_by("matchers"):
+                want = set(matchers[0] or [])
+                hits = [n for n in names if want <= labels_of.get(family_of[n], set())]
+                rows.append(g.join(pl.DataFrame({"sample": hits}, schema={"sample": pl.String}), how="cross"))
+            parts.extend(rows)
+            continue
+        anchored = f"^(?:{metric})$" if "regex" in str(match) else None
+        try:
+            hit = known.str.contains(anchored) if anchored else known == metric
+        except pl.exceptions.ComputeError:
+            continue  # an invalid regex selects nothing (Prometheus would refuse the query)
+        if str(match).startswith("not_"):
+            hit = ~hit
+        parts.append(group.join(known.filter(hit).to_frame(), how="cross"))
+    return pl.concat(parts, how="diagonal_relaxed") if parts else refs.with_columns(sample=pl.col("metric"))
+
+
+def _readers_by_sample(resolved: pl.DataFrame) -> dict[str, list[tuple[Reader, bool, frozenset[str]]]]:
+    """Direct readers per sample name, then readers through recording rules (transitively)."""
+    direct: dict[str, list[tuple[Reader, bool, frozenset[str]]]] = defaultdict(list)
+    for row in resolved.iter_rows(named=True):
+        reader = Reader(row["kind"], row["name"], row["panel"])
+        direct[row["sample"]].append((reader, bool(row["all_labels"]), frozenset(row["labels"] or [])))
+    result = {k: list(v) for k, v in direct.items()}
+    for sample, entries in direct.items():
+        # (rule, path to it, what the first rule needs of the sample: its output is what readers see)
+        frontier = [(r.name, r.name, e, n) for r, e, n in entries if r.kind == "recording_rule"]
+        seen = {f[0] for f in frontier}
+        for _ in range(MAX_CHAIN):
+            nxt = []
+            for rule, path, every, need in frontier:
+                for reader, _, _ in direct.get(rule, []):
+                    result[sample].append((Reader(reader.kind, reader.name, reader.panel, path), every, need))
+                    if reader.kind == "recording_rule" and reader.name not in seen:
+                        seen.add(reader.name)
+                        nxt.append((reader.name, f"{path} → {reader.name}", every, need))
+            frontier = nxt
+            if not frontier:
+                break
+    return result
+
+
+def analyze_usage(
+    store: Store,
+    snapshot_id: int,
+    model: CostModel,
+    metrics: pl.DataFrame,
+    labels_by_metric: dict[str, list[str]],
+) -> Usage:
+    """Readers, needed labels, unused metrics and keep-only-used-labels savings of a snapshot."""
+    kinds = store.query(
+        "SELECT DISTINCT kind FROM snapshot_sources WHERE snapshot_id = ? AND status != 'failed'",
+        [snapshot_id],
+    )
+    known = bool(set(kinds["kind"]) & set(USAGE_KINDS))
+    refs = store.query(
+        "SELECT source, metric, name_match, labels, all_labels, matchers, kind, name, panel, origin, expr"
+        " FROM usage_refs WHERE snapshot_id = ?",
+        [snapshot_id],
+    )
+    problems = store.query(
+        "SELECT source, kind, name, panel, origin, expr, problem, message FROM usage_problems"
+        " WHERE snapshot_id = ? ORDER BY source, name",
+        [snapshot_id],
+    )
+    samples = store.query(
+        "SELECT DISTINCT metric, family FROM metric_series WHERE snapshot_id = ?", [snapshot_id]
+    )
+    family_of = dict(zip(samples["metric"], samples["family"], strict=True))
+    labels_of = {m: set(v) for m, v in labels_by_metric.items()}
+    resolved = _resolve(refs, sorted(family_of), labels_of, family_of)
+    by_sample = _readers_by_sample(resolved)
+    readers: dict[str, list[tuple[Reader, bool, frozenset[str]]]] = defaultdict(list)
+    for sample, entries in by_sample.items():
+        if sample in family_of:
+            readers[family_of[sample]].extend(entries)
+    rows = []
+    for row in metrics.select("metric", "series", "monthly_cost").iter_rows(named=True):
+        family = row["metric"]
+        entries = readers.get(family, [])
+        unique = _unique([r for r, _, _ in entries])
+        labels = labels_by_metric.get(family, [])
+        needed = [
+            lb for lb in labels if any((lb not in n) if every else (lb in n) for _, every, n in entries)
+        ]
+        counts = {k: len({r.name for r in unique if r.kind == k}) for k in _READER_KINDS}
+        rows.append(
+            {
+                "metric": family,
+                "status": "used" if unique else "unused",
+                "series": row["series"],
+                "monthly_cost": row["monthly_cost"],
+                "dashboards": counts["dashboard"],
+                "alerts": counts["alert"],
+                "recording_rules": counts["recording_rule"],
+                "slos": counts["slo"],
+                "readers": [r.describe() for r in unique],
+                "labels_needed": needed,
+                "labels_unused": [lb for lb in labels if lb not in needed] if unique else [],
+            }
+        )
+    schema: dict[str, Any] = {
+        "metric": pl.String, "status": pl.String, "series": pl.Int64, "monthly_cost": pl.Float64,
+        "dashboards": pl.Int64, "alerts": pl.Int64, "recording_rules": pl.Int64, "slos": pl.Int64,
+        "readers": pl.List(pl.String), "labels_needed": pl.List(pl.String), "labels_unused": pl.List(pl.String),
+    }  # fmt: skip
+    frame = pl.DataFrame(rows, schema=schema) if known else pl.DataFrame(schema=schema)
+    return Usage(
+        known=known,
+        metrics=frame,
+        keep_used=_keep_used(store, snapshot_id, model, frame, metrics) if known else _KEEP_EMPTY,
+        problems=problems,
+        readers=dict(readers) if known else {},
+    )
+
+
+_KEEP_SCHEMA: dict[str, Any] = {
+    "metric": pl.String, "dropped": pl.List(pl.String), "kept": pl.List(pl.String),
+    "series_before": pl.Int64, "series_after": pl.Int64, "series_saved": pl.Int64, "monthly_savings": pl.Float64,
+}  # fmt: skip
+_KEEP_EMPTY = pl.DataFrame(schema=_KEEP_SCHEMA)
+
+
+def _keep_used(
+    store: Store, snapshot_id: int, model: CostModel, usage: pl.DataFrame, metrics: pl.DataFrame
+) -> pl.DataFrame:
+    """Per used metric with labels nothing needs: the exact series left keeping only the needed ones."""
+    candidates = usage.filter(pl.col("status") == "used").select(
+        "metric",
+        pl.col("labels_unused").list.filter(~pl.element().is_in(list(NEVER_DROPPED))).alias("dropped"),
+        kept=pl.concat_list(
+            "labels_needed", pl.col("labels_unused").list.filter(pl.element().is_in(list(NEVER_DROPPED)))
+        )
+        .list.unique()
+        .list.sort(),
+    )
+    candidates = candidates.filter(pl.col("dropped").list.len() > 0)
+    if candidates.is_empty():
+        return _KEEP_EMPTY
+    after = keep_only(store, snapshot_id, candidates.explode("dropped").rename({"dropped": "label"}))
+    cost = metrics.select("metric", "series", "monthly_cost")
+    return (
+        candidates.join(after, on="metric")
+        .join(cost, on="metric")
+        .with_columns(series_saved=pl.col("series") - pl.col("series_after"))
+        .with_columns(
+            monthly_savings=pl.col("monthly_cost")
+            * pl.col("series_saved")
+            / pl.col("series").clip(lower_bound=1)
+        )
+        .select(
+            "metric",
+            "dropped",
+            "kept",
+            pl.col("series").alias("series_before"),
+            "series_after",
+            "series_saved",
+            "monthly_savings",
+        )
+        .filter(pl.col("series_saved") > 0)
+        .sort(["monthly_savings", "metric"], descending=[True, False])
+    )
+
+
+__all__ = ["Reader", "Usage", "analyze_usage"]

@@ -1,0 +1,84 @@
+"""The report's usage section: who reads which metric, what nobody reads, and what could not be read."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from costscope.analyze import Analysis
+from costscope.report.tables import esc, table
+from costscope.report.terminal import money
+
+
+def usage_section(a: Analysis) -> str:
+    """HTML for the usage section (a hint on how to add usage when none was read)."""
+    usage = a.usage
+    if not usage.known:
+        return (
+            '<p class="muted">No dashboards, rules or SLOs in this snapshot, so no recommendation can say'
+            " what it would break. Add a Grafana URL or dashboard JSON files, rule files or a Prometheus"
+            " <code>/api/v1/rules</code> source (docs/usage.md).</p>"
+        )
+    m = usage.metrics
+    unused = m.filter(pl.col("status") == "unused")
+    cost = float(unused["monthly_cost"].sum()) if unused.height else 0.0
+    parts = [
+        f"<p><b>{unused.height:,}</b> of {m.height:,} metrics are read by no dashboard, alert, recording rule"
+        f" or SLO: {int(unused['series'].sum() if unused.height else 0):,} series, <b>{esc(money(cost))}</b>"
+        " per month.</p>",
+        "<h3>Unused metrics</h3>",
+        table(
+            unused.head(200),
+            [("metric", "metric"), ("series", "series"), ("monthly_cost", "monthly cost")],
+            {"series", "monthly_cost"},
+        ),
+        "<h3>Used metrics, their readers and the labels they need</h3>",
+        table(
+            m.filter(pl.col("status") == "used").head(300),
+            [
+                ("metric", "metric"),
+                ("series", "series"),
+                ("monthly_cost", "monthly cost"),
+                ("dashboards", "dashboards"),
+                ("alerts", "alerts"),
+                ("recording_rules", "rules"),
+                ("slos", "SLOs"),
+                ("labels_needed", "labels read"),
+                ("labels_unused", "labels nobody reads"),
+                ("readers", "readers"),
+            ],
+            {"series", "monthly_cost", "dashboards", "alerts", "recording_rules", "slos"},
+        ),
+    ]
+    if usage.keep_used.height:
+        parts += [
+            "<h3>Keeping only the labels that are read</h3>",
+            table(
+                usage.keep_used,
+                [
+                    ("metric", "metric"),
+                    ("kept", "labels kept"),
+                    ("dropped", "labels dropped"),
+                    ("series_before", "before"),
+                    ("series_after", "after"),
+                    ("monthly_savings", "saves/month"),
+                ],
+                {"series_before", "series_after", "monthly_savings"},
+            ),
+        ]
+    if usage.problems.height:
+        parts += [
+            f"<h3>Queries that could not be read ({usage.problems.height})</h3>",
+            table(
+                usage.problems,
+                [
+                    ("kind", "kind"),
+                    ("name", "name"),
+                    ("panel", "panel"),
+                    ("problem", "problem"),
+                    ("message", "why"),
+                    ("expr", "expression"),
+                ],
+                set(),
+            ),
+        ]
+    return "".join(parts)

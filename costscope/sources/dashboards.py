@@ -1,0 +1,223 @@
+"""Grafana dashboards as usage: every PromQL query of every panel, variable and annotation.
+
+Read from JSON files (a dashboard, or the API's ``{"dashboard": …, "meta": …}`` export) or from a
+Grafana server: ``/api/search?type=dash-db`` page by page, ``/api/dashboards/uid/<uid>`` for each,
+and ``/api/library-elements/<uid>`` for the library panels they refer to.
+
+What counts as a query: ``targets[].expr`` of every panel, including panels inside rows (the
+current ``panels[].panels`` and the legacy ``rows[].panels`` layouts); template variables of type
+``query`` (``label_values(m{…}, label)`` needs ``label`` of ``m``; ``query_result(expr)`` needs
+all; ``metrics(regex)`` reads every metric the regex matches); Prometheus annotations. Targets of a
+datasource known to be something else (Loki, Tempo, Elasticsearch…) are left out.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from costscope.errors import ParseError
+from costscope.sources.http import HttpClient
+from costscope.sources.promql import ALL, LabelNeed
+from costscope.sources.usage import Problem, Query
+
+PROMETHEUS_TYPES = ("prometheus", "grafana-amazonprometheus-datasource", "victoriametrics-datasource")
+SEARCH_PAGE = 1000
+_LABEL_VALUES = re.compile(r"^\s*label_values\((?P<args>.*)\)\s*$", re.S)
+_QUERY_RESULT = re.compile(r"^\s*query_result\((?P<expr>.*)\)\s*$", re.S)
+_METRICS = re.compile(r"^\s*metrics\((?P<regex>.*)\)\s*$", re.S)
+_VAR_REF = re.compile(r"^\$\{?(\w+)\}?$")
+
+
+def read_dashboard_file(path: Path) -> dict[str, Any]:
+    """The dashboard in ``path`` (a plain dashboard or an API export holding one)."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"invalid JSON: {exc.msg}", file=str(path), line=exc.lineno) from None
+    except UnicodeDecodeError:
+        raise ParseError("not UTF-8 text", file=str(path)) from None
+    if isinstance(doc, dict) and isinstance(doc.get("dashboard"), dict):
+        doc = doc["dashboard"]
+    if not is_dashboard(doc):
+        raise ParseError("not a Grafana dashboard (no panels or rows)", file=str(path))
+    return dict(doc)
+
+
+def is_dashboard(doc: object) -> bool:
+    """Whether ``doc`` looks like a Grafana dashboard model."""
+    if isinstance(doc, dict) and isinstance(doc.get("dashboard"), dict):
+        doc = doc["dashboard"]
+    return isinstance(doc, dict) and ("panels" in doc or "rows" in doc)
+
+
+def _panels(panels: Any) -> Iterator[dict[str, Any]]:
+    for panel in panels if isinstance(panels, list) else []:
+        if not isinstance(panel, dict):
+            continue
+        yield panel
+        yield from _panels(panel.get("panels"))  # a collapsed row holds its panels
+
+
+def _all_panels(doc: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    yield from _panels(doc.get("panels"))
+    for row in doc.get("rows") or []:  # the pre-5.0 layout, still common in provisioned files
+        if isinstance(row, dict):
+            yield from _panels(row.get("panels"))
+
+
+def _datasource_types(doc: Mapping[str, Any]) -> dict[str, str]:
+    """Datasource variables (``$datasource`` → plugin type), to tell Loki panels apart."""
+    types = {}
+    for var in (doc.get("templating") or {}).get("list") or []:
+        if isinstance(var, dict) and var.get("type") == "datasource" and isinstance(var.get("query"), str):
+            types[str(var.get("name"))] = var["query"]
+    return types
+
+
+def _datasource_type(ds: Any, variables: Mapping[str, str]) -> str | None:
+    """The plugin type of a panel's or target's datasource, when it can be known."""
+    if isinstance(ds, dict):
+        if isinstance(ds.get("type"), str) and not ds["type"].startswith("$"):
+            return str(ds["type"])
+        ds = ds.get("uid")
+    if isinstance(ds, str):
+        ref = _VAR_REF.match(ds)
+        if ref:
+            return variables.get(ref.group(1))
+        lowered = ds.lower()
+        for other in ("loki", "tempo", "jaeger", "elasticsearch", "influx", "graphite", "mysql", "postgres"):
+            if other in lowered:
+                return other
+    return None
+
+
+def _is_prometheus(ds_type: str | None) -> bool:
+    return ds_type is None or ds_type in PROMETHEUS_TYPES or ds_type in ("-- Mixed --", "mixed", "datasource")
+
+
+def _split_args(text: str) -> list[str]:
+    """Top-level comma-separated arguments (commas inside braces, parens, quotes kept)."""
+    args, depth, quote, current = [], 0, "", ""
+    for c in text:
+        if quote:
+            quote = "" if c == quote else quote
+        elif c in "\"'`":
+            quote = c
+        elif c in "({[":
+            depth += 1
+        elif c in ")}]":
+            depth -= 1
+        elif c == "," and depth == 0:
+            args.append(current.strip())
+            current = ""
+            continue
+        current += c
+    args.append(current.strip())
+    return args
+
+
+def _variable_queries(doc: Mapping[str, Any], title: str, origin: str) -> Iterator[Query]:
+    for var in (doc.get("templating") or {}).get("list") or []:
+        if not isinstance(var, dict) or var.get("type") != "query":
+            continue
+        query = var.get("query")
+        if isinstance(query, dict):
+            query = query.get("query") or query.get("expr")
+        if not isinstance(query, str) or not query.strip():
+            continue
+        where = f"variable ${var.get('name')}"
+        if m := _LABEL_VALUES.match(query):
+            args = _split_args(m.group("args"))
+            if len(args) == 2 and args[0]:  # label_values(label) alone reads no metric
+                label = args[1].strip("\"' ")
+                yield Query("dashboard", title, where, origin, args[0], LabelNeed(False, frozenset([label])))
+        elif m := _QUERY_RESULT.match(query):
+            yield Query("dashboard", title, where, origin, m.group("expr"))
+        elif m := _METRICS.match(query):
+            regex = m.group("regex").strip().strip("\"'")
+            yield Query("dashboard", title, where, origin, f'{{__name__=~"{regex}"}}', LabelNeed(False))
+        else:
+            yield Query("dashboard", title, where, origin, query)
+
+
+def dashboard_queries(
+    doc: Mapping[str, Any], origin: str, library: Mapping[str, Mapping[str, Any]] | None = None
+) -> tuple[list[Query], list[Problem]]:
+    """Every query of one dashboard model; library panels resolved from ``library`` (uid → model)."""
+    title = str(doc.get("title") or "untitled dashboard")
+    variables = _datasource_types(doc)
+    queries: list[Query] = list(_variable_queries(doc, title, origin))
+    problems: list[Problem] = []
+    for panel in _all_panels(doc):
+        ref = panel.get("libraryPanel")
+        if isinstance(ref, dict) and not panel.get("targets"):
+            uid = str(ref.get("uid") or "")
+            model = (library or {}).get(uid)
+            if model is None:
+                problems.append(
+                    Problem(
+                        "dashboard", title, str(ref.get("name") or uid), origin, None, "unresolved",
+                        f"library panel {uid!r} is not in this file; read the dashboards through"
+                        " Grafana's API (a grafana URL source) to include it",
+                    )
+                )  # fmt: skip
+                continue
+            panel = {**model, "title": panel.get("title") or model.get("title")}
+        panel_title = str(panel.get("title") or f"panel {panel.get('id', '?')}")
+        panel_type = _datasource_type(panel.get("datasource"), variables)
+        for target in panel.get("targets") or []:
+            if not isinstance(target, dict):
+                continue
+            expr = target.get("expr")
+            if not isinstance(expr, str) or not expr.strip():
+                continue
+            ds_type = _datasource_type(target.get("datasource"), variables) or panel_type
+            if not _is_prometheus(ds_type):
+                continue
+            queries.append(Query("dashboard", title, panel_title, origin, expr, ALL))
+    for annotation in (doc.get("annotations") or {}).get("list") or []:
+        if (
+            isinstance(annotation, dict)
+            and isinstance(annotation.get("expr"), str)
+            and _is_prometheus(_datasource_type(annotation.get("datasource"), variables))
+        ):
+            name = f"annotation {annotation.get('name', '')}".strip()
+            queries.append(Query("dashboard", title, name, origin, annotation["expr"]))
+    return queries, problems
+
+
+def grafana_queries(client: HttpClient) -> tuple[list[Query], list[Problem]]:
+    """Every query of every dashboard a Grafana server holds (library panels resolved)."""
+    queries: list[Query] = []
+    problems: list[Problem] = []
+    library: dict[str, Mapping[str, Any]] = {}
+    page = 1
+    while True:
+        hits = client.get_json("/api/search", {"type": "dash-db", "limit": SEARCH_PAGE, "page": page})
+        if not isinstance(hits, list):
+            raise client.error("unexpected answer (not a list)", "/api/search")
+        for hit in hits:
+            uid = hit.get("uid") if isinstance(hit, dict) else None
+            if not uid:
+                continue
+            answer = client.get_json(f"/api/dashboards/uid/{uid}")
+            doc = answer.get("dashboard") if isinstance(answer, dict) else None
+            if not isinstance(doc, dict):
+                raise client.error("unexpected answer (no dashboard)", f"/api/dashboards/uid/{uid}")
+            for panel in _all_panels(doc):
+                ref = panel.get("libraryPanel")
+                if isinstance(ref, dict) and ref.get("uid") and str(ref["uid"]) not in library:
+                    element = client.get_json(f"/api/library-elements/{ref['uid']}")
+                    model = (element.get("result") or {}).get("model") if isinstance(element, dict) else None
+                    if isinstance(model, dict):
+                        library[str(ref["uid"])] = model
+            found, trouble = dashboard_queries(doc, client.url(f"/d/{uid}"), library)
+            queries += found
+            problems += trouble
+        if len(hits) < SEARCH_PAGE:
+            return queries, problems
+        page += 1

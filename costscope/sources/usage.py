@@ -1,0 +1,105 @@
+"""Usage: the queries of dashboards, rules and SLOs, turned into rows of ``usage_refs``.
+
+Each usage source (Grafana dashboards, Prometheus rules, SLO definitions — files or live APIs)
+yields ``Query`` items; ``refs_frame`` parses each one and lists the metrics it reads with the
+labels it needs. An expression that does not parse, or is not PromQL at all (a Loki panel), is
+kept as a ``Problem`` with the expression, never fatal: one odd panel must not hide the usage of
+the other thousand.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import polars as pl
+
+from costscope.errors import ParseError
+from costscope.sources.promql import ALL, LabelNeed, metric_refs
+
+USAGE_KINDS = ("dashboard", "alert", "recording_rule", "slo")
+# LogQL line filters and parsers, TraceQL braces: other query languages found in PromQL fields
+_NOT_PROMQL = re.compile(r"\|[=~]|!=\s*\"|\|\s*(json|logfmt|pattern|regexp|line_format|unpack)\b|^\s*\{\s*\.")
+
+
+@dataclass(frozen=True)
+class Query:
+    """One PromQL expression and who runs it: a panel of a dashboard, a rule, an SLO."""
+
+    kind: str  # dashboard | alert | recording_rule | slo
+    name: str  # dashboard title, alert name, recorded metric, SLO name
+    panel: str | None  # panel title, variable, rule group, SLI part
+    origin: str  # file path or URL (without credentials)
+    expr: str
+    need: LabelNeed = ALL  # what the query's consumer depends on (a variable: its label)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something in a usage source that could not be read as PromQL, and why."""
+
+    kind: str
+    name: str
+    panel: str | None
+    origin: str
+    expr: str | None
+    problem: str  # parse_error | not_promql | unresolved
+    message: str
+
+
+_REF_SCHEMA = pl.Schema({
+    "source": pl.String(), "metric": pl.String(), "name_match": pl.String(), "labels": pl.List(pl.String()),
+    "all_labels": pl.Boolean(), "matchers": pl.List(pl.String()), "kind": pl.String(), "name": pl.String(),
+    "panel": pl.String(), "origin": pl.String(), "expr": pl.String(),
+})  # fmt: skip
+_PROBLEM_SCHEMA = pl.Schema({
+    "source": pl.String, "kind": pl.String, "name": pl.String, "panel": pl.String, "origin": pl.String,
+    "expr": pl.String, "problem": pl.String, "message": pl.String,
+})  # fmt: skip
+
+
+def looks_like_other_language(expr: str) -> bool:
+    """Whether ``expr`` is LogQL or TraceQL rather than PromQL (a panel of another datasource)."""
+    return bool(_NOT_PROMQL.search(expr))
+
+
+def refs_frame(
+    source: str, queries: Iterable[Query], problems: list[Problem]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Parse ``queries`` into usage_refs rows; failures join ``problems`` → (refs, problems)."""
+    rows: list[dict[str, object]] = []
+    for q in queries:
+        if not q.expr.strip():
+            continue
+        try:
+            refs = metric_refs(q.expr, q.need)
+        except ParseError as exc:
+            if looks_like_other_language(q.expr):
+                problems.append(
+                    Problem(q.kind, q.name, q.panel, q.origin, q.expr, "not_promql", "LogQL/TraceQL")
+                )
+            else:
+                problems.append(
+                    Problem(q.kind, q.name, q.panel, q.origin, q.expr, "parse_error", exc.message)
+                )
+            continue
+        for ref in refs:
+            rows.append(
+                {
+                    "source": source,
+                    "metric": ref.metric,
+                    "name_match": ref.match,
+                    "labels": sorted(ref.need.labels),
+                    "all_labels": ref.need.every,
+                    "matchers": list(ref.matchers),
+                    "kind": q.kind,
+                    "name": q.name,
+                    "panel": q.panel,
+                    "origin": q.origin,
+                    "expr": q.expr,
+                }
+            )
+    refs_df = pl.DataFrame(rows, schema=_REF_SCHEMA)
+    problems_df = pl.DataFrame([{"source": source, **p.__dict__} for p in problems], schema=_PROBLEM_SCHEMA)
+    return refs_df, problems_df
