@@ -95,6 +95,15 @@ class Workspace:
         """Ranked actions with savings, risk and config."""
         return self.analysis(snapshot_id).recommendations
 
+    def usage(self, snapshot_id: int | None = None) -> pl.DataFrame:
+        """Per metric: its readers (dashboards, alerts, rules, SLOs), the labels they need, used or not."""
+        return self.analysis(snapshot_id).usage.metrics
+
+    def unused_metrics(self, snapshot_id: int | None = None) -> pl.DataFrame:
+        """Metrics no dashboard, alert, recording rule or SLO reads, most expensive first."""
+        usage = self.analysis(snapshot_id).usage.metrics
+        return usage.filter(pl.col("status") == "unused").sort("monthly_cost", descending=True)
+
     def errors(self, snapshot_id: int | None = None) -> pl.DataFrame:
         """What failed while collecting the snapshot."""
         return self.analysis(snapshot_id).errors

@@ -195,15 +195,20 @@ def grafana_queries(client: HttpClient) -> tuple[list[Query], list[Problem]]:
     queries: list[Query] = []
     problems: list[Problem] = []
     library: dict[str, Mapping[str, Any]] = {}
+    seen: set[str] = set()
     page = 1
     while True:
         hits = client.get_json("/api/search", {"type": "dash-db", "limit": SEARCH_PAGE, "page": page})
         if not isinstance(hits, list):
             raise client.error("unexpected answer (not a list)", "/api/search")
-        for hit in hits:
-            uid = hit.get("uid") if isinstance(hit, dict) else None
-            if not uid:
+        uids = [str(h["uid"]) for h in hits if isinstance(h, dict) and h.get("uid")]
+        # a server may cap the page below our limit, or ignore `page`: stop on an empty or repeated page
+        if not uids or seen.issuperset(uids):
+            return queries, problems
+        for uid in uids:
+            if uid in seen:
                 continue
+            seen.add(uid)
             answer = client.get_json(f"/api/dashboards/uid/{uid}")
             doc = answer.get("dashboard") if isinstance(answer, dict) else None
             if not isinstance(doc, dict):
@@ -218,6 +223,4 @@ def grafana_queries(client: HttpClient) -> tuple[list[Query], list[Problem]]:
             found, trouble = dashboard_queries(doc, client.url(f"/d/{uid}"), library)
             queries += found
             problems += trouble
-        if len(hits) < SEARCH_PAGE:
-            return queries, problems
         page += 1

@@ -1,0 +1,149 @@
+"""Usage analysis: readers per metric, recording-rule chains, unused metrics, guarded actions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+import costscope
+from costscope.recommend import Recommendation, rank
+
+
+def _exposition() -> str:
+    lines = ["# TYPE api_requests_total counter"]
+    for pod in range(60):
+        lines.append(f'api_requests_total{{job="api",pod="p{pod}"}} 1')
+    lines.append("# TYPE queue_depth gauge")
+    for shard in range(40):
+        lines.append(f'queue_depth{{job="q",shard="{shard}",queue="main"}} 1')
+    lines.append("# TYPE base_total counter")
+    for worker in range(30):
+        lines.append(f'base_total{{job="w",worker="{worker}",kind="x"}} 1')
+    lines.append("# TYPE orphan_bytes gauge")
+    for i in range(25):
+        lines.append(f'orphan_bytes{{job="w",i="{i}"}} 1')
+    lines.append("# TYPE slo_requests_total counter")
+    for pod in range(20):
+        lines.append(f'slo_requests_total{{job="api",pod="p{pod}",code="200"}} 1')
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> costscope.Workspace:
+    (tmp_path / "m.prom").write_text(_exposition())
+    rules = {
+        "groups": [
+            {
+                "name": "g",
+                "rules": [
+                    {"alert": "PodHot", "expr": "sum by (pod) (rate(api_requests_total[5m])) > 100"},
+                    {"record": "kind:base:rate5m", "expr": "sum by (kind) (rate(base_total[5m]))"},
+                    {"record": "kind:base:rate1h", "expr": "avg_over_time(kind:base:rate5m[1h])"},
+                ],
+            }
+        ]
+    }
+    (tmp_path / "rules.yml").write_text(yaml.safe_dump(rules))
+    slo = {
+        "version": "prometheus/v1",
+        "service": "api",
+        "slos": [
+            {
+                "name": "avail",
+                "sli": {
+                    "events": {
+                        "error_query": 'sum(rate(slo_requests_total{code=~"5.."}[{{.window}}]))',
+                        "total_query": "sum by (pod) (rate(slo_requests_total[{{.window}}]))",
+                    }
+                },
+            }
+        ],
+    }
+    (tmp_path / "slo.yml").write_text(yaml.safe_dump(slo))
+    board = {
+        "title": "Queues",
+        "panels": [
+            {"title": "depth", "targets": [{"expr": "sum by (queue) (queue_depth)"}]},
+            {"title": "base", "targets": [{"expr": "kind:base:rate1h"}]},
+        ],
+    }
+    (tmp_path / "board.json").write_text(json.dumps(board))
+    return costscope.analyze([str(tmp_path)], db=tmp_path / "db")
+
+
+def _usage(ws: costscope.Workspace, metric: str) -> dict[str, object]:
+    return ws.usage().filter(pl.col("metric") == metric).row(0, named=True)
+
+
+def test_readers_and_needed_labels(demo: costscope.Workspace) -> None:
+    api = _usage(demo, "api_requests_total")
+    assert api["alerts"] == 1 and api["labels_needed"] == ["pod"]
+    assert sorted(api["labels_unused"]) == ["instance", "job"]  # instance: the file it came from
+    queue = _usage(demo, "queue_depth")
+    assert queue["dashboards"] == 1 and queue["labels_needed"] == ["queue"]
+
+
+def test_recording_rule_chain_reaches_the_dashboard(demo: costscope.Workspace) -> None:
+    base = _usage(demo, "base_total")
+    assert base["status"] == "used" and base["recording_rules"] == 2
+    assert any("Queues" in r and "via kind:base:rate5m → kind:base:rate1h" in r for r in base["readers"])
+    assert base["labels_needed"] == ["kind"]
+
+
+def test_unused_metric_is_dropped_safely(demo: costscope.Workspace) -> None:
+    assert set(demo.unused_metrics()["metric"]) == {"orphan_bytes"}
+    recs = demo.recommendations()
+    drop = recs.filter(pl.col("kind") == "drop_metric").row(0, named=True)
+    assert drop["target"] == "orphan_bytes" and drop["risk_level"] == "none" and drop["series_saved"] == 25
+
+
+def test_breaking_actions_rank_after_safe_ones_and_say_what_breaks(demo: costscope.Workspace) -> None:
+    recs = demo.recommendations()
+    levels = recs["risk_level"].to_list()
+    breaking = [i for i, lv in enumerate(levels) if lv in ("dashboard", "alert", "recording_rule", "slo")]
+    safe = [i for i, lv in enumerate(levels) if lv not in ("dashboard", "alert", "recording_rule", "slo")]
+    assert breaking and safe and max(safe) < min(breaking)
+    pod = recs.filter(pl.col("target").str.starts_with("api_requests_total")).row(0, named=True)
+    # the only big cut of api_requests_total is its pod label, which the alert groups by
+    assert pod["risk_level"] == "alert" and "alert PodHot" in pod["risk"]
+    slo = recs.filter(pl.col("target").str.starts_with("slo_requests_total")).row(0, named=True)
+    assert slo["risk_level"] == "slo" and "SLO 'api/avail'" in slo["risk"]
+    assert levels.index("slo") > levels.index("alert")
+
+
+def test_keep_used_labels_saves_exactly(demo: costscope.Workspace) -> None:
+    recs = demo.recommendations()
+    queue = recs.filter(pl.col("target").str.starts_with("queue_depth")).row(0, named=True)
+    assert queue["kind"] == "keep_used_labels" and queue["risk_level"] == "none"
+    assert queue["series_saved"] == 39  # 40 shards of one queue become one series
+    docs = list(yaml.safe_load_all(queue["config"]))
+    transform = docs[0]["processors"]["metricstransform"]["transforms"][0]
+    assert transform["operations"][0]["label_set"] == ["job", "queue"]
+
+
+def _rec(target: str, savings: float, level: str) -> Recommendation:
+    return Recommendation("aggregate", target, savings, 1, "r", "e", "c", "m", level)
+
+
+def test_rank_never_puts_a_breaking_action_before_a_safe_one() -> None:
+    recs = [
+        _rec("slo", 1000.0, "slo"),
+        _rec("alert", 500.0, "alert"),
+        _rec("dash", 100.0, "dashboard"),
+        _rec("safe-small", 1.0, "none"),
+        _rec("unknown", 5.0, "unknown"),
+        _rec("coarser", 50.0, "coarser"),
+    ]
+    assert [r.target for r in rank(recs)] == ["coarser", "unknown", "safe-small", "dash", "alert", "slo"]
+
+
+def test_without_usage_every_risk_says_unknown(tmp_path: Path) -> None:
+    (tmp_path / "m.prom").write_text(_exposition())
+    ws = costscope.analyze([str(tmp_path / "m.prom")], db=tmp_path / "db")
+    recs = ws.recommendations()
+    assert set(recs["risk_level"]) == {"unknown"} and recs["risk"].str.contains("usage unknown").all()
+    assert ws.usage().is_empty()
