@@ -19,7 +19,6 @@ from typing import Any
 import polars as pl
 
 from costscope.analyze.metrics import keep_only
-from costscope.config import USAGE_KINDS
 from costscope.pricing import CostModel
 from costscope.recommend.model import unknown_guard
 from costscope.store.database import Store
@@ -193,16 +192,13 @@ def analyze_usage(
     labels_by_metric: dict[str, list[str]],
 ) -> Usage:
     """Readers, needed labels, unused metrics and keep-only-used-labels savings of a snapshot."""
-    kinds = store.query(
-        "SELECT DISTINCT kind FROM snapshot_sources WHERE snapshot_id = ? AND status != 'failed'",
-        [snapshot_id],
-    )
-    known = bool(set(kinds["kind"]) & set(USAGE_KINDS))
     refs = store.query(
         "SELECT source, metric, name_match, labels, all_labels, matchers, kind, name, panel, origin, expr"
         " FROM usage_refs WHERE snapshot_id = ?",
         [snapshot_id],
     )
+    # known only when something was read: a folder of unrelated YAML must not make every metric unused
+    known = refs.height > 0
     problems = store.query(
         "SELECT source, kind, name, panel, origin, expr, problem, message FROM usage_problems"
         " WHERE snapshot_id = ? ORDER BY source, name",

@@ -147,3 +147,11 @@ def test_without_usage_every_risk_says_unknown(tmp_path: Path) -> None:
     recs = ws.recommendations()
     assert set(recs["risk_level"]) == {"unknown"} and recs["risk"].str.contains("usage unknown").all()
     assert ws.usage().is_empty()
+
+
+def test_a_folder_of_unrelated_yaml_does_not_make_metrics_unused(tmp_path: Path) -> None:
+    (tmp_path / "m.prom").write_text(_exposition())
+    (tmp_path / "docker-compose.yml").write_text("services:\n  web:\n    image: nginx\n")
+    ws = costscope.analyze([str(tmp_path)], db=tmp_path / "db")
+    assert not ws.analysis().usage.known
+    assert "drop_metric" not in set(ws.recommendations()["kind"])
