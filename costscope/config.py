@@ -24,7 +24,9 @@ from costscope.pricing import DEFAULT_PRESET, PRESETS, UNITS, CostModel, cost_mo
 
 SOURCE_KINDS = (
     "auto", "prometheus", "victoriametrics", "mimir", "thanos", "exposition", "grafana", "rules",
+    "logs", "loki",
 )  # fmt: skip
+LOG_KINDS = ("logs", "loki")
 USAGE_KINDS = ("grafana", "rules")  # sources of what is used, not of telemetry
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_CONCURRENCY = 4
@@ -66,6 +68,8 @@ class SourceConfig:
     retries: int = DEFAULT_RETRIES
     lenient: bool = False
     lookback_s: float = DEFAULT_LOOKBACK_S  # a series with samples in this window is active
+    header: str | None = None  # logs: logparser-style header of plain-text lines
+    sample_lines: int = 1000  # loki: lines read per service for template mining
 
     @property
     def location(self) -> str:
@@ -316,6 +320,8 @@ def _url(at: _At) -> str:
 
 
 _SOURCE_KEYS = (
+    "header",
+    "sample_lines",
     "name",
     "kind",
     "url",
@@ -372,7 +378,16 @@ def _source(at: _At, index: int, base_dir: Path) -> SourceConfig:
         retries=_opt(f, "retries", lambda a: a.integer(0, 10), DEFAULT_RETRIES),
         lenient=_opt(f, "lenient", _At.boolean, False),
         lookback_s=_opt(f, "lookback", _At.duration, DEFAULT_LOOKBACK_S),
+        header=_opt(f, "header", _header, None),
+        sample_lines=_opt(f, "sample_lines", lambda a: a.integer(0, 100_000), 1000),
     )
+
+
+def _header(at: _At) -> str:
+    text = at.string()
+    if "<Content>" not in text or not text.rstrip().endswith("<Content>"):
+        raise at.fail("a log header must end with <Content> (e.g. '<Date> <Time> <Level> <Content>')")
+    return text
 
 
 def _pricing(at: _At) -> CostModel:

@@ -51,6 +51,10 @@ class CostModel:
             cost = max(cost, dpm_cost) if self.bill_max_of_series_and_dpm else cost + dpm_cost
         return cost
 
+    def log_bytes_cost(self, monthly_bytes: float) -> float:
+        """Monthly cost of ingesting (and retaining, where priced) ``monthly_bytes`` of logs."""
+        return monthly_bytes / 1e9 * (self.price("log_gb_ingested") + self.price("log_gb_retained"))
+
     def describe(self) -> str:
         """One line naming the model, its date and its overrides, shown beside every cost."""
         text = f"{self.name} prices as of {self.as_of}"

@@ -11,7 +11,8 @@ frontend and the database and queue exporters (``sample_data/metrics/<job>/<inst
 - checkout's ``checkout_step_duration_seconds`` histogram has 40 buckets (over-bucketed);
 - every Go service exports the full ``go_*`` runtime set, which nobody charts.
 
-Beside them, what reads them (``sample_data/dashboards/``, ``sample_data/rules/``): see
+Logs (``sample_data/logs/``, ``sample_data/loki/``): see ``sample_logs.py``. Beside them, what
+reads them (``sample_data/dashboards/``, ``sample_data/rules/``): see
 ``sample_usage.py``.
 
 Usage: ``python scripts/generate_sample_data.py [OUT_DIR] [--scale N]`` (``--scale`` multiplies
@@ -27,8 +28,10 @@ import shutil
 from pathlib import Path
 
 try:
+    from scripts.sample_logs import write_logs
     from scripts.sample_usage import write_usage
 except ModuleNotFoundError:  # run as a script: scripts/ itself is on the path
+    from sample_logs import write_logs  # type: ignore[no-redef]
     from sample_usage import write_usage  # type: ignore[no-redef]
 
 SEED = 20261125
@@ -386,6 +389,7 @@ def generate(out: Path, scale: int = 1) -> dict[str, int]:
         keep(job, f"{job}-0", exp)
     write_recording(out / "prometheus", scraped)
     write_usage(out)
+    write_logs(out, SEED)
     return counts
 
 

@@ -10,6 +10,7 @@ import polars as pl
 
 from costscope.analyze.histograms import histogram_costs
 from costscope.analyze.labels import mask, mask_expr, risky_labels, top_label_pairs
+from costscope.analyze.logs import LogsAnalysis, analyze_logs
 from costscope.analyze.metrics import (
     dpm_by_job,
     keep_only,
@@ -35,9 +36,10 @@ from costscope.recommend import (
     recommend_unused_drops,
     recommendations_frame,
 )
+from costscope.recommend.logs import recommend_logs
 from costscope.store.database import Store
 
-__all__ = ["Analysis", "Usage", "analyze_snapshot"]
+__all__ = ["Analysis", "LogsAnalysis", "Usage", "analyze_snapshot"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class Analysis:
     sources: pl.DataFrame
     errors: pl.DataFrame
     usage: Usage
+    logs: LogsAnalysis
     timings: dict[str, float] = field(default_factory=dict)
     values_masked: bool = True
 
@@ -200,6 +203,7 @@ def analyze_snapshot(
         )
     metrics = metrics.sort(["monthly_cost", "series", "metric"], descending=[True, True, False])
     usage = analyze_usage(store, snapshot_id, model, metrics, labels_by_metric)
+    logs = analyze_logs(store, snapshot_id, model)
     recs = rank(
         _one_per_metric(
             recommend_unused_drops(usage.metrics, metrics, model)
@@ -208,6 +212,7 @@ def analyze_snapshot(
             + recommend_fewer_buckets(histograms, model, usage.guard)
         )
         + recommend_scrape_intervals(dpm, by_job, model, usage.guard)
+        + recommend_logs(logs, model)
     )
     if not show_values:  # last: job values must match the scrape stats' jobs above
         pairs = pairs.with_columns(mask_expr("value", "label", risky_set))
@@ -236,6 +241,7 @@ def analyze_snapshot(
         sources=store.snapshot_sources(snapshot_id),
         errors=store.source_errors(snapshot_id),
         usage=usage,
+        logs=logs,
         timings=json.loads(row["stage_timings"]) if row["stage_timings"] else {},
         values_masked=not show_values,
     )

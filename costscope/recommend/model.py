@@ -25,7 +25,8 @@ class Recommendation:
     evidence: str
     config: str
     cost_model: str
-    risk_level: str = "unknown"  # none | unknown | coarser | dashboard | recording_rule | alert | slo
+    # none | unknown | coarser | dashboard | trace_links | recording_rule | alert | errors | slo
+    risk_level: str = "unknown"
 
     def as_dict(self) -> dict[str, object]:
         """Plain fields, for JSON and DataFrames."""
@@ -35,7 +36,7 @@ class Recommendation:
 # (metric, labels it would lose — None: all of it, what the loss does, whether readers only get
 # coarser rather than break) -> (risk, risk_level)
 Guard = Callable[[str, "list[str] | None", str, bool], tuple[str, str]]
-BREAKING = {"dashboard": 1, "recording_rule": 2, "alert": 2, "slo": 3}
+BREAKING = {"dashboard": 1, "trace_links": 1, "recording_rule": 2, "alert": 2, "errors": 2, "slo": 3}
 
 
 def unknown_guard(metric: str, labels: list[str] | None, effect: str, soft: bool = False) -> tuple[str, str]:

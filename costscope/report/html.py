@@ -17,6 +17,7 @@ from plotly.offline import get_plotlyjs
 from costscope._version import __version__
 from costscope.analyze import Analysis
 from costscope.report.charts import label_values_chart, series_treemap, top_metrics_chart
+from costscope.report.logs_section import logs_section
 from costscope.report.tables import esc, table
 from costscope.report.terminal import money
 from costscope.report.usage_section import usage_section
@@ -136,7 +137,12 @@ def render_report(a: Analysis) -> str:
         f'<div class="kpi"><b>{money(a.total_monthly_cost)}</b><span>metrics per month</span></div>'
         f'<div class="kpi"><b>{a.total_series:,}</b><span>active series</span></div>'
         f'<div class="kpi"><b>{a.metrics.height:,}</b><span>metrics</span></div>'
-        f'<div class="kpi"><b>{money(savings)}</b><span>saved per month by the first action alone</span></div>'
+        + (
+            f'<div class="kpi"><b>{money(a.logs.monthly_cost)}</b><span>logs per month</span></div>'
+            if a.logs.known
+            else ""
+        )
+        + f'<div class="kpi"><b>{money(savings)}</b><span>saved per month by the first action alone</span></div>'
     )
     charts = _charts(a)
     sections = [
@@ -294,7 +300,7 @@ def render_report(a: Analysis) -> str:
             ),
         ),
         ("usage", "Usage", usage_section(a)),
-        ("logs", "Logs", '<p class="muted">No log sources in this snapshot.</p>'),
+        ("logs", "Logs", logs_section(a, _figure_div)),
         ("traces", "Traces", '<p class="muted">No trace sources in this snapshot.</p>'),
         ("trends", "Trends", '<p class="muted">One snapshot so far: trends need two.</p>'),
     ]

@@ -33,6 +33,9 @@ def _clean(value: Any) -> Any:
     return value
 
 
+MAX_TEMPLATES = 500  # the most expensive templates; the store holds them all
+
+
 def json_document(analysis: Analysis) -> dict[str, Any]:
     """The JSON document for ``analysis`` as plain Python values."""
     model = analysis.cost_model
@@ -72,6 +75,13 @@ def json_document(analysis: Analysis) -> dict[str, Any]:
         "values_masked": analysis.values_masked,
         "dpm": _rows(analysis.dpm),
         "recommendations": _rows(analysis.recommendations),
+        "logs": {
+            "known": analysis.logs.known,
+            "monthly_cost": round(analysis.logs.monthly_cost, 2),
+            "volume": _rows(analysis.logs.volume),
+            "templates": _rows(analysis.logs.templates.head(MAX_TEMPLATES)),
+            "actions": _rows(analysis.logs.actions),
+        },
         "usage": {
             **analysis.usage.summary(),
             "metrics": _rows(analysis.usage.metrics),

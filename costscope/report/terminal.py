@@ -45,6 +45,28 @@ def print_summary(
             f"{dpm.height} job(s) billed on data points per minute rather than series"
             f" (scraped more often than once a minute): {jobs}"
         )
+    logs = analysis.logs
+    if logs.known:
+        top = logs.templates.head(1).row(0, named=True) if logs.templates.height else None
+        by_service = (
+            logs.volume.group_by("service")
+            .agg(pl.col("monthly_cost").sum())
+            .sort("monthly_cost", descending=True)
+        )
+        worst = by_service.row(0, named=True) if by_service.height else None
+        console.print(
+            f"Logs: {money(logs.monthly_cost)}/month"
+            + (
+                f"; most from {escape(str(worst['service']))} ({money(worst['monthly_cost'])})"
+                if worst
+                else ""
+            )
+            + (
+                f"; top statement: [bold]{escape(top['template'][:70])}[/] ({money(top['monthly_cost'])})"
+                if top
+                else ""
+            )
+        )
     usage = analysis.usage.summary()
     if usage["known"]:
         readers = ", ".join(

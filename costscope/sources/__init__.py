@@ -20,17 +20,20 @@ from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from costscope.config import SOURCE_KINDS, USAGE_KINDS, Config, SourceConfig
+from costscope.config import LOG_KINDS, SOURCE_KINDS, USAGE_KINDS, Config, SourceConfig
 from costscope.credentials import redact_url
 from costscope.errors import ConfigError, CostscopeError, InputError
 from costscope.sources.dashboards import dashboard_queries, grafana_queries, is_dashboard, read_dashboard_file
 from costscope.sources.http import HttpClient
+from costscope.sources.log_files import log_files, read_log_file
+from costscope.sources.loki import LokiSource
 from costscope.sources.metrics_file import EXPOSITION_SUFFIXES, collect_file, collect_url
 from costscope.sources.prometheus_api import PrometheusApiSource, detect
-from costscope.sources.replay import MANIFEST, ReplayTransport, is_recording, load_manifest
+from costscope.sources.replay import MANIFEST, ReplayTransport, is_recording, load_manifest, recorded_kind
 from costscope.sources.rules import api_rule_queries, yaml_usage
 from costscope.sources.usage import Problem, Query, refs_frame
 from costscope.store.database import SnapshotWriter, SourceResult
+from costscope.store.logs import LogsWriter
 from costscope.store.metrics import MetricsWriter
 
 Progress = Callable[[str, int, int], None]
@@ -87,6 +90,8 @@ def resolve_sources(args: Sequence[str], config: Config, kind: str = "auto") -> 
                     sources.append(
                         SourceConfig(name=_name_for(f"{arg}/rules", taken), kind="rules", path=path)
                     )
+                if _outside_recordings(path, _LOG_NAMES):
+                    sources.append(SourceConfig(name=_name_for(f"{arg}/logs", taken), kind="logs", path=path))
                 continue
             sources.append(SourceConfig(name=_name_for(arg, taken), kind=kind, path=path))
     return sources
@@ -122,6 +127,9 @@ def _maybe_dashboard(path: Path) -> bool:
         return True
 
 
+_LOG_NAMES = (".log", ".jsonl", ".ndjson", ".logfmt", ".log.gz", ".jsonl.gz", ".ndjson.gz")
+
+
 def usage_files(path: Path) -> tuple[list[Path], list[Path]]:
     """Dashboard JSON files and rule/SLO YAML files under ``path`` (itself, if a file)."""
     if path.is_file():
@@ -142,7 +150,9 @@ def infer_kind(source: SourceConfig) -> str:
         return "grafana"
     if source.path.is_file() and source.path.suffix in (".yml", ".yaml"):
         return "rules"
-    return "prometheus" if is_recording(source.path) else "exposition"
+    if source.path.is_file() and source.path.name.endswith(_LOG_NAMES):
+        return "logs"
+    return recorded_kind(source.path) if is_recording(source.path) else "exposition"
 
 
 def _usage_queries(
@@ -176,6 +186,37 @@ def _usage_queries(
         queries += found
         problems += trouble
     return queries, problems
+
+
+def _collect_logs(
+    source: SourceConfig,
+    kind: str,
+    snapshot: SnapshotWriter,
+    record: Path | None,
+    errors: list[CostscopeError],
+) -> tuple[int, str | None]:
+    """Read a log source (files, or a Loki) into the log tables → (lines read, version)."""
+    writer = LogsWriter(snapshot, source.name)
+    version = None
+    if kind == "loki":
+        try:
+            with _api_client(source, record) as client:
+                version, _ = LokiSource(client, writer).collect()
+        finally:  # what was read before a failure is kept
+            writer.close(period_s=source.lookback_s)
+        return writer.lines, version
+    assert source.path is not None
+    files = log_files(source.path) if source.path.is_file() else _outside_recordings(source.path, _LOG_NAMES)
+    if not files:
+        raise InputError(f"no log files ({', '.join(_LOG_NAMES)})", file=str(source.path))
+    for f in files:
+        try:
+            for chunk in read_log_file(f, source.header):
+                writer.add(chunk, f'{{filename="{f.name}"}}')
+        except CostscopeError as exc:
+            errors.append(exc)
+    writer.close()
+    return writer.lines, version
 
 
 def _collect_usage(
@@ -245,6 +286,8 @@ def collect(
     try:
         if kind in USAGE_KINDS:
             read = _collect_usage(source, kind, snapshot, record, errors)
+        elif kind in LOG_KINDS:
+            read, version = _collect_logs(source, kind, snapshot, record, errors)
         elif kind == "exposition":
             skipped = _collect_exposition(source, writer, progress)
         else:

@@ -81,7 +81,8 @@ class HttpClient:
             from costscope.sources.replay import RecordingTransport
 
             inner = transport or httpx.HTTPTransport(verify=verify)
-            transport = RecordingTransport(record_to, redact_url(source.url or ""), inner)
+            kind = source.kind if source.kind != "auto" else None
+            transport = RecordingTransport(record_to, redact_url(source.url or ""), inner, kind)
         self._client = httpx.Client(
             headers=headers,
             auth=auth,

@@ -31,6 +31,12 @@ def _key(path: str, params: list[tuple[str, str]] | list[list[str]]) -> str:
     return json.dumps([path, kept], separators=(",", ":"))
 
 
+def recorded_kind(path: Path) -> str:
+    """The source kind a recording was made from (``prometheus`` when the manifest does not say)."""
+    kind = load_manifest(path).get("kind")
+    return str(kind) if kind else "prometheus"
+
+
 def is_recording(path: Path) -> bool:
     """Whether ``path`` is a folder holding a recording."""
     return path.is_dir() and (path / MANIFEST).is_file()
@@ -81,8 +87,15 @@ class ReplayTransport(httpx.BaseTransport):
 class RecordingTransport(httpx.BaseTransport):
     """Passes requests to a real transport and writes every response into a recording."""
 
-    def __init__(self, directory: Path, base_url: str, inner: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        base_url: str,
+        inner: httpx.BaseTransport | None = None,
+        kind: str | None = None,
+    ) -> None:
         self.directory = directory
+        self.kind = kind
         self.base_url = base_url
         self.base_path = urlsplit(base_url).path.rstrip("/")
         self.inner = inner or httpx.HTTPTransport()
@@ -106,6 +119,8 @@ class RecordingTransport(httpx.BaseTransport):
         return httpx.Response(response.status_code, headers=headers, content=body, request=request)
 
     def close(self) -> None:
-        manifest = {"format": FORMAT, "base_url": self.base_url, "responses": self.entries}
+        manifest: dict[str, Any] = {"format": FORMAT, "base_url": self.base_url, "responses": self.entries}
+        if self.kind:
+            manifest["kind"] = self.kind  # what answered: replayed as the same kind of source
         (self.directory / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
         self.inner.close()

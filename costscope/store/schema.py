@@ -199,6 +199,20 @@ MIGRATIONS: tuple[Migration, ...] = (
         ALTER TABLE recommendations ADD COLUMN risk_level VARCHAR DEFAULT 'unknown';
         """,
     ),
+    Migration(
+        3,
+        "logs: the period counts cover, error and trace-carrying lines, oversized bytes",
+        """
+        ALTER TABLE log_volume ADD COLUMN period_s DOUBLE;          -- seconds the counts cover
+        ALTER TABLE log_volume ADD COLUMN error_lines BIGINT DEFAULT 0;
+        ALTER TABLE log_templates ADD COLUMN period_s DOUBLE;
+        ALTER TABLE log_templates ADD COLUMN error_lines BIGINT DEFAULT 0;   -- ERROR or FATAL
+        ALTER TABLE log_templates ADD COLUMN trace_lines BIGINT DEFAULT 0;   -- carrying a trace id
+        ALTER TABLE log_templates ADD COLUMN max_line_bytes BIGINT;
+        ALTER TABLE log_templates ADD COLUMN oversize_bytes BIGINT DEFAULT 0; -- beyond TRUNCATE_BYTES
+        ALTER TABLE log_templates ADD COLUMN sampled BOOLEAN DEFAULT false;  -- counts scaled from a sample
+        """,
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -1,0 +1,225 @@
+"""Log files: JSON lines, logfmt and plain text (gzip allowed), read in chunks, never whole.
+
+Each chunk becomes a polars frame with one row per line: ``message`` (what template mining sees),
+``level``, ``service``, ``ts`` (epoch seconds, when the line says), ``has_trace`` (the line
+carries a trace id: dropping it loses a link to a trace), ``bytes`` (the line and its newline:
+what a log backend bills). Field extraction runs in polars (JSON path, regex), so a chunk of
+200k lines costs a few polars calls, not 200k Python loops.
+
+The format is detected per file from its first lines; ``header`` (logparser style, e.g.
+``<Date> <Time> <Level> <Component>: <Content>``) parses plain text whose lines start with a known
+header; ``<Level>``, ``<Service>``/``<Component>`` and ``<Content>`` are used.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import itertools
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, cast
+
+import polars as pl
+
+from costscope.errors import ConfigError, InputError
+
+CHUNK_LINES = 200_000
+LOG_SUFFIXES = (".log", ".jsonl", ".ndjson", ".logfmt")
+LEVELS = ("TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "FATAL")
+_LEVEL_NORMAL = {
+    "warning": "WARN", "err": "ERROR", "critical": "FATAL", "crit": "FATAL", "panic": "FATAL",
+    "emerg": "FATAL", "alert": "FATAL", "dbg": "DEBUG", "information": "INFO", "inf": "INFO", "severe": "ERROR",
+}  # fmt: skip
+_JSON_KEYS = {
+    "level": ("level", "severity", "lvl", "log.level", "severity_text", "levelname", "loglevel"),
+    "service": ("service", "service.name", "service_name", "app", "application", "component", "logger"),
+    "message": ("message", "msg", "body", "log", "text"),
+    "trace": ("trace_id", "traceId", "trace.id", "traceID", "dd.trace_id"),
+    "ts": ("ts", "time", "timestamp", "@timestamp", "t"),
+}
+_LEVEL_WORD = r"(?i)\b(trace|debug|info|notice|warn(?:ing)?|error|err|fatal|critical|crit|panic|severe)\b"
+_TRACE_TEXT = r"(?i)trace[_.-]?id[\"']?\s*[=:]\s*[\"']?[0-9a-f]{16,32}"
+
+
+def open_text(path: Path) -> IO[str]:
+    """A text stream of ``path`` (gunzipped when it is gzip), undecodable bytes replaced."""
+    raw = path.open("rb")
+    head = raw.read(2)
+    raw.seek(0)
+    stream = cast(IO[bytes], gzip.GzipFile(fileobj=raw) if head == b"\x1f\x8b" else raw)
+    return io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline=None)
+
+
+def detect_format(sample: list[str]) -> str:
+    """``json``, ``logfmt`` or ``text`` from a file's first non-empty lines."""
+    lines = [s for s in sample if s.strip()]
+    if not lines:
+        return "text"
+    if sum(s.lstrip().startswith("{") for s in lines) >= 0.8 * len(lines):
+        return "json"
+    kv = re.compile(r'^\s*[\w.]+=("[^"]*"|\S*)(\s+[\w.]+=("[^"]*"|\S*))+')
+    if sum(bool(kv.match(s)) for s in lines) >= 0.8 * len(lines):
+        return "logfmt"
+    return "text"
+
+
+def header_regex(header: str) -> str:
+    """A logparser-style header (``<Date> <Time> <Level>: <Content>``) as a regex with named groups."""
+    fields = re.findall(r"<(\w+)>", header)
+    if not fields or fields[-1] != "Content":
+        raise ConfigError("a log header must end with <Content>", field="header")
+    pattern = ""
+    for i, part in enumerate(re.split(r"(<\w+>)", header)):
+        if i % 2:
+            name = part[1:-1]
+            pattern += f"(?P<{name}>.*)" if name == "Content" else f"(?P<{name}>.*?)"
+        else:
+            pattern += re.sub(r" +", r"\\s+", part)
+    return "^" + pattern + "$"
+
+
+def _json_field(keys: tuple[str, ...]) -> pl.Expr:
+    paths = []
+    for k in keys:
+        paths.append(f"$['{k}']")  # a flat key, dots and @ included
+        if "." in k:
+            paths.append("$" + "".join(f"['{part}']" for part in k.split(".")))  # the nested form
+    scalars = []
+    for p in paths:  # an object or array under the key is not the value we want (log: {level: …})
+        value = pl.col("line").str.json_path_match(p)
+        scalars.append(
+            pl.when(value.str.starts_with("{") | value.str.starts_with("[")).then(None).otherwise(value)
+        )
+    return pl.coalesce(scalars)
+
+
+def _logfmt_field(keys: tuple[str, ...]) -> pl.Expr:
+    return pl.coalesce(
+        [
+            pl.col("line").str.extract(rf'(?:^|\s){re.escape(k)}=(?:"((?:[^"\\]|\\.)*)"|(\S*))', 1)
+            for k in keys
+        ]
+        + [pl.col("line").str.extract(rf"(?:^|\s){re.escape(k)}=(\S*)", 1) for k in keys]
+    )
+
+
+def normalize_level(expr: pl.Expr) -> pl.Expr:
+    """Level names as ``DEBUG``/``INFO``/``WARN``/``ERROR``/``FATAL`` (synonyms folded)."""
+    lowered = expr.str.strip_chars().str.to_lowercase()
+    return lowered.replace(_LEVEL_NORMAL).str.to_uppercase().replace({"": None})
+
+
+def parse_chunk(lines: list[str], fmt: str, service: str, header: str | None = None) -> pl.DataFrame:
+    """One chunk of lines → (message, level, service, ts, has_trace, bytes) per line."""
+    frame = pl.DataFrame({"line": pl.Series(lines, dtype=pl.String)}).with_columns(
+        pl.col("line").str.strip_chars_end("\r\n")
+    )
+    if fmt == "json":
+        parsed = frame.with_columns(
+            message=_json_field(_JSON_KEYS["message"]),
+            level=_json_field(_JSON_KEYS["level"]),
+            service=_json_field(_JSON_KEYS["service"]),
+            trace=_json_field(_JSON_KEYS["trace"]),
+            ts_text=_json_field(_JSON_KEYS["ts"]),
+        )
+    elif fmt == "logfmt":
+        parsed = frame.with_columns(
+            message=_logfmt_field(_JSON_KEYS["message"]),
+            level=_logfmt_field(_JSON_KEYS["level"]),
+            service=_logfmt_field(_JSON_KEYS["service"]),
+            trace=_logfmt_field(_JSON_KEYS["trace"]),
+            ts_text=_logfmt_field(_JSON_KEYS["ts"]),
+        )
+    elif header:
+        groups = pl.col("line").str.extract_groups(header_regex(header))
+        names = re.findall(r"<(\w+)>", header)
+        parsed = frame.with_columns(groups.alias("g")).with_columns(
+            message=pl.col("g").struct.field("Content"),
+            level=pl.col("g").struct.field("Level") if "Level" in names else pl.lit(None, pl.String),
+            service=(
+                pl.col("g").struct.field("Service")
+                if "Service" in names
+                else pl.col("g").struct.field("Component")
+                if "Component" in names
+                else pl.lit(None, pl.String)
+            ),
+            trace=pl.col("line").str.extract(_TRACE_TEXT, 0),
+            ts_text=pl.lit(None, pl.String),
+        )
+    else:
+        parsed = frame.with_columns(
+            message=pl.col("line"),
+            level=pl.col("line").str.slice(0, 120).str.extract(_LEVEL_WORD, 1),
+            service=pl.lit(None, pl.String),
+            trace=pl.col("line").str.extract(_TRACE_TEXT, 0),
+            ts_text=pl.lit(None, pl.String),
+        )
+    return parsed.select(
+        pl.col("message").fill_null(pl.col("line")),
+        normalize_level(pl.col("level")).alias("level"),
+        pl.col("service").fill_null(service),
+        _epoch_seconds(pl.col("ts_text")).alias("ts"),
+        pl.col("trace").is_not_null().alias("has_trace"),
+        (pl.col("line").str.len_bytes() + 1).cast(pl.Int64).alias("bytes"),
+    )
+
+
+def _epoch_seconds(text: pl.Expr) -> pl.Expr:
+    """Epoch seconds from ISO-8601 text or a number (s, ms or ns); null when neither."""
+    number = text.cast(pl.Float64, strict=False)
+    scaled = (
+        pl.when(number > 1e17).then(number / 1e9).when(number > 1e11).then(number / 1e3).otherwise(number)
+    )
+    iso = (
+        text.str.to_datetime(time_zone="UTC", strict=False, format=None, ambiguous="null")
+        .dt.epoch("ms")
+        .cast(pl.Float64)
+        / 1e3
+    )
+    return pl.coalesce([scaled, iso])
+
+
+def log_files(path: Path) -> list[Path]:
+    """The log files under ``path`` (itself, if a file), sorted."""
+    if path.is_file():
+        return [path]
+    found = []
+    for p in sorted(path.rglob("*")):
+        name = p.name[:-3] if p.name.endswith(".gz") else p.name
+        if p.is_file() and name.endswith(LOG_SUFFIXES):
+            found.append(p)
+    return found
+
+
+def service_of(path: Path) -> str:
+    """A service name from a file name: ``checkout.log.gz`` → ``checkout``."""
+    name = path.name
+    for suffix in (".gz", *LOG_SUFFIXES):
+        name = name.removesuffix(suffix)
+    return re.sub(r"[-_.]?\d{4}-?\d{2}-?\d{2}.*$", "", name) or path.parent.name
+
+
+def read_log_file(
+    path: Path, header: str | None = None, chunk_lines: int = CHUNK_LINES
+) -> Iterator[pl.DataFrame]:
+    """The parsed chunks of one log file, in order."""
+    try:
+        stream = open_text(path)
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", file=str(path)) from None
+    with stream:
+        try:
+            first = list(itertools.islice(stream, chunk_lines))
+        except (OSError, EOFError) as exc:
+            raise InputError(f"cannot read: {exc}", file=str(path)) from None
+        fmt = "text" if header else detect_format(first[:50])
+        service = service_of(path)
+        chunk = first
+        while chunk:
+            yield parse_chunk(chunk, fmt, service, header)
+            try:
+                chunk = list(itertools.islice(stream, chunk_lines))
+            except (OSError, EOFError) as exc:
+                raise InputError(f"cannot read (truncated gzip?): {exc}", file=str(path)) from None

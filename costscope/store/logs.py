@@ -1,0 +1,182 @@
+"""Writing the log tables: ``log_volume`` (per stream, service, level) and ``log_templates``.
+
+Chunks of parsed lines arrive from a source; their shapes (masked lines) go to one
+``TemplateMiner`` per source and the counts are folded per (shape, service, level) as they come,
+so memory holds aggregates, never lines. ``close`` settles the templates and writes both tables.
+A template's id is a hash of its text, the same in every run, so snapshots compare.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import polars as pl
+
+from costscope.analyze.templates import TemplateMiner, mask_expr
+from costscope.store.database import SnapshotWriter
+
+TRUNCATE_BYTES = 4096  # lines longer than this are "oversized": truncating them is an action
+DEFAULT_PERIOD_S = 86_400.0  # a file without timestamps is taken to hold one day
+FOLD_ROWS = 200_000  # partial aggregates gathered before they are folded again
+
+_ERROR = ("ERROR", "FATAL")
+
+
+def template_key(text: str) -> str:
+    """A stable id for a template text."""
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+class LogsWriter:
+    """Folds parsed log chunks of one source into volume and template aggregates."""
+
+    def __init__(self, snapshot: SnapshotWriter, source: str) -> None:
+        self.snapshot = snapshot
+        self.source = source
+        self.miner = TemplateMiner()
+        self._parts: list[pl.DataFrame] = []
+        self._rows = 0
+        self.lines = 0
+        self.bytes = 0
+        self._ts: list[float] = []
+        self._volume: pl.DataFrame | None = None
+
+    def add(self, chunk: pl.DataFrame, stream: str) -> None:
+        """Add parsed lines (message, level, service, ts, has_trace, bytes) of ``stream``.
+
+        An optional ``weight`` column says how many lines each row stands for (a sample scaled
+        to the whole, a pattern with its count).
+        """
+        if chunk.is_empty():
+            return
+        if "weight" not in chunk.columns:
+            chunk = chunk.with_columns(weight=pl.lit(1.0))
+        shapes = chunk.select(mask_expr("message").alias("shape"))["shape"]
+        uniq = shapes.value_counts(sort=False)
+        ids = dict(
+            zip(
+                uniq["shape"].to_list(),
+                self.miner.add_shapes(uniq["shape"].to_list(), uniq["count"].to_list()),
+                strict=True,
+            )
+        )
+        frame = chunk.with_columns(
+            shape_id=shapes.replace_strict(ids, return_dtype=pl.Int64),
+            shape=shapes,
+            stream=pl.lit(stream),
+            error=pl.col("level").is_in(list(_ERROR)).fill_null(False),
+            oversize=(pl.col("bytes") - TRUNCATE_BYTES).clip(lower_bound=0),
+        )
+        ts = chunk["ts"].drop_nulls()
+        if ts.len():
+            self._ts += [float(ts.min()), float(ts.max())]  # type: ignore[arg-type]
+        self._fold(frame)
+        self.lines += chunk.height
+        self.bytes += int(chunk["bytes"].sum())
+
+    def set_volume(self, volume: pl.DataFrame) -> None:
+        """Use these (stream, service, level, lines, bytes, error_lines) rows as the volume: an index knows better than a sample."""
+        self._volume = volume
+
+    def _fold(self, frame: pl.DataFrame) -> None:
+        w = pl.col("weight")
+        agg = frame.group_by("stream", "service", "level", "shape_id").agg(
+            w.sum().alias("lines"),
+            (pl.col("bytes") * w).sum().alias("bytes"),
+            (pl.col("error").cast(pl.Float64) * w).sum().alias("error_lines"),
+            (pl.col("has_trace").cast(pl.Float64) * w).sum().alias("trace_lines"),
+            pl.col("bytes").max().alias("max_line_bytes"),
+            (pl.col("oversize") * w).sum().alias("oversize_bytes"),
+            pl.col("ts").min().alias("first_ts"),
+            pl.col("ts").max().alias("last_ts"),
+            pl.col("shape").first().alias("example"),
+            (w != 1.0).any().alias("sampled"),
+        )
+        self._parts.append(agg)
+        self._rows += agg.height
+        if self._rows > FOLD_ROWS:
+            self._parts = [_refold(pl.concat(self._parts))]
+            self._rows = self._parts[0].height
+
+    def close(self, period_s: float | None = None) -> int:
+        """Settle templates, write both tables; returns the lines read."""
+        if not self._parts:
+            return 0
+        agg = _refold(pl.concat(self._parts))
+        template_ids, texts = self.miner.finalize()
+        keys = [template_key(t) for t in texts]
+        mapping = pl.DataFrame(
+            {
+                "shape_id": list(range(len(template_ids))),
+                "template_id": [keys[t] for t in template_ids],
+                "template": [texts[t] for t in template_ids],
+            },
+            schema={"shape_id": pl.Int64, "template_id": pl.String, "template": pl.String},
+        )
+        if period_s is None:
+            period_s = max(self._ts) - min(self._ts) if len(self._ts) >= 2 else DEFAULT_PERIOD_S
+            period_s = max(period_s, 60.0)
+        volume = (
+            self._volume
+            if self._volume is not None
+            else agg.group_by("stream", "service", "level").agg(
+                pl.col("lines").sum(), pl.col("bytes").sum(), pl.col("error_lines").sum()
+            )
+        )
+        volume = volume.with_columns(pl.col("lines", "bytes", "error_lines").round().cast(pl.Int64))
+        self.snapshot.append(
+            "log_volume", volume.with_columns(source=pl.lit(self.source), period_s=pl.lit(period_s))
+        )
+        by_template = agg.join(mapping, on="shape_id", how="left")
+        level_rank = (
+            by_template.group_by("template_id", "level")
+            .agg(pl.col("lines").sum())
+            .sort(["template_id", "lines", "level"], descending=[False, True, False], nulls_last=True)
+        )
+        top_level = level_rank.group_by("template_id", maintain_order=True).agg(pl.col("level").first())
+        templates = (
+            by_template.sort("first_ts", nulls_last=True)
+            .group_by("template_id", "template")
+            .agg(
+                pl.col("service").unique().sort().alias("services"),
+                pl.col("lines").sum().round().cast(pl.Int64),
+                pl.col("bytes").sum().round().cast(pl.Int64),
+                pl.col("error_lines").sum().round().cast(pl.Int64),
+                pl.col("trace_lines").sum().round().cast(pl.Int64),
+                pl.col("max_line_bytes").max().cast(pl.Int64),
+                pl.col("oversize_bytes").sum().round().cast(pl.Int64),
+                pl.col("example").first(),
+                pl.col("first_ts").min(),
+                pl.col("last_ts").max(),
+                pl.col("sampled").any(),
+            )
+            .join(top_level, on="template_id", how="left")
+            .with_columns(
+                pl.from_epoch(pl.col("first_ts").cast(pl.Int64), "s")
+                .dt.replace_time_zone("UTC")
+                .alias("first_seen"),
+                pl.from_epoch(pl.col("last_ts").cast(pl.Int64), "s")
+                .dt.replace_time_zone("UTC")
+                .alias("last_seen"),
+                source=pl.lit(self.source),
+                period_s=pl.lit(period_s),
+            )
+            .drop("first_ts", "last_ts")
+        )
+        self.snapshot.append("log_templates", templates)
+        return self.lines
+
+
+def _refold(parts: pl.DataFrame) -> pl.DataFrame:
+    return parts.group_by("stream", "service", "level", "shape_id").agg(
+        pl.col("lines").sum(),
+        pl.col("bytes").sum(),
+        pl.col("error_lines").sum(),
+        pl.col("trace_lines").sum(),
+        pl.col("max_line_bytes").max(),
+        pl.col("oversize_bytes").sum(),
+        pl.col("first_ts").min(),
+        pl.col("last_ts").max(),
+        pl.col("example").first(),
+        pl.col("sampled").any(),
+    )
