@@ -15,6 +15,7 @@ from costscope.errors import (
     SourceError,
     StoreError,
 )
+from costscope.logs import mine_templates
 
 __all__ = [
     "Analysis",
@@ -27,5 +28,6 @@ __all__ = [
     "Workspace",
     "__version__",
     "analyze",
+    "mine_templates",
     "open",
 ]

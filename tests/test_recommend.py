@@ -56,15 +56,23 @@ def _exposition() -> str:
 def test_every_config_of_the_demo_passes_promtool(tmp_path: Path) -> None:
     promtool = servers.require_binary("promtool")
     recs = _recommendations(tmp_path, SAMPLE_DATA)
-    assert {r["kind"] for r in recs} == {
-        "aggregate", "reduce_buckets", "scrape_interval", "drop_metric", "keep_used_labels",
-    }  # fmt: skip
+    metric_kinds = {"aggregate", "reduce_buckets", "scrape_interval", "drop_metric", "keep_used_labels"}
+    log_kinds = {"drop_level", "sample_template", "log_to_metric", "truncate_lines", "drop_template"}
+    kinds = {r["kind"] for r in recs}
+    assert {"reduce_buckets", "scrape_interval", "drop_metric", "keep_used_labels"} <= kinds
+    assert kinds <= metric_kinds | log_kinds and kinds & log_kinds
     relabels, rules, jobs = [], [], []
     for rec in recs:
         for doc in _docs(rec):
-            assert set(doc) <= {"groups", "metric_relabel_configs", "processors", "view", "scrape_configs"}, (
-                doc
-            )
+            assert set(doc) <= {
+                "groups",
+                "metric_relabel_configs",
+                "processors",
+                "view",
+                "scrape_configs",
+                "pipeline_stages",
+                "connectors",
+            }, doc
             relabels += doc.get("metric_relabel_configs", [])
             rules += doc.get("groups", [])
             jobs += doc.get("scrape_configs", [])

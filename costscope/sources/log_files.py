@@ -45,10 +45,9 @@ _TRACE_TEXT = r"(?i)trace[_.-]?id[\"']?\s*[=:]\s*[\"']?[0-9a-f]{16,32}"
 
 def open_text(path: Path) -> IO[str]:
     """A text stream of ``path`` (gunzipped when it is gzip), undecodable bytes replaced."""
-    raw = path.open("rb")
-    head = raw.read(2)
-    raw.seek(0)
-    stream = cast(IO[bytes], gzip.GzipFile(fileobj=raw) if head == b"\x1f\x8b" else raw)
+    with path.open("rb") as probe:
+        gzipped = probe.read(2) == b"\x1f\x8b"
+    stream = cast(IO[bytes], gzip.open(path, "rb") if gzipped else path.open("rb"))
     return io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline=None)
 
 
@@ -75,8 +74,8 @@ def header_regex(header: str) -> str:
         if i % 2:
             name = part[1:-1]
             pattern += f"(?P<{name}>.*)" if name == "Content" else f"(?P<{name}>.*?)"
-        else:
-            pattern += re.sub(r" +", r"\\s+", part)
+        else:  # literal text: brackets and dots mean themselves; runs of spaces match any run
+            pattern += r"\s+".join(re.escape(chunk) for chunk in re.split(r" +", part))
     return "^" + pattern + "$"
 
 
