@@ -213,6 +213,16 @@ MIGRATIONS: tuple[Migration, ...] = (
         ALTER TABLE log_templates ADD COLUMN sampled BOOLEAN DEFAULT false;  -- counts scaled from a sample
         """,
     ),
+    Migration(
+        4,
+        "traces: span attributes for attribute policies, the period counts cover",
+        """
+        ALTER TABLE spans ADD COLUMN attrs VARCHAR;                 -- JSON object of the span's attributes
+        ALTER TABLE trace_operations ADD COLUMN period_s DOUBLE;     -- seconds the counts cover
+        ALTER TABLE trace_operations ADD COLUMN p50_ms DOUBLE;
+        ALTER TABLE trace_operations ADD COLUMN p99_ms DOUBLE;
+        """,
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

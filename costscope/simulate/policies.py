@@ -1,0 +1,414 @@
+"""Sampling policies, written as people run them, each decided for every trace at once.
+
+A policies file (YAML) lists named policies; each ``type`` takes the keys of the system it
+mirrors, so a policy can be pasted in from a collector or sampler config:
+
+- ``probabilistic``: head sampling with OpenTelemetry consistent probability sampling
+  (``sampling_percentage``): threshold on the trace id's 56 random bits; adjusted count 1/p.
+- ``jaeger``: a Jaeger sampling-strategies document (``default_strategy``,
+  ``service_strategies`` with ``operation_strategies``; ``probabilistic`` or ``ratelimiting``)
+  decided at the root span.
+- ``tail_sampling``: the OpenTelemetry Collector's ``tail_sampling`` processor ``policies``:
+  ``always_sample``, ``latency``, ``status_code``, ``string_attribute``, ``numeric_attribute``,
+  ``boolean_attribute``, ``probabilistic``, ``rate_limiting``, ``span_count``, ``and``,
+  ``composite``, ``drop``. Decision: any ``drop`` wins; otherwise any sampling policy keeps.
+- ``refinery_rules``: Refinery's rules-based sampler (first matching rule's ``sample_rate``, or
+  ``drop``), conditions on ``error``, ``duration_ms``, ``service.name``, ``name`` or attributes.
+- ``refinery_dynamic`` / ``refinery_throughput``: Refinery's EMA dynamic samplers per key
+  (``field_list``), aiming at ``goal_sample_rate`` or ``goal_throughput_per_sec``.
+
+``decide`` returns, per trace, ``keep`` and ``p``: the probability the kept data can carry for
+re-weighting (head sampling's ``th``, Refinery's ``SampleRate``). Where the kept data carries none
+(tail rules, rate limits), ``p`` is null: those counts are not estimable from what is stored.
+Decisions are deterministic: randomness comes from the trace id (and ``seed`` where a sampler
+hashes it), never from a clock.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from costscope.errors import ConfigError
+from costscope.simulate.consistent import MAX_THRESHOLD, probability, threshold
+
+POLICY_TYPES = (
+    "probabilistic", "jaeger", "tail_sampling", "refinery_rules", "refinery_dynamic", "refinery_throughput",
+)  # fmt: skip
+TAIL_TYPES = (
+    "always_sample", "latency", "status_code", "string_attribute", "numeric_attribute", "boolean_attribute",
+    "probabilistic", "rate_limiting", "span_count", "and", "composite", "drop",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Policy:
+    """One named policy from a policies file."""
+
+    name: str
+    type: str
+    spec: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """What a policy decides on: one row per trace, and the spans (for attribute conditions)."""
+
+    traces: (
+        pl.DataFrame
+    )  # trace_id, r, root_service, root_operation, start_s, duration_ms, error, spans, bytes
+    spans: pl.DataFrame  # trace_id, service, operation, status, duration_ns, attrs, ...
+
+
+def trace_table(spans: pl.DataFrame) -> pl.DataFrame:
+    """One row per trace: its root, randomness, duration, error, span count and bytes."""
+    ids = spans.select("trace_id", "span_id")
+    roots = spans.join(
+        ids.rename({"span_id": "parent_span_id"}).with_columns(has_parent=pl.lit(True)),
+        on=["trace_id", "parent_span_id"],
+        how="left",
+    ).filter(pl.col("has_parent").is_null())
+    root = (
+        roots.sort(["trace_id", "start_unix_ns"])
+        .group_by("trace_id", maintain_order=True)
+        .agg(
+            pl.col("service").first().alias("root_service"),
+            pl.col("operation").first().alias("root_operation"),
+        )
+    )
+    end = pl.col("start_unix_ns") + pl.col("duration_ns")
+    agg = spans.group_by("trace_id").agg(
+        pl.col("start_unix_ns").min().alias("start_ns"),
+        ((end.max() - pl.col("start_unix_ns").min()) / 1e6).alias("duration_ms"),
+        (pl.col("status") == "ERROR").any().alias("error"),
+        pl.len().alias("spans"),
+        pl.col("approx_bytes").sum().alias("bytes"),
+        pl.col("sample_weight").max().alias("input_weight"),
+    )
+    from costscope.simulate.consistent import randomness_expr
+
+    return (
+        agg.join(root, on="trace_id", how="left")
+        .with_columns(
+            r=randomness_expr(pl.col("trace_id")),
+            start_s=(pl.col("start_ns") // 1_000_000_000),
+        )
+        .sort("trace_id")
+    )
+
+
+def _pct(spec: dict[str, Any], key: str = "sampling_percentage") -> float:
+    value = spec.get(key)
+    if not isinstance(value, int | float) or not 0 < value <= 100:
+        raise ConfigError(f"{key} must be a number in (0, 100]", field=key)
+    return float(value) / 100.0
+
+
+def _hash_keep(r: pl.Expr, p: float) -> pl.Expr:
+    return r >= threshold(p) if p < 1 else pl.lit(True)
+
+
+def _decided(traffic: Traffic, keep: pl.Expr, p: pl.Expr) -> pl.DataFrame:
+    return traffic.traces.select("trace_id", keep.alias("keep"), p.cast(pl.Float64).alias("p"))
+
+
+# --- head: consistent probability ------------------------------------------------------------
+
+
+def _probabilistic(traffic: Traffic, spec: dict[str, Any]) -> pl.DataFrame:
+    p = _pct(spec)
+    exact = probability(threshold(p)) if p < 1 else 1.0
+    return _decided(traffic, _hash_keep(pl.col("r"), p), pl.lit(exact))
+
+
+# --- Jaeger sampling strategies ----------------------------------------------------------------
+
+
+def _rate_limited(traces: pl.DataFrame, group: list[str], per_second: pl.Expr) -> pl.Expr:
+    """Keep the first ``per_second`` traces of each group in each second (a token bucket of 1 s)."""
+    del traces
+    rank = pl.col("start_ns").rank("ordinal").over([*group, "start_s"])
+    return rank <= per_second
+
+
+def _jaeger(traffic: Traffic, spec: dict[str, Any]) -> pl.DataFrame:
+    default = spec.get("default_strategy") or {"type": "probabilistic", "param": 0.001}
+    rows = []  # (service, operation or None, type, param)
+    for s in [*(spec.get("service_strategies") or []), {**default, "service": None}]:
+        for op in s.get("operation_strategies") or []:
+            strategy = op.get("probabilistic_sampling") or {}
+            param = strategy.get("sampling_rate", op.get("param"))
+            rows.append((s.get("service"), op.get("operation"), "probabilistic", float(param)))
+        rows.append(
+            (s.get("service"), None, str(s.get("type", "probabilistic")), float(s.get("param", 0.001)))
+        )
+    table = pl.DataFrame(rows, schema={"service": pl.String, "operation": pl.String, "type": pl.String,
+                                       "param": pl.Float64}, orient="row")  # fmt: skip
+    t = traffic.traces
+    exact = t.join(
+        table.filter(pl.col("operation").is_not_null() & pl.col("service").is_not_null()),
+        left_on=["root_service", "root_operation"], right_on=["service", "operation"], how="left",
+    ).select("trace_id", pl.col("type").alias("t1"), pl.col("param").alias("p1"))  # fmt: skip
+    svc = t.join(
+        table.filter(pl.col("operation").is_null() & pl.col("service").is_not_null()),
+        left_on="root_service", right_on="service", how="left",
+    ).select("trace_id", pl.col("type").alias("t2"), pl.col("param").alias("p2"))  # fmt: skip
+    dflt_op = t.join(
+        table.filter(pl.col("service").is_null() & pl.col("operation").is_not_null()),
+        left_on="root_operation", right_on="operation", how="left",
+    ).select("trace_id", pl.col("type").alias("t3"), pl.col("param").alias("p3"))  # fmt: skip
+    dflt = table.filter(pl.col("service").is_null() & pl.col("operation").is_null()).row(0, named=True)
+    merged = (
+        t.join(exact, on="trace_id").join(svc, on="trace_id").join(dflt_op, on="trace_id")
+        .with_columns(
+            kind=pl.coalesce("t1", "t3", "t2", pl.lit(dflt["type"])),
+            param=pl.coalesce("p1", "p3", "p2", pl.lit(dflt["param"])),
+        )
+    )  # fmt: skip
+    keep_prob = pl.col("r") >= ((1 - pl.col("param").clip(0, 1)) * MAX_THRESHOLD).cast(pl.UInt64)
+    limited = _rate_limited(merged, ["root_service"], pl.col("param"))
+    merged = merged.with_columns(
+        keep=pl.when(pl.col("kind") == "ratelimiting").then(limited).otherwise(keep_prob),
+        p=pl.when(pl.col("kind") == "ratelimiting").then(None).otherwise(pl.col("param").clip(0, 1)),
+    )
+    return merged.select("trace_id", "keep", pl.col("p").cast(pl.Float64))
+
+
+# --- the OpenTelemetry Collector's tail_sampling -----------------------------------------------
+
+
+def _attr(spans: pl.DataFrame, key: str) -> pl.Expr:
+    del spans
+    return pl.col("attrs").str.json_path_match(f"$['{key}']")
+
+
+def _any_span(traffic: Traffic, condition: pl.Expr) -> pl.Expr:
+    """Per trace (in trace order): whether any of its spans meets ``condition``."""
+    hits = traffic.spans.filter(condition).select("trace_id").unique()
+    matched = traffic.traces.select("trace_id").join(
+        hits.with_columns(m=pl.lit(True)), on="trace_id", how="left"
+    )
+    return pl.lit(matched["m"].fill_null(False))
+
+
+def _tail_one(traffic: Traffic, sub: dict[str, Any]) -> pl.Expr:
+    """Whether one tail policy would sample each trace (True/False per trace)."""
+    kind = sub.get("type")
+    conf = sub.get(kind, {}) if isinstance(kind, str) else {}
+    conf = conf or {}
+    if kind == "always_sample":
+        return pl.lit(True)
+    if kind == "latency":
+        low = float(conf.get("threshold_ms", 0))
+        high = conf.get("upper_threshold_ms")
+        cond = pl.col("duration_ms") >= low
+        return cond & (pl.col("duration_ms") <= float(high)) if high else cond
+    if kind == "status_code":
+        codes = [str(c).upper() for c in conf.get("status_codes", ["ERROR"])]
+        return _any_span(traffic, pl.col("status").is_in(codes))
+    if kind == "string_attribute":
+        value = _attr(traffic.spans, str(conf["key"]))
+        values = [str(v) for v in conf.get("values", [])]
+        if conf.get("enabled_regex_matching"):
+            cond = (
+                pl.any_horizontal([value.str.contains(f"^(?:{v})$") for v in values])
+                if values
+                else pl.lit(False)
+            )
+        else:
+            cond = value.is_in(values)
+        hit = _any_span(traffic, cond.fill_null(False))
+        return ~hit if conf.get("invert_match") else hit
+    if kind == "numeric_attribute":
+        value = _attr(traffic.spans, str(conf["key"])).cast(pl.Float64, strict=False)
+        cond = value.is_not_null()
+        if conf.get("min_value") is not None:
+            cond &= value >= float(conf["min_value"])
+        if conf.get("max_value") is not None:
+            cond &= value <= float(conf["max_value"])
+        hit = _any_span(traffic, cond.fill_null(False))
+        return ~hit if conf.get("invert_match") else hit
+    if kind == "boolean_attribute":
+        value = _attr(traffic.spans, str(conf["key"])).str.to_lowercase()
+        return _any_span(traffic, (value == str(bool(conf.get("value", True))).lower()).fill_null(False))
+    if kind == "probabilistic":
+        return _hash_keep(pl.col("r"), _pct(conf))
+    if kind == "span_count":
+        cond = pl.col("spans") >= int(conf.get("min_spans", 0))
+        return cond & (pl.col("spans") <= int(conf["max_spans"])) if conf.get("max_spans") else cond
+    if kind == "rate_limiting":
+        per_second = float(conf.get("spans_per_second", 0))
+        spent = pl.col("spans").cum_sum().over("start_s", order_by="start_ns")
+        return spent <= per_second
+    if kind == "and":
+        parts = [_tail_one(traffic, s) for s in conf.get("and_sub_policy", [])]
+        return pl.all_horizontal(parts) if parts else pl.lit(False)
+    if kind == "drop":
+        parts = [_tail_one(traffic, s) for s in conf.get("drop_sub_policy", [])]
+        return pl.all_horizontal(parts) if parts else pl.lit(False)
+    if kind == "composite":
+        return _composite(traffic, conf)
+    raise ConfigError(
+        f"unknown tail_sampling policy type {kind!r} (allowed: {', '.join(TAIL_TYPES)})", field="type"
+    )
+
+
+def _composite(traffic: Traffic, conf: dict[str, Any]) -> pl.Expr:
+    """Sub-policies in ``policy_order``, each within its share of ``max_total_spans_per_second``."""
+    total = float(conf.get("max_total_spans_per_second", 0))
+    shares = {a.get("policy"): float(a.get("percent", 0)) / 100 for a in conf.get("rate_allocation", [])}
+    subs = {s.get("name"): s for s in conf.get("composite_sub_policy", [])}
+    order = conf.get("policy_order") or list(subs)
+    keep = pl.lit(False)
+    frame = traffic.traces
+    for name in order:
+        sub = subs.get(name)
+        if sub is None:
+            continue
+        match = frame.select(_tail_one(traffic, sub).alias("m"))["m"]
+        budget = total * shares.get(name, 1.0 if not shares else 0.0)
+        candidate = frame.with_columns(m=match & ~frame.select(keep.alias("k"))["k"])
+        spent = (
+            pl.when(pl.col("m"))
+            .then(pl.col("spans"))
+            .otherwise(0)
+            .cum_sum()
+            .over("start_s", order_by="start_ns")
+        )
+        within = candidate.select((pl.col("m") & (spent <= budget)).alias("w"))["w"]
+        keep = keep | pl.lit(within)
+    return keep
+
+
+def _tail(traffic: Traffic, spec: dict[str, Any]) -> pl.DataFrame:
+    subs = spec.get("policies") or []
+    if not subs:
+        raise ConfigError("tail_sampling needs policies", field="policies")
+    drops = [_tail_one(traffic, s) for s in subs if s.get("type") == "drop"]
+    samples = [_tail_one(traffic, s) for s in subs if s.get("type") != "drop"]
+    dropped = pl.any_horizontal(drops) if drops else pl.lit(False)
+    sampled = pl.any_horizontal(samples) if samples else pl.lit(False)
+    return _decided(traffic, ~dropped & sampled, pl.lit(None, pl.Float64))
+
+
+# --- Refinery ------------------------------------------------------------------------------------
+
+
+def _field(traffic: Traffic, name: str) -> pl.Expr:
+    builtins = {
+        "error": pl.col("error"), "duration_ms": pl.col("duration_ms"), "service.name": pl.col("root_service"),
+        "name": pl.col("root_operation"), "trace.span_count": pl.col("spans"),
+    }  # fmt: skip
+    if name in builtins:
+        return builtins[name]
+    root_attr = traffic.spans.filter(pl.col("parent_span_id").is_null()).select(
+        "trace_id", _attr(traffic.spans, name).alias("v")
+    )
+    values = traffic.traces.select("trace_id").join(root_attr.unique("trace_id"), on="trace_id", how="left")[
+        "v"
+    ]
+    return pl.lit(values)
+
+
+def _condition(traffic: Traffic, cond: dict[str, Any]) -> pl.Expr:
+    value = _field(traffic, str(cond.get("field")))
+    op = str(cond.get("operator", "="))
+    target = cond.get("value")
+    if op == "exists":
+        return value.is_not_null()
+    if op == "not-exists":
+        return value.is_null()
+    if op in ("contains", "starts-with", "does-not-contain"):
+        text = value.cast(pl.String)
+        hit = (
+            text.str.starts_with(str(target))
+            if op == "starts-with"
+            else text.str.contains(str(target), literal=True)
+        )
+        return (~hit if op == "does-not-contain" else hit).fill_null(False)
+    if isinstance(target, bool):
+        value, target = value.cast(pl.String).str.to_lowercase(), str(target).lower()
+    elif isinstance(target, int | float):
+        value = value.cast(pl.Float64, strict=False)
+    else:
+        value = value.cast(pl.String)
+    result = {
+        "=": value == target, "!=": value != target, ">": value > target, ">=": value >= target,
+        "<": value < target, "<=": value <= target,
+    }.get(op)  # fmt: skip
+    if result is None:
+        raise ConfigError(f"unknown Refinery operator {op!r}", field="operator")
+    return result.fill_null(False)
+
+
+def _refinery_rules(traffic: Traffic, spec: dict[str, Any]) -> pl.DataFrame:
+    rate = pl.lit(None, pl.Float64)
+    drop = pl.lit(None, pl.Boolean)
+    for rule in reversed(spec.get("rules") or []):  # first match wins: apply the last first
+        conds = [_condition(traffic, c) for c in rule.get("conditions") or []]
+        match = pl.all_horizontal(conds) if conds else pl.lit(True)
+        rate = pl.when(match).then(float(rule.get("sample_rate", 1))).otherwise(rate)
+        drop = pl.when(match).then(bool(rule.get("drop", False))).otherwise(drop)
+    rate = rate.fill_null(1.0).clip(lower_bound=1.0)
+    keep = ~drop.fill_null(False) & _rate_keep(rate)
+    return _decided(traffic, keep, pl.when(drop.fill_null(False)).then(None).otherwise(1.0 / rate))
+
+
+def _rate_keep(rate: pl.Expr) -> pl.Expr:
+    """Refinery keeps a trace when its id hashes under 1/rate of the space (here: the 56 bits)."""
+    return pl.col("r").cast(pl.Float64) < (MAX_THRESHOLD / rate)
+
+
+def _refinery_dynamic(traffic: Traffic, spec: dict[str, Any], throughput: bool) -> pl.DataFrame:
+    fields = spec.get("field_list") or ["service.name", "name"]
+    interval = float(spec.get("adjustment_interval_s", 15))
+    weight = float(spec.get("weight", 0.5))
+    key = pl.concat_str([_field(traffic, f).cast(pl.String).fill_null("") for f in fields], separator="\x1f")
+    t = traffic.traces.with_columns(key=key, bucket=(pl.col("start_s") // interval).cast(pl.Int64))
+    counts = t.group_by("bucket", "key").agg(pl.len().alias("n")).sort("bucket")
+    # EMA of each key's count across intervals, as Refinery's EMADynamicSampler keeps it
+    emas: list[tuple[int, str, float]] = []
+    state: dict[str, float] = {}
+    for bucket, group in counts.group_by("bucket", maintain_order=True):
+        seen: dict[str, float] = dict(zip(group["key"].to_list(), group["n"].to_list(), strict=True))
+        for k in set(state) | set(seen):
+            now = seen.get(k, 0.0)
+            state[k] = weight * now + (1 - weight) * state.get(k, now)
+        live = {k: v for k, v in state.items() if v >= 1}
+        total = sum(live.values())
+        goal = (
+            float(spec.get("goal_throughput_per_sec", 100)) * interval
+            if throughput
+            else total / max(1.0, float(spec.get("goal_sample_rate", 10)))
+        )
+        log_sum = sum(math.log10(v) for v in live.values() if v > 1) or 1.0
+        ratio = goal / log_sum
+        for k, v in live.items():
+            target = max(1.0, math.log10(v) * ratio) if v > 1 else 1.0
+            emas.append((int(bucket[0]), k, max(1.0, v / target)))
+    rates = pl.DataFrame(
+        emas, schema={"bucket": pl.Int64, "key": pl.String, "rate": pl.Float64}, orient="row"
+    )
+    t = t.join(rates, on=["bucket", "key"], how="left").with_columns(pl.col("rate").fill_null(1.0))
+    return t.select("trace_id", _rate_keep(pl.col("rate")).alias("keep"), (1.0 / pl.col("rate")).alias("p"))
+
+
+def decide(policy: Policy, traffic: Traffic) -> pl.DataFrame:
+    """(trace_id, keep, p) for every trace under ``policy``."""
+    spec = policy.spec
+    if policy.type == "probabilistic":
+        return _probabilistic(traffic, spec)
+    if policy.type == "jaeger":
+        return _jaeger(traffic, spec)
+    if policy.type == "tail_sampling":
+        return _tail(traffic, spec)
+    if policy.type == "refinery_rules":
+        return _refinery_rules(traffic, spec)
+    if policy.type in ("refinery_dynamic", "refinery_throughput"):
+        return _refinery_dynamic(traffic, spec, policy.type == "refinery_throughput")
+    raise ConfigError(
+        f"unknown policy type {policy.type!r} (allowed: {', '.join(POLICY_TYPES)})", field="type"
+    )
