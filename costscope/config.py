@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import yaml
@@ -21,12 +21,14 @@ import yaml
 from costscope.credentials import Secret
 from costscope.errors import ConfigError
 from costscope.pricing import DEFAULT_PRESET, PRESETS, UNITS, CostModel, cost_model
+from costscope.yaml_nodes import YamlAt, compose, suggest
 
 SOURCE_KINDS = (
     "auto", "prometheus", "victoriametrics", "mimir", "thanos", "exposition", "grafana", "rules",
-    "logs", "loki",
+    "logs", "loki", "traces", "jaeger", "tempo",
 )  # fmt: skip
 LOG_KINDS = ("logs", "loki")
+TRACE_KINDS = ("traces", "jaeger", "tempo")
 USAGE_KINDS = ("grafana", "rules")  # sources of what is used, not of telemetry
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_CONCURRENCY = 4
@@ -103,137 +105,10 @@ class Config:
         return [s for src in self.sources for s in src.auth.secrets()]
 
 
-# --- reading YAML nodes with their lines -------------------------------------------------
-
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class _At:
-    """A YAML node with the path that leads to it, for errors."""
-
-    node: yaml.Node
-    path: str
-    file: str
-
-    @property
-    def line(self) -> int:
-        return self.node.start_mark.line + 1
-
-    def fail(self, message: str) -> ConfigError:
-        return ConfigError(message, file=self.file, line=self.line, field=self.path)
-
-    def child(self, node: yaml.Node, key: str | int) -> _At:
-        if isinstance(key, int):
-            return _At(node, f"{self.path}[{key}]", self.file)
-        return _At(node, f"{self.path}.{key}" if self.path else key, self.file)
-
-    def mapping(self, allowed: tuple[str, ...]) -> dict[str, _At]:
-        if not isinstance(self.node, yaml.MappingNode):
-            raise self.fail(f"expected a mapping, got {_kind(self.node)}")
-        out: dict[str, _At] = {}
-        for key_node, value_node in self.node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-            if not isinstance(key, str):
-                raise _At(key_node, self.path, self.file).fail("keys must be strings")
-            child = self.child(value_node, key)
-            if key not in allowed:
-                hint = _suggest(key, allowed)
-                raise _At(key_node, child.path, self.file).fail(f"unknown key{hint}")
-            if key in out:
-                raise _At(key_node, child.path, self.file).fail("duplicate key")
-            out[key] = child
-        return out
-
-    def items(self) -> Iterator[_At]:
-        if not isinstance(self.node, yaml.SequenceNode):
-            raise self.fail(f"expected a list, got {_kind(self.node)}")
-        for i, node in enumerate(self.node.value):
-            yield self.child(node, i)
-
-    def str_map(self) -> dict[str, _At]:
-        if not isinstance(self.node, yaml.MappingNode):
-            raise self.fail(f"expected a mapping, got {_kind(self.node)}")
-        out: dict[str, _At] = {}
-        for key_node, value_node in self.node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-            if not isinstance(key, str) or not key:
-                raise _At(key_node, self.path, self.file).fail("keys must be non-empty strings")
-            out[key] = self.child(value_node, key)
-        return out
-
-    def scalar(self) -> Any:
-        if not isinstance(self.node, yaml.ScalarNode):
-            raise self.fail(f"expected a single value, got {_kind(self.node)}")
-        if self.node.tag == _STR:
-            return self.node.value
-        try:
-            return yaml.constructor.SafeConstructor().construct_object(self.node)
-        except yaml.YAMLError as exc:
-            raise self.fail(f"invalid value: {exc}") from None
-
-    def string(self) -> str:
-        value = self.scalar()
-        if not isinstance(value, str) or not value:
-            raise self.fail(f"expected a non-empty string, got {value!r}")
-        return value
-
-    def boolean(self) -> bool:
-        value = self.scalar()
-        if not isinstance(value, bool):
-            raise self.fail(f"expected true or false, got {value!r}")
-        return value
-
-    def integer(self, low: int, high: int) -> int:
-        value = self.scalar()
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise self.fail(f"expected an integer from {low} to {high}, got {value!r}")
-        return value
-
-    def number(self) -> float:
-        value = self.scalar()
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise self.fail(f"expected a non-negative number, got {value!r}")
-        return float(value)
-
-    def duration(self) -> float:
-        value = self.scalar()
-        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-            return float(value)
-        if isinstance(value, str):
-            seconds = parse_duration(value)
-            if seconds is not None and seconds > 0:
-                return seconds
-        raise self.fail(f"expected a duration like 30s, 2m or 1h, got {value!r}")
-
-
-_STR = "tag:yaml.org,2002:str"
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$")
-_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(text: str) -> float | None:
-    """Seconds in a Prometheus-style duration (``30s``, ``5m``, ``26w``); None if malformed."""
-    m = _DURATION.match(text.strip())
-    return float(m.group(1)) * _DURATION_UNITS[m.group(2)] if m else None
-
-
-def _kind(node: yaml.Node) -> str:
-    if isinstance(node, yaml.MappingNode):
-        return "a mapping"
-    if isinstance(node, yaml.SequenceNode):
-        return "a list"
-    return f"{node.value!r}"
-
-
-def _suggest(key: str, allowed: tuple[str, ...]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(key, allowed, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else f" (allowed: {', '.join(allowed)})"
-
-
-def _opt(fields: dict[str, _At], key: str, read: Callable[[_At], T], default: T) -> T:
+def _opt(fields: dict[str, YamlAt], key: str, read: Callable[[YamlAt], T], default: T) -> T:
     return read(fields[key]) if key in fields else default
 
 
@@ -246,7 +121,7 @@ _SECRET_INLINE = {
 }
 
 
-def _secret(fields: dict[str, _At], stem: str, base_dir: Path) -> Secret | None:
+def _secret(fields: dict[str, YamlAt], stem: str, base_dir: Path) -> Secret | None:
     env_key, file_key = f"{stem}_env", f"{stem}_file"
     if env_key in fields and file_key in fields:
         raise fields[file_key].fail(f"give either {env_key} or {file_key}, not both")
@@ -268,7 +143,7 @@ def _secret(fields: dict[str, _At], stem: str, base_dir: Path) -> Secret | None:
     return None
 
 
-def _auth(at: _At, base_dir: Path) -> Auth:
+def _auth(at: YamlAt, base_dir: Path) -> Auth:
     for inline, fix in _SECRET_INLINE.items():
         if isinstance(at.node, yaml.MappingNode) and inline in at.str_map():
             raise at.str_map()[inline].fail(
@@ -304,12 +179,12 @@ def _auth(at: _At, base_dir: Path) -> Auth:
     return Auth(bearer, username, password, tuple(secret_headers))
 
 
-def _path(at: _At, base_dir: Path) -> Path:
+def _path(at: YamlAt, base_dir: Path) -> Path:
     p = Path(at.string()).expanduser()
     return p if p.is_absolute() else base_dir / p
 
 
-def _url(at: _At) -> str:
+def _url(at: YamlAt) -> str:
     url = at.string()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -339,9 +214,9 @@ _SOURCE_KEYS = (
 )
 
 
-def _source(at: _At, index: int, base_dir: Path) -> SourceConfig:
+def _source(at: YamlAt, index: int, base_dir: Path) -> SourceConfig:
     f = at.mapping(_SOURCE_KEYS)
-    kind = _opt(f, "kind", _At.string, "auto")
+    kind = _opt(f, "kind", YamlAt.string, "auto")
     if kind not in SOURCE_KINDS:
         raise f["kind"].fail(f"unknown source kind {kind!r} (allowed: {', '.join(SOURCE_KINDS)})")
     url = _opt(f, "url", _url, None)
@@ -357,54 +232,54 @@ def _source(at: _At, index: int, base_dir: Path) -> SourceConfig:
     tls_verify, ca_file = True, None
     if "tls" in f:
         tf = f["tls"].mapping(("verify", "ca_file"))
-        tls_verify = _opt(tf, "verify", _At.boolean, True)
+        tls_verify = _opt(tf, "verify", YamlAt.boolean, True)
         ca_file = _path(tf["ca_file"], base_dir) if "ca_file" in tf else None
         if ca_file is not None and not ca_file.is_file():
             raise tf["ca_file"].fail(f"CA file {ca_file} does not exist")
     default_name = f"source{index + 1}"
     return SourceConfig(
-        name=_opt(f, "name", _At.string, default_name),
+        name=_opt(f, "name", YamlAt.string, default_name),
         kind=kind,
         url=url,
         path=path,
-        path_prefix=_opt(f, "path_prefix", _At.string, "").rstrip("/"),
-        tenant=_opt(f, "tenant", _At.string, None),
+        path_prefix=_opt(f, "path_prefix", YamlAt.string, "").rstrip("/"),
+        tenant=_opt(f, "tenant", YamlAt.string, None),
         headers=headers,
         auth=_auth(f["auth"], base_dir) if "auth" in f else Auth(),
         tls_verify=tls_verify,
         ca_file=ca_file,
-        timeout_s=_opt(f, "timeout", _At.duration, DEFAULT_TIMEOUT_S),
+        timeout_s=_opt(f, "timeout", YamlAt.duration, DEFAULT_TIMEOUT_S),
         concurrency=_opt(f, "concurrency", lambda a: a.integer(1, 64), DEFAULT_CONCURRENCY),
         retries=_opt(f, "retries", lambda a: a.integer(0, 10), DEFAULT_RETRIES),
-        lenient=_opt(f, "lenient", _At.boolean, False),
-        lookback_s=_opt(f, "lookback", _At.duration, DEFAULT_LOOKBACK_S),
+        lenient=_opt(f, "lenient", YamlAt.boolean, False),
+        lookback_s=_opt(f, "lookback", YamlAt.duration, DEFAULT_LOOKBACK_S),
         header=_opt(f, "header", _header, None),
         sample_lines=_opt(f, "sample_lines", lambda a: a.integer(0, 100_000), 1000),
     )
 
 
-def _header(at: _At) -> str:
+def _header(at: YamlAt) -> str:
     text = at.string()
     if "<Content>" not in text or not text.rstrip().endswith("<Content>"):
         raise at.fail("a log header must end with <Content> (e.g. '<Date> <Time> <Level> <Content>')")
     return text
 
 
-def _pricing(at: _At) -> CostModel:
+def _pricing(at: YamlAt) -> CostModel:
     f = at.mapping(("preset", "overrides"))
-    preset = _opt(f, "preset", _At.string, DEFAULT_PRESET)
+    preset = _opt(f, "preset", YamlAt.string, DEFAULT_PRESET)
     if preset not in PRESETS:
         raise f["preset"].fail(f"unknown pricing preset {preset!r} (allowed: {', '.join(PRESETS)})")
     overrides: dict[str, float] = {}
     if "overrides" in f:
         for unit, value_at in f["overrides"].str_map().items():
             if unit not in UNITS:
-                raise value_at.fail(f"unknown pricing unit{_suggest(unit, tuple(UNITS))}")
+                raise value_at.fail(f"unknown pricing unit{suggest(unit, tuple(UNITS))}")
             overrides[unit] = value_at.number()
     return cost_model(preset, overrides)
 
 
-def _ownership(at: _At) -> tuple[OwnershipRule, ...]:
+def _ownership(at: YamlAt) -> tuple[OwnershipRule, ...]:
     rules = []
     for item in at.items():
         f = item.mapping(("team", "match"))
@@ -427,17 +302,10 @@ def _ownership(at: _At) -> tuple[OwnershipRule, ...]:
 def parse_config(text: str, file: str = "<config>", base_dir: Path | None = None) -> Config:
     """Validate costscope.yaml text; raises ``ConfigError`` naming file, line and field."""
     base = base_dir or Path.cwd()
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        raise ConfigError(f"invalid YAML: {exc.problem or exc}", file=file, line=line) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"invalid YAML: {exc}", file=file) from None
+    root = compose(text, file)
     if root is None:
         return Config(file=Path(file))
-    top = _At(root, "", file)
+    top = YamlAt(root, "", file)
     f = top.mapping(("sources", "pricing", "ownership"))
     sources: list[SourceConfig] = []
     for i, item in enumerate(f["sources"].items() if "sources" in f else ()):

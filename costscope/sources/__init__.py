@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from costscope.config import LOG_KINDS, SOURCE_KINDS, USAGE_KINDS, Config, SourceConfig
+from costscope.config import LOG_KINDS, SOURCE_KINDS, TRACE_KINDS, USAGE_KINDS, Config, SourceConfig
 from costscope.credentials import redact_url
 from costscope.errors import ConfigError, CostscopeError, InputError
 from costscope.sources.dashboards import dashboard_queries, grafana_queries, is_dashboard, read_dashboard_file
@@ -31,10 +31,13 @@ from costscope.sources.metrics_file import EXPOSITION_SUFFIXES, collect_file, co
 from costscope.sources.prometheus_api import PrometheusApiSource, detect
 from costscope.sources.replay import MANIFEST, ReplayTransport, is_recording, load_manifest, recorded_kind
 from costscope.sources.rules import api_rule_queries, yaml_usage
+from costscope.sources.trace_apis import collect_jaeger, collect_tempo
+from costscope.sources.traces import read_trace_file
 from costscope.sources.usage import Problem, Query, refs_frame
 from costscope.store.database import SnapshotWriter, SourceResult
 from costscope.store.logs import LogsWriter
 from costscope.store.metrics import MetricsWriter
+from costscope.store.traces import TracesWriter
 
 Progress = Callable[[str, int, int], None]
 
@@ -90,8 +93,12 @@ def resolve_sources(args: Sequence[str], config: Config, kind: str = "auto") -> 
                     sources.append(
                         SourceConfig(name=_name_for(f"{arg}/rules", taken), kind="rules", path=path)
                     )
-                if _outside_recordings(path, _LOG_NAMES):
+                if _log_files_in(path):
                     sources.append(SourceConfig(name=_name_for(f"{arg}/logs", taken), kind="logs", path=path))
+                if _outside_recordings(path, TRACE_NAMES):
+                    sources.append(
+                        SourceConfig(name=_name_for(f"{arg}/traces", taken), kind="traces", path=path)
+                    )
                 continue
             sources.append(SourceConfig(name=_name_for(arg, taken), kind=kind, path=path))
     return sources
@@ -128,6 +135,16 @@ def _maybe_dashboard(path: Path) -> bool:
 
 
 _LOG_NAMES = (".log", ".jsonl", ".ndjson", ".logfmt", ".log.gz", ".jsonl.gz", ".ndjson.gz")
+# trace files are named for their format, so a folder tells them from logs and dashboards
+TRACE_NAMES = tuple(
+    f".{fmt}.{ext}"
+    for fmt in ("otlp", "zipkin", "jaeger", "traces")
+    for ext in ("json", "jsonl", "json.gz", "jsonl.gz")
+)
+
+
+def _log_files_in(path: Path) -> list[Path]:
+    return [p for p in _outside_recordings(path, _LOG_NAMES) if not p.name.endswith(TRACE_NAMES)]
 
 
 def usage_files(path: Path) -> tuple[list[Path], list[Path]]:
@@ -150,6 +167,8 @@ def infer_kind(source: SourceConfig) -> str:
         return "grafana"
     if source.path.is_file() and source.path.suffix in (".yml", ".yaml"):
         return "rules"
+    if source.path.is_file() and source.path.name.endswith(TRACE_NAMES):
+        return "traces"
     if source.path.is_file() and source.path.name.endswith(_LOG_NAMES):
         return "logs"
     return recorded_kind(source.path) if is_recording(source.path) else "exposition"
@@ -206,7 +225,7 @@ def _collect_logs(
             writer.close(period_s=source.lookback_s)
         return writer.lines, version
     assert source.path is not None
-    files = log_files(source.path) if source.path.is_file() else _outside_recordings(source.path, _LOG_NAMES)
+    files = log_files(source.path) if source.path.is_file() else _log_files_in(source.path)
     if not files:
         raise InputError(f"no log files ({', '.join(_LOG_NAMES)})", file=str(source.path))
     for f in files:
@@ -217,6 +236,35 @@ def _collect_logs(
             errors.append(exc)
     writer.close()
     return writer.lines, version
+
+
+def _collect_traces(
+    source: SourceConfig,
+    kind: str,
+    snapshot: SnapshotWriter,
+    record: Path | None,
+    errors: list[CostscopeError],
+) -> int:
+    """Read a trace source (files, Jaeger, Tempo) into spans and trace_operations → spans read."""
+    writer = TracesWriter(snapshot, source.name)
+    try:
+        if kind in ("jaeger", "tempo"):
+            with _api_client(source, record) as client:
+                (collect_jaeger if kind == "jaeger" else collect_tempo)(client, writer)
+            return writer.spans
+        assert source.path is not None
+        files = [source.path] if source.path.is_file() else _outside_recordings(source.path, TRACE_NAMES)
+        if not files:
+            raise InputError(f"no trace files ({', '.join(TRACE_NAMES[:4])} ...)", file=str(source.path))
+        for f in files:
+            try:
+                for batch in read_trace_file(f):
+                    writer.add(batch)
+            except CostscopeError as exc:
+                errors.append(exc)
+        return writer.spans
+    finally:  # what was read before a failure is kept
+        writer.close()
 
 
 def _collect_usage(
@@ -288,6 +336,8 @@ def collect(
             read = _collect_usage(source, kind, snapshot, record, errors)
         elif kind in LOG_KINDS:
             read, version = _collect_logs(source, kind, snapshot, record, errors)
+        elif kind in TRACE_KINDS:
+            read = _collect_traces(source, kind, snapshot, record, errors)
         elif kind == "exposition":
             skipped = _collect_exposition(source, writer, progress)
         else:

@@ -274,7 +274,7 @@ class PrometheusApiSource:
             key = (labels.get("job", ""), labels.get("instance", ""))
             interval = t.get("scrapeInterval")
             if key in rows and isinstance(interval, str):
-                from costscope.config import parse_duration
+                from costscope.yaml_nodes import parse_duration
 
                 rows[key]["interval_s"] = parse_duration(interval)
         schema = {"job": pl.String, "instance": pl.String, "samples_scraped": pl.Float64,
