@@ -56,6 +56,8 @@ class Workspace:
                     self.config.pricing,
                     ownership=self.config.ownership,
                     show_values=self.show_values,
+                    policies=self.config.sampling_policies,
+                    constraints=self.config.sampling_constraints,
                 )
             return self._cache[sid]
 

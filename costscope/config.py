@@ -21,6 +21,9 @@ import yaml
 from costscope.credentials import Secret
 from costscope.errors import ConfigError
 from costscope.pricing import DEFAULT_PRESET, PRESETS, UNITS, CostModel, cost_model
+from costscope.simulate.engine import Constraints
+from costscope.simulate.policies import Policy
+from costscope.simulate.policies_file import DEFAULT_POLICIES, load_policies
 from costscope.yaml_nodes import YamlAt, compose, suggest
 
 SOURCE_KINDS = (
@@ -99,6 +102,8 @@ class Config:
     pricing: CostModel = field(default_factory=lambda: cost_model(DEFAULT_PRESET))
     ownership: tuple[OwnershipRule, ...] = ()
     file: Path | None = None
+    sampling_policies: tuple[Policy, ...] = DEFAULT_POLICIES
+    sampling_constraints: Constraints = field(default_factory=Constraints)
 
     def secrets(self) -> list[Secret]:
         """Every secret the configuration resolved."""
@@ -306,19 +311,35 @@ def parse_config(text: str, file: str = "<config>", base_dir: Path | None = None
     if root is None:
         return Config(file=Path(file))
     top = YamlAt(root, "", file)
-    f = top.mapping(("sources", "pricing", "ownership"))
+    f = top.mapping(("sources", "pricing", "ownership", "sampling"))
     sources: list[SourceConfig] = []
     for i, item in enumerate(f["sources"].items() if "sources" in f else ()):
         source = _source(item, i, base)
         if any(s.name == source.name for s in sources):
             raise item.fail(f"duplicate source name {source.name!r}")
         sources.append(source)
+    policies, constraints = (
+        _sampling(f["sampling"], base) if "sampling" in f else (DEFAULT_POLICIES, Constraints())
+    )
     return Config(
         sources=tuple(sources),
         pricing=_pricing(f["pricing"]) if "pricing" in f else cost_model(DEFAULT_PRESET),
         ownership=_ownership(f["ownership"]) if "ownership" in f else (),
         file=Path(file),
+        sampling_policies=policies,
+        sampling_constraints=constraints,
     )
+
+
+def _sampling(at: YamlAt, base_dir: Path) -> tuple[tuple[Policy, ...], Constraints]:
+    f = at.mapping(("policies_file",))
+    if "policies_file" not in f:
+        return DEFAULT_POLICIES, Constraints()
+    path = _path(f["policies_file"], base_dir)
+    if not path.is_file():
+        raise f["policies_file"].fail(f"no such file {path}")
+    policies, constraints = load_policies(path)
+    return tuple(policies), constraints
 
 
 def load_config(path: str | Path) -> Config:

@@ -95,7 +95,13 @@ def collect_snapshot(
             # inside the transaction: the findings are committed with the data they came from
             with timer.stage("analyze"):
                 analysis = analyze_snapshot(
-                    store, snapshot.id, cfg.pricing, ownership=cfg.ownership, show_values=show_values
+                    store,
+                    snapshot.id,
+                    cfg.pricing,
+                    ownership=cfg.ownership,
+                    show_values=show_values,
+                    policies=cfg.sampling_policies,
+                    constraints=cfg.sampling_constraints,
                 )
                 snapshot.append("recommendations", analysis.recommendations)
         snapshot.finish(status, timer.seconds)

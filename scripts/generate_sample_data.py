@@ -11,7 +11,8 @@ frontend and the database and queue exporters (``sample_data/metrics/<job>/<inst
 - checkout's ``checkout_step_duration_seconds`` histogram has 40 buckets (over-bucketed);
 - every Go service exports the full ``go_*`` runtime set, which nobody charts.
 
-Logs (``sample_data/logs/``, ``sample_data/loki/``): see ``sample_logs.py``. Beside them, what
+Logs (``sample_data/logs/``, ``sample_data/loki/``): see ``sample_logs.py``; traces
+(``sample_data/traces/``): ``sample_traces.py``. Beside them, what
 reads them (``sample_data/dashboards/``, ``sample_data/rules/``): see
 ``sample_usage.py``.
 
@@ -29,9 +30,11 @@ from pathlib import Path
 
 try:
     from scripts.sample_logs import write_logs
+    from scripts.sample_traces import write_traces
     from scripts.sample_usage import write_usage
 except ModuleNotFoundError:  # run as a script: scripts/ itself is on the path
     from sample_logs import write_logs  # type: ignore[no-redef]
+    from sample_traces import write_traces  # type: ignore[no-redef]
     from sample_usage import write_usage  # type: ignore[no-redef]
 
 SEED = 20261125
@@ -390,6 +393,7 @@ def generate(out: Path, scale: int = 1) -> dict[str, int]:
     write_recording(out / "prometheus", scraped)
     write_usage(out)
     write_logs(out, SEED)
+    write_traces(out, SEED)
     return counts
 
 

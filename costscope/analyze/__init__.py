@@ -21,6 +21,7 @@ from costscope.analyze.metrics import (
     series_by_team,
     top_metrics,
 )
+from costscope.analyze.traces import TracesAnalysis, analyze_traces
 from costscope.analyze.usage import Usage, analyze_usage
 from costscope.config import OwnershipRule
 from costscope.errors import StoreError
@@ -37,9 +38,13 @@ from costscope.recommend import (
     recommendations_frame,
 )
 from costscope.recommend.logs import recommend_logs
+from costscope.recommend.sampling import recommend_sampling
+from costscope.simulate.engine import Constraints
+from costscope.simulate.policies import Policy
+from costscope.simulate.policies_file import DEFAULT_POLICIES
 from costscope.store.database import Store
 
-__all__ = ["Analysis", "LogsAnalysis", "Usage", "analyze_snapshot"]
+__all__ = ["Analysis", "LogsAnalysis", "TracesAnalysis", "Usage", "analyze_snapshot"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,7 @@ class Analysis:
     errors: pl.DataFrame
     usage: Usage
     logs: LogsAnalysis
+    traces: TracesAnalysis
     timings: dict[str, float] = field(default_factory=dict)
     values_masked: bool = True
 
@@ -155,6 +161,8 @@ def analyze_snapshot(
     *,
     ownership: Sequence[OwnershipRule] = (),
     show_values: bool = False,
+    policies: Sequence[Policy] = DEFAULT_POLICIES,
+    constraints: Constraints | None = None,
 ) -> Analysis:
     """Rank metrics, price every label drop, flag risky labels and list actions for ``snapshot_id``."""
     snap = store.query(
@@ -204,6 +212,7 @@ def analyze_snapshot(
     metrics = metrics.sort(["monthly_cost", "series", "metric"], descending=[True, True, False])
     usage = analyze_usage(store, snapshot_id, model, metrics, labels_by_metric)
     logs = analyze_logs(store, snapshot_id, model)
+    traces = analyze_traces(store, snapshot_id, model, policies, constraints)
     recs = rank(
         _one_per_metric(
             recommend_unused_drops(usage.metrics, metrics, model)
@@ -213,6 +222,7 @@ def analyze_snapshot(
         )
         + recommend_scrape_intervals(dpm, by_job, model, usage.guard)
         + recommend_logs(logs, model)
+        + recommend_sampling(traces.sampling, list(policies), model)
     )
     if not show_values:  # last: job values must match the scrape stats' jobs above
         pairs = pairs.with_columns(mask_expr("value", "label", risky_set))
@@ -242,6 +252,7 @@ def analyze_snapshot(
         errors=store.source_errors(snapshot_id),
         usage=usage,
         logs=logs,
+        traces=traces,
         timings=json.loads(row["stage_timings"]) if row["stage_timings"] else {},
         values_masked=not show_values,
     )

@@ -1,0 +1,78 @@
+"""Trace cost by service and operation, and the sampling policies compared on the snapshot's spans."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from costscope.pricing import CostModel
+from costscope.simulate.engine import MONTH_S, Constraints, Simulation, simulate
+from costscope.simulate.policies import Policy
+from costscope.simulate.policies_file import DEFAULT_POLICIES
+from costscope.store.database import Store
+
+SPAN_COLUMNS = (
+    "trace_id", "span_id", "parent_span_id", "service", "operation", "kind", "status", "start_unix_ns",
+    "duration_ns", "attributes", "approx_bytes", "attrs", "sample_weight",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TracesAnalysis:
+    """Spans per service × operation with money, and the sampling simulation (None without spans)."""
+
+    operations: pl.DataFrame
+    sampling: Simulation | None
+
+    @property
+    def known(self) -> bool:
+        """Whether the snapshot holds spans."""
+        return self.operations.height > 0
+
+    @property
+    def monthly_cost(self) -> float:
+        """Monthly cost of all spans under the model."""
+        return float(self.operations["monthly_cost"].sum()) if self.operations.height else 0.0
+
+
+def trace_operations(store: Store, snapshot_id: int, model: CostModel) -> pl.DataFrame:
+    """Spans, traces, bytes and errors per service × operation, with monthly volume and money."""
+    df = store.query(
+        "SELECT service, operation, sum(spans) AS spans, sum(traces) AS traces, sum(bytes) AS bytes,"
+        " sum(error_spans) AS error_spans, max(period_s) AS period_s, max(p50_ms) AS p50_ms, max(p99_ms) AS p99_ms"
+        " FROM trace_operations WHERE snapshot_id = ? GROUP BY service, operation",
+        [snapshot_id],
+    )
+    scale = MONTH_S / pl.col("period_s").fill_null(MONTH_S)
+    return (
+        df.with_columns(monthly_spans=pl.col("spans") * scale, monthly_bytes=pl.col("bytes") * scale)
+        .with_columns(
+            monthly_cost=pl.col("monthly_spans") / 1e6 * model.price("spans_million")
+            + pl.col("monthly_bytes") / 1e9 * model.price("trace_gb")
+        )
+        .sort(["monthly_cost", "spans", "service", "operation"], descending=[True, True, False, False])
+    )
+
+
+def snapshot_spans(store: Store, snapshot_id: int) -> pl.DataFrame:
+    """Every span of a snapshot, as the simulator reads them."""
+    cols = ", ".join(SPAN_COLUMNS)
+    return store.query(f"SELECT {cols} FROM spans WHERE snapshot_id = ?", [snapshot_id])
+
+
+def analyze_traces(
+    store: Store,
+    snapshot_id: int,
+    model: CostModel,
+    policies: Sequence[Policy] = DEFAULT_POLICIES,
+    constraints: Constraints | None = None,
+) -> TracesAnalysis:
+    """Trace costs of a snapshot, and its spans run through ``policies``."""
+    ops = trace_operations(store, snapshot_id, model)
+    if ops.is_empty():
+        return TracesAnalysis(ops, None)
+    spans = snapshot_spans(store, snapshot_id)
+    period = float(ops["period_s"].max() or 0.0) or None  # type: ignore[arg-type]
+    return TracesAnalysis(ops, simulate(spans, list(policies), model, constraints, period_s=period))
