@@ -226,6 +226,102 @@ def scrape(
         _fail(exc, err)
 
 
+simulate_app = typer.Typer(help="What-if: sampling policies tried on real traffic.", no_args_is_help=True)
+app.add_typer(simulate_app, name="simulate")
+
+
+@simulate_app.command("traces")
+def simulate_traces(
+    sources: SourcesArg = None,
+    policies: Annotated[
+        Path | None, typer.Option("--policies", "-p", help="Policies file (YAML, see docs/traces.md).")
+    ] = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    slo_ms: Annotated[
+        float | None, typer.Option("--slo-ms", help="A trace slower than this is slow.")
+    ] = None,
+    min_error_kept: Annotated[
+        float | None,
+        typer.Option("--min-error-kept", help="Share of error traces a policy must keep (0.99)."),
+    ] = None,
+    max_p99_error: Annotated[
+        float | None, typer.Option("--max-p99-error", help="Largest relative p99 error allowed (0.05).")
+    ] = None,
+    json_out: Annotated[
+        str | None, typer.Option("--json", help="Write the comparison as JSON to FILE, or - for stdout.")
+    ] = None,
+    kind: KindOpt = "auto",
+    no_color: NoColorOpt = False,
+    lock_timeout: LockOpt = 10.0,
+) -> None:
+    """Compare sampling policies on the traces in SOURCEs: cost, errors and latency kept, RED error."""
+    import json as jsonlib
+
+    from rich.table import Table
+
+    from costscope.recommend.sampling import policy_config
+    from costscope.report.json_doc import sampling_document
+    from costscope.run import run_simulation
+    from costscope.simulate.engine import Constraints
+
+    err = Console(stderr=True, no_color=no_color, highlight=False)
+    out = err if json_out == "-" else Console(no_color=no_color, highlight=False)
+    try:
+        cfg, _ = _start(sources, config, "human", False, err)
+        base = cfg.sampling_constraints
+        constraints = None
+        if slo_ms is not None or min_error_kept is not None or max_p99_error is not None:
+            constraints = Constraints(
+                min_error_traces_kept=min_error_kept
+                if min_error_kept is not None
+                else base.min_error_traces_kept,
+                max_p99_error=max_p99_error if max_p99_error is not None else base.max_p99_error,
+                slo_ms=slo_ms if slo_ms is not None else base.slo_ms,
+            )
+        with Store.open(db or default_db_path(), lock_timeout=lock_timeout) as store:
+            run, sim = run_simulation(
+                store, sources or [], cfg, policies_file=policies, constraints=constraints, kind=kind
+            )
+        table = Table(title=f"Sampling policies on {sim.period_s:,.0f}s of traffic", title_justify="left")
+        for col in (
+            "policy",
+            "spans kept",
+            "monthly",
+            "saves",
+            "errors kept",
+            "slow kept",
+            "worst p99 err",
+            "RED",
+        ):
+            table.add_column(col, justify="left" if col == "policy" else "right")
+        for r in sim.summary.iter_rows(named=True):
+            mark = " ★" if r["policy"] == sim.recommended else ""
+            table.add_row(
+                escape(r["policy"]) + mark, f"{r['kept_share']:.1%}", f"${r['monthly_cost']:,.2f}",
+                f"${r['monthly_savings']:,.2f}", f"{r['error_traces_kept']:.1%}", f"{r['slow_traces_kept']:.1%}",
+                "-" if r["worst_p99_error"] is None else f"{r['worst_p99_error']:.1%}",
+                "estimable" if r["estimable"] else "not estimable",
+            )  # fmt: skip
+        out.print(table)
+        if sim.recommended:
+            chosen = sim.policy(sim.recommended)
+            out.print(f"Recommended: [bold]{escape(sim.recommended)}[/] (★), config:")
+            out.print(policy_config(chosen), markup=False, highlight=False)
+        else:
+            out.print("[yellow]No policy meets the constraints; relax them or add policies.[/]")
+        if json_out is not None:
+            text = jsonlib.dumps(sampling_document(sim), indent=2, ensure_ascii=False) + "\n"
+            if json_out == "-":
+                sys.stdout.write(text)
+            else:
+                Path(json_out).write_text(text, encoding="utf-8")
+        if run.errors:
+            raise typer.Exit(EXIT_SOURCE_FAILED)
+    except CostscopeError as exc:
+        _fail(exc, err)
+
+
 @app.command()
 def snapshots(
     db: DbOpt = None,

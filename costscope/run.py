@@ -15,6 +15,7 @@ from costscope.analyze import Analysis, analyze_snapshot
 from costscope.config import Config
 from costscope.errors import CostscopeError, SourceError
 from costscope.runlog import StageTimer, new_run_id
+from costscope.simulate.engine import Constraints, Simulation
 from costscope.sources import collect, resolve_sources
 from costscope.store.database import SourceErrorRecord, SourceInfo, Store
 
@@ -162,7 +163,40 @@ def write_outputs(
     store.set_timings(run.snapshot_id, run.timer.seconds)
 
 
-__all__ = ["SnapshotRun", "collect_snapshot", "run_analysis", "write_outputs"]
+def run_simulation(
+    store: Store,
+    sources: Sequence[str] = (),
+    config: Config | None = None,
+    *,
+    policies_file: Path | None = None,
+    constraints: Constraints | None = None,
+    kind: str = "auto",
+) -> tuple[SnapshotRun, Simulation]:
+    """Collect trace sources into a new snapshot and compare sampling policies on its spans."""
+    from costscope.analyze.traces import snapshot_spans
+    from costscope.simulate.engine import simulate
+    from costscope.simulate.policies_file import load_policies
+
+    cfg = config or Config()
+    policies, file_constraints = (
+        load_policies(policies_file)
+        if policies_file
+        else (list(cfg.sampling_policies), cfg.sampling_constraints)
+    )
+    run = collect_snapshot(store, sources, cfg, kind=kind)
+    spans = snapshot_spans(store, run.snapshot_id)
+    if spans.is_empty():
+        failures = "; ".join(str(e) for e in run.errors)
+        raise SourceError(
+            "no spans to simulate on"
+            + (f": {failures}" if failures else " (give trace files or a Jaeger/Tempo URL)")
+        )
+    with run.timer.stage("simulate"):
+        sim = simulate(spans, policies, cfg.pricing, constraints or file_constraints)
+    return run, sim
+
+
+__all__ = ["SnapshotRun", "collect_snapshot", "run_analysis", "run_simulation", "write_outputs"]
 
 
 def default_report_path() -> Path:

@@ -222,7 +222,7 @@ def analyze_snapshot(
         )
         + recommend_scrape_intervals(dpm, by_job, model, usage.guard)
         + recommend_logs(logs, model)
-        + recommend_sampling(traces.sampling, list(policies), model)
+        + recommend_sampling(traces.sampling, model)
     )
     if not show_values:  # last: job values must match the scrape stats' jobs above
         pairs = pairs.with_columns(mask_expr("value", "label", risky_set))

@@ -95,7 +95,7 @@ def recommend_sampling(
     if sim is None or sim.recommended is None:
         return []
     row = sim.summary.filter(pl.col("policy") == sim.recommended).row(0, named=True)
-    policy = next(p for p in policies if p.name == sim.recommended)
+    policy = sim.policy(sim.recommended)
     estimable = "RED metrics stay estimable (adjusted counts kept)" if row["estimable"] else (
         "counts from kept traces are not estimable (the policy records no probability): derive RED from metrics"
     )  # fmt: skip

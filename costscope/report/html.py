@@ -20,6 +20,7 @@ from costscope.report.charts import label_values_chart, series_treemap, top_metr
 from costscope.report.logs_section import logs_section
 from costscope.report.tables import esc, table
 from costscope.report.terminal import money
+from costscope.report.traces_section import traces_section
 from costscope.report.usage_section import usage_section
 
 CSP = (
@@ -301,7 +302,7 @@ def render_report(a: Analysis) -> str:
         ),
         ("usage", "Usage", usage_section(a)),
         ("logs", "Logs", logs_section(a, _figure_div)),
-        ("traces", "Traces", '<p class="muted">No trace sources in this snapshot.</p>'),
+        ("traces", "Traces", traces_section(a, _figure_div)),
         ("trends", "Trends", '<p class="muted">One snapshot so far: trends need two.</p>'),
     ]
     if a.errors.height:  # what's broken comes first

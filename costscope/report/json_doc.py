@@ -16,6 +16,7 @@ import polars as pl
 
 from costscope._version import __version__
 from costscope.analyze import Analysis
+from costscope.simulate.engine import Simulation
 
 SCHEMA_VERSION = 1
 
@@ -34,6 +35,25 @@ def _clean(value: Any) -> Any:
 
 
 MAX_TEMPLATES = 500  # the most expensive templates; the store holds them all
+
+
+def _sampling(analysis: Analysis) -> dict[str, Any] | None:
+    sim = analysis.traces.sampling
+    return None if sim is None else sampling_document(sim)
+
+
+def sampling_document(sim: Simulation) -> dict[str, Any]:
+    """A simulation as plain values: constraints, the recommended policy, policies side by side, RED."""
+    c = sim.constraints
+    return {
+        "period_s": sim.period_s,
+        "slow_ms": sim.slow_ms,
+        "constraints": {"min_error_traces_kept": c.min_error_traces_kept, "max_p99_error": c.max_p99_error,
+                        "slo_ms": c.slo_ms},
+        "recommended": sim.recommended,
+        "policies": _rows(sim.summary),
+        "red": _rows(sim.red),
+    }  # fmt: skip
 
 
 def json_document(analysis: Analysis) -> dict[str, Any]:
@@ -82,6 +102,12 @@ def json_document(analysis: Analysis) -> dict[str, Any]:
             "templates": _rows(analysis.logs.templates.head(MAX_TEMPLATES)),
             "actions": _rows(analysis.logs.actions),
         },
+        "traces": {
+            "known": analysis.traces.known,
+            "monthly_cost": round(analysis.traces.monthly_cost, 2),
+            "operations": _rows(analysis.traces.operations),
+        },
+        "sampling": _sampling(analysis),
         "usage": {
             **analysis.usage.summary(),
             "metrics": _rows(analysis.usage.metrics),

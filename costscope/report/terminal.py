@@ -67,6 +67,18 @@ def print_summary(
                 else ""
             )
         )
+    sim = analysis.traces.sampling
+    if analysis.traces.known:
+        line = f"Traces: {money(analysis.traces.monthly_cost)}/month"
+        if sim is not None and sim.recommended:
+            row = sim.summary.filter(pl.col("policy") == sim.recommended).row(0, named=True)
+            line += (
+                f"; sampling [bold]{escape(sim.recommended)}[/] keeps {row['kept_share']:.1%} of spans,"
+                f" {row['error_traces_kept']:.0%} of error traces, saves {money(row['monthly_savings'])}"
+            )
+        elif sim is not None:
+            line += "; no sampling policy compared meets the constraints"
+        console.print(line)
     usage = analysis.usage.summary()
     if usage["known"]:
         readers = ", ".join(

@@ -48,6 +48,11 @@ class Simulation:
     slow_ms: float
     recommended: str | None
     constraints: Constraints
+    policies: tuple[Policy, ...] = ()
+
+    def policy(self, name: str) -> Policy:
+        """The compared policy called ``name``."""
+        return next(p for p in self.policies if p.name == name)
 
 
 def traffic_of(spans: pl.DataFrame) -> Traffic:
@@ -210,4 +215,4 @@ def simulate(
     else:
         recommended = None
     red_all = pl.concat(reds, how="diagonal_relaxed") if reds else pl.DataFrame()
-    return Simulation(summary, red_all, period_s, slow_ms, recommended, constraints)
+    return Simulation(summary, red_all, period_s, slow_ms, recommended, constraints, tuple(policies))
