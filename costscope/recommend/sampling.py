@@ -88,9 +88,7 @@ def policy_config(policy: Policy) -> str:
     return "# Refinery rules.yaml\n" + _dump(doc)
 
 
-def recommend_sampling(
-    sim: Simulation | None, policies: list[Policy], model: CostModel
-) -> list[Recommendation]:
+def recommend_sampling(sim: Simulation | None, model: CostModel) -> list[Recommendation]:
     """The recommended policy (cheapest meeting the constraints), if any saves money."""
     if sim is None or sim.recommended is None:
         return []
