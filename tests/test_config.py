@@ -173,8 +173,18 @@ INVALID = [
     ),
     ("ownership:\n  - team: a\n    match: {}\n", 3, "ownership[0].match", "at least one label"),
     ("- just\n- a list\n", 1, "", "expected a mapping"),
-    ("sources:\n  - path: x\n    header: '<Date> <Time>'\n", 3, "sources[0].header", "must end with <Content>"),
-    ("sources:\n  - url: http://x\n    sample_lines: -5\n", 3, "sources[0].sample_lines", "integer from 0 to 100000"),
+    (
+        "sources:\n  - path: x\n    header: '<Date> <Time>'\n",
+        3,
+        "sources[0].header",
+        "must end with <Content>",
+    ),
+    (
+        "sources:\n  - url: http://x\n    sample_lines: -5\n",
+        3,
+        "sources[0].sample_lines",
+        "integer from 0 to 100000",
+    ),
 ]
 
 

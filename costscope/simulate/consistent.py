@@ -10,6 +10,8 @@ written to ``tracestate`` as ``ot=th:<hex>`` — up to 14 hex digits with traili
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import polars as pl
 
 MAX_THRESHOLD = 1 << 56
@@ -20,7 +22,8 @@ def threshold(probability: float) -> int:
     """The rejection threshold ``T`` for a sampling probability (rounded to the nearest)."""
     if not 0.0 < probability <= 1.0:
         raise ValueError(f"sampling probability must be in (0, 1], got {probability}")
-    return round((1.0 - probability) * MAX_THRESHOLD) % MAX_THRESHOLD if probability < 1.0 else 0
+    # exact rational arithmetic on the given double: 2^56 is beyond a double's 53-bit mantissa
+    return round((1 - Fraction(probability)) * MAX_THRESHOLD) % MAX_THRESHOLD
 
 
 def probability(t: int) -> float:
