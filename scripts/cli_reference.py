@@ -25,7 +25,13 @@ def render() -> str:
         "# CLI reference\n",
         "Generated from `--help` by `python scripts/cli_reference.py`; do not edit by hand.\n",
     ]
-    for args in [[], *[[name] for name in sorted(typer.main.get_group(app).commands)]]:
+    group = typer.main.get_group(app)
+    commands: list[list[str]] = [[]]
+    for name in sorted(group.commands):
+        commands.append([name])
+        sub = getattr(group.commands[name], "commands", None)  # a group: its commands too
+        commands += [[name, inner] for inner in sorted(sub or {})]
+    for args in commands:
         result = runner.invoke(app, [*args, "--help"], env=env, prog_name="costscope")
         title = " ".join(["costscope", *args])
         parts.append(f"## `{title}`\n\n```text\n{result.output.rstrip()}\n```\n")
