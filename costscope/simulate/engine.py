@@ -60,72 +60,88 @@ def traffic_of(spans: pl.DataFrame) -> Traffic:
     return Traffic(trace_table(spans), spans)
 
 
-def _weighted_quantiles(df: pl.DataFrame, weight: str, by: list[str]) -> pl.DataFrame:
-    ranked = df.sort([*by, "duration_ms"]).with_columns(
-        cw=pl.col(weight).cum_sum().over(by), tw=pl.col(weight).sum().over(by)
+@dataclass(frozen=True)
+class _Prepared:
+    """Spans as integers, sorted once: (trace index, operation index, error, duration)."""
+
+    spans: pl.DataFrame  # tix, oix, err, duration_ms — sorted by (oix, duration_ms)
+    pairs: pl.DataFrame  # tix, oix, nt (spans of the operation in the trace), et (their errors)
+    ops: pl.DataFrame  # oix, service, operation
+
+
+def _prepare(spans: pl.DataFrame, traces: pl.DataFrame) -> _Prepared:
+    ops = spans.select("service", "operation").unique().sort("service", "operation").with_row_index("oix")
+    s = (
+        spans.lazy()
+        .select(
+            "trace_id",
+            "service",
+            "operation",
+            (pl.col("status") == "ERROR").alias("err"),
+            (pl.col("duration_ns") / 1e6).alias("duration_ms"),
+        )
+        .join(traces.lazy().select("trace_id", "tix"), on="trace_id")
+        .join(ops.lazy(), on=["service", "operation"])
+        .select("tix", "oix", "err", "duration_ms")
+        .sort("oix", "duration_ms")
+        .collect()
     )
-    return ranked.group_by(by).agg(
-        *(pl.col("duration_ms").filter(pl.col("cw") >= q * pl.col("tw")).first().alias(f"p{round(q * 100)}")
+    pairs = s.group_by("tix", "oix").agg(pl.len().alias("nt"), pl.col("err").sum().alias("et"))
+    return _Prepared(s, pairs, ops)
+
+
+def _quantiles(sorted_spans: pl.DataFrame, weight: pl.Expr | None) -> pl.DataFrame:
+    """Per operation, the smallest duration whose cumulative weight reaches q of the total (spans sorted)."""
+    if weight is None:  # every weight 1: the ceil(q·n)-th smallest
+        return sorted_spans.group_by("oix").agg(
+            *(pl.col("duration_ms").gather(((pl.len() * q).ceil() - 1).cast(pl.Int64)).first().alias(f"p{round(q * 100)}")
+              for q in QUANTILES)
+        )  # fmt: skip
+    ranked = sorted_spans.with_columns(w=weight).with_columns(
+        cw=pl.col("w").cum_sum().over("oix"), tw=pl.col("w").sum().over("oix")
+    )
+    return ranked.group_by("oix").agg(
+        *(pl.col("duration_ms").filter(pl.col("cw") >= q * pl.col("tw") * (1 - 1e-12)).first().alias(f"p{round(q * 100)}")
           for q in QUANTILES)
     )  # fmt: skip
 
 
-def _truth(spans: pl.DataFrame, period_s: float) -> pl.DataFrame:
-    ops = ["service", "operation"]
-    s = spans.select(*ops, "trace_id", (pl.col("status") == "ERROR").alias("err"),
-                     (pl.col("duration_ns") / 1e6).alias("duration_ms"), pl.lit(1.0).alias("w"))  # fmt: skip
-    counts = s.group_by(ops).agg(pl.len().alias("n"), pl.col("err").sum().alias("e"))
-    q = _weighted_quantiles(s, "w", ops)
+def _truth(prep: _Prepared, period_s: float) -> pl.DataFrame:
+    counts = prep.pairs.group_by("oix").agg(pl.col("nt").sum().alias("n"), pl.col("et").sum().alias("e"))
     return (
-        counts.join(q, on=ops)
+        counts.join(_quantiles(prep.spans, None), on="oix")
         .with_columns(rate_true=pl.col("n") / period_s, error_rate_true=pl.col("e") / pl.col("n"))
         .rename({"p50": "p50_true", "p95": "p95_true", "p99": "p99_true"})
     )
 
 
-def _estimates(spans: pl.DataFrame, decision: pl.DataFrame, period_s: float, estimable: bool) -> pl.DataFrame:
-    ops = ["service", "operation"]
-    kept = (
-        spans.select(
-            *ops,
-            "trace_id",
-            (pl.col("status") == "ERROR").alias("err"),
-            (pl.col("duration_ns") / 1e6).alias("duration_ms"),
-        )
-        .join(decision.filter(pl.col("keep")), on="trace_id")
-        .with_columns(p=pl.col("p").fill_null(1.0).clip(lower_bound=1e-12))
-        .with_columns(w=1.0 / pl.col("p"))
-    )
-    per_trace = kept.group_by(*ops, "trace_id").agg(
-        pl.len().alias("nt"), pl.col("err").sum().alias("et"), pl.col("p").first()
-    )
-    n_hat = (pl.col("nt") / pl.col("p")).sum()
-    est = per_trace.group_by(ops).agg(
-        n_hat.alias("n_hat"),
+def _estimates(prep: _Prepared, p_kept: pl.Series, period_s: float, estimable: bool) -> pl.DataFrame:
+    """RED from the kept traces; ``p_kept[tix]`` is a kept trace's probability (null: dropped)."""
+    p_span = p_kept.gather(prep.spans["tix"])
+    kept = prep.spans.with_columns(p=p_span).filter(pl.col("p").is_not_null())
+    pairs = prep.pairs.with_columns(p=p_kept.gather(prep.pairs["tix"])).filter(pl.col("p").is_not_null())
+    est = pairs.group_by("oix").agg(
+        (pl.col("nt") / pl.col("p")).sum().alias("n_hat"),
         (pl.col("et") / pl.col("p")).sum().alias("e_hat"),
         (pl.col("nt") ** 2 * (1 - pl.col("p")) / pl.col("p") ** 2).sum().alias("var_n"),
-        pl.struct("nt", "et", "p").alias("parts"),
     )
-    ratio = per_trace.join(est.select(*ops, "n_hat", "e_hat"), on=ops).with_columns(
-        r_hat=pl.col("e_hat") / pl.col("n_hat")
-    )
-    var_r = ratio.group_by(ops).agg(
-        ((1 - pl.col("p")) / pl.col("p") ** 2 * (pl.col("et") - pl.col("r_hat") * pl.col("nt")) ** 2).sum()
-        .truediv(pl.col("n_hat").first() ** 2)
-        .alias("var_r")
+    var_r = (
+        pairs.join(est, on="oix")
+        .with_columns(r_hat=pl.col("e_hat") / pl.col("n_hat"))
+        .group_by("oix")
+        .agg(
+            ((1 - pl.col("p")) / pl.col("p") ** 2 * (pl.col("et") - pl.col("r_hat") * pl.col("nt")) ** 2).sum()
+            .truediv(pl.col("n_hat").first() ** 2)
+            .alias("var_r")
+        )
     )  # fmt: skip
-    q = _weighted_quantiles(kept, "w", ops)
+    out = (
+        est.join(var_r, on="oix")
+        .join(_quantiles(kept, 1.0 / pl.col("p")), on="oix")
+        .with_columns(rate_est=pl.col("n_hat") / period_s, error_rate_est=pl.col("e_hat") / pl.col("n_hat"))
+    )
     half_n = Z95 * pl.col("var_n").sqrt() / period_s
     half_r = Z95 * pl.col("var_r").sqrt()
-    out = (
-        est.drop("parts")
-        .join(var_r, on=ops)
-        .join(q, on=ops)
-        .with_columns(
-            rate_est=pl.col("n_hat") / period_s,
-            error_rate_est=pl.col("e_hat") / pl.col("n_hat"),
-        )
-    )
     if estimable:
         out = out.with_columns(
             rate_ci_low=pl.col("rate_est") - half_n, rate_ci_high=pl.col("rate_est") + half_n,
@@ -133,9 +149,9 @@ def _estimates(spans: pl.DataFrame, decision: pl.DataFrame, period_s: float, est
             error_rate_ci_high=(pl.col("error_rate_est") + half_r).clip(upper_bound=1),
         )  # fmt: skip
     else:
-        nulls = [pl.lit(None, pl.Float64).alias(c) for c in
-                 ("rate_ci_low", "rate_ci_high", "error_rate_ci_low", "error_rate_ci_high")]  # fmt: skip
-        out = out.with_columns(nulls)
+        out = out.with_columns(
+            [pl.lit(None, pl.Float64).alias(c) for c in ("rate_ci_low", "rate_ci_high", "error_rate_ci_low", "error_rate_ci_high")]
+        )  # fmt: skip
     return out.rename({"p50": "p50_est", "p95": "p95_est", "p99": "p99_est"}).drop(
         "n_hat", "e_hat", "var_n", "var_r"
     )
@@ -168,25 +184,36 @@ def simulate(
     all_bytes = float((traces["bytes"] * weight).sum())
     full_cost = _cost(model, all_spans, all_bytes, scale)
     slow_ms = constraints.slo_ms or float(traces["duration_ms"].quantile(0.99) or 0.0)
-    truth = _truth(spans, period_s)
+    prep = _prepare(spans, traces)
+    truth = _truth(prep, period_s)
     errors = traces.filter(pl.col("error")).height
     slow = traces.filter(pl.col("duration_ms") > slow_ms).height
     rows, reds = [], []
     for policy in policies:
         decision = decide(policy, traffic)
+        if not decision["trace_id"].equals(traces["trace_id"]):  # decisions come in trace order
+            decision = traces.select("trace_id").join(
+                decision, on="trace_id", how="left", maintain_order="left"
+            )
         estimable = decision["p"].null_count() == 0
-        kept = traces.join(decision, on="trace_id").filter(pl.col("keep"))
+        keep = decision["keep"].fill_null(False)
+        p_kept = decision.select(
+            pl.when(keep).then(pl.col("p").fill_null(1.0).clip(lower_bound=1e-12)).otherwise(None)
+        ).to_series()
+        kept = traces.filter(keep)
         kept_spans = float((kept["spans"] * kept["input_weight"].fill_null(1.0)).sum())
         kept_bytes = float((kept["bytes"] * kept["input_weight"].fill_null(1.0)).sum())
         cost = _cost(model, kept_spans, kept_bytes, scale)
-        red = truth.join(
-            _estimates(spans, decision, period_s, estimable), on=["service", "operation"], how="left"
-        )
-        red = red.with_columns(
-            policy=pl.lit(policy.name),
-            estimable=pl.lit(estimable),
-            rate_error=(pl.col("rate_est").fill_null(0.0) - pl.col("rate_true")) / pl.col("rate_true"),
-            p99_error=((pl.col("p99_est") - pl.col("p99_true")) / pl.col("p99_true")).abs(),
+        red = truth.join(_estimates(prep, p_kept, period_s, estimable), on="oix", how="left")
+        red = (
+            red.join(prep.ops, on="oix")
+            .drop("oix")
+            .with_columns(
+                policy=pl.lit(policy.name),
+                estimable=pl.lit(estimable),
+                rate_error=(pl.col("rate_est").fill_null(0.0) - pl.col("rate_true")) / pl.col("rate_true"),
+                p99_error=((pl.col("p99_est") - pl.col("p99_true")) / pl.col("p99_true")).abs(),
+            )
         )
         reds.append(red)
         judged = red.filter(pl.col("n") >= MIN_SPANS_FOR_P99)

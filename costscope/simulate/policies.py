@@ -64,40 +64,37 @@ class Traffic:
 
 
 def trace_table(spans: pl.DataFrame) -> pl.DataFrame:
-    """One row per trace: its root, randomness, duration, error, span count and bytes."""
-    ids = spans.select("trace_id", "span_id")
-    roots = spans.join(
-        ids.rename({"span_id": "parent_span_id"}).with_columns(has_parent=pl.lit(True)),
-        on=["trace_id", "parent_span_id"],
-        how="left",
-    ).filter(pl.col("has_parent").is_null())
-    root = (
-        roots.sort(["trace_id", "start_unix_ns"])
-        .group_by("trace_id", maintain_order=True)
-        .agg(
-            pl.col("service").first().alias("root_service"),
-            pl.col("operation").first().alias("root_operation"),
-        )
-    )
-    end = pl.col("start_unix_ns") + pl.col("duration_ns")
-    agg = spans.group_by("trace_id").agg(
-        pl.col("start_unix_ns").min().alias("start_ns"),
-        ((end.max() - pl.col("start_unix_ns").min()) / 1e6).alias("duration_ms"),
-        (pl.col("status") == "ERROR").any().alias("error"),
-        pl.len().alias("spans"),
-        pl.col("approx_bytes").sum().alias("bytes"),
-        pl.col("sample_weight").max().alias("input_weight"),
-    )
+    """One row per trace (row ``tix`` of the table is trace ``tix``): root, randomness, duration, error, size.
+
+    The root is the span without a parent (the earliest one, where a trace lost its root).
+    """
     from costscope.simulate.consistent import randomness_expr
 
-    return (
-        agg.join(root, on="trace_id", how="left")
-        .with_columns(
-            r=randomness_expr(pl.col("trace_id")),
-            start_s=(pl.col("start_ns") // 1_000_000_000),
+    end = pl.col("start_unix_ns") + pl.col("duration_ns")
+    earliest = pl.col("start_unix_ns").arg_min()
+
+    def root(column: str) -> pl.Expr:
+        parentless = pl.col(column).filter(pl.col("parent_span_id").is_null()).first()
+        return pl.coalesce(parentless, pl.col(column).get(earliest))
+
+    agg = (
+        spans.lazy()
+        .group_by("trace_id")
+        .agg(
+            pl.col("start_unix_ns").min().alias("start_ns"),
+            ((end.max() - pl.col("start_unix_ns").min()) / 1e6).alias("duration_ms"),
+            (pl.col("status") == "ERROR").any().alias("error"),
+            pl.len().alias("spans"),
+            pl.col("approx_bytes").sum().alias("bytes"),
+            pl.col("sample_weight").max().alias("input_weight"),
+            root("service").alias("root_service"),
+            root("operation").alias("root_operation"),
         )
         .sort("trace_id")
+        .with_columns(r=randomness_expr(pl.col("trace_id")), start_s=pl.col("start_ns") // 1_000_000_000)
+        .with_row_index("tix")
     )
+    return agg.collect()
 
 
 def _pct(spec: dict[str, Any], key: str = "sampling_percentage") -> float:
