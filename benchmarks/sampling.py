@@ -10,6 +10,9 @@ Baseline: a straightforward Python loop over the traces making the same decision
 per-operation rate/error/quantile estimates (measured on a slice, scaled linearly). Targets:
 <= 30 s for all six, >= 20× the loop. Prints wall time, peak RSS and the ratio.
 
+Also printed: the cost of one more policy (the six-policy run minus the one-policy run, per
+policy) against the loop's per-policy time, since preparing the spans is paid once per comparison.
+
 Usage: python benchmarks/sampling.py [--spans N] [--loop-traces N]
 """
 
@@ -155,8 +158,12 @@ def main() -> None:
     print(f"generated {spans.height:,} spans, {n_traces:,} traces in {time.perf_counter() - t:.1f}s")
     model = cost_model("honeycomb")
     t = time.perf_counter()
+    simulate(spans, POLICIES[:1], model)
+    one = time.perf_counter() - t
+    t = time.perf_counter()
     sim = simulate(spans, POLICIES, model)
     ours = time.perf_counter() - t
+    marginal = (ours - one) / (len(POLICIES) - 1)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"costscope: {len(POLICIES)} policies in {ours:.1f}s (target <= 30s), peak RSS {rss:,.0f} MiB")
     print(sim.summary.select("policy", "kept_share", "error_traces_kept", "worst_p99_error", "estimable"))
@@ -167,6 +174,10 @@ def main() -> None:
         f"python loop: {statistics.median(loops):.2f}s for {args.loop_traces:,} traces → {loop_total:,.0f}s for all"
     )
     print(f"ratio {loop_total / ours:.1f}x (target >= 20x)")
+    print(
+        f"per extra policy: costscope {marginal:.2f}s vs loop {loop_total / len(POLICIES):.1f}s"
+        f" ({loop_total / len(POLICIES) / max(marginal, 1e-9):.0f}x); fixed preparation {one - marginal:.1f}s"
+    )
 
 
 if __name__ == "__main__":
