@@ -20,7 +20,7 @@ def test_notebook_runs_and_draws_its_charts() -> None:
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     charts = [o for o in outputs if "application/vnd.plotly.v1+json" in o.get("data", {})]
-    assert len(charts) == 4
+    assert len(charts) == 5
     text = json.dumps([o.get("data", {}).get("text/plain", "") for o in outputs])
     assert "http_requests_total" in text
 

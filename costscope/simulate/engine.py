@@ -23,6 +23,8 @@ import polars as pl
 from costscope.pricing import CostModel
 from costscope.simulate.policies import Policy, Traffic, decide, trace_table
 
+TRACE_KEY_SEED = 0x7472
+
 MONTH_S = 30 * 86_400.0
 Z95 = 1.959964
 QUANTILES = (0.5, 0.95, 0.99)
@@ -64,41 +66,46 @@ def traffic_of(spans: pl.DataFrame) -> Traffic:
 class _Prepared:
     """Spans as integers, sorted once: (trace index, operation index, error, duration)."""
 
-    spans: pl.DataFrame  # tix, oix, err, duration_ms — sorted by (oix, duration_ms)
+    spans: pl.DataFrame  # tix, oix, err, duration_ms
     pairs: pl.DataFrame  # tix, oix, nt (spans of the operation in the trace), et (their errors)
     ops: pl.DataFrame  # oix, service, operation
 
 
+def _op_key() -> pl.Expr:
+    return pl.col("service").hash(1) ^ pl.col("operation").hash(2)
+
+
 def _prepare(spans: pl.DataFrame, traces: pl.DataFrame) -> _Prepared:
     ops = spans.select("service", "operation").unique().sort("service", "operation").with_row_index("oix")
+    # joins on u64 hashes, not strings: a 64-bit collision among a snapshot's ids is not a concern
     s = (
         spans.lazy()
         .select(
-            "trace_id",
-            "service",
-            "operation",
+            pl.col("trace_id").hash(TRACE_KEY_SEED).alias("tkey"),
+            _op_key().alias("okey"),
             (pl.col("status") == "ERROR").alias("err"),
             (pl.col("duration_ns") / 1e6).alias("duration_ms"),
         )
-        .join(traces.lazy().select("trace_id", "tix"), on="trace_id")
-        .join(ops.lazy(), on=["service", "operation"])
+        .join(traces.lazy().select(pl.col("trace_id").hash(TRACE_KEY_SEED).alias("tkey"), "tix"), on="tkey")
+        .join(ops.lazy().select("oix", _op_key().alias("okey")), on="okey")
         .select("tix", "oix", "err", "duration_ms")
-        .sort("oix", "duration_ms")
         .collect()
     )
     pairs = s.group_by("tix", "oix").agg(pl.len().alias("nt"), pl.col("err").sum().alias("et"))
     return _Prepared(s, pairs, ops)
 
 
-def _quantiles(sorted_spans: pl.DataFrame, weight: pl.Expr | None) -> pl.DataFrame:
-    """Per operation, the smallest duration whose cumulative weight reaches q of the total (spans sorted)."""
-    if weight is None:  # every weight 1: the ceil(q·n)-th smallest
-        return sorted_spans.group_by("oix").agg(
-            *(pl.col("duration_ms").gather(((pl.len() * q).ceil() - 1).cast(pl.Int64)).first().alias(f"p{round(q * 100)}")
-              for q in QUANTILES)
+def _quantiles(spans: pl.DataFrame, weight: pl.Expr | None) -> pl.DataFrame:
+    """Per operation, the smallest duration whose cumulative weight reaches q of the total."""
+    if weight is None:  # every weight 1: the ceil(q·n)-th smallest, each group sorted on its own
+        return spans.group_by("oix").agg(
+            *(pl.col("duration_ms").sort().gather(((pl.len() * q).ceil() - 1).cast(pl.Int64)).first()
+              .alias(f"p{round(q * 100)}") for q in QUANTILES)
         )  # fmt: skip
-    ranked = sorted_spans.with_columns(w=weight).with_columns(
-        cw=pl.col("w").cum_sum().over("oix"), tw=pl.col("w").sum().over("oix")
+    ranked = (
+        spans.with_columns(w=weight)
+        .sort("oix", "duration_ms")
+        .with_columns(cw=pl.col("w").cum_sum().over("oix"), tw=pl.col("w").sum().over("oix"))
     )
     return ranked.group_by("oix").agg(
         *(pl.col("duration_ms").filter(pl.col("cw") >= q * pl.col("tw") * (1 - 1e-12)).first().alias(f"p{round(q * 100)}")
