@@ -93,6 +93,17 @@ def log_templates(store: Store, snapshot_id: int, model: CostModel) -> pl.DataFr
     )
 
 
+def _action(
+    t: pl.DataFrame, kind: str, saved: pl.Expr, lost_errors: pl.Expr, lost_traces: pl.Expr
+) -> pl.DataFrame:
+    """One candidate action per template row: what it saves a month and the lines it loses."""
+    return t.select(
+        pl.lit(kind).alias("kind"), "template_id", "template", "service", "level",
+        saved.alias("bytes_saved_month"), lost_errors.alias("lost_error_lines"),
+        lost_traces.alias("lost_trace_lines"), "lines",
+    )  # fmt: skip
+
+
 def simulate_actions(templates: pl.DataFrame, volume: pl.DataFrame, model: CostModel) -> pl.DataFrame:
     """Every candidate cut with bytes and money saved per month and what it would lose."""
     per_byte = (model.price("log_gb_ingested") + model.price("log_gb_retained")) / 1e9
@@ -101,52 +112,23 @@ def simulate_actions(templates: pl.DataFrame, volume: pl.DataFrame, model: CostM
         service=pl.col("services").list.first(),
         month=pl.col("monthly_bytes") / pl.col("bytes").clip(lower_bound=1),
     )
-    drops = t.select(
-        pl.lit("drop_template").alias("kind"),
-        "template_id",
-        "template",
-        "service",
-        "level",
-        pl.col("monthly_bytes").alias("bytes_saved_month"),
-        pl.col("error_lines").alias("lost_error_lines"),
-        pl.col("trace_lines").alias("lost_trace_lines"),
-        "lines",
+    everything = pl.col("monthly_bytes"), pl.col("error_lines"), pl.col("trace_lines")
+    drops = _action(t, "drop_template", *everything)
+    samples = _action(
+        t.filter(pl.col("lines") >= 100), "sample_template", *(c * (1 - keep) for c in everything)
     )
-    samples = t.filter(pl.col("lines") >= 100).select(
-        pl.lit("sample_template").alias("kind"),
-        "template_id",
-        "template",
-        "service",
-        "level",
-        (pl.col("monthly_bytes") * (1 - keep)).alias("bytes_saved_month"),
-        (pl.col("error_lines") * (1 - keep)).alias("lost_error_lines"),
-        (pl.col("trace_lines") * (1 - keep)).alias("lost_trace_lines"),
-        "lines",
-    )
-    truncates = t.filter(pl.col("oversize_bytes") > 0).select(
-        pl.lit("truncate_lines").alias("kind"),
-        "template_id",
-        "template",
-        "service",
-        "level",
-        (pl.col("oversize_bytes") * pl.col("month")).alias("bytes_saved_month"),
-        pl.lit(0.0).alias("lost_error_lines"),
-        pl.lit(0.0).alias("lost_trace_lines"),
-        "lines",
+    zero = pl.lit(0.0)
+    truncates = _action(
+        t.filter(pl.col("oversize_bytes") > 0),
+        "truncate_lines",
+        pl.col("oversize_bytes") * pl.col("month"),
+        zero,
+        zero,
     )
     chatty = t.filter(
         (pl.col("lines_per_minute") >= CHATTY_LINES_PER_MINUTE) & pl.col("level").is_in(["INFO", "DEBUG"])
-    ).select(
-        pl.lit("log_to_metric").alias("kind"),
-        "template_id",
-        "template",
-        "service",
-        "level",
-        pl.col("monthly_bytes").alias("bytes_saved_month"),
-        pl.col("error_lines").alias("lost_error_lines"),
-        pl.col("trace_lines").alias("lost_trace_lines"),
-        "lines",
     )
+    chatty = _action(chatty, "log_to_metric", *everything)
     levels = volume.filter(pl.col("level").is_in(["DEBUG", "TRACE"])).select(
         pl.lit("drop_level").alias("kind"),
         pl.lit(None, pl.String).alias("template_id"),
