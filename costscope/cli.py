@@ -147,13 +147,22 @@ def analyze(
     show_values: Annotated[
         bool, typer.Option("--show-values", help="Show values of ID-like labels instead of masking them.")
     ] = False,
+    budgets: Annotated[
+        Path | None, typer.Option("--budgets", help="Budgets file (YAML): exit 1 when one is breached.")
+    ] = None,
+    markdown: Annotated[
+        Path | None,
+        typer.Option("--markdown", help="Also write a Markdown summary (chat, PR comment) to FILE."),
+    ] = None,
 ) -> None:
     """Collect SOURCEs into a new snapshot, rank what costs most, and write the report.
 
-    Exit codes: 0 ok, 2 bad input or config, 3 a source failed (the snapshot is kept as partial).
+    Exit codes: 0 ok, 1 a budget was breached, 2 bad input or config, 3 a source failed (the
+    snapshot is kept as partial).
     """
+    from costscope.errors import EXIT_BREACH
     from costscope.report.terminal import print_summary
-    from costscope.run import default_report_path, run_analysis, write_outputs
+    from costscope.run import apply_budgets, default_report_path, run_analysis, write_outputs
 
     err = Console(stderr=True, no_color=no_color, highlight=False)
     # with --json -, stdout carries the document only; the summary goes to stderr
@@ -176,12 +185,15 @@ def analyze(
                     progress=hook,
                     show_values=show_values,
                 )
+            analysis = apply_budgets(analysis, budgets)
             report_path = report or default_report_path()
-            write_outputs(analysis, run, store, report_path, json_out)
+            write_outputs(analysis, run, store, report_path, json_out, markdown)
         if not quiet:
             print_summary(replace(analysis, timings=dict(run.timer.seconds)), out, report_path, json_out)
         if run.errors:
             raise typer.Exit(EXIT_SOURCE_FAILED)
+        if analysis.breaches:
+            raise typer.Exit(EXIT_BREACH)
     except CostscopeError as exc:
         _fail(exc, err)
 

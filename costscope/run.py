@@ -105,6 +105,7 @@ def collect_snapshot(
                     constraints=cfg.sampling_constraints,
                 )
                 snapshot.append("recommendations", analysis.recommendations)
+                snapshot.append("snapshot_costs", analysis.costs)
         snapshot.finish(status, timer.seconds)
     if analysis is not None:
         analysis = replace(
@@ -144,22 +145,35 @@ def run_analysis(
     return run, run.analysis
 
 
+def apply_budgets(analysis: Analysis, budgets: Path | None) -> Analysis:
+    """The analysis with the breaches of a budgets file (none without one)."""
+    if budgets is None:
+        return analysis
+    from costscope.budgets import evaluate, load_budgets
+
+    return replace(analysis, breaches=tuple(evaluate(load_budgets(budgets), analysis)))
+
+
 def write_outputs(
     analysis: Analysis,
     run: SnapshotRun,
     store: Store,
     report: Path | None,
     json_path: str | None,
+    markdown: Path | None = None,
 ) -> None:
-    """Write the HTML report and the JSON document; record their time with the snapshot."""
+    """Write the HTML report, the JSON document and the Markdown summary; record their time."""
     from costscope.report.html import write_report
     from costscope.report.json_doc import write_json
+    from costscope.report.markdown import markdown_summary
 
     with run.timer.stage("report"):
         if report is not None:
             write_report(analysis, report)
         if json_path is not None:
             write_json(analysis, json_path)
+        if markdown is not None:
+            markdown.write_text(markdown_summary(analysis), encoding="utf-8")
     store.set_timings(run.snapshot_id, run.timer.seconds)
 
 
@@ -196,7 +210,14 @@ def run_simulation(
     return run, sim
 
 
-__all__ = ["SnapshotRun", "collect_snapshot", "run_analysis", "run_simulation", "write_outputs"]
+__all__ = [
+    "SnapshotRun",
+    "apply_budgets",
+    "collect_snapshot",
+    "run_analysis",
+    "run_simulation",
+    "write_outputs",
+]
 
 
 def default_report_path() -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
 
@@ -22,6 +23,7 @@ from costscope.analyze.metrics import (
     top_metrics,
 )
 from costscope.analyze.traces import TracesAnalysis, analyze_traces
+from costscope.analyze.trends import WEEK_S, Trends, baseline_for, compare, cost_rows
 from costscope.analyze.usage import Usage, analyze_usage
 from costscope.config import OwnershipRule
 from costscope.errors import StoreError
@@ -44,7 +46,7 @@ from costscope.simulate.policies import Policy
 from costscope.simulate.policies_file import DEFAULT_POLICIES
 from costscope.store.database import Store
 
-__all__ = ["Analysis", "LogsAnalysis", "TracesAnalysis", "Usage", "analyze_snapshot"]
+__all__ = ["Analysis", "LogsAnalysis", "TracesAnalysis", "Trends", "Usage", "analyze_snapshot"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,9 @@ class Analysis:
     usage: Usage
     logs: LogsAnalysis
     traces: TracesAnalysis
+    costs: pl.DataFrame  # this snapshot's cost per signal and dimension (snapshot_costs rows)
+    trends: Trends | None  # against the baseline snapshot, when there is one
+    breaches: tuple[Any, ...] = ()  # budgets.Breach, when the run was given budgets
     timings: dict[str, float] = field(default_factory=dict)
     values_masked: bool = True
 
@@ -163,6 +168,7 @@ def analyze_snapshot(
     show_values: bool = False,
     policies: Sequence[Policy] = DEFAULT_POLICIES,
     constraints: Constraints | None = None,
+    trend_span_s: float = WEEK_S,
 ) -> Analysis:
     """Rank metrics, price every label drop, flag risky labels and list actions for ``snapshot_id``."""
     snap = store.query(
@@ -213,6 +219,10 @@ def analyze_snapshot(
     usage = analyze_usage(store, snapshot_id, model, metrics, labels_by_metric)
     logs = analyze_logs(store, snapshot_id, model)
     traces = analyze_traces(store, snapshot_id, model, policies, constraints)
+    # before masking: cost rows name metrics, teams, labels and templates, never label values
+    costs = cost_rows(metrics, by_team, labels, logs.templates, logs.volume, traces.operations)
+    baseline = baseline_for(store, snapshot_id, trend_span_s)
+    trends = compare(store, costs, snapshot_id, baseline) if baseline is not None else None
     recs = rank(
         _one_per_metric(
             recommend_unused_drops(usage.metrics, metrics, model)
@@ -253,6 +263,8 @@ def analyze_snapshot(
         usage=usage,
         logs=logs,
         traces=traces,
+        costs=costs,
+        trends=trends,
         timings=json.loads(row["stage_timings"]) if row["stage_timings"] else {},
         values_masked=not show_values,
     )

@@ -37,6 +37,18 @@ def _clean(value: Any) -> Any:
 MAX_TEMPLATES = 500  # the most expensive templates; the store holds them all
 
 
+def _trends(analysis: Analysis) -> dict[str, Any] | None:
+    t = analysis.trends
+    if t is None:
+        return None
+    return {
+        "baseline_snapshot": t.baseline_id,
+        "baseline_started_at": t.baseline_started_at,
+        "changes": _rows(t.changes.filter(pl.col("status") != "same")),
+        "churn": _rows(t.churn.head(MAX_TEMPLATES)),
+    }
+
+
 def _sampling(analysis: Analysis) -> dict[str, Any] | None:
     sim = analysis.traces.sampling
     return None if sim is None else sampling_document(sim)
@@ -108,6 +120,8 @@ def json_document(analysis: Analysis) -> dict[str, Any]:
             "operations": _rows(analysis.traces.operations),
         },
         "sampling": _sampling(analysis),
+        "trends": _trends(analysis),
+        "budgets": [b.as_dict() for b in analysis.breaches],
         "usage": {
             **analysis.usage.summary(),
             "metrics": _rows(analysis.usage.metrics),

@@ -45,6 +45,19 @@ def print_summary(
             f"{dpm.height} job(s) billed on data points per minute rather than series"
             f" (scraped more often than once a minute): {jobs}"
         )
+    if analysis.trends is not None:
+        trend = analysis.trends
+        totals = trend.changes.filter(pl.col("dimension") == "total")
+        delta = float(totals["cost_delta"].sum())
+        sign = "+" if delta >= 0 else "-"
+        grew = trend.growers("metric", 3).filter(pl.col("cost_delta") > 0.005)
+        names = ", ".join(f"{escape(k)} +{money(d)}" for k, d in grew.select("key", "cost_delta").iter_rows())
+        console.print(
+            f"Since snapshot {trend.baseline_id} ({trend.baseline_started_at[:16]}): {sign}{money(abs(delta))}/month"
+            + (f"; grew most: {names}" if names else "")
+        )
+    for breach in analysis.breaches:
+        console.print(f"[red]over budget[/] {escape(breach.describe())}")
     logs = analysis.logs
     if logs.known:
         top = logs.templates.head(1).row(0, named=True) if logs.templates.height else None

@@ -15,6 +15,7 @@ Tables by signal (the place each later capability writes to):
 - logs: ``log_volume`` (bytes/lines per stream, service, level), ``log_templates``
 - traces: ``trace_operations`` (span/trace rates per service and operation), ``spans``
 - findings: ``recommendations`` (findings are data, written back like any other result)
+- trends: ``snapshot_costs`` (each snapshot's cost per signal and dimension, for comparisons)
 """
 
 from __future__ import annotations
@@ -221,6 +222,20 @@ MIGRATIONS: tuple[Migration, ...] = (
         ALTER TABLE trace_operations ADD COLUMN period_s DOUBLE;     -- seconds the counts cover
         ALTER TABLE trace_operations ADD COLUMN p50_ms DOUBLE;
         ALTER TABLE trace_operations ADD COLUMN p99_ms DOUBLE;
+        """,
+    ),
+    Migration(
+        5,
+        "trends: what each snapshot cost, per signal and dimension, kept for comparisons over time",
+        """
+        CREATE TABLE snapshot_costs (
+            snapshot_id  INTEGER NOT NULL,
+            signal       VARCHAR NOT NULL,   -- metrics | logs | traces
+            dimension    VARCHAR NOT NULL,   -- total | metric | team | label | template | service
+            key          VARCHAR NOT NULL,
+            volume       DOUBLE NOT NULL,    -- series, bytes a month, spans a month, label values
+            monthly_cost DOUBLE NOT NULL
+        );
         """,
     ),
 )
