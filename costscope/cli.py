@@ -190,6 +190,10 @@ def analyze(
             write_outputs(analysis, run, store, report_path, json_out, markdown)
         if not quiet:
             print_summary(replace(analysis, timings=dict(run.timer.seconds)), out, report_path, json_out)
+        if cfg.push is not None:
+            from costscope.selfmetrics import push
+
+            push(cfg.push, analysis, dict(run.timer.seconds))
         if run.errors:
             raise typer.Exit(EXIT_SOURCE_FAILED)
         if analysis.breaches:
@@ -330,6 +334,51 @@ def simulate_traces(
                 Path(json_out).write_text(text, encoding="utf-8")
         if run.errors:
             raise typer.Exit(EXIT_SOURCE_FAILED)
+    except CostscopeError as exc:
+        _fail(exc, err)
+
+
+@app.command()
+def prune(
+    keep: Annotated[str, typer.Option("--keep", help="Keep snapshots younger than this: 26w, 90d, 12h.")],
+    db: DbOpt = None,
+    no_color: NoColorOpt = False,
+    lock_timeout: LockOpt = 10.0,
+) -> None:
+    """Delete snapshots older than --keep (never the newest complete one)."""
+    from costscope.store.retention import prune as prune_store
+    from costscope.yaml_nodes import parse_duration
+
+    err = Console(stderr=True, no_color=no_color, highlight=False)
+    try:
+        seconds = parse_duration(keep)
+        if seconds is None or seconds <= 0:
+            raise CostscopeError(f"--keep: expected a duration like 26w, 90d or 12h, got {keep!r}")
+        with Store.open(db or default_db_path(), lock_timeout=lock_timeout) as store:
+            gone = prune_store(store, seconds)
+        Console(no_color=no_color, highlight=False).print(
+            f"deleted {len(gone)} snapshot(s)" + (f": {', '.join(map(str, gone))}" if gone else "")
+        )
+    except CostscopeError as exc:
+        _fail(exc, err)
+
+
+@app.command()
+def export(
+    parquet: Annotated[Path, typer.Option("--parquet", help="Directory for hive-partitioned Parquet.")],
+    db: DbOpt = None,
+    no_color: NoColorOpt = False,
+    lock_timeout: LockOpt = 10.0,
+) -> None:
+    """Write every snapshot as Parquet (snapshot_date=…/source=…), for DuckDB, Spark, Trino, ClickHouse."""
+    from costscope.store.export import export_parquet
+
+    err = Console(stderr=True, no_color=no_color, highlight=False)
+    try:
+        with Store.open(db or default_db_path(), read_only=True, lock_timeout=lock_timeout) as store:
+            written = export_parquet(store, parquet)
+        rows = ", ".join(f"{t} {n:,}" for t, n in written.items())
+        Console(no_color=no_color, highlight=False).print(f"wrote {parquet}: {rows}")
     except CostscopeError as exc:
         _fail(exc, err)
 

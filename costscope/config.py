@@ -95,6 +95,15 @@ class OwnershipRule:
 
 
 @dataclass(frozen=True)
+class PushTarget:
+    """A Prometheus Pushgateway to push each run's figures to, and the grouping key."""
+
+    url: str
+    job: str = "costscope"
+    instance: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     """A validated costscope.yaml."""
 
@@ -104,6 +113,7 @@ class Config:
     file: Path | None = None
     sampling_policies: tuple[Policy, ...] = DEFAULT_POLICIES
     sampling_constraints: Constraints = field(default_factory=Constraints)
+    push: PushTarget | None = None
 
     def secrets(self) -> list[Secret]:
         """Every secret the configuration resolved."""
@@ -311,7 +321,7 @@ def parse_config(text: str, file: str = "<config>", base_dir: Path | None = None
     if root is None:
         return Config(file=Path(file))
     top = YamlAt(root, "", file)
-    f = top.mapping(("sources", "pricing", "ownership", "sampling"))
+    f = top.mapping(("sources", "pricing", "ownership", "sampling", "push"))
     sources: list[SourceConfig] = []
     for i, item in enumerate(f["sources"].items() if "sources" in f else ()):
         source = _source(item, i, base)
@@ -328,6 +338,18 @@ def parse_config(text: str, file: str = "<config>", base_dir: Path | None = None
         file=Path(file),
         sampling_policies=policies,
         sampling_constraints=constraints,
+        push=_push(f["push"]) if "push" in f else None,
+    )
+
+
+def _push(at: YamlAt) -> PushTarget:
+    f = at.mapping(("url", "job", "instance"))
+    if "url" not in f:
+        raise at.fail("push needs the Pushgateway's url")
+    return PushTarget(
+        url=_url(f["url"]),
+        job=f["job"].string() if "job" in f else "costscope",
+        instance=f["instance"].string() if "instance" in f else None,
     )
 
 

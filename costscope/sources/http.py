@@ -111,13 +111,30 @@ class HttpClient:
 
         A response whose status is in ``accept`` is returned as it is, for the caller to read.
         """
+        return self.request("GET", path, params, accept=accept)
+
+    def put(self, path: str, body: str, content_type: str = "text/plain; version=0.0.4") -> httpx.Response:
+        """PUT ``body`` to ``path`` with the same bounded retries."""
+        return self.request("PUT", path, content=body.encode(), headers={"Content-Type": content_type})
+
+    def request(
+        self,
+        method: str,
+        path: str = "",
+        params: Mapping[str, Any] | None = None,
+        *,
+        accept: frozenset[int] = frozenset(),
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """One request with bounded retries and backoff (``Retry-After`` honoured)."""
         url = self.url(path)
         attempts = self.source.retries + 1
         last = ""
         for attempt in range(attempts):
             wait: float | None = None
             try:
-                response = self._client.get(url, params=params)
+                response = self._client.request(method, url, params=params, content=content, headers=headers)
             except httpx.TimeoutException:
                 last = f"timed out after {self.source.timeout_s:g}s"
             except httpx.TransportError as exc:
