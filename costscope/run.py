@@ -169,7 +169,9 @@ def write_outputs(
 
     with run.timer.stage("report"):
         if report is not None:
-            write_report(analysis, report)
+            from costscope.analyze.trends import history
+
+            write_report(analysis, report, history(store))
         if json_path is not None:
             write_json(analysis, json_path)
         if markdown is not None:

@@ -21,6 +21,7 @@ from costscope.report.logs_section import logs_section
 from costscope.report.tables import esc, table
 from costscope.report.terminal import money
 from costscope.report.traces_section import traces_section
+from costscope.report.trends_section import trends_section
 from costscope.report.usage_section import usage_section
 
 CSP = (
@@ -89,7 +90,7 @@ def _charts(a: Analysis) -> list[str]:
     return divs
 
 
-def render_report(a: Analysis) -> str:
+def render_report(a: Analysis, history: pl.DataFrame | None = None) -> str:
     """The whole report as one HTML string."""
     recs = a.recommendations
     # each saving is against today's bill and actions on the same series overlap: never add them up
@@ -303,10 +304,21 @@ def render_report(a: Analysis) -> str:
         ("usage", "Usage", usage_section(a)),
         ("logs", "Logs", logs_section(a, _figure_div)),
         ("traces", "Traces", traces_section(a, _figure_div)),
-        ("trends", "Trends", '<p class="muted">One snapshot so far: trends need two.</p>'),
+        (
+            "trends",
+            "What changed",
+            trends_section(
+                a,
+                history if history is not None else pl.DataFrame(schema={"snapshot_id": pl.Int64}),
+                _figure_div,
+            ),
+        ),
     ]
-    if a.errors.height:  # what's broken comes first
-        sections.insert(0, sections.pop(1))
+    order = [sid for sid, _, _ in sections]
+    if a.trends is not None:  # the weekly question comes first: what changed, and who is over budget
+        sections.insert(0, sections.pop(order.index("trends")))
+    if a.errors.height:  # what's broken comes before anything else
+        sections.insert(0, sections.pop([sid for sid, _, _ in sections].index("data-quality")))
     body = "".join(
         f'<section id="{sid}"><h2>{esc(title)}</h2>{content}</section>' for sid, title, content in sections
     )
@@ -323,8 +335,8 @@ def render_report(a: Analysis) -> str:
     )
 
 
-def write_report(analysis: Analysis, path: str | Path) -> Path:
+def write_report(analysis: Analysis, path: str | Path, history: pl.DataFrame | None = None) -> Path:
     """Write the report to ``path`` and return it."""
     p = Path(path)
-    p.write_text(render_report(analysis), encoding="utf-8")
+    p.write_text(render_report(analysis, history), encoding="utf-8")
     return p
