@@ -28,7 +28,7 @@ from costscope.yaml_nodes import YamlAt, compose, suggest
 
 SOURCE_KINDS = (
     "auto", "prometheus", "victoriametrics", "mimir", "thanos", "exposition", "grafana", "rules",
-    "logs", "loki", "traces", "jaeger", "tempo",
+    "logs", "loki", "traces", "jaeger", "tempo", "parquet",
 )  # fmt: skip
 LOG_KINDS = ("logs", "loki")
 TRACE_KINDS = ("traces", "jaeger", "tempo")

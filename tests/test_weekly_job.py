@@ -193,3 +193,18 @@ def test_costscope_pushes_its_figures_to_a_real_pushgateway(tmp_path: Path, runn
             assert float(sample["value"][1]) == 50 + 10 + 40
             stages = servers.prom_count(prom.url, "costscope_run_duration_seconds")
             assert stages >= 2
+
+
+def test_analyze_reads_exports_of_many_clusters_back(tmp_path: Path, runner: CliRunner) -> None:
+    exports = tmp_path / "exports"
+    for cluster, users in (("eu", 30), ("us", 70)):
+        (tmp_path / cluster).mkdir()
+        (tmp_path / cluster / "m.prom").write_text(_exposition(users, False, False))
+        db = tmp_path / f"{cluster}.db"
+        assert runner.invoke(app, ["analyze", str(tmp_path / cluster), "--db", str(db), "-q"]).exit_code == 0
+        assert runner.invoke(app, ["export", "--parquet", str(exports / cluster), "--db", str(db)]).exit_code == 0
+    ws = costscope.analyze([str(exports)], db=tmp_path / "all.db")
+    metrics = dict(ws.top_metrics().select("metric", "series").iter_rows())
+    assert metrics == {"api_requests_total": 100, "queue_depth": 20}  # both clusters, sources kept apart
+    assert set(ws.analysis().sources["source"]) == {"eu", "us"}
+    assert ws.analysis().status == "complete"

@@ -28,6 +28,8 @@ from costscope.sources.http import HttpClient
 from costscope.sources.log_files import log_files, read_log_file
 from costscope.sources.loki import LokiSource
 from costscope.sources.metrics_file import EXPOSITION_SUFFIXES, collect_file, collect_url
+from costscope.sources.parquet_export import MARKER as EXPORT_MARKER
+from costscope.sources.parquet_export import collect_export, is_export
 from costscope.sources.prometheus_api import PrometheusApiSource, detect
 from costscope.sources.replay import MANIFEST, ReplayTransport, is_recording, load_manifest, recorded_kind
 from costscope.sources.rules import api_rule_queries, yaml_usage
@@ -76,8 +78,14 @@ def resolve_sources(args: Sequence[str], config: Config, kind: str = "auto") -> 
             path = Path(arg)
             if not path.exists():
                 raise InputError("no such file or directory", file=arg)
-            if path.is_dir() and kind == "auto" and not is_recording(path):
+            if path.is_dir() and kind == "auto" and not is_recording(path) and not is_export(path):
                 # a folder may hold recordings of servers beside exposition files: one source each
+                for marker in sorted(path.rglob(EXPORT_MARKER)):
+                    sources.append(
+                        SourceConfig(
+                            name=_name_for(str(marker.parent), taken), kind="parquet", path=marker.parent
+                        )
+                    )
                 for manifest in sorted(path.rglob(MANIFEST)):
                     sources.append(
                         SourceConfig(name=_name_for(str(manifest.parent), taken), path=manifest.parent)
@@ -167,6 +175,8 @@ def infer_kind(source: SourceConfig) -> str:
         return "grafana"
     if source.path.is_file() and source.path.suffix in (".yml", ".yaml"):
         return "rules"
+    if is_export(source.path):
+        return "parquet"
     if source.path.is_file() and source.path.name.endswith(TRACE_NAMES):
         return "traces"
     if source.path.is_file() and source.path.name.endswith(_LOG_NAMES):
@@ -331,8 +341,12 @@ def collect(
     errors: list[CostscopeError] = []
     flavour, version = kind, None
     read = 0
+    imported = 0
     try:
-        if kind in USAGE_KINDS:
+        if kind == "parquet":
+            assert source.path is not None
+            imported = read = collect_export(source.path, source.name, snapshot)
+        elif kind in USAGE_KINDS:
             read = _collect_usage(source, kind, snapshot, record, errors)
         elif kind in LOG_KINDS:
             read, version = _collect_logs(source, kind, snapshot, record, errors)
@@ -351,7 +365,7 @@ def collect(
                     errors.extend(api.errors)
     except CostscopeError as exc:
         errors.append(exc)
-    series = writer.close()
+    series = writer.close() + imported
     status = "complete" if not errors else "partial" if series or read else "failed"
     result = SourceResult(
         name=source.name,
