@@ -202,9 +202,54 @@ def test_analyze_reads_exports_of_many_clusters_back(tmp_path: Path, runner: Cli
         (tmp_path / cluster / "m.prom").write_text(_exposition(users, False, False))
         db = tmp_path / f"{cluster}.db"
         assert runner.invoke(app, ["analyze", str(tmp_path / cluster), "--db", str(db), "-q"]).exit_code == 0
-        assert runner.invoke(app, ["export", "--parquet", str(exports / cluster), "--db", str(db)]).exit_code == 0
+        assert (
+            runner.invoke(app, ["export", "--parquet", str(exports / cluster), "--db", str(db)]).exit_code
+            == 0
+        )
     ws = costscope.analyze([str(exports)], db=tmp_path / "all.db")
     metrics = dict(ws.top_metrics().select("metric", "series").iter_rows())
     assert metrics == {"api_requests_total": 100, "queue_depth": 20}  # both clusters, sources kept apart
     assert set(ws.analysis().sources["source"]) == {"eu", "us"}
     assert ws.analysis().status == "complete"
+
+
+def _openmetrics(path: Path, at: int, users: int, extra: bool) -> Path:
+    """An OpenMetrics file of ten minutes of samples ending at ``at`` (for promtool backfill)."""
+    lines = ["# TYPE api_requests counter"]
+    for u in range(users):
+        lines += [f'api_requests_total{{job="api",user="u{u}"}} {i} {at - 600 + i * 60}' for i in range(10)]
+    if extra:
+        lines.append("# TYPE cache_items gauge")
+        for s in range(25):
+            lines += [f'cache_items{{job="c",shard="{s}"}} 1 {at - 600 + i * 60}' for i in range(10)]
+    path.write_text("\n".join(lines) + "\n# EOF\n")
+    return path
+
+
+@pytest.mark.servers
+def test_two_snapshots_of_a_real_prometheus_a_week_apart(tmp_path: Path, runner: CliRunner) -> None:
+    """History loaded with promtool at two times: a week ago 40 users; now 120 users and a new metric."""
+    import time
+
+    now = int(time.time())
+    workdir = tmp_path / "prom"
+    (workdir / "data").mkdir(parents=True)
+    db = tmp_path / "db"
+    loads = ((now - 8 * 86400, 40, False, "9d"), (now - 3600, 120, True, "2h"))
+    for i, (at, users, extra, window) in enumerate(loads):
+        servers.promtool_backfill(_openmetrics(tmp_path / f"{i}.om", at, users, extra), workdir / "data")
+        with servers.prometheus(workdir) as prom:  # restarted on the same data: it loads the new block
+            cfg = tmp_path / f"c{i}.yaml"
+            cfg.write_text(f"sources:\n  - {{name: prom, url: '{prom.url}', lookback: {window}}}\n")
+            result = runner.invoke(app, ["analyze", "--config", str(cfg), "--db", str(db), "-q"])
+            assert result.exit_code == 0, result.output
+        if i == 0:  # the first run happened a week ago
+            with duckdb.connect(str(db)) as conn:
+                conn.execute("UPDATE snapshots SET started_at = started_at - INTERVAL 8 DAY")
+    t = costscope.open(db).analysis().trends
+    assert t is not None and t.baseline_id == 1
+    m = {r["key"]: r for r in t.changes.filter(pl.col("dimension") == "metric").iter_rows(named=True)}
+    assert (m["api_requests_total"]["volume_before"], m["api_requests_total"]["volume_after"]) == (40, 120)
+    assert m["cache_items"]["status"] == "new" and m["cache_items"]["volume_after"] == 25
+    churn = {r["metric"]: (r["appeared"], r["disappeared"]) for r in t.churn.iter_rows(named=True)}
+    assert churn["api_requests_total"] == (80, 0)  # users u40..u119 appeared; u0..u39 are still there
