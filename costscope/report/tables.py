@@ -23,7 +23,9 @@ def table(df: pl.DataFrame, columns: list[tuple[str, str]], numeric: set[str]) -
         cells = []
         for c, _ in columns:
             v = row[c]
-            if c in numeric:
+            if c in numeric and v is None:
+                cells.append('<td class="n" data-v="">–</td>')
+            elif c in numeric:
                 if "cost" in c or "savings" in c:
                     shown = money(v)
                 else:

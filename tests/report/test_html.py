@@ -80,3 +80,37 @@ def test_hostile_label_values_stay_inert_text(tmp_path: Path) -> None:
     assert '<img src="x"' not in dom.stdout
     # shown as text: escaped in the page, not parsed as markup
     assert "&lt;script&gt;document.title=" in dom.stdout
+
+
+@pytest.mark.servers
+def test_hostile_log_lines_span_names_and_dashboard_titles_stay_inert(tmp_path: Path) -> None:
+    """The XSS corpus in every untrusted string the report shows: label values are covered above."""
+    import json
+
+    src = tmp_path / "hostile"
+    src.mkdir()
+    (src / "m.prom").write_text('# TYPE up gauge\nup{job="x"} 1\n')
+    log_lines = [
+        json.dumps({"level": "debug", "service": p, "msg": f"{p} user {i}"}) for i, p in enumerate(XSS * 40)
+    ]
+    (src / "app.jsonl").write_text("\n".join(log_lines) + "\n")
+    spans = []
+    for i, p in enumerate(XSS * 4):
+        tid = f"{i + 1:032x}"
+        spans.append({"traceId": tid, "id": tid[16:], "name": p, "timestamp": 1764064800000000 + i,
+                      "duration": 1000 + i, "localEndpoint": {"serviceName": p}, "tags": {"error": "true"} if i % 3 == 0 else {}})  # fmt: skip
+    (src / "t.zipkin.json").write_text(json.dumps(spans))
+    board = {"title": XSS[1], "panels": [{"title": XSS[0], "targets": [{"expr": "up{job=\"" + XSS[3] + "\"}"},
+                                                                        {"expr": "sum(" + XSS[0] + ")"}]}]}  # fmt: skip
+    (src / "board.json").write_text(json.dumps(board))
+    report = _report(tmp_path, src)
+    html = report.read_text()
+    for raw in ("<script>document.title", "<img src=x", "</script><script>"):
+        assert raw not in html
+    dom = _chromium(["--dump-dom", report.as_uri()], tmp_path)
+    assert dom.returncode == 0
+    assert "pwned" not in dom.stdout.split("</title>")[0]
+    assert '<img src="x"' not in dom.stdout
+    for section in ('id="logs"', 'id="traces"', 'id="usage"'):
+        assert section in dom.stdout
+    assert dom.stdout.count("&lt;script&gt;document.title=") >= 3  # shown as text in several sections
