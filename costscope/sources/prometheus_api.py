@@ -30,7 +30,7 @@ from typing import Any
 
 import polars as pl
 
-from costscope.errors import CostscopeError
+from costscope.errors import CostscopeError, SourceError
 from costscope.sources.http import HttpClient
 from costscope.store.database import SnapshotWriter
 from costscope.store.metrics import MetricsWriter, identify
@@ -125,7 +125,11 @@ class PrometheusApiSource:
 
     def _series(self, selector: str) -> pl.DataFrame:
         params = {"match[]": selector, **self._window()}
-        response = self.client.get("/api/v1/series", params, accept=frozenset({400, 422, 503}))
+        try:
+            # 400/422 carry a server's limit message (a metric to split); 5xx is retried like any fault
+            response = self.client.get("/api/v1/series", params, accept=frozenset({400, 422}))
+        except SourceError as exc:  # name the metric: the URL shown has no query string
+            raise self.client.error(f"series of {selector}: {exc.message}", "/api/v1/series") from None
         if response.status_code < 400:
             # polars decodes the (large) answer without Python objects and without the GIL
             try:
