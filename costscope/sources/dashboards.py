@@ -22,7 +22,7 @@ from typing import Any
 from costscope.errors import ParseError
 from costscope.sources.http import HttpClient
 from costscope.sources.promql import ALL, LabelNeed
-from costscope.sources.usage import Problem, Query
+from costscope.sources.usage import Problem, Query, malformed_is_parse_error
 
 PROMETHEUS_TYPES = ("prometheus", "grafana-amazonprometheus-datasource", "victoriametrics-datasource")
 SEARCH_PAGE = 1000
@@ -144,6 +144,7 @@ def _variable_queries(doc: Mapping[str, Any], title: str, origin: str) -> Iterat
             yield Query("dashboard", title, where, origin, query)
 
 
+@malformed_is_parse_error("Grafana dashboard")
 def dashboard_queries(
     doc: Mapping[str, Any], origin: str, library: Mapping[str, Mapping[str, Any]] | None = None
 ) -> tuple[list[Query], list[Problem]]:

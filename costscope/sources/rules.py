@@ -21,7 +21,7 @@ import yaml
 
 from costscope.errors import ParseError
 from costscope.sources.http import HttpClient
-from costscope.sources.usage import Problem, Query
+from costscope.sources.usage import Problem, Query, malformed_is_parse_error
 
 _SLOTH_WINDOW = re.compile(r"\{\{\s*\.window\s*\}\}")
 _PROMETHEUS_SOURCES = ("prometheus", "thanos", "mimir", "cortex", "victoriametrics", "amazonprometheus")
@@ -56,6 +56,7 @@ def is_slo_document(doc: object) -> bool:
     return str(doc.get("apiVersion", "")).startswith("openslo/")
 
 
+@malformed_is_parse_error("rule file")
 def rule_queries(doc: dict[str, Any], origin: str) -> tuple[list[Query], list[Problem]]:
     """The alerts and recording rules of one rule document."""
     groups = (
@@ -141,6 +142,7 @@ def _metric_sources(node: Any, path: str) -> Iterator[tuple[str, str]]:
             yield from _metric_sources(value, f"{path}[{i}]")
 
 
+@malformed_is_parse_error("SLO document")
 def slo_queries(doc: dict[str, Any], origin: str) -> list[Query]:
     """The PromQL of one SLO document (Sloth or OpenSLO)."""
     if not str(doc.get("apiVersion", "")).startswith("openslo/"):

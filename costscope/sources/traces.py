@@ -27,7 +27,7 @@ from typing import Any
 
 import polars as pl
 
-from costscope.errors import ParseError
+from costscope.errors import InputError, ParseError
 
 SPAN_SCHEMA = {
     "trace_id": pl.String, "span_id": pl.String, "parent_span_id": pl.String, "service": pl.String,
@@ -176,26 +176,41 @@ def jaeger_spans(doc: dict[str, Any], weight: float = 1.0) -> Iterator[dict[str,
             )  # fmt: skip
 
 
-def spans_of(doc: Any, weight: float = 1.0) -> Iterator[dict[str, Any]]:
-    """The spans of one decoded JSON value, whatever its format."""
-    if isinstance(doc, list):
-        yield from zipkin_spans(doc, weight)
-    elif isinstance(doc, dict) and (_get(doc, "resourceSpans") is not None):
-        yield from otlp_spans(doc, weight)
-    elif isinstance(doc, dict) and ("data" in doc or "spans" in doc):
-        yield from jaeger_spans(doc, weight)
-    elif isinstance(doc, dict) and "traceId" in doc and "id" in doc:
-        yield from zipkin_spans([doc], weight)
+def spans_of(doc: Any, weight: float = 1.0) -> list[dict[str, Any]]:
+    """The spans of one decoded JSON value, whatever its format; a malformed one is a ParseError."""
+    try:
+        if isinstance(doc, list):
+            return list(zipkin_spans(doc, weight))
+        if isinstance(doc, dict) and (_get(doc, "resourceSpans") is not None):
+            return list(otlp_spans(doc, weight))
+        if isinstance(doc, dict) and ("data" in doc or "spans" in doc):
+            return list(jaeger_spans(doc, weight))
+        if isinstance(doc, dict) and "traceId" in doc and "id" in doc:
+            return list(zipkin_spans([doc], weight))
+    except (AttributeError, TypeError, ValueError, KeyError, IndexError, OverflowError) as exc:
+        # untrusted input: a field of the wrong type is bad input, said plainly, not a crash
+        raise ParseError(f"malformed trace data ({type(exc).__name__}: {str(exc)[:120]})") from None
+    return []
 
 
 def frame(rows: Iterable[dict[str, Any]]) -> pl.DataFrame:
     """Span rows as a frame of ``SPAN_SCHEMA``; spans without a trace or span id are dropped."""
-    df = pl.DataFrame(list(rows), schema=SPAN_SCHEMA)
+    try:
+        df = pl.DataFrame(list(rows), schema=SPAN_SCHEMA, strict=False)
+    except (pl.exceptions.PolarsError, TypeError, ValueError, OverflowError) as exc:
+        raise ParseError(f"malformed trace data ({type(exc).__name__})") from None
     return df.filter(pl.col("trace_id").is_not_null() & pl.col("span_id").is_not_null())
 
 
 def read_trace_file(path: Path, weight: float = 1.0, batch: int = BATCH_SPANS) -> Iterator[pl.DataFrame]:
     """Span frames of one trace file (JSON, or JSON Lines read a document at a time)."""
+    try:
+        yield from _read_trace_file(path, weight, batch)
+    except (OSError, EOFError) as exc:  # unreadable, or a gzip cut short
+        raise InputError(f"cannot read: {exc}", file=str(path)) from None
+
+
+def _read_trace_file(path: Path, weight: float, batch: int) -> Iterator[pl.DataFrame]:
     from costscope.sources.log_files import open_text
 
     with open_text(path) as stream:
@@ -208,7 +223,10 @@ def read_trace_file(path: Path, weight: float = 1.0, batch: int = BATCH_SPANS) -
                 doc = json.loads(stream.read())
             except json.JSONDecodeError as exc:
                 raise ParseError(f"invalid JSON: {exc.msg}", file=str(path), line=exc.lineno) from None
-            yield frame(spans_of(doc, weight))
+            try:
+                yield frame(spans_of(doc, weight))
+            except ParseError as exc:
+                raise ParseError(exc.message, file=str(path)) from None
             return
         rows: list[dict[str, Any]] = []
         for n, line in enumerate(stream, 1):
@@ -218,7 +236,10 @@ def read_trace_file(path: Path, weight: float = 1.0, batch: int = BATCH_SPANS) -
                 doc = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise ParseError(f"invalid JSON: {exc.msg}", file=str(path), line=n) from None
-            rows.extend(spans_of(doc, weight))
+            try:
+                rows.extend(spans_of(doc, weight))
+            except ParseError as exc:
+                raise ParseError(exc.message, file=str(path), line=n) from None
             if len(rows) >= batch:
                 yield frame(rows)
                 rows = []

@@ -9,14 +9,40 @@ the other thousand.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 
 import polars as pl
 
 from costscope.errors import ParseError
 from costscope.sources.promql import ALL, LabelNeed, metric_refs
+
+P = ParamSpec("P")
+R = TypeVar("R")
+MALFORMED = (AttributeError, TypeError, ValueError, KeyError, IndexError)
+
+
+def malformed_is_parse_error(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Untrusted documents: a field of the wrong type becomes a ParseError naming ``what``, not a crash."""
+
+    def wrap(fn: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(fn)
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return fn(*args, **kwargs)
+            except MALFORMED as exc:
+                origin = args[1] if len(args) > 1 and isinstance(args[1], str) else None
+                raise ParseError(
+                    f"malformed {what} ({type(exc).__name__}: {str(exc)[:120]})", file=origin
+                ) from None
+
+        return guarded
+
+    return wrap
+
 
 USAGE_KINDS = ("dashboard", "alert", "recording_rule", "slo")
 # LogQL line filters and parsers, TraceQL braces: other query languages found in PromQL fields
