@@ -26,6 +26,7 @@ from costscope.sources.usage import Problem, Query, malformed_is_parse_error
 
 PROMETHEUS_TYPES = ("prometheus", "grafana-amazonprometheus-datasource", "victoriametrics-datasource")
 SEARCH_PAGE = 1000
+MAX_DASHBOARD_BYTES = 64 << 20
 _LABEL_VALUES = re.compile(r"^\s*label_values\((?P<args>.*)\)\s*$", re.S)
 _QUERY_RESULT = re.compile(r"^\s*query_result\((?P<expr>.*)\)\s*$", re.S)
 _METRICS = re.compile(r"^\s*metrics\((?P<regex>.*)\)\s*$", re.S)
@@ -34,10 +35,14 @@ _VAR_REF = re.compile(r"^\$\{?(\w+)\}?$")
 
 def read_dashboard_file(path: Path) -> dict[str, Any]:
     """The dashboard in ``path`` (a plain dashboard or an API export holding one)."""
+    if path.stat().st_size > MAX_DASHBOARD_BYTES:
+        raise ParseError(f"larger than {MAX_DASHBOARD_BYTES >> 20} MiB: not a dashboard", file=str(path))
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise ParseError(f"invalid JSON: {exc.msg}", file=str(path), line=exc.lineno) from None
+    except RecursionError:
+        raise ParseError("JSON nested too deeply", file=str(path)) from None
     except UnicodeDecodeError:
         raise ParseError("not UTF-8 text", file=str(path)) from None
     if isinstance(doc, dict) and isinstance(doc.get("dashboard"), dict):

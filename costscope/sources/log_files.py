@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import itertools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -222,6 +221,23 @@ def service_of(path: Path) -> str:
     return re.sub(r"[-_.]?\d{4}-?\d{2}-?\d{2}.*$", "", name) or path.parent.name
 
 
+MAX_LINE_CHARS = 1 << 20  # a longer line is cut there (and counted as that long): memory stays bounded
+
+
+def _bounded(stream: IO[str], n: int) -> list[str]:
+    """Up to ``n`` lines; a line longer than MAX_LINE_CHARS is cut and the rest of it skipped."""
+    out: list[str] = []
+    while len(out) < n:
+        line = stream.readline(MAX_LINE_CHARS)
+        if not line:
+            break
+        if len(line) == MAX_LINE_CHARS and not line.endswith("\n"):
+            while (rest := stream.readline(MAX_LINE_CHARS)) and not rest.endswith("\n"):
+                pass
+        out.append(line)
+    return out
+
+
 def read_log_file(
     path: Path, header: str | None = None, chunk_lines: int = CHUNK_LINES
 ) -> Iterator[pl.DataFrame]:
@@ -232,7 +248,7 @@ def read_log_file(
         raise InputError(f"cannot read: {exc.strerror}", file=str(path)) from None
     with stream:
         try:
-            first = list(itertools.islice(stream, chunk_lines))
+            first = _bounded(stream, chunk_lines)
         except (OSError, EOFError) as exc:
             raise InputError(f"cannot read: {exc}", file=str(path)) from None
         fmt = "text" if header else detect_format(first[:50])
@@ -241,6 +257,6 @@ def read_log_file(
         while chunk:
             yield parse_chunk(chunk, fmt, service, header)
             try:
-                chunk = list(itertools.islice(stream, chunk_lines))
+                chunk = _bounded(stream, chunk_lines)
             except (OSError, EOFError) as exc:
                 raise InputError(f"cannot read (truncated gzip?): {exc}", file=str(path)) from None

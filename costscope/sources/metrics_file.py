@@ -20,7 +20,7 @@ import polars as pl
 
 from costscope.config import SourceConfig
 from costscope.errors import InputError
-from costscope.sources.exposition import ExpositionParser
+from costscope.sources.exposition import MAX_LINE_BYTES, ExpositionParser
 from costscope.sources.http import HttpClient
 from costscope.store.metrics import MetricsWriter
 
@@ -40,7 +40,11 @@ def _lines(path: Path) -> Iterator[str]:
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rt", encoding="utf-8", newline="\n") as fh:
-            yield from fh
+            while line := fh.readline(MAX_LINE_BYTES + 1):  # bounded: a 1 GB line is never read whole
+                if len(line) > MAX_LINE_BYTES and not line.endswith("\n"):
+                    while (rest := fh.readline(MAX_LINE_BYTES)) and not rest.endswith("\n"):
+                        pass  # skip the rest: the parser refuses (or, lenient, skips) the line as too long
+                yield line
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text ({exc.reason})", file=str(path)) from None
     except (OSError, EOFError) as exc:

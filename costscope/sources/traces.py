@@ -39,6 +39,7 @@ TRACE_SUFFIXES = (".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz")
 _OTLP_KINDS = {0: "UNSPECIFIED", 1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
 _OTLP_STATUS = {0: "UNSET", 1: "OK", 2: "ERROR"}
 BATCH_SPANS = 200_000
+MAX_DOCUMENT_CHARS = 512 << 20  # one JSON document read whole; JSON Lines have no such limit
 
 
 def _get(d: dict[str, Any], camel: str) -> Any:
@@ -219,10 +220,18 @@ def _read_trace_file(path: Path, weight: float, batch: int) -> Iterator[pl.DataF
         first_line = head.split("\n", 1)[0].strip()
         lines_mode = first_line.startswith("{") and first_line.endswith("}") and "\n" in head.strip()
         if not lines_mode:
+            text = stream.read(MAX_DOCUMENT_CHARS + 1)
+            if len(text) > MAX_DOCUMENT_CHARS:
+                raise ParseError(
+                    f"one JSON document larger than {MAX_DOCUMENT_CHARS >> 20} MiB: write JSON Lines instead",
+                    file=str(path),
+                )
             try:
-                doc = json.loads(stream.read())
+                doc = json.loads(text)
             except json.JSONDecodeError as exc:
                 raise ParseError(f"invalid JSON: {exc.msg}", file=str(path), line=exc.lineno) from None
+            except RecursionError:
+                raise ParseError("JSON nested too deeply", file=str(path)) from None
             try:
                 yield frame(spans_of(doc, weight))
             except ParseError as exc:
@@ -236,6 +245,8 @@ def _read_trace_file(path: Path, weight: float, batch: int) -> Iterator[pl.DataF
                 doc = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise ParseError(f"invalid JSON: {exc.msg}", file=str(path), line=n) from None
+            except RecursionError:
+                raise ParseError("JSON nested too deeply", file=str(path), line=n) from None
             try:
                 rows.extend(spans_of(doc, weight))
             except ParseError as exc:
