@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 declare -A PACKAGES=(
   [prometheus]=prometheus [promtool]=prometheus [victoria-metrics]=victoria-metrics
   [prometheus-pushgateway]=prometheus-pushgateway
-  [prometheus-node-exporter]=prometheus-node-exporter [chromium]=chromium
+  [prometheus-node-exporter]=prometheus-node-exporter [chromium]=chromium [openssl]=openssl
 )
 missing=()
 for bin in "${!PACKAGES[@]}"; do
