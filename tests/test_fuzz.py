@@ -96,3 +96,63 @@ def test_files(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
         path: Path = tmp / name
         path.write_bytes(data)
         _only_costscope_errors(reader, path)
+
+
+class _Answer:
+    """What the loopback server answers to every request, set per example."""
+
+    body: bytes = b"{}"
+    status: int = 200
+
+
+@pytest.fixture(scope="module")
+def any_server() -> Any:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(_Answer.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(_Answer.body)))
+            self.end_headers()
+            self.wfile.write(_Answer.body)
+
+        do_PUT = do_GET
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+API_JSON = st.one_of(
+    JSON,
+    st.fixed_dictionaries({"status": st.sampled_from(["success", "error"]), "data": JSON}),
+    st.fixed_dictionaries({"data": st.fixed_dictionaries({"resultType": st.sampled_from(["vector", "streams"]), "result": JSON})}),
+)  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(API_JSON, st.sampled_from(["prometheus", "loki", "jaeger", "tempo", "grafana", "rules"]))
+def test_server_answers_of_any_shape(
+    any_server: str, tmp_path_factory: pytest.TempPathFactory, doc: Any, kind: str
+) -> None:
+    """Whatever JSON a server answers, every API source ends in a CostscopeError or a result."""
+    from costscope.config import SourceConfig
+    from costscope.run import collect_snapshot
+    from costscope.store import Store
+
+    _Answer.body = json.dumps(doc).encode()
+    tmp = tmp_path_factory.mktemp("api")
+    source = SourceConfig(name="s", kind=kind, url=any_server, retries=0, timeout_s=5)
+    from costscope.config import Config
+
+    with Store.open(tmp / "db") as store:
+        run = collect_snapshot(store, [], Config(sources=(source,)))
+        assert run.status in ("complete", "partial", "failed")
+        assert all(isinstance(e, CostscopeError) for e in run.errors)

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from costscope.config import LOG_KINDS, SOURCE_KINDS, TRACE_KINDS, USAGE_KINDS, Config, SourceConfig
 from costscope.credentials import redact_url
-from costscope.errors import ConfigError, CostscopeError, InputError
+from costscope.errors import ConfigError, CostscopeError, InputError, SourceError
 from costscope.sources.dashboards import dashboard_queries, grafana_queries, is_dashboard, read_dashboard_file
 from costscope.sources.http import HttpClient
 from costscope.sources.log_files import log_files, read_log_file
@@ -35,7 +35,7 @@ from costscope.sources.replay import MANIFEST, ReplayTransport, is_recording, lo
 from costscope.sources.rules import api_rule_queries, yaml_usage
 from costscope.sources.trace_apis import collect_jaeger, collect_tempo
 from costscope.sources.traces import read_trace_file
-from costscope.sources.usage import Problem, Query, refs_frame
+from costscope.sources.usage import MALFORMED, Problem, Query, refs_frame
 from costscope.store.database import SnapshotWriter, SourceResult
 from costscope.store.logs import LogsWriter
 from costscope.store.metrics import MetricsWriter
@@ -365,6 +365,15 @@ def collect(
                     errors.extend(api.errors)
     except CostscopeError as exc:
         errors.append(exc)
+    except MALFORMED as exc:
+        # a server's answer in a shape no version of it sends: say so for this source, keep the others
+        errors.append(
+            SourceError(
+                f"unexpected answer ({type(exc).__name__}: {str(exc)[:160]})",
+                source=source.name,
+                url=location if source.url else None,
+            )
+        )
     series = writer.close() + imported
     status = "complete" if not errors else "partial" if series or read else "failed"
     result = SourceResult(
