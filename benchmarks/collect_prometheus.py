@@ -13,6 +13,11 @@ then, R times each, alternating:
 
 Prints the medians and the ratio costscope/curl. Targets: ratio <= 2, peak RSS <= 1 GiB.
 
+Then, being a good citizen: one more collection through a loopback proxy (tests/faults.py, no
+faults) that counts requests in flight and per second, while a probe times another client's
+``up`` query every 100 ms — against the same probe with the server idle. Targets: in flight <=
+the configured concurrency; the probe's p99 stays bounded.
+
 Usage: python benchmarks/collect_prometheus.py [--series N] [--runs R]
 """
 
@@ -23,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -33,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests import servers  # noqa: E402
+from tests.faults import fault_proxy  # noqa: E402
 from tests.synthetic import fleet_lines, ground_truth  # noqa: E402
 
 T0 = 1_762_000_000  # the block's one sample per series: a fixed time, so the cache stays valid
@@ -117,6 +124,48 @@ def run_curl(urls: list[str], workdir: Path, compressed: bool = True) -> float:
     return time.perf_counter() - started
 
 
+def _probe(url: str, stop: threading.Event, out: list[float]) -> None:
+    with httpx.Client(timeout=30) as client:
+        while not stop.is_set():
+            t = time.perf_counter()
+            client.get(url + "/api/v1/query", params={"query": "up"})
+            out.append((time.perf_counter() - t) * 1000)
+            stop.wait(0.1)
+
+
+def good_citizen(url: str, workdir: Path) -> str:
+    """Concurrency and request rate seen by the server, and another client's latency meanwhile."""
+    idle: list[float] = []
+    stop = threading.Event()
+    probe = threading.Thread(target=_probe, args=(url, stop, idle))
+    probe.start()
+    time.sleep(3)
+    stop.set()
+    probe.join()
+    busy: list[float] = []
+    with fault_proxy(url) as (proxied, proxy):
+        stop = threading.Event()
+        probe = threading.Thread(target=_probe, args=(url, stop, busy))
+        probe.start()
+        wall, peak, _ = run_costscope(proxied, workdir)
+        stop.set()
+        probe.join()
+    times = sorted(t for t, _ in proxy.requests)
+    per_second = max(
+        (sum(1 for u in times if t <= u < t + 1) for t in times), default=0
+    )  # the busiest one-second window
+
+    def pct(xs: list[float], q: float) -> float:
+        return sorted(xs)[min(len(xs) - 1, int(q * len(xs)))] if xs else 0.0
+
+    return (
+        f"good citizen: {len(times):,} requests in {wall:.1f}s, at most {proxy.max_in_flight} in flight"
+        f" (configured {CONCURRENCY}), busiest second {per_second} requests; another client's query:"
+        f" p50 {pct(idle, 0.5):.1f} ms / p99 {pct(idle, 0.99):.1f} ms idle, p50 {pct(busy, 0.5):.1f} ms /"
+        f" p99 {pct(busy, 0.99):.1f} ms during collection; peak RSS through the proxy {peak / 1024:.0f} MiB"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--series", type=int, default=1_000_000)
@@ -141,6 +190,7 @@ def main() -> None:
                 rss.append(peak)
                 curls.append(run_curl(urls, workdir))
                 plain.append(run_curl(urls, workdir, compressed=False))
+            citizen = good_citizen(prom.url, workdir)
     o, c, p = statistics.median(ours), statistics.median(curls), statistics.median(plain)
     print(f"series: {expected:,} in {len(names)} metrics; runs: {args.runs}")
     print(f"costscope scrape:        median {o:.2f}s (runs {', '.join(f'{x:.2f}' for x in ours)})")
@@ -148,6 +198,7 @@ def main() -> None:
     print(f"curl (no compression):   median {p:.2f}s (runs {', '.join(f'{x:.2f}' for x in plain)})")
     print(f"ratio costscope/curl --compressed: {o / c:.2f} (target <= 2); vs uncompressed curl: {o / p:.2f}")
     print(f"costscope peak RSS: {max(rss) / 1024:.0f} MiB (target <= 1024)")
+    print(citizen)
 
 
 if __name__ == "__main__":
