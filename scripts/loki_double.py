@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, unquote, urlsplit
+
+try:
+    from scripts.loopback import loopback
+except ModuleNotFoundError:  # run as a script: scripts/ itself is on the path
+    from loopback import loopback  # type: ignore[no-redef]
 
 Stream = tuple[dict[str, str], list[tuple[int, str]]]  # labels, [(ts_ns, line)]
 _MATCHER = re.compile(r'(\w+)\s*(=~|!=|!~|=)\s*"((?:[^"\\]|\\.)*)"')
@@ -160,11 +164,5 @@ def serve(double: LokiDouble) -> Iterator[str]:
             self.end_headers()
             self.wfile.write(data)
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with loopback(Handler) as url:
+        yield url

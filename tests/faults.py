@@ -13,9 +13,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import httpx
+
+from scripts.loopback import loopback
 
 
 @dataclass
@@ -108,13 +110,8 @@ def fault_proxy(upstream: str, faults: list[Fault] | None = None) -> Iterator[tu
                 return
             self.wfile.write(body)
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", proxy
+        with loopback(Handler) as url:
+            yield url, proxy
     finally:
-        httpd.shutdown()
-        httpd.server_close()
         client.close()

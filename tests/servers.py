@@ -16,7 +16,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +25,8 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+
+from scripts.loopback import loopback
 
 BINARIES = {
     "prometheus": "prometheus",
@@ -122,14 +123,8 @@ def served_files(directory: Path) -> Iterator[str]:
         def guess_type(self, path: str | os.PathLike[str]) -> str:
             return "text/plain; version=0.0.4; charset=utf-8"
 
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with loopback(Handler) as url:
+        yield url
 
 
 @contextmanager

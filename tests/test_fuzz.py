@@ -107,8 +107,9 @@ class _Answer:
 
 @pytest.fixture(scope="module")
 def any_server() -> Any:
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from http.server import BaseHTTPRequestHandler
+
+    from scripts.loopback import loopback
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: object) -> None:
@@ -123,11 +124,8 @@ def any_server() -> Any:
 
         do_PUT = do_GET
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with loopback(Handler) as url:
+        yield url
 
 
 API_JSON = st.one_of(

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,6 +15,7 @@ import pytest
 import costscope
 from costscope.errors import ParseError
 from costscope.sources.traces import hex_id, read_trace_file
+from scripts.loopback import loopback
 from tests.conftest import FIXTURES
 
 TRACES = FIXTURES / "traces"
@@ -160,13 +160,8 @@ def api(routes: dict[str, object]) -> Iterator[str]:
             self.end_headers()
             self.wfile.write(data)
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with loopback(Handler) as url:
+        yield url
 
 
 def _analyze(tmp_path: Path, url: str, kind: str) -> costscope.Workspace:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,6 +22,7 @@ from costscope.sources.dashboards import dashboard_queries, grafana_queries, rea
 from costscope.sources.http import HttpClient
 from costscope.sources.rules import rule_queries, slo_queries, yaml_usage
 from costscope.sources.usage import refs_frame
+from scripts.loopback import loopback
 from tests import servers
 from tests.conftest import FIXTURES, SAMPLE_DATA
 
@@ -320,14 +320,8 @@ def grafana(dashboards: dict[str, dict[str, object]], token: str, page_size: int
                 return self._send(200, {"result": LIBRARY_PANEL})
             return self._send(404, {"message": "Not found"})
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with loopback(Handler) as url:
+        yield url
 
 
 def test_grafana_api_reads_every_dashboard_and_library_panel(
