@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
+from typing import Any
+
+MONTH_S = 30 * 86_400.0  # "per month" everywhere: counts over a period are scaled to 30 days
 
 # unit -> what it means; the keys are what pricing.overrides accepts
 UNITS: Mapping[str, str] = MappingProxyType(
@@ -51,9 +54,18 @@ class CostModel:
             cost = max(cost, dpm_cost) if self.bill_max_of_series_and_dpm else cost + dpm_cost
         return cost
 
-    def log_bytes_cost(self, monthly_bytes: float) -> float:
-        """Monthly cost of ingesting (and retaining, where priced) ``monthly_bytes`` of logs."""
+    def log_bytes_cost(self, monthly_bytes: Any) -> Any:
+        """Monthly cost of ingesting (and retaining, where priced) ``monthly_bytes`` of logs.
+
+        A number or a polars expression: the same arithmetic serves both.
+        """
         return monthly_bytes / 1e9 * (self.price("log_gb_ingested") + self.price("log_gb_retained"))
+
+    def trace_cost(self, monthly_spans: Any, monthly_bytes: Any) -> Any:
+        """Monthly cost of ``monthly_spans`` spans weighing ``monthly_bytes`` (number or polars expression)."""
+        return monthly_spans / 1e6 * self.price("spans_million") + monthly_bytes / 1e9 * self.price(
+            "trace_gb"
+        )
 
     def describe(self) -> str:
         """One line naming the model, its date and its overrides, shown beside every cost."""

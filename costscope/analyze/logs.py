@@ -20,10 +20,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from costscope.pricing import CostModel
+from costscope.pricing import MONTH_S, CostModel
 from costscope.store.database import Store
 
-MONTH_S = 30 * 86_400.0
 SAMPLE_PERCENT = 10
 MIN_SHARE = 0.01  # a template under 1% of its source's bytes is not worth an action
 CHATTY_LINES_PER_MINUTE = 10.0  # above this a repeated INFO event is a counter, not a log
@@ -52,9 +51,7 @@ def _monthly(model: CostModel) -> list[pl.Expr]:
     scale = MONTH_S / pl.col("period_s").fill_null(MONTH_S)
     return [
         (pl.col("bytes") * scale).alias("monthly_bytes"),
-        (
-            pl.col("bytes") * scale / 1e9 * (model.price("log_gb_ingested") + model.price("log_gb_retained"))
-        ).alias("monthly_cost"),
+        model.log_bytes_cost(pl.col("bytes") * scale).alias("monthly_cost"),
     ]
 
 
@@ -106,7 +103,6 @@ def _action(
 
 def simulate_actions(templates: pl.DataFrame, volume: pl.DataFrame, model: CostModel) -> pl.DataFrame:
     """Every candidate cut with bytes and money saved per month and what it would lose."""
-    per_byte = (model.price("log_gb_ingested") + model.price("log_gb_retained")) / 1e9
     keep = SAMPLE_PERCENT / 100
     t = templates.filter(pl.col("share") >= MIN_SHARE).with_columns(
         service=pl.col("services").list.first(),
@@ -143,7 +139,7 @@ def simulate_actions(templates: pl.DataFrame, volume: pl.DataFrame, model: CostM
     actions = pl.concat([drops, samples, truncates, chatty, levels], how="vertical_relaxed")
     metric_cost = model.series_cost(1.0)  # log-to-metric adds a counter series per service
     return actions.with_columns(
-        monthly_savings=pl.col("bytes_saved_month") * per_byte
+        monthly_savings=model.log_bytes_cost(pl.col("bytes_saved_month"))
         - pl.when(pl.col("kind") == "log_to_metric").then(metric_cost).otherwise(0.0)
     ).sort(["monthly_savings", "kind", "template_id"], descending=[True, False, False], nulls_last=True)
 

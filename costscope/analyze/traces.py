@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from costscope.pricing import CostModel
-from costscope.simulate.engine import MONTH_S, Constraints, Simulation, simulate
+from costscope.pricing import MONTH_S, CostModel
+from costscope.simulate.engine import Constraints, Simulation, simulate
 from costscope.simulate.policies import Policy
 from costscope.simulate.policies_file import DEFAULT_POLICIES
 from costscope.store.database import Store
@@ -48,10 +48,7 @@ def trace_operations(store: Store, snapshot_id: int, model: CostModel) -> pl.Dat
     scale = MONTH_S / pl.col("period_s").fill_null(MONTH_S)
     return (
         df.with_columns(monthly_spans=pl.col("spans") * scale, monthly_bytes=pl.col("bytes") * scale)
-        .with_columns(
-            monthly_cost=pl.col("monthly_spans") / 1e6 * model.price("spans_million")
-            + pl.col("monthly_bytes") / 1e9 * model.price("trace_gb")
-        )
+        .with_columns(monthly_cost=model.trace_cost(pl.col("monthly_spans"), pl.col("monthly_bytes")))
         .sort(["monthly_cost", "spans", "service", "operation"], descending=[True, True, False, False])
     )
 

@@ -10,7 +10,6 @@ that appeared or disappeared) needs both snapshots' series and is computed while
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 import polars as pl
 
@@ -150,8 +149,3 @@ def history(store: Store) -> pl.DataFrame:
         " FROM snapshot_costs c JOIN snapshots s ON s.id = c.snapshot_id"
         " WHERE c.dimension IN ('total', 'team') ORDER BY s.started_at, c.signal, c.key"
     )
-
-
-def started_at(store: Store, snapshot_id: int) -> datetime:
-    """When a snapshot started."""
-    return store.query("SELECT started_at FROM snapshots WHERE id = ?", [snapshot_id])["started_at"][0]  # type: ignore[no-any-return]

@@ -95,7 +95,7 @@ class Usage:
         """
         if not self.known:
             return unknown_guard(metric, labels, effect, soft)
-        readers = [] if metric.startswith("job ") else self.breaking(metric, labels)
+        readers = self.breaking(metric, labels)
         breaking = [r for r in readers if r.kind == "slo"] if soft else readers
         tail = f"; {effect}" if effect else ""
         if breaking:

@@ -14,6 +14,7 @@ import polars as pl
 
 from costscope.analyze.logs import SAMPLE_PERCENT, LogsAnalysis
 from costscope.pricing import CostModel
+from costscope.recommend.metrics import yaml_str as _yaml_str
 from costscope.recommend.model import Recommendation
 from costscope.store.logs import TRUNCATE_BYTES
 
@@ -24,10 +25,6 @@ def template_regex(template: str) -> str:
     """A regex (RE2 and Python alike) matching the lines of a template: literals escaped, ``<*>`` → ``.*``."""
     parts = ["".join("\\" + c if c in _RE2_META else c for c in part) for part in template.split("<*>")]
     return ".*".join(parts).strip()
-
-
-def _yaml_str(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _otel_string(value: str) -> str:

@@ -43,7 +43,7 @@ def _family_regex(metric: str, type_: str | None) -> str:
     return name
 
 
-def _yaml_str(value: str) -> str:
+def yaml_str(value: str) -> str:
     """A YAML single-quoted scalar (safe for regexes and any label value)."""
     return "'" + value.replace("'", "''") + "'"
 
@@ -63,17 +63,17 @@ def _aggregate_config(metric: str, dropped: list[str], kept: list[str], type_: s
     return (
         f"# 1. Prometheus rule file: record {metric} without {label}\n"
         f"groups:\n  - name: costscope-aggregations\n    rules:\n"
-        f"      - record: {record}\n        expr: {_yaml_str(expr)}\n"
+        f"      - record: {record}\n        expr: {yaml_str(expr)}\n"
         f"---\n"
         f"# 2. once dashboards and alerts read {record}: stop ingesting the raw series\n"
         f"#    (prometheus.yml, under the scrape job)\n"
         f"metric_relabel_configs:\n"
-        f"  - source_labels: [__name__]\n    regex: {_yaml_str(_family_regex(metric, type_))}\n"
+        f"  - source_labels: [__name__]\n    regex: {yaml_str(_family_regex(metric, type_))}\n"
         f"    action: drop\n"
         f"---\n"
         f"# or, in an OpenTelemetry Collector (contrib), aggregate {label} away before export\n"
         f"processors:\n  metricstransform:\n    transforms:\n"
-        f"      - include: {_yaml_str(metric)}\n        action: update\n        operations:\n"
+        f"      - include: {yaml_str(metric)}\n        action: update\n        operations:\n"
         f"          - action: aggregate_labels\n            label_set: [{label_set}]\n"
         f"            aggregation_type: sum\n"
     )
@@ -86,11 +86,11 @@ def _reduce_buckets_config(metric: str, dropped: list[str], kept: list[str]) -> 
         f"# Prometheus (prometheus.yml, under the scrape job): drop {len(dropped)} of the buckets of {metric}\n"
         f"metric_relabel_configs:\n"
         f"  - source_labels: [__name__, le]\n"
-        f"    regex: {_yaml_str(f'{re.escape(metric)}_bucket;({les})')}\n"
+        f"    regex: {yaml_str(f'{re.escape(metric)}_bucket;({les})')}\n"
         f"    action: drop\n"
         f"---\n"
         f"# at the source, with the OpenTelemetry SDK: a view with the bounds kept\n"
-        f"view:\n  instrument_name: {_yaml_str(metric)}\n"
+        f"view:\n  instrument_name: {yaml_str(metric)}\n"
         f"  aggregation:\n    explicit_bucket_histogram:\n      boundaries: [{bounds}]\n"
     )
 
@@ -218,7 +218,7 @@ def recommend_scrape_intervals(
                 ),
                 config=(
                     f"# prometheus.yml (or the Alloy/Agent scrape block) for job {row['job']}\n"
-                    f"scrape_configs:\n  - job_name: {_yaml_str(row['job'])}\n    scrape_interval: 60s\n"
+                    f"scrape_configs:\n  - job_name: {yaml_str(row['job'])}\n    scrape_interval: 60s\n"
                 ),
                 cost_model=model.describe(),
             )
@@ -227,14 +227,14 @@ def recommend_scrape_intervals(
 
 
 def _drop_config(metric: str, type_: str | None) -> str:
-    regex = _yaml_str(_family_regex(metric, type_))
+    regex = yaml_str(_family_regex(metric, type_))
     return (
         f"# Prometheus (prometheus.yml, under the scrape job): stop ingesting {metric}\n"
         f"metric_relabel_configs:\n  - source_labels: [__name__]\n    regex: {regex}\n    action: drop\n"
         f"---\n"
         f"# or, in an OpenTelemetry Collector: drop it before export\n"
         f"processors:\n  filter/costscope:\n    error_mode: ignore\n    metrics:\n      metric:\n"
-        f"        - {_yaml_str(f'name == {chr(34)}{metric}{chr(34)}')}\n"
+        f"        - {yaml_str(f'name == {chr(34)}{metric}{chr(34)}')}\n"
     )
 
 
@@ -289,7 +289,7 @@ def recommend_keep_used(
                 config=(
                     f"# OpenTelemetry Collector (contrib): keep only the labels read of {metric}\n"
                     f"processors:\n  metricstransform:\n    transforms:\n"
-                    f"      - include: {_yaml_str(metric)}\n        action: update\n        operations:\n"
+                    f"      - include: {yaml_str(metric)}\n        action: update\n        operations:\n"
                     f"          - action: aggregate_labels\n            label_set: [{label_set}]\n"
                     f"            aggregation_type: sum\n"
                 ),

@@ -20,12 +20,11 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from costscope.pricing import CostModel
+from costscope.pricing import MONTH_S, CostModel
 from costscope.simulate.policies import Policy, Traffic, decide, trace_table
 
 TRACE_KEY_SEED = 0x7472
 
-MONTH_S = 30 * 86_400.0
 Z95 = 1.959964
 QUANTILES = (0.5, 0.95, 0.99)
 MIN_SPANS_FOR_P99 = 100  # operations with fewer spans say nothing about a p99
@@ -164,10 +163,6 @@ def _estimates(prep: _Prepared, p_kept: pl.Series, period_s: float, estimable: b
     )
 
 
-def _cost(model: CostModel, spans: float, bytes_: float, scale: float) -> float:
-    return spans * scale / 1e6 * model.price("spans_million") + bytes_ * scale / 1e9 * model.price("trace_gb")
-
-
 def simulate(
     spans: pl.DataFrame,
     policies: list[Policy],
@@ -189,7 +184,7 @@ def simulate(
     weight = traces["input_weight"].fill_null(1.0)
     all_spans = float((traces["spans"] * weight).sum())
     all_bytes = float((traces["bytes"] * weight).sum())
-    full_cost = _cost(model, all_spans, all_bytes, scale)
+    full_cost = model.trace_cost(all_spans * scale, all_bytes * scale)
     slow_ms = constraints.slo_ms or float(traces["duration_ms"].quantile(0.99) or 0.0)
     prep = _prepare(spans, traces)
     truth = _truth(prep, period_s)
@@ -210,7 +205,7 @@ def simulate(
         kept = traces.filter(keep)
         kept_spans = float((kept["spans"] * kept["input_weight"].fill_null(1.0)).sum())
         kept_bytes = float((kept["bytes"] * kept["input_weight"].fill_null(1.0)).sum())
-        cost = _cost(model, kept_spans, kept_bytes, scale)
+        cost = model.trace_cost(kept_spans * scale, kept_bytes * scale)
         red = truth.join(_estimates(prep, p_kept, period_s, estimable), on="oix", how="left")
         red = (
             red.join(prep.ops, on="oix")

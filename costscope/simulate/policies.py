@@ -124,9 +124,8 @@ def _probabilistic(traffic: Traffic, spec: dict[str, Any]) -> pl.DataFrame:
 # --- Jaeger sampling strategies ----------------------------------------------------------------
 
 
-def _rate_limited(traces: pl.DataFrame, group: list[str], per_second: pl.Expr) -> pl.Expr:
+def _rate_limited(group: list[str], per_second: pl.Expr) -> pl.Expr:
     """Keep the first ``per_second`` traces of each group in each second (a token bucket of 1 s)."""
-    del traces
     rank = pl.col("start_ns").rank("ordinal").over([*group, "start_s"])
     return rank <= per_second
 
@@ -166,7 +165,7 @@ def _jaeger(traffic: Traffic, spec: dict[str, Any]) -> pl.DataFrame:
         )
     )  # fmt: skip
     keep_prob = pl.col("r") >= ((1 - pl.col("param").clip(0, 1)) * MAX_THRESHOLD).cast(pl.UInt64)
-    limited = _rate_limited(merged, ["root_service"], pl.col("param"))
+    limited = _rate_limited(["root_service"], pl.col("param"))
     merged = merged.with_columns(
         keep=pl.when(pl.col("kind") == "ratelimiting").then(limited).otherwise(keep_prob),
         p=pl.when(pl.col("kind") == "ratelimiting").then(None).otherwise(pl.col("param").clip(0, 1)),
@@ -177,8 +176,7 @@ def _jaeger(traffic: Traffic, spec: dict[str, Any]) -> pl.DataFrame:
 # --- the OpenTelemetry Collector's tail_sampling -----------------------------------------------
 
 
-def _attr(spans: pl.DataFrame, key: str) -> pl.Expr:
-    del spans
+def _attr(key: str) -> pl.Expr:
     return pl.col("attrs").str.json_path_match(f"$['{key}']")
 
 
@@ -207,7 +205,7 @@ def _tail_one(traffic: Traffic, sub: dict[str, Any]) -> pl.Expr:
         codes = [str(c).upper() for c in conf.get("status_codes", ["ERROR"])]
         return _any_span(traffic, pl.col("status").is_in(codes))
     if kind == "string_attribute":
-        value = _attr(traffic.spans, str(conf["key"]))
+        value = _attr(str(conf["key"]))
         values = [str(v) for v in conf.get("values", [])]
         if conf.get("enabled_regex_matching"):
             cond = (
@@ -220,7 +218,7 @@ def _tail_one(traffic: Traffic, sub: dict[str, Any]) -> pl.Expr:
         hit = _any_span(traffic, cond.fill_null(False))
         return ~hit if conf.get("invert_match") else hit
     if kind == "numeric_attribute":
-        value = _attr(traffic.spans, str(conf["key"])).cast(pl.Float64, strict=False)
+        value = _attr(str(conf["key"])).cast(pl.Float64, strict=False)
         cond = value.is_not_null()
         if conf.get("min_value") is not None:
             cond &= value >= float(conf["min_value"])
@@ -229,7 +227,7 @@ def _tail_one(traffic: Traffic, sub: dict[str, Any]) -> pl.Expr:
         hit = _any_span(traffic, cond.fill_null(False))
         return ~hit if conf.get("invert_match") else hit
     if kind == "boolean_attribute":
-        value = _attr(traffic.spans, str(conf["key"])).str.to_lowercase()
+        value = _attr(str(conf["key"])).str.to_lowercase()
         return _any_span(traffic, (value == str(bool(conf.get("value", True))).lower()).fill_null(False))
     if kind == "probabilistic":
         return _hash_keep(pl.col("r"), _pct(conf))
@@ -302,7 +300,7 @@ def _field(traffic: Traffic, name: str) -> pl.Expr:
     if name in builtins:
         return builtins[name]
     root_attr = traffic.spans.filter(pl.col("parent_span_id").is_null()).select(
-        "trace_id", _attr(traffic.spans, name).alias("v")
+        "trace_id", _attr(name).alias("v")
     )
     values = traffic.traces.select("trace_id").join(root_attr.unique("trace_id"), on="trace_id", how="left")[
         "v"

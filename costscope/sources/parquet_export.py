@@ -12,6 +12,7 @@ from pathlib import Path
 
 from costscope.errors import InputError
 from costscope.store.database import SnapshotWriter
+from costscope.store.export import sql_path
 
 MARKER = "snapshots.parquet"
 TABLES = (
@@ -25,16 +26,12 @@ def is_export(path: Path) -> bool:
     return path.is_dir() and (path / MARKER).is_file()
 
 
-def _quote(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
 def collect_export(path: Path, name: str, snapshot: SnapshotWriter) -> int:
     """Copy the export's newest snapshot into ``snapshot``; returns the series read."""
     conn = snapshot.conn
     try:
         newest = conn.execute(
-            f"SELECT max(id) FROM read_parquet({_quote(path / MARKER)}) WHERE status IN ('complete', 'partial')"
+            f"SELECT max(id) FROM read_parquet({sql_path(path / MARKER)}) WHERE status IN ('complete', 'partial')"
         ).fetchall()[0][0]
     except Exception as exc:
         raise InputError(f"not a readable costscope export: {exc}", file=str(path)) from None
@@ -52,7 +49,7 @@ def collect_export(path: Path, name: str, snapshot: SnapshotWriter) -> int:
         params: list[object] = [name] if "source" in columns else []
         conn.execute(
             f"INSERT INTO {table} (snapshot_id, {', '.join(columns)})"
-            f" SELECT ?, {selected} FROM read_parquet({_quote(folder / '**' / '*.parquet')}, hive_partitioning = true,"
+            f" SELECT ?, {selected} FROM read_parquet({sql_path(folder / '**' / '*.parquet')}, hive_partitioning = true,"
             f" union_by_name = true) WHERE snapshot_id = ?",
             [snapshot.id, *params, newest],
         )

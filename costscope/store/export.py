@@ -15,7 +15,8 @@ from costscope.store.database import Store
 from costscope.store.retention import snapshot_tables
 
 
-def _quote(path: Path) -> str:
+def sql_path(path: Path) -> str:
+    """A path as a DuckDB string literal."""
     return "'" + str(path).replace("'", "''") + "'"
 
 
@@ -24,7 +25,7 @@ def export_parquet(store: Store, out: Path) -> dict[str, int]:
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, int] = {}
     store.conn.execute(
-        f"COPY (SELECT * FROM snapshots ORDER BY id) TO {_quote(out / 'snapshots.parquet')} (FORMAT parquet)"
+        f"COPY (SELECT * FROM snapshots ORDER BY id) TO {sql_path(out / 'snapshots.parquet')} (FORMAT parquet)"
     )
     written["snapshots"] = int(store.query("SELECT count(*) AS n FROM snapshots")["n"][0])
     for table in snapshot_tables(store):
@@ -36,7 +37,7 @@ def export_parquet(store: Store, out: Path) -> dict[str, int]:
         store.conn.execute(
             f"COPY (SELECT t.*, strftime(s.started_at, '%Y-%m-%d') AS snapshot_date FROM {table} t"
             f" JOIN snapshots s ON s.id = t.snapshot_id)"
-            f" TO {_quote(out / table)} (FORMAT parquet, PARTITION_BY ({partitions}), OVERWRITE_OR_IGNORE)"
+            f" TO {sql_path(out / table)} (FORMAT parquet, PARTITION_BY ({partitions}), OVERWRITE_OR_IGNORE)"
         )
         written[table] = n
     return written
