@@ -59,42 +59,9 @@ class Traffic:
 
     traces: (
         pl.DataFrame
-    )  # trace_id, r, root_service, root_operation, start_s, duration_ms, error, spans, bytes
+    )  # trace_id, r, root_service, root_operation, root_oix, start_s, duration_ms, error, ...
     spans: pl.DataFrame  # trace_id, service, operation, status, duration_ns, attrs, ...
-
-
-def trace_table(spans: pl.DataFrame) -> pl.DataFrame:
-    """One row per trace (row ``tix`` of the table is trace ``tix``): root, randomness, duration, error, size.
-
-    The root is the span without a parent (the earliest one, where a trace lost its root).
-    """
-    from costscope.simulate.consistent import randomness_expr
-
-    end = pl.col("start_unix_ns") + pl.col("duration_ns")
-    earliest = pl.col("start_unix_ns").arg_min()
-
-    def root(column: str) -> pl.Expr:
-        parentless = pl.col(column).filter(pl.col("parent_span_id").is_null()).first()
-        return pl.coalesce(parentless, pl.col(column).get(earliest))
-
-    agg = (
-        spans.lazy()
-        .group_by("trace_id")
-        .agg(
-            pl.col("start_unix_ns").min().alias("start_ns"),
-            ((end.max() - pl.col("start_unix_ns").min()) / 1e6).alias("duration_ms"),
-            (pl.col("status") == "ERROR").any().alias("error"),
-            pl.len().alias("spans"),
-            pl.col("approx_bytes").sum().alias("bytes"),
-            pl.col("sample_weight").max().alias("input_weight"),
-            root("service").alias("root_service"),
-            root("operation").alias("root_operation"),
-        )
-        .sort("trace_id")
-        .with_columns(r=randomness_expr(pl.col("trace_id")), start_s=pl.col("start_ns") // 1_000_000_000)
-        .with_row_index("tix")
-    )
-    return agg.collect()
+    ops: pl.DataFrame  # oix, service, operation: what ``root_oix`` numbers
 
 
 def _pct(spec: dict[str, Any], key: str = "sampling_percentage") -> float:
@@ -143,27 +110,26 @@ def _jaeger(traffic: Traffic, spec: dict[str, Any]) -> pl.DataFrame:
         )
     table = pl.DataFrame(rows, schema={"service": pl.String, "operation": pl.String, "type": pl.String,
                                        "param": pl.Float64}, orient="row")  # fmt: skip
-    t = traffic.traces
-    exact = t.join(
-        table.filter(pl.col("operation").is_not_null() & pl.col("service").is_not_null()),
-        left_on=["root_service", "root_operation"], right_on=["service", "operation"], how="left",
-    ).select("trace_id", pl.col("type").alias("t1"), pl.col("param").alias("p1"))  # fmt: skip
-    svc = t.join(
-        table.filter(pl.col("operation").is_null() & pl.col("service").is_not_null()),
-        left_on="root_service", right_on="service", how="left",
-    ).select("trace_id", pl.col("type").alias("t2"), pl.col("param").alias("p2"))  # fmt: skip
-    dflt_op = t.join(
-        table.filter(pl.col("service").is_null() & pl.col("operation").is_not_null()),
-        left_on="root_operation", right_on="operation", how="left",
-    ).select("trace_id", pl.col("type").alias("t3"), pl.col("param").alias("p3"))  # fmt: skip
+    # resolved once per root operation, not per trace: operation, then service, then default
+    ops = traffic.ops
+    levels = [
+        ops.join(table.filter(pl.col("operation").is_not_null() & pl.col("service").is_not_null()),
+                 on=["service", "operation"], how="left", maintain_order="left"),
+        ops.join(table.filter(pl.col("service").is_null() & pl.col("operation").is_not_null()).drop("service"),
+                 on="operation", how="left", maintain_order="left"),
+        ops.join(table.filter(pl.col("operation").is_null() & pl.col("service").is_not_null()).drop("operation"),
+                 on="service", how="left", maintain_order="left"),
+    ]  # fmt: skip
     dflt = table.filter(pl.col("service").is_null() & pl.col("operation").is_null()).row(0, named=True)
-    merged = (
-        t.join(exact, on="trace_id").join(svc, on="trace_id").join(dflt_op, on="trace_id")
-        .with_columns(
-            kind=pl.coalesce("t1", "t3", "t2", pl.lit(dflt["type"])),
-            param=pl.coalesce("p1", "p3", "p2", pl.lit(dflt["param"])),
-        )
-    )  # fmt: skip
+    per_op = pl.DataFrame(
+        {f"{c}{i}": level[c] for i, level in enumerate(levels) for c in ("type", "param")}
+        | {"type3": pl.Series([dflt["type"]] * ops.height, dtype=pl.String),
+           "param3": pl.Series([dflt["param"]] * ops.height, dtype=pl.Float64)}
+    ).select(kind=pl.coalesce("type0", "type1", "type2", "type3"), param=pl.coalesce("param0", "param1", "param2", "param3"))  # fmt: skip
+    merged = traffic.traces.with_columns(
+        kind=per_op["kind"].gather(traffic.traces["root_oix"]),
+        param=per_op["param"].gather(traffic.traces["root_oix"]),
+    )
     keep_prob = pl.col("r") >= ((1 - pl.col("param").clip(0, 1)) * MAX_THRESHOLD).cast(pl.UInt64)
     limited = _rate_limited(["root_service"], pl.col("param"))
     merged = merged.with_columns(
