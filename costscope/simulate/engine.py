@@ -59,7 +59,7 @@ class Simulation:
 def traffic_of(spans: pl.DataFrame, index: SpanIndex | None = None) -> Traffic:
     """The traces and spans a policy decides on."""
     index = index or index_spans(spans)
-    return Traffic(index.traces, spans, index.ops)
+    return Traffic(index.traces, spans, index.ops, index.tix, index.roots)
 
 
 def simulate(

@@ -30,6 +30,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from costscope.errors import ConfigError
@@ -62,6 +63,8 @@ class Traffic:
     )  # trace_id, r, root_service, root_operation, root_oix, start_s, duration_ms, error, ...
     spans: pl.DataFrame  # trace_id, service, operation, status, duration_ns, attrs, ...
     ops: pl.DataFrame  # oix, service, operation: what ``root_oix`` numbers
+    span_tix: np.ndarray  # per span, the row of its trace in ``traces``
+    roots: np.ndarray  # per trace, the row of its root span in ``spans``
 
 
 def _pct(spec: dict[str, Any], key: str = "sampling_percentage") -> float:
@@ -148,11 +151,9 @@ def _attr(key: str) -> pl.Expr:
 
 def _any_span(traffic: Traffic, condition: pl.Expr) -> pl.Expr:
     """Per trace (in trace order): whether any of its spans meets ``condition``."""
-    hits = traffic.spans.filter(condition).select("trace_id").unique()
-    matched = traffic.traces.select("trace_id").join(
-        hits.with_columns(m=pl.lit(True)), on="trace_id", how="left"
-    )
-    return pl.lit(matched["m"].fill_null(False))
+    matched = np.zeros(traffic.traces.height, dtype=bool)
+    matched[traffic.span_tix[traffic.spans.select(condition.fill_null(False)).to_series().to_numpy()]] = True
+    return pl.lit(pl.Series(matched))
 
 
 def _tail_one(traffic: Traffic, sub: dict[str, Any]) -> pl.Expr:
@@ -265,13 +266,7 @@ def _field(traffic: Traffic, name: str) -> pl.Expr:
     }  # fmt: skip
     if name in builtins:
         return builtins[name]
-    root_attr = traffic.spans.filter(pl.col("parent_span_id").is_null()).select(
-        "trace_id", _attr(name).alias("v")
-    )
-    values = traffic.traces.select("trace_id").join(root_attr.unique("trace_id"), on="trace_id", how="left")[
-        "v"
-    ]
-    return pl.lit(values)
+    return pl.lit(traffic.spans["attrs"].gather(traffic.roots).to_frame().select(_attr(name)).to_series())
 
 
 def _condition(traffic: Traffic, cond: dict[str, Any]) -> pl.Expr:
@@ -327,14 +322,16 @@ def _refinery_dynamic(traffic: Traffic, spec: dict[str, Any], throughput: bool) 
     fields = spec.get("field_list") or ["service.name", "name"]
     interval = float(spec.get("adjustment_interval_s", 15))
     weight = float(spec.get("weight", 0.5))
-    key = pl.concat_str([_field(traffic, f).cast(pl.String).fill_null("") for f in fields], separator="\x1f")
+    key = pl.struct(
+        [_field(traffic, f).cast(pl.String).fill_null("").alias(str(i)) for i, f in enumerate(fields)]
+    ).hash()
     t = traffic.traces.with_columns(key=key, bucket=(pl.col("start_s") // interval).cast(pl.Int64))
     counts = t.group_by("bucket", "key").agg(pl.len().alias("n")).sort("bucket")
     # EMA of each key's count across intervals, as Refinery's EMADynamicSampler keeps it
-    emas: list[tuple[int, str, float]] = []
-    state: dict[str, float] = {}
+    emas: list[tuple[int, int, float]] = []
+    state: dict[int, float] = {}
     for bucket, group in counts.group_by("bucket", maintain_order=True):
-        seen: dict[str, float] = dict(zip(group["key"].to_list(), group["n"].to_list(), strict=True))
+        seen: dict[int, float] = dict(zip(group["key"].to_list(), group["n"].to_list(), strict=True))
         for k in set(state) | set(seen):
             now = seen.get(k, 0.0)
             state[k] = weight * now + (1 - weight) * state.get(k, now)
@@ -351,14 +348,16 @@ def _refinery_dynamic(traffic: Traffic, spec: dict[str, Any], throughput: bool) 
             target = max(1.0, math.log10(v) * ratio) if v > 1 else 1.0
             emas.append((int(bucket[0]), k, max(1.0, v / target)))
     rates = pl.DataFrame(
-        emas, schema={"bucket": pl.Int64, "key": pl.String, "rate": pl.Float64}, orient="row"
+        emas, schema={"bucket": pl.Int64, "key": pl.UInt64, "rate": pl.Float64}, orient="row"
     )
-    t = t.join(rates, on=["bucket", "key"], how="left").with_columns(pl.col("rate").fill_null(1.0))
+    t = t.join(rates, on=["bucket", "key"], how="left", maintain_order="left").with_columns(
+        pl.col("rate").fill_null(1.0)
+    )
     return t.select("trace_id", _rate_keep(pl.col("rate")).alias("keep"), (1.0 / pl.col("rate")).alias("p"))
 
 
 def decide(policy: Policy, traffic: Traffic) -> pl.DataFrame:
-    """(trace_id, keep, p) for every trace under ``policy``."""
+    """(trace_id, keep, p) for every trace under ``policy``, in the order of ``traffic.traces``."""
     spec = policy.spec
     if policy.type == "probabilistic":
         return _probabilistic(traffic, spec)

@@ -81,14 +81,11 @@ def _weighted_quantiles(index: SpanIndex, rows: np.ndarray, weight: np.ndarray) 
     """Per operation, the weighted p50/p95/p99 (ms) of the spans ``rows`` (``weight`` per trace); NaN: none kept."""
     n_ops = index.ops.height
     ordered = _op_duration_order(index, rows)
-    ops = index.oix[ordered]
-    # cumulative weight within each operation, summed in duration order as a reader would
-    cum = pl.DataFrame({"o": ops, "w": weight[index.tix[ordered]]}).select(pl.col("w").cum_sum().over("o"))
-    cum_w = cum.to_series().to_numpy()
-    count = np.bincount(ops, minlength=n_ops)
+    count = np.bincount(index.oix[rows], minlength=n_ops)
     first = _offsets(count)
     last = first + count - 1
     present = count > 0
+    cum_w = cumsum_within(weight[index.tix[ordered]], first[present], count[present])
     total = np.where(present, cum_w[np.clip(last, 0, None)] if cum_w.size else 0.0, 0.0)
     out = {}
     for q in QUANTILES:
@@ -96,6 +93,21 @@ def _weighted_quantiles(index: SpanIndex, rows: np.ndarray, weight: np.ndarray) 
         values = np.full(n_ops, np.nan)
         values[present] = index.duration_ns[ordered[np.minimum(at, last)[present]]] / 1e6
         out[f"p{round(q * 100)}_est"] = values
+    return out
+
+
+def cumsum_within(
+    values: np.ndarray, starts: np.ndarray, counts: np.ndarray, loop_limit: int = 20_000
+) -> np.ndarray:
+    """Cumulative sums restarting at each segment, added left to right as a loop would (the same rounding)."""
+    if starts.size > loop_limit:  # many small segments: polars' grouped scan beats a numpy call per segment
+        segment = np.repeat(np.arange(starts.size), counts)
+        frame = pl.DataFrame({"s": segment, "v": values})
+        out: np.ndarray = frame.select(pl.col("v").cum_sum().over("s")).to_series().to_numpy()
+        return out
+    out = np.empty_like(values)
+    for a, n in zip(starts.tolist(), counts.tolist(), strict=True):
+        np.cumsum(values[a : a + n], out=out[a : a + n])
     return out
 
 

@@ -37,6 +37,7 @@ class SpanIndex:
         pl.DataFrame
     )  # tix, trace_id, start_ns, duration_ms, error, spans, bytes, input_weight, root_*, r, start_s
     ops: pl.DataFrame  # oix, service, operation (sorted by name)
+    roots: np.ndarray  # per trace, the row of its root span
     op_bits: int  # bits an ``oix`` needs
     by_op_duration: (
         np.ndarray | None
@@ -145,6 +146,7 @@ def index_spans(spans: pl.DataFrame) -> SpanIndex:
         duration_ns=duration,
         traces=traces,
         ops=ops,
+        roots=root,
         op_bits=op_bits,
         by_op_duration=_pack_op_duration(oix, duration, op_bits),
     )

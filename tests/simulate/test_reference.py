@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from costscope.pricing import cost_model
 from costscope.simulate.engine import simulate
+from costscope.simulate.red import cumsum_within
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
 from sampling import POLICIES, generate
@@ -69,3 +74,13 @@ def test_lost_roots_and_spans_from_many_batches() -> None:
     for row in summary:
         ours = sim.summary.filter(pl.col("policy") == row["policy"]).row(0, named=True)
         assert all(_close(ours[k], v) for k, v in row.items()), row["policy"]
+
+
+@given(st.lists(st.lists(st.floats(0.001, 1e6), min_size=1, max_size=30), max_size=40))
+def test_cumsum_within_segments_adds_like_a_loop(segments: list[list[float]]) -> None:
+    values = np.array([v for seg in segments for v in seg])
+    counts = np.array([len(seg) for seg in segments], dtype=np.int64)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)[: len(segments)]
+    expected = [acc for seg in segments for acc in itertools.accumulate(seg)]
+    for limit in (0, 10**6):  # the grouped scan and the loop of numpy calls
+        assert cumsum_within(values, starts, counts, loop_limit=limit).tolist() == expected
