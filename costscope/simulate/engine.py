@@ -92,11 +92,7 @@ def simulate(
     true_red = truth(index, period_s)
     rows, reds = [], []
     for policy in policies:
-        decision = decide(policy, traffic)
-        if not decision["trace_id"].equals(traces["trace_id"]):  # decisions come in trace order
-            decision = traces.select("trace_id").join(
-                decision, on="trace_id", how="left", maintain_order="left"
-            )
+        decision = decide(policy, traffic)  # a row per trace, in trace order
         estimable = decision["p"].null_count() == 0
         keep = decision["keep"].fill_null(False).to_numpy()
         p = decision["p"].cast(pl.Float64).fill_null(1.0).to_numpy()
