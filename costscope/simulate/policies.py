@@ -26,7 +26,6 @@ hashes it), never from a clock.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -285,8 +284,13 @@ def _condition(traffic: Traffic, cond: dict[str, Any]) -> pl.Expr:
             else text.str.contains(str(target), literal=True)
         )
         return (~hit if op == "does-not-contain" else hit).fill_null(False)
-    if isinstance(target, bool):
+    dtype = traffic.traces.lazy().select(value).collect_schema().dtypes()[0]
+    if isinstance(target, bool) and dtype == pl.Boolean:
+        pass  # a boolean field (error): compared as is, not as text
+    elif isinstance(target, bool):
         value, target = value.cast(pl.String).str.to_lowercase(), str(target).lower()
+    elif isinstance(target, int | float) and dtype.is_numeric():
+        pass
     elif isinstance(target, int | float):
         value = value.cast(pl.Float64, strict=False)
     else:
@@ -322,38 +326,51 @@ def _refinery_dynamic(traffic: Traffic, spec: dict[str, Any], throughput: bool) 
     fields = spec.get("field_list") or ["service.name", "name"]
     interval = float(spec.get("adjustment_interval_s", 15))
     weight = float(spec.get("weight", 0.5))
-    key = pl.struct(
-        [_field(traffic, f).cast(pl.String).fill_null("").alias(str(i)) for i, f in enumerate(fields)]
-    ).hash()
-    t = traffic.traces.with_columns(key=key, bucket=(pl.col("start_s") // interval).cast(pl.Int64))
-    counts = t.group_by("bucket", "key").agg(pl.len().alias("n")).sort("bucket")
-    # EMA of each key's count across intervals, as Refinery's EMADynamicSampler keeps it
-    emas: list[tuple[int, int, float]] = []
-    state: dict[int, float] = {}
-    for bucket, group in counts.group_by("bucket", maintain_order=True):
-        seen: dict[int, float] = dict(zip(group["key"].to_list(), group["n"].to_list(), strict=True))
-        for k in set(state) | set(seen):
-            now = seen.get(k, 0.0)
-            state[k] = weight * now + (1 - weight) * state.get(k, now)
-        live = {k: v for k, v in state.items() if v >= 1}
-        total = sum(live.values())
-        goal = (
-            float(spec.get("goal_throughput_per_sec", 100)) * interval
-            if throughput
-            else total / max(1.0, float(spec.get("goal_sample_rate", 10)))
+    goal_rate = max(1.0, float(spec.get("goal_sample_rate", 10)))
+    goal_per_interval = float(spec.get("goal_throughput_per_sec", 100)) * interval
+    keys = (
+        traffic.traces.select(
+            pl.struct(
+                [_field(traffic, f).cast(pl.String).fill_null("").alias(str(i)) for i, f in enumerate(fields)]
+            )
+            .hash()
+            .rank("dense")
+            .cast(pl.Int64)
+            .sub(1)
         )
-        log_sum = sum(math.log10(v) for v in live.values() if v > 1) or 1.0
-        ratio = goal / log_sum
-        for k, v in live.items():
-            target = max(1.0, math.log10(v) * ratio) if v > 1 else 1.0
-            emas.append((int(bucket[0]), k, max(1.0, v / target)))
-    rates = pl.DataFrame(
-        emas, schema={"bucket": pl.Int64, "key": pl.UInt64, "rate": pl.Float64}, orient="row"
+        .to_series()
+        .to_numpy()
     )
-    t = t.join(rates, on=["bucket", "key"], how="left", maintain_order="left").with_columns(
-        pl.col("rate").fill_null(1.0)
+    n_keys = int(keys.max()) + 1 if keys.size else 0
+    bucket = (traffic.traces["start_s"].to_numpy() // interval).astype(np.int64)
+    # one group per (interval, key) with traffic, sorted by interval
+    groups, group_of = np.unique(
+        (bucket - bucket.min(initial=0)) * max(n_keys, 1) + keys, return_inverse=True
     )
-    return t.select("trace_id", _rate_keep(pl.col("rate")).alias("keep"), (1.0 / pl.col("rate")).alias("p"))
+    counts = np.bincount(group_of, minlength=groups.size).astype(np.float64)
+    group_bucket, group_key = groups // max(n_keys, 1), groups % max(n_keys, 1)
+    rate = np.ones(groups.size)
+    # EMA of each key's count across intervals, as Refinery's EMADynamicSampler keeps it
+    state, started = np.zeros(n_keys), np.zeros(n_keys, dtype=bool)
+    edges = np.flatnonzero(np.diff(group_bucket, prepend=-1, append=-1))
+    for a, b in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
+        now = np.zeros(n_keys)
+        now[group_key[a:b]] = counts[a:b]
+        new = np.zeros(n_keys, dtype=bool)
+        new[group_key[a:b]] = ~started[group_key[a:b]]
+        state = np.where(new, now, weight * now + (1 - weight) * state)
+        started[group_key[a:b]] = True
+        live = started & (state >= 1)
+        goal = goal_per_interval if throughput else state[live].sum() / goal_rate
+        log_sum = np.log10(state[live & (state > 1)]).sum() or 1.0
+        seen = state[group_key[a:b]]
+        with np.errstate(divide="ignore"):
+            target = np.where(seen > 1, np.maximum(1.0, np.log10(seen) * (goal / log_sum)), 1.0)
+        rate[a:b] = np.where(live[group_key[a:b]], np.maximum(1.0, seen / target), 1.0)
+    per_trace = pl.Series(rate[group_of])
+    return traffic.traces.select(
+        "trace_id", _rate_keep(pl.lit(per_trace)).alias("keep"), (1.0 / pl.lit(per_trace)).alias("p")
+    )
 
 
 def decide(policy: Policy, traffic: Traffic) -> pl.DataFrame:
