@@ -50,10 +50,10 @@ def truth(index: SpanIndex, period_s: float) -> pl.DataFrame:
     """Per operation from every span: ``n``, ``e``, rate, error rate and p50/p95/p99 (ms)."""
     n_ops = index.ops.height
     n = np.bincount(index.oix, minlength=n_ops)
-    e = np.bincount(index.oix, weights=index.err, minlength=n_ops)
+    e = np.bincount(index.oix[index.err], minlength=n_ops)
     durations = _sorted_durations(index)
     first = _offsets(n)
-    columns: dict[str, object] = {"oix": np.arange(n_ops, dtype=np.uint32), "n": n, "e": e.astype(np.int64)}
+    columns: dict[str, object] = {"oix": np.arange(n_ops, dtype=np.uint32), "n": n, "e": e}
     for q in QUANTILES:
         rank = np.maximum(np.ceil(n * q).astype(np.int64), 1)
         columns[f"p{round(q * 100)}_true"] = durations[np.minimum(first + rank - 1, len(durations) - 1)] / 1e6

@@ -14,6 +14,7 @@ order the store returns rows in.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,6 +77,14 @@ def _per_trace(
     return out
 
 
+def _input_weights(weight: pl.Series, per_trace: Callable[..., np.ndarray], n_traces: int) -> pl.Series:
+    """Each trace's weight from a sampled input (the largest of its spans'; null where none says)."""
+    weight = weight.cast(pl.Float64)
+    if weight.null_count() == 0 and weight.min() == weight.max():  # the usual case: every span alike
+        return pl.Series([weight.first() if len(weight) else None] * n_traces, dtype=pl.Float64)
+    return pl.Series(per_trace(np.fmax, weight.fill_null(np.nan).to_numpy(), np.nan)).fill_nan(None)
+
+
 def _operations(spans: pl.DataFrame) -> tuple[np.ndarray, pl.DataFrame]:
     """Each span's operation number, and the operations (service, operation) in name order."""
     key = spans.select(pl.col("service").hash(1) ^ pl.col("operation").hash(2)).to_series()
@@ -118,7 +127,6 @@ def index_spans(spans: pl.DataFrame) -> SpanIndex:
     np.minimum.at(first_run, run_tix, np.arange(starts.size))
     start_ns = per_trace(np.minimum, start, _INT64_MAX)
     end_ns = per_trace(np.maximum, start + duration, -_INT64_MAX)
-    weight = spans["sample_weight"].cast(pl.Float64).fill_null(np.nan).to_numpy()
     oix, ops = _operations(spans)
     root = _roots(spans, tix, start, n_traces)
     traces = pl.DataFrame(
@@ -128,9 +136,11 @@ def index_spans(spans: pl.DataFrame) -> SpanIndex:
             "start_ns": start_ns,
             "duration_ms": (end_ns - start_ns) / 1e6,
             "error": per_trace(np.logical_or, err, False),
-            "spans": per_trace(np.add, np.ones(n, np.uint32), 0),
+            "spans": np.bincount(run_tix, weights=np.diff(np.append(starts, n)), minlength=n_traces).astype(
+                np.uint32
+            ),
             "bytes": per_trace(np.add, spans["approx_bytes"].fill_null(0).cast(pl.Int64).to_numpy(), 0),
-            "input_weight": pl.Series(per_trace(np.fmax, weight, np.nan)).fill_nan(None),
+            "input_weight": _input_weights(spans["sample_weight"], per_trace, n_traces),
             "root_service": ops["service"].gather(oix[root]),  # from the small table: compact strings
             "root_operation": ops["operation"].gather(oix[root]),
             "root_oix": oix[root],

@@ -260,3 +260,16 @@ def test_policies_example_in_the_docs_parses(tmp_path: Path) -> None:
     example = policies_file.__doc__.split("\n\n", 1)[1].split("\n\nEvery error")[0]
     policies, constraints = parse_policies("\n".join(line[4:] for line in example.splitlines()), "doc")
     assert [p.type for p in policies] == ["probabilistic", "tail_sampling"] and constraints.slo_ms == 500
+
+
+def test_traces_from_a_sampled_input_count_with_their_weight() -> None:
+    spans = spans_of(200, seed=12)
+    first = spans["trace_id"].unique(maintain_order=True).head(100)
+    weighted = spans.with_columns(
+        sample_weight=pl.when(pl.col("trace_id").is_in(first)).then(4.0).otherwise(None)
+    )  # 100 traces kept 1 in 4 upstream; the others say nothing (counted once)
+    everything = Policy("all", "probabilistic", {"sampling_percentage": 100})
+    row = simulate(weighted, [everything], cost_model("honeycomb")).summary.row(0, named=True)
+    assert row["kept_spans"] == 100 * 2 * 4 + 100 * 2 and row["kept_share"] == 1.0
+    plain = simulate(spans, [everything], cost_model("honeycomb")).summary.row(0, named=True)
+    assert plain["kept_spans"] == 400
