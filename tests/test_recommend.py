@@ -147,3 +147,34 @@ def test_the_recording_rule_of_an_aggregate_makes_exactly_the_series_promised(tm
         servers.wait_for(lambda: count(record) > 0, timeout=60)
         # the recorded metric has exactly the series costscope said would remain
         assert count(record) == 200 - int(agg["series_saved"]) == 4
+
+
+@pytest.mark.servers
+def test_reduce_buckets_keeps_the_bounds_an_alert_selects_by_name(tmp_path: Path) -> None:
+    """An apdex-style alert reads le="0.0014": the evenly spread cut would drop it; the recommendation keeps it."""
+    pinned = str(BUCKETS[1])
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "app.prom").write_text(_exposition())
+    (source / "rules.yml").write_text(
+        "groups:\n- name: slo\n  rules:\n  - alert: SlowCheckout\n"
+        f'    expr: sum(rate(lat_seconds_bucket{{le="{pinned}"}}[5m])) / sum(rate(lat_seconds_count[5m])) < 0.9\n'
+    )
+    (reduce,) = [r for r in _recommendations(tmp_path, source) if r["kind"] == "reduce_buckets"]
+    assert f"le={pinned} kept" in str(reduce["evidence"]) and reduce["target"] == "lat_seconds to 11 buckets"
+    (relabel,) = [d["metric_relabel_configs"] for d in _docs(reduce) if "metric_relabel_configs" in d]
+    served = _served(tmp_path)
+    workdir = tmp_path / "prom"
+    workdir.mkdir()
+    with (
+        servers.served_files(served) as base,
+        servers.prometheus(
+            workdir, {"app": [base.removeprefix("http://")]}, metric_relabel_configs={"app": relabel}
+        ) as prom,
+    ):
+        servers.wait_for(lambda: servers.prom_count(prom.url, "req_total") == 200, timeout=30)
+        assert (
+            servers.prom_count(prom.url, f'lat_seconds_bucket{{le="{pinned}"}}') == 6
+        )  # the alert still reads it
+        assert servers.prom_count(prom.url, "lat_seconds_bucket") == 6 * 11
+        assert reduce["series_saved"] == 6 * (len(BUCKETS) + 1 - 11)

@@ -253,3 +253,26 @@ def test_two_snapshots_of_a_real_prometheus_a_week_apart(tmp_path: Path, runner:
     assert m["cache_items"]["status"] == "new" and m["cache_items"]["volume_after"] == 25
     churn = {r["metric"]: (r["appeared"], r["disappeared"]) for r in t.churn.iter_rows(named=True)}
     assert churn["api_requests_total"] == (80, 0)  # users u40..u119 appeared; u0..u39 are still there
+
+
+def test_an_export_from_an_older_schema_reads_back(tmp_path: Path, runner: CliRunner) -> None:
+    """usage_refs exported before it had ``bounds``: the column stays empty, the rest reads."""
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "m.prom").write_text(_exposition(10, False, False))
+    (tmp_path / "m" / "rules.yml").write_text(
+        "groups:\n- name: g\n  rules:\n  - alert: Busy\n    expr: sum(api_requests_total) > 5\n"
+    )
+    db, out = tmp_path / "db", tmp_path / "export"
+    assert runner.invoke(app, ["analyze", str(tmp_path / "m"), "--db", str(db), "-q"]).exit_code == 0
+    assert runner.invoke(app, ["export", "--parquet", str(out), "--db", str(db)]).exit_code == 0
+    with duckdb.connect() as conn:
+        for f in (out / "usage_refs").rglob("*.parquet"):
+            conn.execute(
+                f"COPY (SELECT * EXCLUDE (bounds) FROM read_parquet('{f}')) TO '{f}.old' (FORMAT parquet)"
+            )
+            f.unlink()
+            Path(f"{f}.old").rename(f)
+    costscope.analyze([str(out)], db=tmp_path / "back.db")
+    with Store.open(tmp_path / "back.db", read_only=True) as store:
+        refs = store.query("SELECT metric, bounds FROM usage_refs")
+    assert refs["metric"].to_list() == ["api_requests_total"] and refs["bounds"].to_list() == [None]

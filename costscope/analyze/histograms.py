@@ -3,10 +3,14 @@
 A classic histogram costs ``buckets + 2`` series per label set (``_bucket`` per ``le``, ``_sum``,
 ``_count``); a summary ``quantiles + 2``. Two cheaper shapes are priced exactly from the stored
 series: keeping ``TARGET_BUCKETS`` of the buckets (evenly by rank, ``+Inf`` always kept, so
-``histogram_quantile`` keeps working, coarser), and a native histogram (one series per label set).
+``histogram_quantile`` keeps working, coarser) plus every bound a dashboard, rule or SLO selects
+by name (``le="0.5"`` in an apdex or latency SLI: cutting it would break that query), and a native
+histogram (one series per label set).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import polars as pl
 
@@ -43,6 +47,14 @@ FROM s GROUP BY s.family
 """
 
 
+_PINNED = """
+SELECT regexp_replace(metric, '_bucket$', '') AS family, list(DISTINCT b) AS bounds
+FROM (SELECT metric, unnest(bounds) AS b FROM usage_refs
+      WHERE snapshot_id = $snap AND name_match = 'exact' AND ends_with(metric, '_bucket'))
+GROUP BY ALL
+"""
+
+
 def _le_key(value: str) -> float:
     try:
         return float(value)
@@ -50,18 +62,21 @@ def _le_key(value: str) -> float:
         return float("inf")
 
 
-def kept_buckets(les: list[str], target: int = TARGET_BUCKETS) -> list[str]:
-    """``target`` of the bucket bounds, evenly by rank, always with the last (``+Inf``) one."""
+def kept_buckets(les: list[str], target: int = TARGET_BUCKETS, pinned: Iterable[str] = ()) -> list[str]:
+    """``target`` of the bucket bounds, evenly by rank, always with the last (``+Inf``) one, and the ``pinned`` ones."""
     ordered = sorted(les, key=_le_key)
     if len(ordered) <= target:
         return ordered
     step = (len(ordered) - 1) / (target - 1)
-    return sorted({ordered[round(i * step)] for i in range(target)}, key=_le_key)
+    wanted = {_le_key(p) for p in pinned}  # by value: "0.5" in a query is the series' "0.5" or "5e-01"
+    keep = {ordered[round(i * step)] for i in range(target)} | {le for le in ordered if _le_key(le) in wanted}
+    return sorted(keep, key=_le_key)
 
 
 def histogram_costs(store: Store, snapshot_id: int, model: CostModel) -> pl.DataFrame:
     """Per histogram/summary: buckets or quantiles, label sets, series, and the cheaper shapes' savings."""
     df = store.query(_SHAPES, {"snap": snapshot_id})
+    pinned = dict(store.query(_PINNED, {"snap": snapshot_id}).iter_rows())
     rows = []
     per_series = model.series_cost(1.0)
     for r in df.iter_rows(named=True):
@@ -70,8 +85,12 @@ def histogram_costs(store: Store, snapshot_id: int, model: CostModel) -> pl.Data
         series = int(r["series"])
         is_hist = r["type"] != "summary"
         mult = model.histogram_series_multiplier if is_hist else 1.0
-        keep = kept_buckets(points) if is_hist and len(points) >= MIN_BUCKETS_TO_REDUCE else points
+        reads = pinned.get(r["metric"]) or []
+        keep = (
+            kept_buckets(points, pinned=reads) if is_hist and len(points) >= MIN_BUCKETS_TO_REDUCE else points
+        )
         dropped = [p for p in points if p not in set(keep)]
+        read_by_name = [p for p in keep if _le_key(p) in {_le_key(b) for b in reads}]
         # every label set has one _bucket series per le it carries; drop the dropped ones
         fewer_saved = label_sets * len(dropped) if dropped else 0
         native_saved = max(series - label_sets, 0) if is_hist else 0
@@ -79,7 +98,7 @@ def histogram_costs(store: Store, snapshot_id: int, model: CostModel) -> pl.Data
             {
                 "metric": r["metric"], "type": r["type"], "points": len(points), "label_sets": label_sets,
                 "series": series, "series_per_label_set": series / label_sets if label_sets else None,
-                "kept_points": keep, "dropped_points": dropped,
+                "kept_points": keep, "dropped_points": dropped, "read_points": read_by_name,
                 "fewer_buckets_series_saved": fewer_saved,
                 "fewer_buckets_monthly_savings": fewer_saved * per_series * mult,
                 "native_series_saved": native_saved,
@@ -89,6 +108,7 @@ def histogram_costs(store: Store, snapshot_id: int, model: CostModel) -> pl.Data
     schema: dict[str, pl.DataType | type[pl.DataType]] = {
         "metric": pl.String, "type": pl.String, "points": pl.Int64, "label_sets": pl.Int64, "series": pl.Int64,
         "series_per_label_set": pl.Float64, "kept_points": pl.List(pl.String), "dropped_points": pl.List(pl.String),
+        "read_points": pl.List(pl.String),
         "fewer_buckets_series_saved": pl.Int64, "fewer_buckets_monthly_savings": pl.Float64,
         "native_series_saved": pl.Int64, "native_monthly_savings": pl.Float64,
     }  # fmt: skip

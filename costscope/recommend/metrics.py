@@ -185,6 +185,11 @@ def recommend_fewer_buckets(
                     f" {row['series']:,} series; keeping {len(kept)} buckets leaves"
                     f" {row['series'] - row['fewer_buckets_series_saved']:,}"
                     f" (a native histogram would leave {row['label_sets']:,})"
+                    + (
+                        f"; le={', '.join(row['read_points'])} kept: queries select them by name"
+                        if row.get("read_points")
+                        else ""
+                    )
                 ),
                 config=_reduce_buckets_config(row["metric"], dropped, kept),
                 cost_model=model.describe(),

@@ -42,15 +42,21 @@ def collect_export(path: Path, name: str, snapshot: SnapshotWriter) -> int:
         folder = path / table
         if not folder.is_dir():
             continue
-        columns = [r[0] for r in conn.execute(f"DESCRIBE {table}").fetchall() if r[0] != "snapshot_id"]
+        files = f"read_parquet({sql_path(folder / '**' / '*.parquet')}, hive_partitioning = true, union_by_name = true)"
+        exported = {r[0] for r in conn.execute(f"DESCRIBE SELECT * FROM {files}").fetchall()}
+        # an export from an older schema lacks the newer columns: they stay at their defaults
+        columns = [
+            r[0]
+            for r in conn.execute(f"DESCRIBE {table}").fetchall()
+            if r[0] != "snapshot_id" and r[0] in exported
+        ]
         selected = ", ".join(
             f"? || '/' || {c}" if c == "source" else c for c in columns
         )  # the export's name keeps two clusters' sources apart
         params: list[object] = [name] if "source" in columns else []
         conn.execute(
             f"INSERT INTO {table} (snapshot_id, {', '.join(columns)})"
-            f" SELECT ?, {selected} FROM read_parquet({sql_path(folder / '**' / '*.parquet')}, hive_partitioning = true,"
-            f" union_by_name = true) WHERE snapshot_id = ?",
+            f" SELECT ?, {selected} FROM {files} WHERE snapshot_id = ?",
             [snapshot.id, *params, newest],
         )
         if table == "metric_series":

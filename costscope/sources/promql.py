@@ -11,7 +11,8 @@ labels the *consumer* of each sub-expression depends on, top-down:
   the "one" side); ``ignoring``, or no modifier, matches on every label, so both sides need all;
 - ``label_replace``/``label_join`` need their source labels, ``histogram_quantile`` needs ``le``,
   ``sort_by_label`` its labels, ``absent`` only its matchers;
-- every selector needs the labels of its own matchers.
+- every selector needs the labels of its own matchers; the ``le`` values it pins by name
+  (``le="0.5"``, ``le=~"0.5|1"``) are kept too: cutting those buckets would break it.
 
 A metric selected by a regex on ``__name__`` is kept as a pattern and resolved later against the
 metrics a snapshot holds. Grafana variables and macros (``$__rate_interval``, ``${var}``,
@@ -84,6 +85,7 @@ class MetricRef:
     match: str  # exact | regex | not_exact | not_regex | any
     need: LabelNeed
     matchers: tuple[str, ...] = ()  # label names this selector filters on
+    bounds: tuple[str, ...] = ()  # ``le`` values it selects by name (bucket bounds it reads)
 
 
 @dataclass
@@ -184,13 +186,31 @@ class _Walk:
             names = [m for m in matchers if m.name == "__name__"]
             others = tuple(sorted({m.name for m in matchers if m.name != "__name__"}))
             full = need.plus(others).normalized()
+            bounds = _pinned_bounds(matchers)
             if node.name:
-                self.refs.append(MetricRef(*_name_ref(node.name), full, others))
+                self.refs.append(MetricRef(*_name_ref(node.name), full, others, bounds))
             elif names:
                 for m in names:
-                    self.refs.append(MetricRef(*_matcher_ref(m), full, others))
+                    self.refs.append(MetricRef(*_matcher_ref(m), full, others, bounds))
             else:
-                self.refs.append(MetricRef("", "any", full, others))
+                self.refs.append(MetricRef("", "any", full, others, bounds))
+
+
+_LITERAL_ALTERNATION_RE = re.compile(r"^(?:[-+\w.]|\\.)+(?:\|(?:[-+\w.]|\\.)+)*$")
+
+
+def _pinned_bounds(matchers: list[pp.Matcher]) -> tuple[str, ...]:
+    """The ``le`` values matchers select by name: ``le="0.5"``, or a regex of literal alternatives."""
+    bounds: list[str] = []
+    for m in matchers:
+        op = str(m.op).rsplit(".", 1)[-1]
+        if m.name != "le" or _VARIABLE_RE.search(m.value) or _PLACEHOLDER_RE.search(m.value):
+            continue
+        if op == "Equal":
+            bounds.append(m.value)
+        elif op == "Re" and _LITERAL_ALTERNATION_RE.match(m.value):
+            bounds += [re.sub(r"\\(.)", r"\1", v) for v in m.value.split("|")]
+    return tuple(sorted(set(bounds)))
 
 
 def _name_ref(name: str) -> tuple[str, str]:

@@ -77,7 +77,7 @@ class Problem:
 _REF_SCHEMA = pl.Schema({
     "source": pl.String(), "metric": pl.String(), "name_match": pl.String(), "labels": pl.List(pl.String()),
     "all_labels": pl.Boolean(), "matchers": pl.List(pl.String()), "kind": pl.String(), "name": pl.String(),
-    "panel": pl.String(), "origin": pl.String(), "expr": pl.String(),
+    "panel": pl.String(), "origin": pl.String(), "expr": pl.String(), "bounds": pl.List(pl.String()),
 })  # fmt: skip
 _PROBLEM_SCHEMA = pl.Schema({
     "source": pl.String, "kind": pl.String, "name": pl.String, "panel": pl.String, "origin": pl.String,
@@ -124,6 +124,7 @@ def refs_frame(
                     "panel": q.panel,
                     "origin": q.origin,
                     "expr": q.expr,
+                    "bounds": list(ref.bounds),
                 }
             )
     refs_df = pl.DataFrame(rows, schema=_REF_SCHEMA)

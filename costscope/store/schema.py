@@ -238,6 +238,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        6,
+        "usage: the histogram bucket bounds an expression selects by name",
+        """
+        ALTER TABLE usage_refs ADD COLUMN bounds VARCHAR[];   -- le values it pins (le="0.5")
+        """,
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -137,6 +137,22 @@ def test_negative_name_matcher() -> None:
 
 
 @pytest.mark.parametrize(
+    ("expr", "bounds"),
+    [
+        ('sum(rate(x_bucket{le="0.5"}[5m])) / sum(rate(x_count[5m]))', ("0.5",)),  # an apdex-style SLI
+        (r'x_bucket{le=~"0\\.25|1|\\+Inf"}', ("+Inf", "0.25", "1")),  # literal alternatives, unescaped
+        ('x_bucket{le=~"0.*"}', ()),  # a real pattern pins nothing by name
+        ('x_bucket{le!="1"}', ()),
+        ('x_bucket{le="$bound"}', ()),  # a dashboard variable: unknown until run time
+        ("histogram_quantile(0.9, sum by (le) (rate(x_bucket[5m])))", ()),
+    ],
+)
+def test_bucket_bounds_read_by_name(expr: str, bounds: tuple[str, ...]) -> None:
+    (ref,) = [r for r in metric_refs(expr) if r.metric == "x_bucket"]
+    assert ref.bounds == bounds
+
+
+@pytest.mark.parametrize(
     ("expr", "message"),
     [
         ("sum by (job (x)", "unclosed"),  # unbalanced
