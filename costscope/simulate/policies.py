@@ -57,9 +57,7 @@ class Policy:
 class Traffic:
     """What a policy decides on: one row per trace, and the spans (for attribute conditions)."""
 
-    traces: (
-        pl.DataFrame
-    )  # trace_id, r, root_service, root_operation, root_oix, start_s, duration_ms, error, ...
+    traces: pl.DataFrame  # trace_id, r, root_service, root_operation, root_oix, start_s, duration_ms, ...
     spans: pl.DataFrame  # trace_id, service, operation, status, duration_ns, attrs, ...
     ops: pl.DataFrame  # oix, service, operation: what ``root_oix`` numbers
     span_tix: np.ndarray  # per span, the row of its trace in ``traces``
@@ -112,22 +110,24 @@ def _jaeger(traffic: Traffic, spec: dict[str, Any]) -> pl.DataFrame:
         )
     table = pl.DataFrame(rows, schema={"service": pl.String, "operation": pl.String, "type": pl.String,
                                        "param": pl.Float64}, orient="row")  # fmt: skip
-    # resolved once per root operation, not per trace: operation, then service, then default
+    # resolved once per operation, not per trace: service and operation, then operation, then service
     ops = traffic.ops
+    named_op, named_service = pl.col("operation").is_not_null(), pl.col("service").is_not_null()
     levels = [
-        ops.join(table.filter(pl.col("operation").is_not_null() & pl.col("service").is_not_null()),
-                 on=["service", "operation"], how="left", maintain_order="left"),
-        ops.join(table.filter(pl.col("service").is_null() & pl.col("operation").is_not_null()).drop("service"),
-                 on="operation", how="left", maintain_order="left"),
-        ops.join(table.filter(pl.col("operation").is_null() & pl.col("service").is_not_null()).drop("operation"),
-                 on="service", how="left", maintain_order="left"),
-    ]  # fmt: skip
-    dflt = table.filter(pl.col("service").is_null() & pl.col("operation").is_null()).row(0, named=True)
-    per_op = pl.DataFrame(
-        {f"{c}{i}": level[c] for i, level in enumerate(levels) for c in ("type", "param")}
-        | {"type3": pl.Series([dflt["type"]] * ops.height, dtype=pl.String),
-           "param3": pl.Series([dflt["param"]] * ops.height, dtype=pl.Float64)}
-    ).select(kind=pl.coalesce("type0", "type1", "type2", "type3"), param=pl.coalesce("param0", "param1", "param2", "param3"))  # fmt: skip
+        ops.join(
+            rules.unique(keys, keep="first", maintain_order=True), on=keys, how="left", maintain_order="left"
+        )
+        for rules, keys in (
+            (table.filter(named_service & named_op), ["service", "operation"]),
+            (table.filter(~named_service & named_op).drop("service"), ["operation"]),
+            (table.filter(named_service & ~named_op).drop("operation"), ["service"]),
+        )
+    ]
+    dflt = table.filter(~named_service & ~named_op).row(0, named=True)
+    per_op = ops.select(
+        kind=pl.coalesce(*(level["type"] for level in levels), pl.lit(dflt["type"])),
+        param=pl.coalesce(*(level["param"] for level in levels), pl.lit(dflt["param"])),
+    )
     merged = traffic.traces.with_columns(
         kind=per_op["kind"].gather(traffic.traces["root_oix"]),
         param=per_op["param"].gather(traffic.traces["root_oix"]),

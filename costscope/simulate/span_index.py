@@ -34,15 +34,11 @@ class SpanIndex:
     oix: np.ndarray
     err: np.ndarray
     duration_ns: np.ndarray
-    traces: (
-        pl.DataFrame
-    )  # tix, trace_id, start_ns, duration_ms, error, spans, bytes, input_weight, root_*, r, start_s
+    traces: pl.DataFrame  # tix, trace_id, start_ns, duration_ms, error, spans, bytes, root_*, r, ...
     ops: pl.DataFrame  # oix, service, operation (sorted by name)
     roots: np.ndarray  # per trace, the row of its root span
     op_bits: int  # bits an ``oix`` needs
-    by_op_duration: (
-        np.ndarray | None
-    )  # per span, an int64 that sorts by (oix, duration); None: too long to pack
+    by_op_duration: np.ndarray | None  # per span, sorts by (oix, duration); None: too long to pack
 
 
 def _pack_op_duration(oix: np.ndarray, duration_ns: np.ndarray, op_bits: int) -> np.ndarray | None:
@@ -115,7 +111,8 @@ def index_spans(spans: pl.DataFrame) -> SpanIndex:
     """The arrays and tables a comparison of policies needs, from span rows (``SPAN_SCHEMA``)."""
     n = spans.height
     starts, run_tix, run_ids, n_traces = _runs(spans["trace_id"])
-    tix = np.repeat(run_tix, np.diff(np.append(starts, n)))
+    run_lengths = np.diff(np.append(starts, n))
+    tix = np.repeat(run_tix, run_lengths)
     start = spans["start_unix_ns"].fill_null(0).to_numpy()
     duration = spans["duration_ns"].fill_null(0).to_numpy()
     err = (spans["status"] == "ERROR").fill_null(False).to_numpy()
@@ -136,9 +133,7 @@ def index_spans(spans: pl.DataFrame) -> SpanIndex:
             "start_ns": start_ns,
             "duration_ms": (end_ns - start_ns) / 1e6,
             "error": per_trace(np.logical_or, err, False),
-            "spans": np.bincount(run_tix, weights=np.diff(np.append(starts, n)), minlength=n_traces).astype(
-                np.uint32
-            ),
+            "spans": np.bincount(run_tix, weights=run_lengths, minlength=n_traces).astype(np.uint32),
             "bytes": per_trace(np.add, spans["approx_bytes"].fill_null(0).cast(pl.Int64).to_numpy(), 0),
             "input_weight": _input_weights(spans["sample_weight"], per_trace, n_traces),
             "root_service": ops["service"].gather(oix[root]),  # from the small table: compact strings
