@@ -175,3 +175,29 @@ def test_reduce_buckets_keeps_the_bounds_an_alert_selects_by_name(tmp_path: Path
         assert count(f'lat_seconds_bucket{{le="{pinned}"}}') == 6  # the alert still reads it
         assert count("lat_seconds_bucket") == 6 * 11
         assert reduce["series_saved"] == 6 * (len(BUCKETS) + 1 - 11)
+
+
+@pytest.mark.parametrize(
+    ("bad_query", "level"),
+    [
+        (
+            f'sum(rate(lat_seconds_bucket{{le="{BUCKETS[1]}"}}[{{{{.window}}}}]))',
+            "coarser",
+        ),  # its bound is kept
+        ('sum(rate(lat_seconds_bucket{le=~"0[.]00.*"}[{{.window}}]))', "slo"),  # a pattern: a cut changes it
+    ],
+    ids=["bound-by-name", "bound-pattern"],
+)
+def test_an_slo_on_bounds_it_names_is_spared_by_a_bucket_cut(
+    tmp_path: Path, bad_query: str, level: str
+) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "app.prom").write_text(_exposition())
+    (source / "lat.slo.yml").write_text(
+        "version: prometheus/v1\nservice: shop\nslos:\n- name: fast\n  objective: 99\n  sli:\n    events:\n"
+        f"      error_query: {bad_query}\n      total_query: sum(rate(lat_seconds_count[{{{{.window}}}}]))\n"
+    )
+    (reduce,) = [r for r in _recommendations(tmp_path, source) if r["kind"] == "reduce_buckets"]
+    assert reduce["risk_level"] == level
+    assert ("SLO" in str(reduce["risk"])) == (level == "slo")

@@ -58,6 +58,8 @@ class Usage:
     problems: pl.DataFrame
     # per family: (reader, needs) where needs is (every, labels) as in usage_refs
     readers: dict[str, list[tuple[Reader, bool, frozenset[str]]]] = field(default_factory=dict)
+    # per histogram: readers that select every bucket they read by its bound (le="0.5")
+    pinned: dict[str, frozenset[Reader]] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """Counts for a headline: readers by kind, used and unused metrics, their cost, problems."""
@@ -91,11 +93,14 @@ class Usage:
         """What losing ``labels`` of ``metric`` (all of it: None) breaks → (risk text, risk level).
 
         ``soft``: the readers get coarser rather than break (fewer buckets); an SLO still breaks,
-        its threshold may fall between the buckets kept.
+        its threshold may fall between the buckets kept. Losing buckets (``le``) spares the readers
+        that select their buckets by bound: a bucket cut keeps those bounds.
         """
         if not self.known:
             return unknown_guard(metric, labels, effect, soft)
         readers = self.breaking(metric, labels)
+        if labels == ["le"]:
+            readers = [r for r in readers if r not in self.pinned.get(metric, frozenset())]
         breaking = [r for r in readers if r.kind == "slo"] if soft else readers
         tail = f"; {effect}" if effect else ""
         if breaking:
@@ -159,6 +164,18 @@ def _resolve(
     return pl.concat(parts, how="diagonal_relaxed") if parts else refs.with_columns(sample=pl.col("metric"))
 
 
+def _pinned_readers(resolved: pl.DataFrame, family_of: dict[str, str]) -> dict[str, frozenset[Reader]]:
+    """Per histogram, the direct readers whose every selector of its buckets names the bounds it reads."""
+    buckets = resolved.filter(
+        pl.col("sample").str.ends_with("_bucket") & pl.col("sample").is_in(list(family_of))
+    )
+    pinned: dict[str, set[Reader]] = defaultdict(set)
+    for (sample, kind, name, panel), g in buckets.group_by(["sample", "kind", "name", "panel"]):
+        if all(g["bounds"].to_list()):
+            pinned[family_of[str(sample)]].add(Reader(str(kind), str(name), panel))
+    return {family: frozenset(readers) for family, readers in pinned.items()}
+
+
 def _readers_by_sample(resolved: pl.DataFrame) -> dict[str, list[tuple[Reader, bool, frozenset[str]]]]:
     """Direct readers per sample name, then readers through recording rules (transitively)."""
     direct: dict[str, list[tuple[Reader, bool, frozenset[str]]]] = defaultdict(list)
@@ -193,7 +210,7 @@ def analyze_usage(
 ) -> Usage:
     """Readers, needed labels, unused metrics and keep-only-used-labels savings of a snapshot."""
     refs = store.query(
-        "SELECT source, metric, name_match, labels, all_labels, matchers, kind, name, panel, origin, expr"
+        "SELECT source, metric, name_match, labels, all_labels, matchers, kind, name, panel, origin, expr, bounds"
         " FROM usage_refs WHERE snapshot_id = ?",
         [snapshot_id],
     )
@@ -211,6 +228,7 @@ def analyze_usage(
     labels_of = {m: set(v) for m, v in labels_by_metric.items()}
     resolved = _resolve(refs, sorted(family_of), labels_of, family_of)
     by_sample = _readers_by_sample(resolved)
+    pinned = _pinned_readers(resolved, family_of)
     readers: dict[str, list[tuple[Reader, bool, frozenset[str]]]] = defaultdict(list)
     for sample, entries in by_sample.items():
         if sample in family_of:
@@ -252,6 +270,7 @@ def analyze_usage(
         keep_used=_keep_used(store, snapshot_id, model, frame, metrics) if known else _KEEP_EMPTY,
         problems=problems,
         readers=dict(readers) if known else {},
+        pinned=pinned,
     )
 
 
