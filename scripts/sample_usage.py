@@ -169,6 +169,25 @@ def slos() -> dict[str, object]:
     }
 
 
+def loki_rules() -> dict[str, object]:
+    """A Loki ruler file: an alert counting checkout's order lines (LogQL)."""
+    return {
+        "groups": [
+            {
+                "name": "checkout-logs",
+                "rules": [
+                    {
+                        "alert": "OrdersStopped",
+                        "expr": 'sum(count_over_time({service_name="checkout"} |= "placed" [15m])) < 1',
+                        "for": "15m",
+                        "labels": {"severity": "page"},
+                    }
+                ],
+            }
+        ]
+    }
+
+
 def write_usage(out: Path) -> None:
     """Write the dashboards, the rule file and the SLO spec under ``out``."""
     dashboards, rule_dir = out / "dashboards", out / "rules"
@@ -176,5 +195,9 @@ def write_usage(out: Path) -> None:
     rule_dir.mkdir(parents=True, exist_ok=True)
     for name, doc in (("shop-services.json", services_dashboard()), ("postgres.json", database_dashboard())):
         (dashboards / name).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    for name, doc in (("shop.rules.yml", rules()), ("checkout.slo.yml", slos())):
+    for name, doc in (
+        ("shop.rules.yml", rules()),
+        ("checkout.slo.yml", slos()),
+        ("loki.rules.yml", loki_rules()),
+    ):
         (rule_dir / name).write_text(yaml.safe_dump(doc, sort_keys=False, width=120), encoding="utf-8")

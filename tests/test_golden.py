@@ -46,7 +46,7 @@ def _stable(doc: Any) -> Any:
         for key, value in doc.items():
             if key in ("generated_at", "started_at", "run_id", "seconds", "occurred_at", "timings"):
                 out[key] = "<varies>"
-            elif key == "location" and isinstance(value, str):
+            elif key in ("location", "origin") and isinstance(value, str):
                 out[key] = value.replace(str(SAMPLE_DATA), "<sample_data>")
             else:
                 out[key] = _stable(value)

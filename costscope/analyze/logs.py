@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from costscope.analyze.log_readers import LogReader, log_readers
 from costscope.pricing import MONTH_S, CostModel
 from costscope.store.database import Store
 
@@ -35,6 +36,7 @@ class LogsAnalysis:
     volume: pl.DataFrame  # service, level, lines, bytes, monthly_bytes, monthly_cost, error_lines
     templates: pl.DataFrame  # one row per template with money and what it carries
     actions: pl.DataFrame  # kind, target, service, level, bytes_saved_month, monthly_savings, lost_*
+    readers: tuple[LogReader, ...] = ()  # dashboards, alerts and rules reading logs (LogQL)
 
     @property
     def known(self) -> bool:
@@ -148,4 +150,6 @@ def analyze_logs(store: Store, snapshot_id: int, model: CostModel) -> LogsAnalys
     """Volume, templates and simulated actions of a snapshot's logs."""
     volume = log_volume(store, snapshot_id, model)
     templates = log_templates(store, snapshot_id, model)
-    return LogsAnalysis(volume, templates, simulate_actions(templates, volume, model))
+    return LogsAnalysis(
+        volume, templates, simulate_actions(templates, volume, model), tuple(log_readers(store, snapshot_id))
+    )

@@ -18,6 +18,7 @@ from typing import Any
 
 import polars as pl
 
+from costscope.analyze.log_readers import parse_logql
 from costscope.analyze.metrics import keep_only
 from costscope.pricing import CostModel
 from costscope.recommend.model import unknown_guard
@@ -76,8 +77,17 @@ class Usage:
             "metrics_unused": unused.height,
             "unused_series": int(unused["series"].sum()) if unused.height else 0,
             "unused_monthly_cost": round(float(unused["monthly_cost"].sum()), 2) if unused.height else 0.0,
-            "problems": self.problems.height,
+            "problems": self.unread().height,
+            "logql_queries": self.problems.height - self.unread().height,
         }
+
+    def unread(self) -> pl.DataFrame:
+        """The problems that no analysis reads: LogQL goes to the log analysis (``log_readers``)."""
+        logql = [
+            p == "not_promql" and bool(parse_logql(e or ""))
+            for p, e in zip(self.problems["problem"], self.problems["expr"], strict=True)
+        ]
+        return self.problems.filter(~pl.Series(logql, dtype=pl.Boolean))
 
     def breaking(self, metric: str, labels: list[str] | None = None) -> list[Reader]:
         """Readers of ``metric`` that need one of ``labels`` (any reader, when labels is None)."""

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import polars as pl
 
+from costscope.analyze.log_readers import readers_of
 from costscope.analyze.logs import SAMPLE_PERCENT, LogsAnalysis
 from costscope.pricing import CostModel
 from costscope.recommend.metrics import yaml_str as _yaml_str
-from costscope.recommend.model import Recommendation
+from costscope.recommend.model import BREAKING, Recommendation
 from costscope.store.logs import TRUNCATE_BYTES
 
 _RE2_META = set("\\.^$|?*+()[]{}")
@@ -103,21 +104,49 @@ def _risk(errors: float, traces: float, what: str) -> tuple[str, str]:
     return f"none known: no error lines, no trace ids{what}", "none"
 
 
+def _guarded(
+    logs: LogsAnalysis, service: str | None, level: str | None, lines: list[list[str]], risk: tuple[str, str]
+) -> tuple[str, str]:
+    """``risk``, or what breaks first where a LogQL dashboard, alert or rule reads the lines the action cuts."""
+    readers = readers_of(list(logs.readers), service, level, lines)
+    if not readers:
+        return risk
+    worst = max(readers, key=lambda r: BREAKING.get(r.kind, 0))
+    level_of = worst.kind if BREAKING.get(worst.kind, 0) >= BREAKING.get(risk[1], 0) else risk[1]
+    shown = "; ".join(r.describe() for r in readers[:4]) + (
+        f" and {len(readers) - 4} more" if len(readers) > 4 else ""
+    )
+    return f"breaks {shown} (LogQL reads these lines); {risk[0]}", level_of
+
+
 def recommend_logs(logs: LogsAnalysis, model: CostModel) -> list[Recommendation]:
     """The log actions worth taking, one per template (plus levels and truncation)."""
     actions = logs.actions.filter(pl.col("monthly_savings") > 0)
+    t = logs.templates
+    texts = {
+        r["template_id"]: [r["template"]] + ([r["example"]] if r["example"] else [])
+        for r in t.select("template_id", "template", "example").iter_rows(named=True)
+    }
+    at_level: dict[tuple[str, str], list[list[str]]] = {}
+    for r in t.select("template_id", "services", "level").iter_rows(named=True):
+        for service in r["services"] or []:
+            at_level.setdefault((service, r["level"]), []).append(texts[r["template_id"]])
     level_drops = actions.filter(pl.col("kind") == "drop_level")
     covered = {(r["service"], r["level"]) for r in level_drops.iter_rows(named=True)}
     recs = []
     for r in level_drops.iter_rows(named=True):
+        lines = at_level.get((r["service"], r["level"]), [])
+        level_risk = _guarded(
+            logs, r["service"], r["level"], lines, (f"none known: {r['level']} lines only", "none")
+        )
         recs.append(
             Recommendation(
                 kind="drop_level",
                 target=f"{r['level']} lines of {r['service']}",
                 monthly_savings=round(float(r["monthly_savings"]), 2),
                 series_saved=0,
-                risk=f"none known: {r['level']} lines only",
-                risk_level="none",
+                risk=level_risk[0],
+                risk_level=level_risk[1],
                 evidence=f"{r['service']} logs {r['lines']:,} {r['level']} lines, {r['bytes_saved_month'] / 1e9:,.2f} GB a month",
                 config=_level_config(r["service"], r["level"]),
                 cost_model=model.describe(),
@@ -158,6 +187,9 @@ def recommend_logs(logs: LogsAnalysis, model: CostModel) -> list[Recommendation]
             risk, risk_level = _risk(r["lost_error_lines"], r["lost_trace_lines"], "")
             config = _drop_config(regex, r["service"])
             target = f"drop '{r['template']}'"
+        risk, risk_level = _guarded(
+            logs, r["service"], level, [texts.get(tid, [r["template"]])], (risk, risk_level)
+        )
         recs.append(
             Recommendation(
                 kind=kind,

@@ -65,11 +65,12 @@ def usage_section(a: Analysis) -> str:
                 {"series_before", "series_after", "monthly_savings"},
             ),
         ]
-    if usage.problems.height:
+    unread = usage.unread()
+    if unread.height:
         parts += [
-            f"<h3>Queries that could not be read ({usage.problems.height})</h3>",
+            f"<h3>Queries that could not be read ({unread.height})</h3>",
             table(
-                usage.problems,
+                unread,
                 [
                     ("kind", "kind"),
                     ("name", "name"),

@@ -8,7 +8,8 @@ What counts as a query: ``targets[].expr`` of every panel, including panels insi
 current ``panels[].panels`` and the legacy ``rows[].panels`` layouts); template variables of type
 ``query`` (``label_values(m{…}, label)`` needs ``label`` of ``m``; ``query_result(expr)`` needs
 all; ``metrics(regex)`` reads every metric the regex matches); Prometheus annotations. Targets of a
-datasource known to be something else (Loki, Tempo, Elasticsearch…) are left out.
+datasource known to be something else (Tempo, Elasticsearch…) are left out; Loki targets are kept
+as LogQL (``usage_problems`` ``not_promql``) for the log analysis (``analyze/log_readers.py``).
 """
 
 from __future__ import annotations
@@ -182,6 +183,8 @@ def dashboard_queries(
             if not isinstance(expr, str) or not expr.strip():
                 continue
             ds_type = _datasource_type(target.get("datasource"), variables) or panel_type
+            if ds_type == "loki":  # kept for the log analysis: which lines the panel reads
+                problems.append(Problem("dashboard", title, panel_title, origin, expr, "not_promql", "LogQL"))
             if not _is_prometheus(ds_type):
                 continue
             queries.append(Query("dashboard", title, panel_title, origin, expr, ALL))

@@ -207,7 +207,7 @@ def test_a_broken_file_does_not_hide_the_others(tmp_path: Path) -> None:
     assert ws.usage().filter(pl.col("metric") == "up")["alerts"].to_list() == [1]
 
 
-def test_non_promql_targets_are_left_out() -> None:
+def test_non_promql_targets_are_left_out_and_logql_kept_for_the_logs() -> None:
     doc = {
         "title": "mixed",
         "templating": {"list": [{"name": "logs", "type": "datasource", "query": "loki"}]},
@@ -225,7 +225,8 @@ def test_non_promql_targets_are_left_out() -> None:
     queries, problems = dashboard_queries(doc, "f")
     refs, problem_rows = refs_frame("t", queries, problems)
     assert set(refs["metric"]) == {"up"}
-    assert problem_rows["problem"].to_list() == ["not_promql"]
+    assert problem_rows["problem"].to_list() == ["not_promql"] * 3
+    assert problem_rows["panel"].to_list() == ["loki", "via var", "unknown ds, LogQL"]
 
 
 # --- a real Prometheus evaluating the rule files --------------------------------------------------
