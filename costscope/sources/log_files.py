@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -101,18 +102,41 @@ def _json_field(keys: tuple[str, ...], scalar: bool = False) -> pl.Expr:
         texts.append(e.struct.field("1"))
         if scalar:
             texts.append(e.struct.field("2"))
-    return _unescape(pl.coalesce(texts))
+    return pl.coalesce(texts)  # still escaped: ``_unescaped`` reads it
 
 
-def _unescape(text: pl.Expr) -> pl.Expr:
-    """JSON string escapes that matter for reading a message back."""
-    backslash = "\\"
-    return (
-        text.str.replace_all(backslash + '"', '"', literal=True)
-        .str.replace_all(backslash + "n", "\n", literal=True)
-        .str.replace_all(backslash + "t", "\t", literal=True)
-        .str.replace_all(backslash + backslash, backslash, literal=True)
-    )
+_SENTINEL = "\x00"  # stands for an escaped backslash while the other escapes are replaced
+_SIMPLE_ESCAPES = {'"': '"', "/": "/", "n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}
+_UNICODE_ESCAPE = r"\\u[0-9a-fA-F]{4}"
+
+
+def _unescaped(raw: pl.Series, unicode: bool = False) -> pl.Series:
+    """A JSON string field read back: simple escapes in one left-to-right reading (``\\\\n`` is a
+    backslash and an n), ``\\uXXXX`` too where ``unicode``; only the rows with a backslash are touched."""
+    has = raw.str.contains("\\", literal=True).fill_null(False)
+    if not has.any():
+        return raw
+    rows = has.arg_true()
+    text = raw.gather(rows).str.replace_all("\\\\", _SENTINEL, literal=True)
+    for escape, char in _SIMPLE_ESCAPES.items():
+        text = text.str.replace_all("\\" + escape, char, literal=True)
+    if unicode:  # an escape never spans an escaped backslash: decode between them
+        pieces = text.str.contains(_UNICODE_ESCAPE).fill_null(False)
+        decoded = [
+            "\\".join(re.sub(r"(?:\\u[0-9a-fA-F]{4})+", _unicode_run, piece) for piece in t.split(_SENTINEL))
+            for t in text.filter(pieces).to_list()
+        ]
+        text = text.str.replace_all(_SENTINEL, "\\", literal=True)
+        if decoded:
+            text = text.scatter(pieces.arg_true(), pl.Series(decoded, dtype=pl.String))
+    else:
+        text = text.str.replace_all(_SENTINEL, "\\", literal=True)
+    return raw.scatter(rows, text)
+
+
+def _unicode_run(match: re.Match[str]) -> str:
+    decoded: str = json.loads(f'"{match.group(0)}"')
+    return decoded.encode("utf-8", "replace").decode("utf-8")  # a lone surrogate becomes "?"
 
 
 def _logfmt_field(keys: tuple[str, ...]) -> pl.Expr:
@@ -175,6 +199,11 @@ def parse_chunk(lines: list[str], fmt: str, service: str, header: str | None = N
             service=pl.lit(None, pl.String),
             trace=pl.col("line").str.extract(_TRACE_TEXT, 0),
             ts_text=pl.lit(None, pl.String),
+        )
+    if fmt == "json":
+        parsed = parsed.with_columns(
+            _unescaped(parsed["message"], unicode=True),
+            *(_unescaped(parsed[c]) for c in ("level", "service", "trace", "ts_text")),
         )
     return parsed.select(
         pl.col("message").fill_null(pl.col("line")),

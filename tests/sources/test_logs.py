@@ -9,6 +9,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 import costscope
 from costscope.config import SourceConfig
@@ -195,3 +197,26 @@ def test_loki_tenant_header_is_sent(tmp_path: Path) -> None:
             seen.append(client._client.headers.get("X-Scope-OrgID"))
             assert client.get_json("/loki/api/v1/labels")["status"] == "success"
     assert seen == ["team-a"]
+
+
+_NO_LONE_SURROGATES = st.text(st.characters(blacklist_categories=("Cs",)), max_size=60)
+
+
+@given(_NO_LONE_SURROGATES, st.booleans())
+def test_json_messages_read_back_exactly(text: str, ascii_only: bool) -> None:
+    """Every JSON string escape (\\", \\\\, \\n, \\/, \\uXXXX, surrogate pairs) reads back as json.loads reads it."""
+    line = json.dumps({"msg": text, "level": "info"}, ensure_ascii=ascii_only)
+    assert parse_chunk([line], "json", "svc")["message"].to_list() == [text]
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (r'{"msg":"C:\\new\\table"}', "C:\\new\\table"),  # escaped backslashes, not a newline and a tab
+        (r'{"msg":"caf\u00e9 \ud83d\ude00 \/api"}', "café 😀 /api"),
+        (r'{"msg":"lone \ud800 surrogate"}', "lone ? surrogate"),  # not valid text: replaced
+        (r'{"msg":"\\u0041 is not A"}', "\\u0041 is not A"),
+    ],
+)
+def test_json_escapes(raw: str, message: str) -> None:
+    assert parse_chunk([raw], "json", "svc")["message"].to_list() == [message]
