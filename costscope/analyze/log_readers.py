@@ -12,8 +12,11 @@ errs towards "breaks".
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+
+import polars as pl
 
 from costscope.sources.loki import LEVEL_LABELS, SERVICE_LABELS
 from costscope.store.database import Store
@@ -134,3 +137,45 @@ def readers_of(
     return [
         r for r in readers if any(selector_reads(s, service, level, g) for s in r.selectors for g in groups)
     ]
+
+
+def selector_text(selector: LogSelector) -> str:
+    """The selector and its line filters as LogQL text."""
+    matchers = ", ".join(f"{label}{op}{json.dumps(value)}" for label, op, value in selector.matchers)
+    return "{" + matchers + "}" + "".join(f" {op} {json.dumps(value)}" for op, value in selector.filters)
+
+
+def readers_frame(readers: list[LogReader], templates: pl.DataFrame) -> pl.DataFrame:
+    """One row per LogQL reader: what it selects and which of the snapshot's templates it reads."""
+    rows = []
+    for reader in readers:
+        read = [
+            t
+            for t in templates.iter_rows(named=True)
+            if any(
+                readers_of(
+                    [reader],
+                    service,
+                    t["level"],
+                    [[t["template"]] + ([t["example"]] if t["example"] else [])],
+                )
+                for service in (t["services"] or [None])
+            )
+        ]
+        rows.append(
+            {
+                "kind": reader.kind, "name": reader.name, "panel": reader.panel,
+                "selectors": [selector_text(s) for s in reader.selectors],
+                "templates_read": len(read), "lines_read": sum(int(t["lines"]) for t in read),
+                "monthly_cost_read": sum(float(t["monthly_cost"]) for t in read),
+                "examples": [t["template"] for t in read[:5]],
+            }
+        )  # fmt: skip
+    return pl.DataFrame(rows, schema=_READERS_SCHEMA)
+
+
+_READERS_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "kind": pl.String, "name": pl.String, "panel": pl.String, "selectors": pl.List(pl.String),
+    "templates_read": pl.Int64, "lines_read": pl.Int64, "monthly_cost_read": pl.Float64,
+    "examples": pl.List(pl.String),
+}  # fmt: skip

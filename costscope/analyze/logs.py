@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from costscope.analyze.log_readers import LogReader, log_readers
+from costscope.analyze.log_readers import LogReader, log_readers, readers_frame
 from costscope.pricing import MONTH_S, CostModel
 from costscope.store.database import Store
 
@@ -47,6 +47,10 @@ class LogsAnalysis:
     def monthly_cost(self) -> float:
         """Monthly cost of all logs under the model."""
         return float(self.volume["monthly_cost"].sum()) if self.volume.height else 0.0
+
+    def readers_frame(self) -> pl.DataFrame:
+        """The dashboards, alerts and rules reading logs (LogQL), and which templates each reads."""
+        return readers_frame(list(self.readers), self.templates)
 
 
 def _monthly(model: CostModel) -> list[pl.Expr]:

@@ -113,6 +113,7 @@ def json_document(analysis: Analysis) -> dict[str, Any]:
             "volume": _rows(analysis.logs.volume),
             "templates": _rows(analysis.logs.templates.head(MAX_TEMPLATES)),
             "actions": _rows(analysis.logs.actions),
+            "readers": _rows(analysis.logs.readers_frame()),
         },
         "traces": {
             "known": analysis.traces.known,

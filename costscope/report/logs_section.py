@@ -62,4 +62,23 @@ def logs_section(a: Analysis, figure_div: object) -> str:
             {"monthly_savings", "lost_error_lines", "lost_trace_lines"},
         ),
     ]
+    readers = logs.readers_frame()
+    if readers.height:
+        parts += [
+            "<h3>What reads these logs (LogQL)</h3>",
+            '<p class="muted">A cut of lines these read breaks them: such actions name them in their risk.</p>',
+            table(
+                readers.with_columns(pl.col("selectors").list.join("; ")),
+                [
+                    ("kind", "kind"),
+                    ("name", "name"),
+                    ("panel", "panel"),
+                    ("selectors", "selects"),
+                    ("templates_read", "statements read"),
+                    ("lines_read", "lines"),
+                    ("monthly_cost_read", "their cost/month"),
+                ],
+                {"templates_read", "lines_read", "monthly_cost_read"},
+            ),
+        ]
     return "".join(parts)

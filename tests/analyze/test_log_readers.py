@@ -66,3 +66,6 @@ def test_a_loki_alert_guards_the_template_it_counts(tmp_path: Path) -> None:
     assert orders["risk_level"] == "alert" and orders["risk"].startswith("breaks alert OrdersStopped")
     others = recs.recommendations.filter(pl.col("kind").is_in(["drop_level", "log_to_metric"]))
     assert "OrdersStopped" not in " ".join(others["risk"])  # other checkout lines are not counted by it
+    (reader,) = recs.logs.readers_frame().iter_rows(named=True)
+    assert reader["selectors"] == ['{service_name="checkout"} |= "placed"'] and reader["templates_read"] == 1
+    assert reader["examples"] == ["order <*> placed total=<*> currency=EUR"] and reader["lines_read"] > 0
