@@ -134,9 +134,19 @@ def _outside_recordings(path: Path, suffixes: tuple[str, ...]) -> list[Path]:
     ]
 
 
+MAX_DASHBOARD_BYTES = 64 << 20  # no dashboard is this big; a JSON file that is holds data, not panels
+
+
 def _maybe_dashboard(path: Path) -> bool:
-    """A JSON file in a folder is a dashboard if it looks like one (or is broken: say so later)."""
+    """A JSON file in a folder is a dashboard if it looks like one (or is broken: say so later).
+
+    Trace files (named for their format) and files over ``MAX_DASHBOARD_BYTES`` are not read.
+    """
+    if path.name.endswith(TRACE_NAMES):
+        return False
     try:
+        if path.stat().st_size > MAX_DASHBOARD_BYTES:
+            return False
         return is_dashboard(json.loads(path.read_bytes()))
     except (ValueError, OSError):
         return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from collections.abc import Iterator
@@ -371,3 +372,22 @@ def test_grafana_token_never_reaches_the_store(tmp_path: Path, monkeypatch: pyte
         ws = costscope.analyze([str(E2E)], db=tmp_path / "db", config=cfg)
         assert ws.usage().filter(pl.col("status") == "used").height > 10
     assert token.encode() not in (tmp_path / "db").read_bytes()
+
+
+def test_only_dashboards_are_read_as_dashboards(tmp_path: Path) -> None:
+    """JSON-lines traces named *.otlp.json, and a JSON file too big to be a dashboard, are not broken dashboards."""
+    from costscope.config import Config
+    from costscope.sources import MAX_DASHBOARD_BYTES, resolve_sources, usage_files
+    from tests.conftest import SAMPLE_DATA
+
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "shop.json").write_text((SAMPLE_DATA / "dashboards" / "shop-services.json").read_text())
+    with gzip.open(SAMPLE_DATA / "traces" / "shop.otlp.jsonl.gz", "rt") as f:
+        (folder / "spans.otlp.json").write_text("".join(f.readline() for _ in range(3)))  # JSON lines
+    with (folder / "dump.json").open("wb") as f:
+        f.truncate(MAX_DASHBOARD_BYTES + 1)  # sparse: big, never read
+    dashboards, _ = usage_files(folder)
+    assert [p.name for p in dashboards] == ["shop.json"]
+    kinds = sorted(s.kind for s in resolve_sources([str(folder)], Config()))
+    assert kinds == ["grafana", "traces"]
