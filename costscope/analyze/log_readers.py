@@ -145,6 +145,11 @@ def selector_text(selector: LogSelector) -> str:
     return "{" + matchers + "}" + "".join(f" {op} {json.dumps(value)}" for op, value in selector.filters)
 
 
+def template_lines(template: str, example: str | None) -> list[str]:
+    """What a template's lines look like, to match filters against: its text and its example line."""
+    return [template] + ([example] if example else [])
+
+
 def readers_frame(readers: list[LogReader], templates: pl.DataFrame) -> pl.DataFrame:
     """One row per LogQL reader: what it selects and which of the snapshot's templates it reads."""
     rows = []

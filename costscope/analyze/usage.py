@@ -13,8 +13,9 @@ a recording rule (whatever reads its output breaks too), then a dashboard.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import polars as pl
 
@@ -115,9 +116,9 @@ class Usage:
         tail = f"; {effect}" if effect else ""
         if breaking:
             level = max(breaking, key=lambda r: SEVERITY.get(r.kind, 0)).kind
-            return f"breaks {_listing(breaking)}{tail}", level
+            return f"breaks {listing(breaking)}{tail}", level
         if readers:
-            return f"coarser for {_listing(readers)}{tail}", "coarser"
+            return f"coarser for {listing(readers)}{tail}", "coarser"
         if soft:
             return f"none known{tail}", "coarser"
         others = self.breaking(metric)
@@ -135,7 +136,14 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def _listing(readers: list[Reader], limit: int = 4) -> str:
+class Describable(Protocol):
+    """A reader that names itself in one short phrase."""
+
+    def describe(self) -> str: ...
+
+
+def listing(readers: Sequence[Describable], limit: int = 4) -> str:
+    """Readers in one line: the first ``limit`` described, then how many more."""
     shown = "; ".join(r.describe() for r in readers[:limit])
     return shown + (f" and {len(readers) - limit} more" if len(readers) > limit else "")
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from costscope.analyze.log_readers import readers_of
+from costscope.analyze.log_readers import readers_of, template_lines
 from costscope.analyze.logs import SAMPLE_PERCENT, LogsAnalysis
+from costscope.analyze.usage import listing
 from costscope.pricing import CostModel
 from costscope.recommend.metrics import yaml_str as _yaml_str
 from costscope.recommend.model import BREAKING, Recommendation
@@ -113,10 +114,7 @@ def _guarded(
         return risk
     worst = max(readers, key=lambda r: BREAKING.get(r.kind, 0))
     level_of = worst.kind if BREAKING.get(worst.kind, 0) >= BREAKING.get(risk[1], 0) else risk[1]
-    shown = "; ".join(r.describe() for r in readers[:4]) + (
-        f" and {len(readers) - 4} more" if len(readers) > 4 else ""
-    )
-    return f"breaks {shown} (LogQL reads these lines); {risk[0]}", level_of
+    return f"breaks {listing(readers)} (LogQL reads these lines); {risk[0]}", level_of
 
 
 def recommend_logs(logs: LogsAnalysis, model: CostModel) -> list[Recommendation]:
@@ -124,7 +122,7 @@ def recommend_logs(logs: LogsAnalysis, model: CostModel) -> list[Recommendation]
     actions = logs.actions.filter(pl.col("monthly_savings") > 0)
     t = logs.templates
     texts = {
-        r["template_id"]: [r["template"]] + ([r["example"]] if r["example"] else [])
+        r["template_id"]: template_lines(r["template"], r["example"])
         for r in t.select("template_id", "template", "example").iter_rows(named=True)
     }
     at_level: dict[tuple[str, str], list[list[str]]] = {}
