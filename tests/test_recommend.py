@@ -99,6 +99,15 @@ def test_every_config_of_the_demo_passes_promtool(tmp_path: Path) -> None:
     assert check.returncode == 0, check.stdout + check.stderr
 
 
+def _app_with(tmp_path: Path, name: str, usage: str) -> Path:
+    """A source folder: the app's exposition and one usage file (rules or SLOs) reading it."""
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "app.prom").write_text(_exposition())
+    (source / name).write_text(usage)
+    return source
+
+
 @contextlib.contextmanager
 def _scraped_through(rec: dict[str, object], served: Path, tmp_path: Path) -> Iterator[Callable[[str], int]]:
     """A real Prometheus scraping ``served`` with the recommendation's metric_relabel_configs → a series counter."""
@@ -162,12 +171,11 @@ def test_the_recording_rule_of_an_aggregate_makes_exactly_the_series_promised(tm
 def test_reduce_buckets_keeps_the_bounds_an_alert_selects_by_name(tmp_path: Path) -> None:
     """An apdex-style alert reads le="0.0014": the evenly spread cut would drop it; the recommendation keeps it."""
     pinned = str(BUCKETS[1])
-    source = tmp_path / "src"
-    source.mkdir()
-    (source / "app.prom").write_text(_exposition())
-    (source / "rules.yml").write_text(
+    source = _app_with(
+        tmp_path,
+        "rules.yml",
         "groups:\n- name: slo\n  rules:\n  - alert: SlowCheckout\n"
-        f'    expr: sum(rate(lat_seconds_bucket{{le="{pinned}"}}[5m])) / sum(rate(lat_seconds_count[5m])) < 0.9\n'
+        f'    expr: sum(rate(lat_seconds_bucket{{le="{pinned}"}}[5m])) / sum(rate(lat_seconds_count[5m])) < 0.9\n',
     )
     (reduce,) = [r for r in _recommendations(tmp_path, source) if r["kind"] == "reduce_buckets"]
     assert f"le={pinned} kept" in str(reduce["evidence"]) and reduce["target"] == "lat_seconds to 11 buckets"
@@ -191,12 +199,11 @@ def test_reduce_buckets_keeps_the_bounds_an_alert_selects_by_name(tmp_path: Path
 def test_an_slo_on_bounds_it_names_is_spared_by_a_bucket_cut(
     tmp_path: Path, bad_query: str, level: str
 ) -> None:
-    source = tmp_path / "src"
-    source.mkdir()
-    (source / "app.prom").write_text(_exposition())
-    (source / "lat.slo.yml").write_text(
+    source = _app_with(
+        tmp_path,
+        "lat.slo.yml",
         "version: prometheus/v1\nservice: shop\nslos:\n- name: fast\n  objective: 99\n  sli:\n    events:\n"
-        f"      error_query: {bad_query}\n      total_query: sum(rate(lat_seconds_count[{{{{.window}}}}]))\n"
+        f"      error_query: {bad_query}\n      total_query: sum(rate(lat_seconds_count[{{{{.window}}}}]))\n",
     )
     (reduce,) = [r for r in _recommendations(tmp_path, source) if r["kind"] == "reduce_buckets"]
     assert reduce["risk_level"] == level
