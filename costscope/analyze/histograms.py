@@ -68,9 +68,14 @@ def kept_buckets(les: list[str], target: int = TARGET_BUCKETS, pinned: Iterable[
     if len(ordered) <= target:
         return ordered
     step = (len(ordered) - 1) / (target - 1)
-    wanted = {_le_key(p) for p in pinned}  # by value: "0.5" in a query is the series' "0.5" or "5e-01"
-    keep = {ordered[round(i * step)] for i in range(target)} | {le for le in ordered if _le_key(le) in wanted}
+    keep = {ordered[round(i * step)] for i in range(target)} | (set(pinned) & set(ordered))
     return sorted(keep, key=_le_key)
+
+
+def read_by_name(les: list[str], named: Iterable[str]) -> list[str]:
+    """The bounds among ``les`` that queries name, compared by value ("0.5" in a query is a series' "5e-01")."""
+    wanted = {_le_key(b) for b in named}
+    return [le for le in les if _le_key(le) in wanted]
 
 
 def histogram_costs(store: Store, snapshot_id: int, model: CostModel) -> pl.DataFrame:
@@ -85,12 +90,11 @@ def histogram_costs(store: Store, snapshot_id: int, model: CostModel) -> pl.Data
         series = int(r["series"])
         is_hist = r["type"] != "summary"
         mult = model.histogram_series_multiplier if is_hist else 1.0
-        reads = pinned.get(r["metric"]) or []
+        named = read_by_name(points, pinned.get(r["metric"]) or [])
         keep = (
-            kept_buckets(points, pinned=reads) if is_hist and len(points) >= MIN_BUCKETS_TO_REDUCE else points
+            kept_buckets(points, pinned=named) if is_hist and len(points) >= MIN_BUCKETS_TO_REDUCE else points
         )
         dropped = [p for p in points if p not in set(keep)]
-        read_by_name = [p for p in keep if _le_key(p) in {_le_key(b) for b in reads}]
         # every label set has one _bucket series per le it carries; drop the dropped ones
         fewer_saved = label_sets * len(dropped) if dropped else 0
         native_saved = max(series - label_sets, 0) if is_hist else 0
@@ -98,7 +102,7 @@ def histogram_costs(store: Store, snapshot_id: int, model: CostModel) -> pl.Data
             {
                 "metric": r["metric"], "type": r["type"], "points": len(points), "label_sets": label_sets,
                 "series": series, "series_per_label_set": series / label_sets if label_sets else None,
-                "kept_points": keep, "dropped_points": dropped, "read_points": read_by_name,
+                "kept_points": keep, "dropped_points": dropped, "read_points": named,
                 "fewer_buckets_series_saved": fewer_saved,
                 "fewer_buckets_monthly_savings": fewer_saved * per_series * mult,
                 "native_series_saved": native_saved,

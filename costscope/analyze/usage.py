@@ -65,6 +65,7 @@ class Usage:
 
     def summary(self) -> dict[str, Any]:
         """Counts for a headline: readers by kind, used and unused metrics, their cost, problems."""
+        unread = self.unread().height
         m = self.metrics
         unused = m.filter(pl.col("status") == "unused")
         readers = {r for entries in self.readers.values() for r, _, _ in entries if r.via is None}
@@ -78,8 +79,8 @@ class Usage:
             "metrics_unused": unused.height,
             "unused_series": int(unused["series"].sum()) if unused.height else 0,
             "unused_monthly_cost": round(float(unused["monthly_cost"].sum()), 2) if unused.height else 0.0,
-            "problems": self.unread().height,
-            "logql_queries": self.problems.height - self.unread().height,
+            "problems": unread,
+            "logql_queries": self.problems.height - unread,
         }
 
     def unread(self) -> pl.DataFrame:

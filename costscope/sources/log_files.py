@@ -120,18 +120,15 @@ def _unescaped(raw: pl.Series, unicode: bool = False) -> pl.Series:
     text = raw.gather(rows).str.replace_all("\\\\", _SENTINEL, literal=True)
     for escape, char in _SIMPLE_ESCAPES.items():
         text = text.str.replace_all("\\" + escape, char, literal=True)
-    if unicode:  # an escape never spans an escaped backslash: decode between them
-        pieces = text.str.contains(_UNICODE_ESCAPE).fill_null(False)
+    restored = text.str.replace_all(_SENTINEL, "\\", literal=True)
+    pieces = text.str.contains(_UNICODE_ESCAPE).fill_null(False) if unicode else None
+    if pieces is not None and pieces.any():  # an escape never spans an escaped backslash: decode between them
         decoded = [
             "\\".join(re.sub(r"(?:\\u[0-9a-fA-F]{4})+", _unicode_run, piece) for piece in t.split(_SENTINEL))
             for t in text.filter(pieces).to_list()
         ]
-        text = text.str.replace_all(_SENTINEL, "\\", literal=True)
-        if decoded:
-            text = text.scatter(pieces.arg_true(), pl.Series(decoded, dtype=pl.String))
-    else:
-        text = text.str.replace_all(_SENTINEL, "\\", literal=True)
-    return raw.scatter(rows, text)
+        restored = restored.scatter(pieces.arg_true(), pl.Series(decoded, dtype=pl.String))
+    return raw.scatter(rows, restored)
 
 
 def _unicode_run(match: re.Match[str]) -> str:
