@@ -1,7 +1,7 @@
 """Exposition parse throughput: costscope's parser vs prometheus_client's, in the same process.
 
 Inputs: the kube-apiserver and node_exporter scrapes from ../shared/fixtures (skipped when
-absent; the node_exporter one is also in tests/fixtures) and a synthetic file of N series (default
+absent) and a synthetic file of N series (default
 1,000,000) with high-cardinality labels, generated once into benchmarks/.cache/.
 
 Prints per input: samples, median seconds of each parser over the runs, samples/s, and the ratio

@@ -75,6 +75,7 @@ class SourceConfig:
     lookback_s: float = DEFAULT_LOOKBACK_S  # a series with samples in this window is active
     header: str | None = None  # logs: logparser-style header of plain-text lines
     sample_lines: int = 1000  # loki: lines read per service for template mining
+    files: tuple[Path, ...] = ()  # the files of a folder found to be of this kind (by content)
 
     @property
     def location(self) -> str:

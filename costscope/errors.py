@@ -8,7 +8,8 @@ keeps its traceback.
     CostscopeError
      ├── ConfigError        costscope.yaml or a budgets file: file, line, field   (exit 2)
      ├── InputError         a file or payload we were given: file/url, line       (exit 2)
-     │    └── ParseError    malformed exposition, JSON, YAML: also the offending text
+     │    ├── ParseError    malformed exposition, JSON, YAML: also the offending text
+     │    └── InputWarning  a file not recognised, or read and yielding nothing: said, never fatal
      ├── StoreError         the DuckDB file: locked, newer schema, unreadable     (exit 2)
      └── SourceError        a server failed: source, url                          (exit 3)
 """
@@ -88,6 +89,14 @@ class ParseError(InputError):
             message = f"{message}: {shown!r}"
         super().__init__(message, file=file, line=line)
         self.text = text
+
+
+class InputWarning(InputError):
+    """A file that was not recognised, or was read and yielded nothing: a line in data quality.
+
+    Never raised: it is recorded with the snapshot (severity ``warning``) and shown in every
+    output, and does not make a run partial.
+    """
 
 
 class StoreError(CostscopeError):

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from costscope.analyze import Analysis, analyze_snapshot
 from costscope.config import Config
-from costscope.errors import CostscopeError, SourceError
+from costscope.errors import CostscopeError, InputError, InputWarning, SourceError
 from costscope.runlog import StageTimer, new_run_id
 from costscope.simulate.engine import Constraints, Simulation
-from costscope.sources import collect, resolve_sources
+from costscope.sources import collect, resolve
 from costscope.store.database import SourceErrorRecord, SourceInfo, Store
 
 log = logging.getLogger("costscope.run")
@@ -41,6 +41,7 @@ class SnapshotRun:
     errors: tuple[CostscopeError, ...]
     timer: StageTimer
     analysis: Analysis | None = None
+    warnings: tuple[InputWarning, ...] = ()  # files not recognised, or read and yielding nothing
 
 
 def collect_snapshot(
@@ -57,8 +58,15 @@ def collect_snapshot(
 ) -> SnapshotRun:
     """Read every source into one new snapshot (and its recommendations, if ``analyze``)."""
     cfg = config or Config()
-    targets = resolve_sources(sources, cfg, kind)
+    resolution = resolve(sources, cfg, kind)
+    targets = resolution.sources
     if not targets:
+        if resolution.warnings:
+            found = "; ".join(str(w) for _, w in resolution.warnings[:5])
+            more = len(resolution.warnings) - 5
+            raise InputError(
+                f"nothing costscope can read: {found}" + (f" (and {more} more)" if more > 0 else "")
+            )
         raise CostscopeError("no sources: give a URL or a path, or a config with sources")
     run_id = run_id or new_run_id()
     timer = StageTimer()
@@ -66,14 +74,29 @@ def collect_snapshot(
     snapshot = store.begin(run_id, infos, cfg.pricing.describe())
     log.info("snapshot %d started", snapshot.id, extra={"snapshot": snapshot.id})
     errors: list[CostscopeError] = []
+    warnings: list[InputWarning] = []
     statuses: list[str] = []
     with snapshot.transaction():
+        for name, warning in resolution.warnings:
+            warnings.append(warning)
+            snapshot.add_error(
+                SourceErrorRecord(name, warning.file, "detect", str(warning), severity="warning")
+            )
+            log.warning("%s", warning)
         with timer.stage("collect"):
             for source in targets:
                 result, source_errors = collect(source, snapshot, _scoped(progress, source.name), record)
                 snapshot.add_source(result)
                 statuses.append(result.status)
                 for error in source_errors:
+                    if isinstance(error, InputWarning):
+                        warnings.append(error)
+                        record_ = SourceErrorRecord(
+                            result.name, result.location, "collect", str(error), severity="warning"
+                        )
+                        snapshot.add_error(record_)
+                        log.warning("source %s: %s", source.name, error)
+                        continue
                     errors.append(error)
                     snapshot.add_error(SourceErrorRecord(result.name, result.location, "collect", str(error)))
                     log.error("source %s failed: %s", source.name, error)
@@ -115,7 +138,7 @@ def collect_snapshot(
             errors=store.source_errors(snapshot.id),
         )
     log.info("snapshot %d %s", snapshot.id, status, extra={"snapshot": snapshot.id, "status": status})
-    return SnapshotRun(snapshot.id, status, run_id, tuple(errors), timer, analysis)
+    return SnapshotRun(snapshot.id, status, run_id, tuple(errors), timer, analysis, tuple(warnings))
 
 
 def run_analysis(
@@ -140,9 +163,16 @@ def run_analysis(
         show_values=show_values,
     )
     if run.analysis is None:
-        failures = "; ".join(str(e) for e in run.errors) or "no series"
-        raise SourceError(f"every source failed: {failures}")
+        raise every_input_failed(run)
     return run, run.analysis
+
+
+def every_input_failed(run: SnapshotRun) -> CostscopeError:
+    """The error of a run that kept nothing: bad input (exit 2) when every input was bad, else a failure."""
+    failures = "; ".join(str(e) for e in run.errors) or "no series"
+    if run.errors and all(isinstance(e, InputError) for e in run.errors):
+        return InputError(f"every input was bad: {failures}")
+    return SourceError(f"every source failed: {failures}")
 
 
 def apply_budgets(analysis: Analysis, budgets: Path | None) -> Analysis:

@@ -20,6 +20,7 @@ from urllib.parse import quote
 import polars as pl
 
 from costscope.config import PushTarget, SourceConfig
+from costscope.report.terminal import split_errors
 from costscope.sources.http import HttpClient
 
 
@@ -58,7 +59,8 @@ def exposition(analysis: Any, timings: dict[str, float]) -> str:
         severities[b.severity] = severities.get(b.severity, 0.0) + 1
     gauge("costscope_budget_breaches", "Budgets breached by the last run.",
           [({"severity": k}, v) for k, v in sorted(severities.items())])  # fmt: skip
-    gauge("costscope_source_errors", "Source errors in the last run.", [({}, float(analysis.errors.height))])
+    errors, _ = split_errors(analysis.errors)
+    gauge("costscope_source_errors", "Source errors in the last run.", [({}, float(errors.height))])
     gauge("costscope_snapshot_status", "1 for the last snapshot's status.",
           [({"status": s}, 1.0 if analysis.status == s else 0.0) for s in ("complete", "partial", "failed")])  # fmt: skip
     return "\n".join(lines) + "\n"

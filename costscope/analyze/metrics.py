@@ -188,16 +188,21 @@ def series_by_team(
     if not labels:
         empty = pl.DataFrame(schema={"team": pl.String, "metric": pl.String, "series": pl.Int64})
         return _with_cost(store, snapshot_id, model, empty)
-    columns = ", ".join(
-        f"max(CASE WHEN l.label = '{label}' THEN l.value END) AS \"{label}\"" for label in labels
-    )  # label names are [a-zA-Z_][a-zA-Z0-9_]*: safe to inline
+    # a label name is data: bound as a parameter, and its column named by position, never by the name
     params: dict[str, object] = {"snap": snapshot_id}
+    column = {}
+    for k, label in enumerate(labels):
+        params[f"label_{k}"] = label
+        column[label] = f"l{k}"
+    columns = ", ".join(
+        f"max(CASE WHEN l.label = $label_{k} THEN l.value END) AS l{k}" for k in range(len(labels))
+    )
     cases = []
     for i, rule in enumerate(rules):
         conds = []
         for j, (label, rx) in enumerate(rule.match):
             params[f"rx_{i}_{j}"] = rx
-            conds.append(f"regexp_full_match(coalesce(\"{label}\", ''), $rx_{i}_{j})")
+            conds.append(f"regexp_full_match(coalesce({column[label]}, ''), $rx_{i}_{j})")
         params[f"team_{i}"] = rule.team
         cases.append(f"WHEN {' AND '.join(conds)} THEN $team_{i}")
     df = store.query(
@@ -207,7 +212,7 @@ def series_by_team(
             FROM metric_series ms
             LEFT JOIN series_labels l
               ON l.snapshot_id = ms.snapshot_id AND l.source = ms.source AND l.series_id = ms.series_id
-             AND l.label IN ({", ".join(f"'{label}'" for label in labels)})
+             AND l.label IN ({", ".join(f"$label_{k}" for k in range(len(labels)))})
             WHERE ms.snapshot_id = $snap
             GROUP BY ms.source, ms.series_id
         )

@@ -19,7 +19,7 @@ from costscope.analyze import Analysis
 from costscope.report.charts import label_values_chart, series_treemap, top_metrics_chart
 from costscope.report.logs_section import logs_section
 from costscope.report.tables import esc, table
-from costscope.report.terminal import money
+from costscope.report.terminal import money, split_errors
 from costscope.report.traces_section import traces_section
 from costscope.report.trends_section import trends_section
 from costscope.report.usage_section import usage_section
@@ -96,24 +96,21 @@ def render_report(a: Analysis, history: pl.DataFrame | None = None) -> str:
     # each saving is against today's bill and actions on the same series overlap: never add them up
     savings = float(recs["monthly_savings"][0]) if recs.height else 0.0  # ranked: the first saves most
     quality = []
-    if a.errors.height:
+    errors, warnings = split_errors(a.errors)
+    columns = [("source", "source"), ("location", "where"), ("stage", "stage"), ("message", "error")]
+    if errors.height:
         quality.append(
-            f'<p class="bad">{a.errors.height} source error(s): the snapshot is '
+            f'<p class="bad">{errors.height} source error(s): the snapshot is '
             f"<b>{esc(a.status)}</b>; figures cover what was collected.</p>"
         )
+        quality.append(table(errors, columns, set()))
+    if warnings.height:
         quality.append(
-            table(
-                a.errors,
-                [
-                    ("source", "source"),
-                    ("location", "where"),
-                    ("stage", "stage"),
-                    ("message", "error"),
-                ],
-                set(),
-            )
+            f"<p>{warnings.height} input warning(s): files that were not recognised, or were read and"
+            " yielded nothing. Nothing else was lost.</p>"
         )
-    else:
+        quality.append(table(warnings, [*columns[:3], ("message", "warning")], set()))
+    if not errors.height:
         quality.append('<p class="ok">Every source was read completely.</p>')
     if a.values_masked and a.risky_labels.height:
         quality.append(
@@ -317,7 +314,7 @@ def render_report(a: Analysis, history: pl.DataFrame | None = None) -> str:
     order = [sid for sid, _, _ in sections]
     if a.trends is not None:  # the weekly question comes first: what changed, and who is over budget
         sections.insert(0, sections.pop(order.index("trends")))
-    if a.errors.height:  # what's broken comes before anything else
+    if errors.height:  # what's broken comes before anything else
         sections.insert(0, sections.pop([sid for sid, _, _ in sections].index("data-quality")))
     body = "".join(
         f'<section id="{sid}"><h2>{esc(title)}</h2>{content}</section>' for sid, title, content in sections

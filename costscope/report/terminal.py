@@ -12,6 +12,15 @@ from rich.table import Table
 from costscope.analyze import Analysis
 
 TOP = 10
+MAX_WARNINGS = 5
+
+
+def split_errors(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A snapshot's source errors → (errors, warnings), by their ``severity``."""
+    if "severity" not in frame.columns:
+        return frame, frame.clear()
+    warning = pl.col("severity") == "warning"
+    return frame.filter(~warning), frame.filter(warning)
 
 
 def money(value: float) -> str:
@@ -30,10 +39,19 @@ def print_summary(
         f"({escape(analysis.cost_model.describe())}) · snapshot {analysis.snapshot_id} \\[{status}]"
     )
     console.print(head)
-    if analysis.errors.height:
-        console.print(f"[red]{analysis.errors.height} source error(s) — the snapshot is {status}:[/]")
-        for row in analysis.errors.iter_rows(named=True):
+    errors, warnings = split_errors(analysis.errors)
+    if errors.height:
+        console.print(f"[red]{errors.height} source error(s) — the snapshot is {status}:[/]")
+        for row in errors.iter_rows(named=True):
             console.print(f"  [red]✗[/] {escape(row['source'])}: {escape(row['message'])}")
+    if warnings.height:
+        console.print(f"[yellow]{warnings.height} input warning(s) (read nothing from these):[/]")
+        for row in warnings.head(MAX_WARNINGS).iter_rows(named=True):
+            console.print(f"  [yellow]![/] {escape(row['message'])}")
+        if warnings.height > MAX_WARNINGS:
+            console.print(
+                f"  … and {warnings.height - MAX_WARNINGS} more (the report's data quality lists all)"
+            )
     skipped = int(analysis.sources["skipped_lines"].sum()) if analysis.sources.height else 0
     if skipped:
         console.print(f"[yellow]{skipped:,} malformed line(s) skipped (lenient mode)[/]")

@@ -3,31 +3,34 @@
 A SOURCE on the command line is a URL or a path; its kind is inferred (``--kind`` forces it):
 a URL whose path ends in ``/metrics`` is scraped as an exposition, any other URL is a
 Prometheus-compatible API (the flavour is detected); a folder with ``recording.json`` is a
-recorded API; a file or a folder of ``*.prom``/``*.txt``/``*.om`` files (gzip allowed) is read as
-exposition text. A folder holding both becomes one source per recording plus one for the files.
+recorded API and one with ``snapshots.parquet`` an export; any other file is told by its content
+(``sources.kinds``: exposition, Grafana dashboard, rule/SLO YAML, logs, traces), its name only a
+hint. A folder becomes one source per recording and export, plus one per kind of the files in it
+(``NAME``, ``NAME/dashboards``, ``NAME/rules``, ``NAME/logs``, ``NAME/traces``); a file no kind
+recognises is a warning saying what it looked like.
 
-Usage sources say what is read: ``grafana`` (a Grafana URL, or dashboard JSON files) and ``rules``
-(a Prometheus-compatible URL's ``/api/v1/rules``, or rule and SLO YAML files). In a folder,
-dashboards (``*.json``) and rule/SLO files (``*.yml``, ``*.yaml``) become one source of each.
+Every file of a source is tried: a bad one is an error naming it (the others are still read), and
+one that yields nothing is a warning.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from costscope.config import LOG_KINDS, SOURCE_KINDS, TRACE_KINDS, USAGE_KINDS, Config, SourceConfig
 from costscope.credentials import redact_url
-from costscope.errors import ConfigError, CostscopeError, InputError, SourceError
-from costscope.sources.dashboards import dashboard_queries, grafana_queries, is_dashboard, read_dashboard_file
+from costscope.errors import ConfigError, CostscopeError, InputError, InputWarning, SourceError
+from costscope.sources.dashboards import dashboard_queries, grafana_queries, read_dashboard_file
 from costscope.sources.http import HttpClient
-from costscope.sources.log_files import log_files, read_log_file
+from costscope.sources.kinds import classify, describe, files_of_kind
+from costscope.sources.kinds import detect as detect_kind
+from costscope.sources.log_files import read_log_file
 from costscope.sources.loki import LokiSource
-from costscope.sources.metrics_file import EXPOSITION_SUFFIXES, collect_file, collect_url
+from costscope.sources.metrics_file import collect_file, collect_url
 from costscope.sources.parquet_export import MARKER as EXPORT_MARKER
 from costscope.sources.parquet_export import collect_export, is_export
 from costscope.sources.prometheus_api import PrometheusApiSource, detect
@@ -43,7 +46,9 @@ from costscope.store.traces import TracesWriter
 
 Progress = Callable[[str, int, int], None]
 
-__all__ = ["collect", "exposition_files", "resolve_sources"]
+__all__ = ["Resolution", "collect", "resolve", "resolve_sources"]
+
+_USAGE_KIND = {"grafana": "dashboard", "rules": "rule_file"}  # what a usage file with no readers is
 
 
 def _name_for(arg: str, taken: set[str]) -> str:
@@ -57,13 +62,32 @@ def _name_for(arg: str, taken: set[str]) -> str:
     return name
 
 
-def resolve_sources(args: Sequence[str], config: Config, kind: str = "auto") -> list[SourceConfig]:
-    """The sources to read: the config's, then one per SOURCE argument."""
+@dataclass(frozen=True)
+class Resolution:
+    """The sources to read, and a warning for each file of a folder that no kind recognised."""
+
+    sources: list[SourceConfig]
+    warnings: list[tuple[str, InputWarning]]  # (the SOURCE argument's name, the warning)
+
+
+# the name a folder's files of each kind are read under, beside the folder's own name
+_FOLDER_PARTS = {
+    "exposition": "",
+    "grafana": "/dashboards",
+    "rules": "/rules",
+    "logs": "/logs",
+    "traces": "/traces",
+}
+
+
+def resolve(args: Sequence[str], config: Config, kind: str = "auto") -> Resolution:
+    """The sources to read: the config's, then those of each SOURCE argument (kinds by content)."""
     if kind not in SOURCE_KINDS:
         raise ConfigError(
             f"unknown source kind {kind!r} (allowed: {', '.join(SOURCE_KINDS)})", field="--kind"
         )
     sources = list(config.sources)
+    warnings: list[tuple[str, InputWarning]] = []
     taken = {s.name for s in sources}
     for arg in args:
         parts = urlsplit(arg)
@@ -74,124 +98,58 @@ def resolve_sources(args: Sequence[str], config: Config, kind: str = "auto") -> 
                     field=redact_url(arg),
                 )
             sources.append(SourceConfig(name=_name_for(arg, taken), kind=kind, url=arg))
-        else:
-            path = Path(arg)
-            if not path.exists():
-                raise InputError("no such file or directory", file=arg)
-            if path.is_dir() and kind == "auto" and not is_recording(path) and not is_export(path):
-                # a folder may hold recordings of servers beside exposition files: one source each
-                for marker in sorted(path.rglob(EXPORT_MARKER)):
-                    sources.append(
-                        SourceConfig(
-                            name=_name_for(str(marker.parent), taken), kind="parquet", path=marker.parent
-                        )
-                    )
-                for manifest in sorted(path.rglob(MANIFEST)):
-                    sources.append(
-                        SourceConfig(name=_name_for(str(manifest.parent), taken), path=manifest.parent)
-                    )
-                if exposition_files(path):
-                    sources.append(SourceConfig(name=_name_for(arg, taken), path=path))
-                dashboards, yamls = usage_files(path)
-                if dashboards:
-                    sources.append(
-                        SourceConfig(name=_name_for(f"{arg}/dashboards", taken), kind="grafana", path=path)
-                    )
-                if yamls:
-                    sources.append(
-                        SourceConfig(name=_name_for(f"{arg}/rules", taken), kind="rules", path=path)
-                    )
-                if _log_files_in(path):
-                    sources.append(SourceConfig(name=_name_for(f"{arg}/logs", taken), kind="logs", path=path))
-                if _outside_recordings(path, TRACE_NAMES):
-                    sources.append(
-                        SourceConfig(name=_name_for(f"{arg}/traces", taken), kind="traces", path=path)
-                    )
-                continue
+            continue
+        path = Path(arg)
+        if not path.exists():
+            raise InputError("no such file or directory", file=arg)
+        if not path.is_dir() or kind != "auto" or is_recording(path) or is_export(path):
             sources.append(SourceConfig(name=_name_for(arg, taken), kind=kind, path=path))
-    return sources
+            continue
+        # a folder: recordings and exports are sources of their own, every other file by its content
+        for marker in sorted(path.rglob(EXPORT_MARKER)):
+            sources.append(
+                SourceConfig(name=_name_for(str(marker.parent), taken), kind="parquet", path=marker.parent)
+            )
+        for manifest in sorted(path.rglob(MANIFEST)):
+            sources.append(SourceConfig(name=_name_for(str(manifest.parent), taken), path=manifest.parent))
+        contents = classify(path)
+        for file_kind, suffix in _FOLDER_PARTS.items():
+            if files := contents.files.get(file_kind):
+                name = _name_for(f"{arg}{suffix}" if suffix else arg, taken)
+                sources.append(SourceConfig(name=name, kind=file_kind, path=path, files=files))
+        label = Path(arg).name or arg
+        warnings.extend((label, w) for w in contents.warnings)
+    return Resolution(sources, warnings)
 
 
-def exposition_files(path: Path) -> list[Path]:
-    """The exposition files under ``path`` (itself, if it is a file), sorted; recordings excluded."""
-    if path.is_file():
-        return [path]
-    recordings = [r.parent for r in path.rglob(MANIFEST)]
-    found = []
-    for p in sorted(path.rglob("*")):
-        name = p.name[:-3] if p.name.endswith(".gz") else p.name
-        if p.is_file() and name.endswith(EXPOSITION_SUFFIXES) and not any(r in p.parents for r in recordings):
-            found.append(p)
-    return found
+def resolve_sources(args: Sequence[str], config: Config, kind: str = "auto") -> list[SourceConfig]:
+    """The sources to read: the config's, then one per SOURCE argument (see ``resolve``)."""
+    return resolve(args, config, kind).sources
 
 
-def _outside_recordings(path: Path, suffixes: tuple[str, ...]) -> list[Path]:
-    recordings = [r.parent for r in path.rglob(MANIFEST)]
-    return [
-        p
-        for p in sorted(path.rglob("*"))
-        if p.is_file() and p.name.endswith(suffixes) and not any(r in p.parents for r in recordings)
-    ]
-
-
-MAX_DASHBOARD_BYTES = 64 << 20  # no dashboard is this big; a JSON file that is holds data, not panels
-
-
-def _maybe_dashboard(path: Path) -> bool:
-    """A JSON file in a folder is a dashboard if it looks like one (or is broken: say so later).
-
-    Trace files (named for their format) and files over ``MAX_DASHBOARD_BYTES`` are not read.
-    """
-    if path.name.endswith(TRACE_NAMES):
-        return False
-    try:
-        if path.stat().st_size > MAX_DASHBOARD_BYTES:
-            return False
-        return is_dashboard(json.loads(path.read_bytes()))
-    except (ValueError, OSError):
-        return True
-
-
-_LOG_NAMES = (".log", ".jsonl", ".ndjson", ".logfmt", ".log.gz", ".jsonl.gz", ".ndjson.gz")
-# trace files are named for their format, so a folder tells them from logs and dashboards
-TRACE_NAMES = tuple(
-    f".{fmt}.{ext}"
-    for fmt in ("otlp", "zipkin", "jaeger", "traces")
-    for ext in ("json", "jsonl", "json.gz", "jsonl.gz")
-)
-
-
-def _log_files_in(path: Path) -> list[Path]:
-    return [p for p in _outside_recordings(path, _LOG_NAMES) if not p.name.endswith(TRACE_NAMES)]
-
-
-def usage_files(path: Path) -> tuple[list[Path], list[Path]]:
-    """Dashboard JSON files and rule/SLO YAML files under ``path`` (itself, if a file)."""
-    if path.is_file():
-        return ([path], []) if path.suffix == ".json" else ([], [path])
-    dashboards = [p for p in _outside_recordings(path, (".json",)) if _maybe_dashboard(p)]
-    yamls = [p for p in _outside_recordings(path, (".yml", ".yaml")) if not p.name.startswith("costscope")]
-    return dashboards, yamls
+def _files(source: SourceConfig, kind: str) -> tuple[Path, ...]:
+    """The files a path source reads: those found for it, else the folder's of its kind."""
+    assert source.path is not None
+    return source.files or files_of_kind(source.path, kind)
 
 
 def infer_kind(source: SourceConfig) -> str:
-    """The kind of ``source`` when it says ``auto``."""
+    """The kind of ``source`` when it says ``auto``: a URL by its path, a file by its content."""
     if source.kind != "auto":
         return source.kind
     if source.url is not None:
         return "exposition" if urlsplit(source.url).path.rstrip("/").endswith("/metrics") else "prometheus"
     assert source.path is not None
-    if source.path.is_file() and source.path.suffix == ".json":
-        return "grafana"
-    if source.path.is_file() and source.path.suffix in (".yml", ".yaml"):
-        return "rules"
     if is_export(source.path):
         return "parquet"
-    if source.path.is_file() and source.path.name.endswith(TRACE_NAMES):
-        return "traces"
-    if source.path.is_file() and source.path.name.endswith(_LOG_NAMES):
-        return "logs"
-    return recorded_kind(source.path) if is_recording(source.path) else "exposition"
+    if is_recording(source.path):
+        return recorded_kind(source.path)
+    if source.path.is_dir():
+        return "exposition"  # a folder given in a config without a kind: its exposition files
+    found = detect_kind(source.path)
+    if isinstance(found, InputWarning):
+        raise InputError(found.message, file=str(source.path))
+    return found
 
 
 def _usage_queries(
@@ -203,13 +161,9 @@ def _usage_queries(
             if kind == "grafana":
                 return grafana_queries(client)
             return api_rule_queries(client), []
-    assert source.path is not None
-    dashboards, yamls = usage_files(source.path)
-    files = dashboards if kind == "grafana" else yamls
+    files = _files(source, kind)
     if not files:
-        raise InputError(
-            f"no {'dashboard JSON' if kind == 'grafana' else 'rule or SLO YAML'} files", file=str(source.path)
-        )
+        raise InputError(f"no {describe(kind)} files", file=str(source.path))
     queries: list[Query] = []
     problems: list[Problem] = []
     for f in files:
@@ -222,6 +176,10 @@ def _usage_queries(
         except CostscopeError as exc:
             errors.append(exc)
             continue
+        if not found and not trouble:
+            what = "panel queries" if kind == "grafana" else "rules, alerts or SLOs"
+            errors.append(InputWarning(f"no readers: the file holds no {what}", file=str(f)))
+            trouble = [Problem(_USAGE_KIND[kind], f.name, None, str(f), None, "no_readers", f"no {what}")]
         queries += found
         problems += trouble
     return queries, problems
@@ -244,16 +202,19 @@ def _collect_logs(
         finally:  # what was read before a failure is kept
             writer.close(period_s=source.lookback_s)
         return writer.lines, version
-    assert source.path is not None
-    files = log_files(source.path) if source.path.is_file() else _log_files_in(source.path)
+    files = _files(source, "logs")
     if not files:
-        raise InputError(f"no log files ({', '.join(_LOG_NAMES)})", file=str(source.path))
+        raise InputError(f"no {describe('logs')} files", file=str(source.path))
     for f in files:
+        before = writer.lines
         try:
             for chunk in read_log_file(f, source.header):
                 writer.add(chunk, f'{{filename="{f.name}"}}')
         except CostscopeError as exc:
             errors.append(exc)
+            continue
+        if writer.lines == before:
+            errors.append(InputWarning("no log lines (an empty file)", file=str(f)))
     writer.close()
     return writer.lines, version
 
@@ -272,16 +233,19 @@ def _collect_traces(
             with _api_client(source, record) as client:
                 (collect_jaeger if kind == "jaeger" else collect_tempo)(client, writer)
             return writer.spans
-        assert source.path is not None
-        files = [source.path] if source.path.is_file() else _outside_recordings(source.path, TRACE_NAMES)
+        files = _files(source, "traces")
         if not files:
-            raise InputError(f"no trace files ({', '.join(TRACE_NAMES[:4])} ...)", file=str(source.path))
+            raise InputError(f"no {describe('traces')} files", file=str(source.path))
         for f in files:
+            before = writer.spans
             try:
                 for batch in read_trace_file(f):
                     writer.add(batch)
             except CostscopeError as exc:
                 errors.append(exc)
+                continue
+            if writer.spans == before:
+                errors.append(InputWarning("no spans (a trace document with no spans in it)", file=str(f)))
         return writer.spans
     finally:  # what was read before a failure is kept
         writer.close()
@@ -302,22 +266,30 @@ def _collect_usage(
     return len(queries)
 
 
-def _collect_exposition(source: SourceConfig, writer: MetricsWriter, progress: Progress | None) -> int:
+def _collect_exposition(
+    source: SourceConfig, writer: MetricsWriter, progress: Progress | None, errors: list[CostscopeError]
+) -> int:
+    """Read /metrics or exposition files; every file is tried, each failure kept as an error."""
     if source.url is not None:
         with HttpClient(source) as client:
             return collect_url(source, writer, client).skipped_lines
-    assert source.path is not None
-    files = exposition_files(source.path)
+    files = _files(source, "exposition")
     if not files:
-        raise InputError(
-            f"no exposition files ({', '.join(EXPOSITION_SUFFIXES)}) found", file=str(source.path)
-        )
+        raise InputError(f"no {describe('exposition')} files", file=str(source.path))
+    assert source.path is not None
     root = source.path if source.path.is_dir() else None
     skipped = 0
     for i, f in enumerate(files):
         if progress:
             progress(f.name, i, len(files))
-        skipped += collect_file(f, writer, lenient=source.lenient, root=root).skipped_lines
+        try:
+            stats = collect_file(f, writer, lenient=source.lenient, root=root)
+        except CostscopeError as exc:
+            errors.append(exc)
+            continue
+        skipped += stats.skipped_lines
+        if not stats.samples:
+            errors.append(InputWarning("no samples (an exposition with no sample lines)", file=str(f)))
     return skipped
 
 
@@ -344,7 +316,7 @@ def collect(
     recording that can be analyzed again offline (credentials are never part of it).
     """
     started = time.monotonic()
-    kind = infer_kind(source)
+    kind = source.kind
     writer = MetricsWriter(snapshot, source.name)
     location = redact_url(source.location) if source.url else source.location
     skipped = 0
@@ -353,6 +325,7 @@ def collect(
     read = 0
     imported = 0
     try:
+        kind = flavour = infer_kind(source)
         if kind == "parquet":
             assert source.path is not None
             imported = read = collect_export(source.path, source.name, snapshot)
@@ -363,7 +336,7 @@ def collect(
         elif kind in TRACE_KINDS:
             read = _collect_traces(source, kind, snapshot, record, errors)
         elif kind == "exposition":
-            skipped = _collect_exposition(source, writer, progress)
+            skipped = _collect_exposition(source, writer, progress, errors)
         else:
             with _api_client(source, record) as client:
                 info = detect(client, kind)
@@ -385,7 +358,8 @@ def collect(
             )
         )
     series = writer.close() + imported
-    status = "complete" if not errors else "partial" if series or read else "failed"
+    failures = [e for e in errors if not isinstance(e, InputWarning)]
+    status = "complete" if not failures else "partial" if series or read else "failed"
     result = SourceResult(
         name=source.name,
         kind=kind,

@@ -18,6 +18,7 @@ Malformed input raises ``ParseError`` naming the file, the line and the offendin
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ SUFFIXES: dict[str, tuple[str, ...]] = {
     "summary": ("_sum", "_count", "_created"),
     "info": ("_info",),
 }
+MAX_EXEMPLAR_CHARS = 128
 MAX_LINE_BYTES = 1 << 20  # a 1 MiB line is a broken or hostile exposition, not a metric
 CHUNK_LINES = 200_000
 
@@ -67,6 +69,12 @@ _PAIR = rf'{_LABEL}[ \t]*=[ \t]*"(?:[^"\\\n]|\\.)*"'
 _PAIR_GROUPS = rf'^(?P<label>{_LABEL})[ \t]*=[ \t]*"(?P<value>(?:[^"\\\n]|\\.)*)"$'
 _EXEMPLAR = re.compile(rf"#[ \t]*\{{{_PAIRS}\}}[ \t]+([^ \t]+)(?:[ \t]+([^ \t]+))?[ \t]*")
 _NAME_RE = re.compile(_NAME)
+_OM_QVAL = r'"(?:[^"\\\n]|\\.)*"'
+_OM_PAIRS = rf"(?:{_LABEL}={_OM_QVAL}(?:,{_LABEL}={_OM_QVAL})*)?"
+_OM_SAMPLE = (
+    rf"^{_NAME}(?:\{{{_OM_PAIRS}\}})? [^ \t#]+(?: [^ \t#]+)?(?: # \{{{_OM_PAIRS}\}} [^ \t]+(?: [^ \t]+)?)?$"
+)
+_OM_COMMENT = re.compile(rf"# (?:HELP {_NAME} .*|TYPE {_NAME} [a-z]+|UNIT {_NAME} [^ \t]*|EOF)")
 _ESCAPE = re.compile(r"\\(.)")
 _UNESCAPE = {"n": "\n", "\\": "\\", '"': '"'}
 _FLOAT = re.compile(r"[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|(?i:inf|infinity|nan))")
@@ -84,7 +92,13 @@ def _valid_exemplar(text: str) -> bool:
     if m is None:
         return False
     value, ts = m.groups()
-    return bool(_FLOAT.fullmatch(value)) and (ts is None or bool(_FLOAT.fullmatch(ts)))
+    if not _FLOAT.fullmatch(value) or (
+        ts is not None and not (_FLOAT.fullmatch(ts) and math.isfinite(float(ts)))
+    ):
+        return False
+    # OpenMetrics: an exemplar's label names and values hold at most 128 characters together
+    pairs = re.findall(_PAIR_GROUPS.strip("^$"), text[: m.start(1)])
+    return sum(len(k) + len(unescape(v)) for k, v in pairs) <= MAX_EXEMPLAR_CHARS
 
 
 class Sample(NamedTuple):
@@ -118,15 +132,20 @@ class Chunk(NamedTuple):
 class ExpositionParser:
     """Parses one exposition (file or scrape) chunk by chunk; keeps families and skip counts."""
 
-    def __init__(self, file: str = "<exposition>", *, lenient: bool = False) -> None:
+    def __init__(
+        self, file: str = "<exposition>", *, lenient: bool = False, openmetrics: bool = False
+    ) -> None:
         self.file = file
         self.lenient = lenient
+        self.strict_om = openmetrics  # the input says it is OpenMetrics: hold it to that grammar
         self.families: dict[str, Family] = {}
         self.skipped = 0
         self.first_error: ParseError | None = None
-        self.openmetrics = False
+        self.openmetrics = openmetrics
+        self._last_line = 0
         self._eof_line: int | None = None
         self._seen: set[str] = set()  # families that already had samples in earlier chunks
+        self._said: set[tuple[str, str]] = set()  # (keyword, family) of the HELP/TYPE/UNIT lines read
 
     # --- errors ---------------------------------------------------------------------------
 
@@ -155,9 +174,11 @@ class ExpositionParser:
         while True:
             block = list(islice(it, chunk_lines))
             if not block:
-                return
+                break
             yield self._chunk(block, first)
             first += len(block)
+        if self.strict_om and self._eof_line is None:
+            self._settle([(max(first - 1, 1), "OpenMetrics must end with # EOF", "")])
 
     def parse(self, lines: Iterable[str]) -> Iterator[Sample]:
         """Yield every sample as a ``Sample`` (convenient, slower: for tests and small inputs)."""
@@ -173,11 +194,17 @@ class ExpositionParser:
             pl.DataFrame({"text": block}, schema={"text": pl.String})
             .with_row_index("line", offset=first)
             .with_columns(pl.col("line").cast(pl.Int64), pl.col("text").str.strip_chars_end("\r\n"))
-            .filter(pl.col("text").str.strip_chars(" \t") != "")
+        )
+        errors: list[tuple[int, str, str]] = []
+        if self.strict_om:
+            _openmetrics_lines(df.with_columns(blank=pl.Series(block).str.contains(r"^\r?\n$")), errors)
+        # blanks before a token are allowed in the text format, like Prometheus' own parser
+        df = df.with_columns(pl.col("text").str.strip_chars_start(" \t")).filter(
+            pl.col("text").str.strip_chars_end(" \t") != ""
         )
         is_comment = pl.col("text").str.starts_with("#")
-        errors: list[tuple[int, str, str]] = []
         type_lines: dict[str, int] = {}
+        self._om_meta: dict[str, int] = {}  # OpenMetrics: HELP/UNIT lines, which must precede samples too
         comments = df.filter(is_comment)
         for line, text in zip(comments["line"].to_list(), comments["text"].to_list(), strict=True):
             self._comment(line, text, errors, type_lines)
@@ -190,8 +217,9 @@ class ExpositionParser:
         )
         fast_samples, fast_labels = _fast(rows.filter("fast"))
         slow_rows = rows.filter(~pl.col("fast"))
+        exemplars = pl.DataFrame(schema={"line": pl.Int64, "text": pl.String, "name": pl.String})
         if slow_rows.height:  # the careful path costs a dozen steps: only when there is a line for it
-            slow_samples, slow_labels = _slow(slow_rows, errors)
+            slow_samples, slow_labels, exemplars = _slow(slow_rows, errors)
             parsed, labels = pl.concat([fast_samples, slow_samples]), pl.concat([fast_labels, slow_labels])
         else:
             slow_samples, parsed, labels = slow_rows, fast_samples, fast_labels
@@ -225,6 +253,9 @@ class ExpositionParser:
         if slow_samples.height:
             samples = samples.sort("line")
         self._type_after_samples(samples, type_lines, errors)
+        self._type_after_samples(samples, self._om_meta, errors, "HELP or UNIT")
+        if self.strict_om:
+            self._exemplars(exemplars, samples, errors)
         bad = self._settle(errors)
         if bad:
             keep = ~pl.col("line").is_in(list(bad))
@@ -244,11 +275,43 @@ class ExpositionParser:
             return pl.col("name")
         return pl.col("name").replace_strict(mapping, default=pl.col("name"), return_dtype=pl.String)
 
+    def _exemplars(
+        self, lines: pl.DataFrame, samples: pl.DataFrame, errors: list[tuple[int, str, str]]
+    ) -> None:
+        """Exemplars only where OpenMetrics allows them: counters' _total, histograms' _bucket."""
+        if not lines.height:
+            return
+        family = dict(
+            samples.filter(pl.col("line").is_in(lines["line"].implode())).select("line", "family").iter_rows()
+        )
+        for line, text, name in lines.iter_rows():
+            fam = self.families.get(family.get(line, name))
+            kind = fam.type if fam else "unknown"
+            if not (
+                (kind == "counter" and name.endswith("_total"))
+                or (kind in ("histogram", "gaugehistogram") and name.endswith("_bucket"))
+            ):
+                errors.append(
+                    (line, f"exemplar on a {kind} sample {name} (only counters' _total and buckets)", text)
+                )
+
+    def _clash(self, name: str, kind: str) -> str | None:
+        """Another family whose sample names ``name`` (a family of ``kind``) would share."""
+        mine = {name, *(name + suffix for suffix in SUFFIXES.get(kind, ()))}
+        for other in self.families.values():
+            if other.name == name:
+                continue
+            theirs = {other.name, *(other.name + suffix for suffix in SUFFIXES.get(other.type, ()))}
+            if mine & theirs:
+                return other.name
+        return None
+
     def _type_after_samples(
         self,
         samples: pl.DataFrame,
         type_lines: dict[str, int],
         errors: list[tuple[int, str, str]],
+        keyword: str = "TYPE",
     ) -> None:
         if not type_lines:
             return
@@ -260,7 +323,7 @@ class ExpositionParser:
         )
         for fam, line in type_lines.items():
             if fam in self._seen or first.get(fam, line + 1) < line:
-                errors.append((line, f"# TYPE for {fam} after its samples", f"# TYPE {fam} ..."))
+                errors.append((line, f"# {keyword} for {fam} after its samples", f"# {keyword} {fam} ..."))
 
     def _comment(
         self, line: int, text: str, errors: list[tuple[int, str, str]], type_lines: dict[str, int]
@@ -274,6 +337,9 @@ class ExpositionParser:
             self._eof_line = line
             self.openmetrics = True
             return
+        if self.strict_om and not _OM_COMMENT.fullmatch(text):
+            errors.append((line, "not an OpenMetrics HELP, TYPE, UNIT or EOF line", text))
+            return
         if keyword not in ("HELP", "TYPE", "UNIT"):
             return  # a free comment
         if len(parts) < 3 or not _NAME_RE.fullmatch(parts[2]):
@@ -281,6 +347,12 @@ class ExpositionParser:
             return
         name = parts[2]
         rest = parts[3] if len(parts) > 3 else ""
+        if (keyword, name) in self._said:  # a family split in two: not one exposition (promtool agrees)
+            errors.append((line, f"second # {keyword} for {name}", text))
+            return
+        self._said.add((keyword, name))
+        if self.strict_om and keyword != "TYPE":
+            self._om_meta[name] = line
         fam = self.families.get(name)
         if fam is None:
             fam = self.families[name] = Family(name)
@@ -289,15 +361,43 @@ class ExpositionParser:
         elif keyword == "UNIT":
             self.openmetrics = True
             fam.unit = rest
+            if (
+                self.strict_om
+                and rest
+                and (not name.endswith("_" + rest) or fam.type in ("info", "stateset"))
+            ):
+                errors.append(
+                    (
+                        line,
+                        f"unit {rest!r} does not fit {name} (a suffix of the name; no info or stateset)",
+                        text,
+                    )
+                )
         else:
             kind = rest.strip()
-            if kind not in METRIC_TYPES:
+            if kind not in METRIC_TYPES or (self.strict_om and kind == "untyped"):
                 errors.append((line, f"unknown metric type {kind!r}", text))
-            elif fam.type != "unknown" and fam.type != kind:
-                errors.append((line, f"second # TYPE for {name}", text))
+            elif self.strict_om and (clash := self._clash(name, kind)):
+                errors.append((line, f"{name} clashes with the samples of {clash}", text))
             else:
                 fam.type = "unknown" if kind == "untyped" else kind
                 type_lines[name] = line
+
+
+def _openmetrics_lines(df: pl.DataFrame, errors: list[tuple[int, str, str]]) -> None:
+    """OpenMetrics' stricter grammar: no blank lines, single spaces, no trailing comma or blanks."""
+    text = pl.col("text")
+    checks = (
+        (pl.col("blank"), "blank line (not allowed in OpenMetrics)"),
+        (text.str.contains(r"^[ \t]"), "blank before the first token (not allowed in OpenMetrics)"),
+        (
+            ~text.str.starts_with("#") & (text != "") & ~text.str.contains(_OM_SAMPLE),
+            "not an OpenMetrics sample line (single spaces, no trailing comma)",
+        ),
+    )
+    for cond, message in checks:
+        for line, t in df.filter(cond).select("line", "text").head(10_000).iter_rows():
+            errors.append((line, message, t))
 
 
 _SAMPLE_COLUMNS = {"line": pl.Int64, "text": pl.String, "name": pl.String, "value": pl.String,
@@ -355,8 +455,13 @@ def _fast(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return samples, labels
 
 
-def _slow(rows: pl.DataFrame, errors: list[tuple[int, str, str]]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Take apart the rarer shapes (escapes, exemplars, odd spacing) and find the bad lines."""
+def _slow(
+    rows: pl.DataFrame, errors: list[tuple[int, str, str]]
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Take apart the rarer shapes (escapes, exemplars, odd spacing) and find the bad lines.
+
+    Returns samples, labels and the (line, text, name) of lines with an exemplar.
+    """
     parsed = rows.with_columns(pl.col("text").str.extract_groups(_LINE).alias("m")).unnest("m")
     too_long = pl.col("text").str.len_bytes() > MAX_LINE_BYTES
     for line, text, long in (
@@ -368,9 +473,8 @@ def _slow(rows: pl.DataFrame, errors: list[tuple[int, str, str]]) -> tuple[pl.Da
             errors.append((line, f"line longer than {MAX_LINE_BYTES} bytes", text[:200]))
         else:
             errors.append((line, _explain(text), text))
-    for line, text, exemplar in (
-        parsed.filter(pl.col("exemplar").is_not_null()).select("line", "text", "exemplar").iter_rows()
-    ):
+    with_exemplar = parsed.filter(pl.col("exemplar").is_not_null())
+    for line, text, exemplar in with_exemplar.select("line", "text", "exemplar").iter_rows():
         if not _valid_exemplar(exemplar):
             errors.append((line, "invalid exemplar", text))
     parsed = parsed.filter(pl.col("name").is_not_null() & ~too_long)
@@ -393,7 +497,7 @@ def _slow(rows: pl.DataFrame, errors: list[tuple[int, str, str]]) -> tuple[pl.Da
             .otherwise(pl.col("value"))
             .alias("value")
         )
-    return samples, labels
+    return samples, labels, with_exemplar.select("line", "text", "name").cast({"line": pl.Int64})
 
 
 def _explain(line: str) -> str:
@@ -426,4 +530,6 @@ def _explain(line: str) -> str:
 
 def parse_text(text: str, file: str = "<exposition>", *, lenient: bool = False) -> list[Sample]:
     """Every sample in an exposition given as one string (small inputs and tests)."""
-    return list(ExpositionParser(file, lenient=lenient).parse(text.split("\n")))
+    lines = [line + "\n" for line in text.split("\n")]  # only \n ends a line (not str.splitlines' set)
+    lines[-1] = lines[-1][:-1]
+    return list(ExpositionParser(file, lenient=lenient).parse(lines if lines[-1] else lines[:-1]))

@@ -84,11 +84,26 @@ def target_labels_for_file(path: Path, root: Path | None) -> tuple[tuple[str, st
     return (("job", job), ("instance", stem))
 
 
+OPENMETRICS_SUFFIXES = (".om", ".openmetrics")
+
+
+def is_openmetrics_file(path: Path) -> bool:
+    """Whether a file says it is OpenMetrics: named ``.om``/``.openmetrics``, or ending in ``# EOF``."""
+    name = path.name.removesuffix(".gz")
+    if name.endswith(OPENMETRICS_SUFFIXES) or ".om." in name:
+        return True
+    if path.name.endswith(".gz"):
+        return False  # the end of a gzip stream can't be read without reading all of it
+    with path.open("rb") as fh:
+        fh.seek(max(0, path.stat().st_size - 64))
+        return fh.read().rstrip().splitlines()[-1:] == [b"# EOF"]
+
+
 def collect_file(
     path: Path, writer: MetricsWriter, *, lenient: bool = False, root: Path | None = None
 ) -> ExpositionStats:
-    """Parse one exposition file into ``writer``."""
-    parser = ExpositionParser(str(path), lenient=lenient)
+    """Parse one exposition file into ``writer`` (held to OpenMetrics' grammar when it is one)."""
+    parser = ExpositionParser(str(path), lenient=lenient, openmetrics=is_openmetrics_file(path))
     return _write(parser, _lines(path), writer, target_labels_for_file(path, root))
 
 
@@ -96,7 +111,8 @@ def collect_url(source: SourceConfig, writer: MetricsWriter, client: HttpClient)
     """Scrape one /metrics URL into ``writer``."""
     response = client.get("")
     url = source.url or ""
-    parser = ExpositionParser(url, lenient=source.lenient)
+    openmetrics = response.headers.get("content-type", "").startswith("application/openmetrics-text")
+    parser = ExpositionParser(url, lenient=source.lenient, openmetrics=openmetrics)
     lines = io.StringIO(response.text, newline="\n")
     host = urlsplit(url).netloc.rsplit("@", 1)[-1]
     return _write(parser, lines, writer, (("job", source.name), ("instance", host)))

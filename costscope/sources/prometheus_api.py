@@ -315,20 +315,29 @@ def family_of(metric: str, meta: dict[str, tuple[str | None, str | None, str | N
 
 def series_frames(series: pl.DataFrame, family: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """One answer's label sets (a column per label) as the store's frames: (seq, metric, family)
-    and (seq, label, value)."""
-    wide = series.with_row_index("seq")
-    if "__name__" not in wide.columns:
-        wide = wide.with_columns(pl.lit(family).alias("__name__"))
-    wide = wide.with_columns(
-        pl.col("seq").cast(pl.Int64), pl.col("__name__").fill_null(family).cast(pl.String)
+    and (seq, label, value).
+
+    A label name is data, never a column name of ours: columns are renamed to positions first, so
+    labels called ``label``, ``value`` or ``seq`` (node_exporter has a ``label``) are ordinary labels.
+    """
+    names = series.columns
+    positional = {name: f"c{i}" for i, name in enumerate(names)}
+    wide = series.rename(positional).with_row_index("seq").with_columns(pl.col("seq").cast(pl.Int64))
+    metric = (
+        pl.col(positional["__name__"]).cast(pl.String).fill_null(family)
+        if "__name__" in positional
+        else pl.lit(family)
     )
-    label_columns = [c for c in wide.columns if c not in ("seq", "__name__")]
-    frame = wide.select("seq", pl.col("__name__").alias("metric"), pl.lit(family).alias("family"))
+    frame = wide.select("seq", metric.alias("metric"), pl.lit(family).alias("family"))
+    label_columns = [positional[n] for n in names if n != "__name__"]
     if not label_columns:
         return frame, pl.DataFrame(schema={"seq": pl.Int64, "label": pl.String, "value": pl.String})
     labels = (
         wide.select("seq", *(pl.col(c).cast(pl.String) for c in label_columns))
         .unpivot(index="seq", variable_name="label", value_name="value")
         .drop_nulls("value")
+        .with_columns(
+            pl.col("label").replace_strict({positional[n]: n for n in names}, return_dtype=pl.String)
+        )
     )
     return frame, labels

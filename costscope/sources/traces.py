@@ -159,7 +159,8 @@ def zipkin_spans(spans: Iterable[Any], weight: float = 1.0) -> Iterator[dict[str
 def jaeger_spans(doc: dict[str, Any], weight: float = 1.0) -> Iterator[dict[str, Any]]:
     """The spans of a Jaeger query API answer (``{"data": [trace, ...]}``) or one trace."""
     data = doc.get("data")
-    traces: list[Any] = data if isinstance(data, list) else [doc]
+    # a list of traces (the query API), one trace under "data" (an exported trace), or the trace itself
+    traces: list[Any] = data if isinstance(data, list) else [data] if isinstance(data, dict) else [doc]
     for trace in traces:
         processes = trace.get("processes") or {}
         for span in trace.get("spans") or []:
@@ -184,6 +185,8 @@ def spans_of(doc: Any, weight: float = 1.0) -> list[dict[str, Any]]:
             return list(zipkin_spans(doc, weight))
         if isinstance(doc, dict) and (_get(doc, "resourceSpans") is not None):
             return list(otlp_spans(doc, weight))
+        if isinstance(doc, dict) and isinstance(doc.get("result"), dict):  # Jaeger's v3 API wraps OTLP
+            return list(otlp_spans(doc["result"], weight))
         if isinstance(doc, dict) and ("data" in doc or "spans" in doc):
             return list(jaeger_spans(doc, weight))
         if isinstance(doc, dict) and "traceId" in doc and "id" in doc:
@@ -191,7 +194,12 @@ def spans_of(doc: Any, weight: float = 1.0) -> list[dict[str, Any]]:
     except (AttributeError, TypeError, ValueError, KeyError, IndexError, OverflowError) as exc:
         # untrusted input: a field of the wrong type is bad input, said plainly, not a crash
         raise ParseError(f"malformed trace data ({type(exc).__name__}: {str(exc)[:120]})") from None
-    return []
+    if isinstance(doc, dict):
+        keys = ", ".join(sorted(map(str, doc))[:6]) or "none"
+        raise ParseError(
+            f"not a trace document (keys: {keys}; expected resourceSpans, a Jaeger data list or Zipkin spans)"
+        )
+    raise ParseError(f"not a trace document (a JSON {type(doc).__name__})")
 
 
 def frame(rows: Iterable[dict[str, Any]]) -> pl.DataFrame:

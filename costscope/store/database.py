@@ -74,6 +74,7 @@ class SourceErrorRecord:
     stage: str
     message: str
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    severity: str = "error"  # error | warning (said, but the run is not partial for it)
 
 
 _LOCK_PID = re.compile(r"PID (\d+)")
@@ -251,7 +252,7 @@ class Store:
     def source_errors(self, snapshot_id: int) -> pl.DataFrame:
         """The errors recorded for one snapshot."""
         return self.query(
-            "SELECT source, location, stage, message, occurred_at FROM source_errors"
+            "SELECT source, location, stage, message, occurred_at, severity FROM source_errors"
             " WHERE snapshot_id = ? ORDER BY occurred_at",
             [snapshot_id],
         )
@@ -316,8 +317,9 @@ class SnapshotWriter:
     def add_error(self, error: SourceErrorRecord) -> None:
         """Record one source failure."""
         self.conn.execute(
-            "INSERT INTO source_errors VALUES (?, ?, ?, ?, ?, ?)",
-            [self.id, error.source, error.location, error.stage, error.message, error.at],
+            "INSERT INTO source_errors (snapshot_id, source, location, stage, message, occurred_at, severity)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [self.id, error.source, error.location, error.stage, error.message, error.at, error.severity],
         )
 
     def append(self, table: str, frame: pl.DataFrame) -> None:
@@ -339,7 +341,7 @@ class SnapshotWriter:
         if status not in FINAL_STATUSES:
             raise ValueError(f"unknown final status {status!r}")
         errors = self.conn.execute(
-            "SELECT count(*) FROM source_errors WHERE snapshot_id = ?", [self.id]
+            "SELECT count(*) FROM source_errors WHERE snapshot_id = ? AND severity = 'error'", [self.id]
         ).fetchall()
         self.conn.execute(
             "UPDATE snapshots SET status = ?, finished_at = now(), error_count = ?,"

@@ -245,6 +245,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         ALTER TABLE usage_refs ADD COLUMN bounds VARCHAR[];   -- le values it pins (le="0.5")
         """,
     ),
+    Migration(
+        7,
+        "source errors: warnings (a file not recognised, or yielding nothing) beside errors",
+        """
+        ALTER TABLE source_errors ADD COLUMN severity VARCHAR DEFAULT 'error';  -- error | warning
+        """,
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

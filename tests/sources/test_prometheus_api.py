@@ -16,8 +16,6 @@ from costscope.sources.prometheus_api import MAX_ERRORS, detect, infer_families
 from costscope.store import Store
 from tests.conftest import SAMPLE_DATA
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-
 
 def _ok(data: object) -> httpx.Response:
     return httpx.Response(200, json={"status": "success", "data": data})

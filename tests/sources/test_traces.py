@@ -16,9 +16,9 @@ import costscope
 from costscope.errors import ParseError
 from costscope.sources.traces import hex_id, read_trace_file
 from scripts.loopback import loopback
-from tests.conftest import FIXTURES
+from tests.conftest import SHARED
 
-TRACES = FIXTURES / "traces"
+TRACES = SHARED / "traces"
 
 
 def _read(path: Path) -> pl.DataFrame:

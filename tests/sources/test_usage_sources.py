@@ -25,12 +25,12 @@ from costscope.sources.rules import rule_queries, slo_queries, yaml_usage
 from costscope.sources.usage import refs_frame
 from scripts.loopback import loopback
 from tests import servers
-from tests.conftest import FIXTURES, SAMPLE_DATA
+from tests.conftest import EXPOSITION, SAMPLE_DATA, SHARED
 
-USAGE = FIXTURES / "usage"
+USAGE = SHARED / "dashboards_rules"
 KUBE = USAGE / "kube-prometheus"
 NODE_FULL = USAGE / "rfmoz" / "node-exporter-full.json"
-E2E = FIXTURES / "exposition" / "node_exporter" / "e2e-output.txt"
+E2E = EXPOSITION / "node_exporter" / "e2e-output.txt"
 
 
 def _dashboard_refs(paths: list[Path]) -> tuple[int, pl.DataFrame, pl.DataFrame]:
@@ -204,7 +204,8 @@ def test_a_broken_file_does_not_hide_the_others(tmp_path: Path) -> None:
     ws = costscope.analyze([str(tmp_path)], db=tmp_path / "db")
     analysis = ws.analysis()
     assert analysis.status == "partial"
-    assert analysis.errors.height == 1 and "bad.yml:2" in analysis.errors["message"][0]
+    errors = analysis.errors.filter(pl.col("severity") == "error")
+    assert errors.height == 1 and "bad.yml:2" in errors["message"][0]
     assert ws.usage().filter(pl.col("metric") == "up")["alerts"].to_list() == [1]
 
 
@@ -375,9 +376,10 @@ def test_grafana_token_never_reaches_the_store(tmp_path: Path, monkeypatch: pyte
 
 
 def test_only_dashboards_are_read_as_dashboards(tmp_path: Path) -> None:
-    """JSON-lines traces named *.otlp.json, and a JSON file too big to be a dashboard, are not broken dashboards."""
+    """JSON-lines traces named *.otlp.json, and a big JSON file, are not (broken) dashboards."""
     from costscope.config import Config
-    from costscope.sources import MAX_DASHBOARD_BYTES, resolve_sources, usage_files
+    from costscope.sources import resolve
+    from costscope.sources.kinds import MAX_WHOLE_BYTES, classify
     from tests.conftest import SAMPLE_DATA
 
     folder = tmp_path / "mixed"
@@ -386,8 +388,9 @@ def test_only_dashboards_are_read_as_dashboards(tmp_path: Path) -> None:
     with gzip.open(SAMPLE_DATA / "traces" / "shop.otlp.jsonl.gz", "rt") as f:
         (folder / "spans.otlp.json").write_text("".join(f.readline() for _ in range(3)))  # JSON lines
     with (folder / "dump.json").open("wb") as f:
-        f.truncate(MAX_DASHBOARD_BYTES + 1)  # sparse: big, never read
-    dashboards, _ = usage_files(folder)
-    assert [p.name for p in dashboards] == ["shop.json"]
-    kinds = sorted(s.kind for s in resolve_sources([str(folder)], Config()))
-    assert kinds == ["grafana", "traces"]
+        f.truncate(MAX_WHOLE_BYTES + 1)  # sparse: big, never parsed whole
+    contents = classify(folder)
+    assert [p.name for p in contents.files["grafana"]] == ["shop.json"]
+    resolution = resolve([str(folder)], Config())
+    assert sorted(s.kind for s in resolution.sources) == ["grafana", "traces"]
+    assert [w.file for _, w in resolution.warnings] == [str(folder / "dump.json")]

@@ -1,0 +1,396 @@
+"""The one registry of file kinds: what a file is, told by its content, and which source reads it.
+
+A file's kind is inferred from what it holds — its first bytes (gzip and binary magic, a byte-order
+mark), the top-level keys of a JSON document or of the first JSON line, a YAML document's ``kind``,
+``apiVersion``, ``groups`` or ``slos``, the shape of its first text lines — and its name is only a
+hint, used where the content alone is ambiguous (an empty YAML file named ``rules.yaml``, a broken
+exposition dump named ``.prom``, whose parser then names the bad line). A file nothing recognises
+is never read by guesswork: ``detect`` says what it looked like and which kinds were tried.
+
+Adding a file kind is one ``FileKind`` entry here (its detector) and the module that reads it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from costscope.errors import InputWarning
+from costscope.sources.parquet_export import MARKER as EXPORT_MARKER
+from costscope.sources.replay import MANIFEST
+
+HEAD_BYTES = 64 << 10  # enough for the first lines or the opening of any document
+MAX_WHOLE_BYTES = 64 << 20  # a JSON document parsed whole to see its keys; larger: its first line
+MAX_YAML_BYTES = 16 << 20  # no rule or SLO file is this big
+_YAML_START = re.compile(r"^(?:---|- |[\w.\"'-]+:(?:\s|$))")
+
+
+def _decompressed_head(raw: bytes) -> bytes:
+    """The first bytes of a gzip stream, however little of it ``raw`` holds."""
+    try:
+        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(raw, HEAD_BYTES)
+    except zlib.error:
+        return b""
+
+
+class Sniff:
+    """What a file holds, read lazily: its head, its JSON document or first line, its YAML documents."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        with path.open("rb") as fh:
+            raw = fh.read(HEAD_BYTES)
+        self.gzipped = raw[:2] == b"\x1f\x8b"
+        head = _decompressed_head(raw) if self.gzipped else raw
+        self.head = head.removeprefix(b"\xef\xbb\xbf")
+        self.size = path.stat().st_size
+        name = path.name[:-3] if path.name.endswith(".gz") else path.name
+        self.name = name.lower()
+        self.broken_yaml = False  # set once ``yaml`` found text that YAML refuses
+
+    @cached_property
+    def binary(self) -> bool:
+        """Whether the head holds bytes no text format has (NUL, or not UTF-8)."""
+        if b"\x00" in self.head:
+            return True
+        try:
+            self.head[:-4].decode("utf-8")  # a character may be cut at the end of the head
+        except UnicodeDecodeError:
+            return True
+        return False
+
+    @cached_property
+    def text(self) -> str:
+        """The head as text."""
+        return self.head.decode("utf-8", errors="replace")
+
+    @cached_property
+    def lines(self) -> list[str]:
+        """The head's first non-blank lines (at most 20), whole lines only."""
+        body = self.text if len(self.head) < HEAD_BYTES else self.text.rsplit("\n", 1)[0]
+        return [line.strip() for line in body.splitlines() if line.strip()][:20]
+
+    @cached_property
+    def json(self) -> Any:
+        """The JSON document (whole, when small enough), else the first line's; None if not JSON."""
+        start = self.text.lstrip()[:1]
+        if start not in ("{", "["):
+            return None
+        if self.size <= MAX_WHOLE_BYTES:
+            try:
+                data = gzip.decompress(self.path.read_bytes()) if self.gzipped else self.path.read_bytes()
+                return json.loads(data.removeprefix(b"\xef\xbb\xbf"))
+            except (ValueError, OSError, EOFError, RecursionError):
+                pass
+        first = self.lines[0] if self.lines else ""
+        try:
+            return json.loads(first)
+        except (ValueError, RecursionError):
+            return None
+
+    @cached_property
+    def json_lines(self) -> bool:
+        """Whether the file is JSON Lines: its first two lines are each a JSON object."""
+        if len(self.lines) < 2:
+            return False
+        try:
+            return all(isinstance(json.loads(line), dict) for line in self.lines[:2])
+        except (ValueError, RecursionError):
+            return False
+
+    @cached_property
+    def first_object(self) -> dict[str, Any] | None:
+        """The JSON object a kind is told by: the document, or the first line of JSON Lines."""
+        if self.json_lines:
+            return json.loads(self.lines[0])  # type: ignore[no-any-return]
+        return self.json if isinstance(self.json, dict) else None
+
+    @cached_property
+    def broken_json(self) -> bool:
+        """Whether the file opens like JSON but is neither a JSON document nor JSON Lines."""
+        return self.text.lstrip()[:1] in ("{", "[") and self.json is None
+
+    @cached_property
+    def yaml(self) -> list[Any]:
+        """The YAML mappings and lists of a small file that parses as YAML (and is not JSON); else []."""
+        if self.binary or self.json is not None or self.size > MAX_YAML_BYTES:
+            return []
+        first = next((line for line in self.lines if not line.startswith("#")), "")
+        if not self.has_suffix((".yml", ".yaml")) and not _YAML_START.match(first):
+            return []  # YAML parses any text (slowly): only what opens like a mapping, a list or ---
+        try:
+            data = gzip.decompress(self.path.read_bytes()) if self.gzipped else self.path.read_bytes()
+            docs = list(yaml.safe_load_all(data.decode("utf-8", errors="replace")))
+        except (yaml.YAMLError, OSError, EOFError, ValueError, RecursionError):
+            self.broken_yaml = True
+            return []
+        return [d for d in docs if isinstance(d, dict | list)]  # plain text is a YAML string too
+
+    def has_suffix(self, suffixes: Iterable[str]) -> bool:
+        """Whether the name (without ``.gz``) ends in one of ``suffixes``."""
+        return self.name.endswith(tuple(suffixes))
+
+
+# --- detectors: content first ------------------------------------------------------------------
+
+_TRACE_KEYS = ("resourceSpans", "resource_spans")
+TRACE_FORMATS = ("otlp", "zipkin", "jaeger", "traces")  # trace files are often named for their format
+_SAMPLE_LINE = re.compile(
+    r"^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})?[ \t]+[-+0-9.eEInfinityNa]+([ \t]+-?\d+)?[ \t]*(#.*)?$"
+)
+_EXPOSITION_COMMENT = re.compile(r"^#[ \t]*(HELP|TYPE|UNIT)[ \t]+[a-zA-Z_:]|^#[ \t]*EOF$")
+
+
+def _is_trace_object(doc: Any) -> bool:
+    if not isinstance(doc, dict):
+        return False
+    if any(k in doc for k in _TRACE_KEYS):
+        return True
+    result = doc.get("result")  # Jaeger's v3 API: {"result": {"resourceSpans": ...}}
+    if isinstance(result, dict) and any(k in result for k in _TRACE_KEYS):
+        return True
+    data = doc.get("data")  # Jaeger's query API: a list of traces, or one trace
+    if isinstance(data, list) and all(isinstance(t, dict) and "spans" in t for t in data[:3]) and data:
+        return True
+    if isinstance(data, dict) and ("spans" in data or "traceID" in data):
+        return True
+    if "traceID" in doc and "spans" in doc:  # one exported Jaeger trace
+        return True
+    return "traceId" in doc and "id" in doc  # one Zipkin span
+
+
+def is_traces(s: Sniff) -> bool:
+    """OTLP ``resourceSpans``, a Jaeger answer or trace, or Zipkin v2 spans (a list of them)."""
+    if s.broken_json:  # named for a trace format: its reader says what is wrong, where
+        return any(f".{fmt}." in s.name for fmt in TRACE_FORMATS)
+    doc = s.first_object if s.json_lines else s.json
+    if isinstance(doc, list):
+        first = doc[0] if doc else None
+        if isinstance(first, list):  # Zipkin: a list of traces
+            first = first[0] if first else None
+        return isinstance(first, dict) and "traceId" in first and "id" in first
+    return _is_trace_object(doc)
+
+
+def is_dashboard_doc(doc: Any) -> bool:
+    """Whether ``doc`` is a Grafana dashboard model (or an API answer wrapping one)."""
+    if isinstance(doc, dict) and isinstance(doc.get("dashboard"), dict):
+        doc = doc["dashboard"]
+    return isinstance(doc, dict) and ("panels" in doc or "rows" in doc)
+
+
+def is_grafana(s: Sniff) -> bool:
+    """A Grafana dashboard JSON document; a broken JSON document named ``.json`` too (said later)."""
+    if s.broken_json:
+        return s.has_suffix((".json",))
+    return not s.json_lines and is_dashboard_doc(s.json)
+
+
+def _yaml_kinds(doc: Any) -> bool:
+    if not isinstance(doc, dict):
+        return False
+    kind = str(doc.get("kind") or "")
+    api = str(doc.get("apiVersion") or "")
+    if kind in ("PrometheusRule", "PrometheusServiceLevel", "ServiceLevelObjective", "SLO"):
+        return True
+    if api.startswith(("openslo/", "sloth.slok.dev/", "pyrra.dev/", "monitoring.coreos.com/")):
+        return True
+    if str(doc.get("version") or "").startswith("prometheus/") and "slos" in doc:
+        return True
+    return isinstance(doc.get("groups"), list)
+
+
+def is_rules(s: Sniff) -> bool:
+    """Prometheus/Loki rule files, ``PrometheusRule`` resources, Sloth, OpenSLO and Pyrra SLOs.
+
+    An empty YAML file (or one holding only ``null``, as some mixins publish) named ``.yml`` or
+    ``.yaml`` is taken as a rule file too: it is then read, and yields no readers, said so.
+    """
+    docs = s.yaml
+    if docs:
+        return any(_yaml_kinds(d) for d in docs)
+    if not s.has_suffix((".yml", ".yaml")) or s.binary or s.json is not None:
+        return False
+    if s.broken_yaml:  # named as YAML and refused by YAML: the rules reader names the line
+        return True
+    return all(line.startswith("#") or line in ("null", "~", "---", "...") for line in s.lines)
+
+
+def _exposition_like(lines: list[str]) -> bool:
+    samples = [line for line in lines if not line.startswith("#")]
+    comments = [line for line in lines if line.startswith("#")]
+    if any(_EXPOSITION_COMMENT.match(c) for c in comments[:10]):
+        return True
+    return bool(samples) and sum(bool(_SAMPLE_LINE.match(x)) for x in samples[:10]) >= 0.8 * min(
+        len(samples), 10
+    )
+
+
+def is_exposition(s: Sniff) -> bool:
+    """Prometheus text format or OpenMetrics; a broken dump still named ``.prom``/``.om``/... too."""
+    if s.binary or s.json is not None:
+        return False
+    if _exposition_like(s.lines):
+        return True
+    # named as an exposition and not any other text kind: read it, so the parser names the bad line
+    return s.has_suffix(EXPOSITION_SUFFIXES) and not s.yaml and not _log_like(s)
+
+
+EXPOSITION_SUFFIXES = (".prom", ".metrics", ".txt", ".om", ".openmetrics")
+LOG_SUFFIXES = (".log", ".jsonl", ".ndjson", ".logfmt")
+_LOGFMT = re.compile(r'^(?:[\w.@-]+=(?:"(?:[^"\\]|\\.)*"|\S*)\s*){2,}$')
+_LOG_START = re.compile(
+    r"^(?:\[?\d{4}-\d{2}-\d{2}[T ]\d|\[?\d{2}/\w{3}/\d{4}|\w{3} [ \d]\d \d{2}:\d{2}|<\d{1,3}>"
+    r"|[IWEF]\d{4} \d{2}:\d{2}|\d{1,3}(?:\.\d{1,3}){3} |\[?(?:TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL)\b"
+    r"|\d{2}:\d{2}:\d{2}|\d{10}(?:\.\d+)?\s|\d{6} \d{6})"
+)
+
+
+def _log_like(s: Sniff) -> bool:
+    if not s.lines:
+        return False
+    lines = s.lines[:10]
+    if sum(bool(_LOG_START.match(x)) or bool(_LOGFMT.match(x)) for x in lines) >= 0.6 * len(lines):
+        return True
+    return s.json_lines and not is_traces(s)
+
+
+def is_logs(s: Sniff) -> bool:
+    """Log lines: JSON Lines (not traces), logfmt, or text lines starting with a time or a level.
+
+    Plain text of no recognisable shape is a log only where its name says so (``.log``).
+    """
+    if s.binary:
+        return False
+    if s.json_lines:
+        return not is_traces(s)
+    if s.json is not None:
+        return False
+    if _exposition_like(s.lines):
+        return False
+    return _log_like(s) or (s.has_suffix(LOG_SUFFIXES) and not s.yaml)
+
+
+@dataclass(frozen=True)
+class FileKind:
+    """One kind of file: the source kind that reads it, what it is called, how it is recognised."""
+
+    kind: str
+    what: str
+    detect: Callable[[Sniff], bool]
+
+
+# order matters only where two could claim a file: the more specific first
+FILE_KINDS: tuple[FileKind, ...] = (
+    FileKind("traces", "trace file (OTLP JSON, Jaeger JSON, Zipkin v2 JSON)", is_traces),
+    FileKind("grafana", "Grafana dashboard JSON", is_grafana),
+    FileKind(
+        "rules", "rule or SLO YAML (Prometheus/Loki rules, PrometheusRule, Sloth, OpenSLO, Pyrra)", is_rules
+    ),
+    FileKind("exposition", "Prometheus or OpenMetrics exposition", is_exposition),
+    FileKind("logs", "log lines (JSON Lines, logfmt, text)", is_logs),
+)
+
+
+def _looked_like(s: Sniff) -> str:
+    """A short description of what an unrecognised file holds."""
+    if s.size == 0:
+        return "an empty file"
+    if s.head[:4] == b"PAR1":
+        return "a Parquet file (costscope reads Parquet as a folder written by `costscope export`)"
+    if s.binary:
+        return "binary data" + (" (gzip)" if s.gzipped else "")
+    doc = s.first_object if s.json_lines else s.json
+    for key, what in (("resourceMetrics", "OTLP metrics"), ("resourceLogs", "OTLP logs")):
+        if isinstance(doc, dict) and (key in doc or key.replace("M", "_m").replace("L", "_l") in doc):
+            return f"{what} JSON (not read by this version)"
+    if isinstance(doc, dict):
+        keys = ", ".join(sorted(map(str, doc))[:6]) or "none"
+        return f"a JSON {'Lines file whose first object has' if s.json_lines else 'object with'} keys {keys}"
+    if isinstance(doc, list):
+        return f"a JSON list of {len(doc)} item(s)" if not s.json_lines else "JSON Lines"
+    if s.yaml:
+        first = s.yaml[0]
+        if isinstance(first, dict):
+            return f"YAML with keys {', '.join(sorted(map(str, first))[:6])}"
+        return f"YAML holding a {type(first).__name__}"
+    first_line = s.lines[0] if s.lines else ""
+    return f"text starting {first_line[:60]!r}" if first_line else "blank text"
+
+
+def detect(path: Path) -> str | InputWarning:
+    """The kind of file ``path`` is, by content; or a warning saying what it looked like."""
+    try:
+        s = Sniff(path)
+    except OSError as exc:
+        return InputWarning(f"cannot read: {exc.strerror or exc}", file=str(path))
+    if s.size:
+        for entry in FILE_KINDS:
+            if entry.detect(s):
+                return entry.kind
+    tried = ", ".join(k.kind for k in FILE_KINDS)
+    return InputWarning(f"not recognised: {_looked_like(s)}; tried {tried}", file=str(path))
+
+
+def describe(kind: str) -> str:
+    """What a file kind is called in messages."""
+    return next((k.what for k in FILE_KINDS if k.kind == kind), kind)
+
+
+@dataclass(frozen=True)
+class FolderContents:
+    """A folder's files by kind (each sorted), and a warning for each file no kind recognised."""
+
+    files: dict[str, tuple[Path, ...]]
+    warnings: tuple[InputWarning, ...]
+
+
+def _is_own(path: Path) -> bool:
+    """costscope's own files: its config, and a DuckDB store (and its WAL) kept beside the data."""
+    if path.name.startswith("costscope") and path.suffix in (".yml", ".yaml"):
+        return True
+    if path.name.endswith((".duckdb", ".duckdb.wal", ".db.wal")):
+        return True
+    try:
+        with path.open("rb") as fh:
+            return fh.read(12)[8:12] == b"DUCK"
+    except OSError:
+        return False
+
+
+def classify(folder: Path) -> FolderContents:
+    """Every file under ``folder`` by kind, outside recordings and exports (read as their own kinds).
+
+    Hidden files and folders and costscope's own files (config, a store) are left alone, on purpose.
+    """
+    special = [m.parent for name in (MANIFEST, EXPORT_MARKER) for m in folder.rglob(name)]
+    files: dict[str, list[Path]] = {}
+    warnings: list[InputWarning] = []
+    for p in sorted(folder.rglob("*")):
+        rel = p.relative_to(folder).parts
+        if not p.is_file() or any(part.startswith(".") for part in rel) or _is_own(p):
+            continue
+        if any(r == p.parent or r in p.parents for r in special):
+            continue
+        found = detect(p)
+        if isinstance(found, InputWarning):
+            warnings.append(found)
+        else:
+            files.setdefault(found, []).append(p)
+    return FolderContents({k: tuple(v) for k, v in files.items()}, tuple(warnings))
+
+
+def files_of_kind(path: Path, kind: str) -> tuple[Path, ...]:
+    """The files a source of ``kind`` reads at ``path``: the file itself, or the folder's of that kind."""
+    if path.is_file():
+        return (path,)
+    return classify(path).files.get(kind, ())

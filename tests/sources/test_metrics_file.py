@@ -1,0 +1,64 @@
+"""Exposition files from exporters nobody here wrote, judged by promtool and prometheus_client.
+
+../shared/fixtures/realworld/metrics holds dumps from exporters' own test fixtures; some are not one
+valid exposition (a family split in two, a second HELP). ``promtool check metrics`` is the judge of
+which parse: costscope refuses exactly the files promtool refuses, naming the file and line, and on
+every other file finds the series prometheus_client finds. The one difference on purpose: a file
+without a final newline, which promtool 2.42 refuses ("unexpected end of input stream") and
+Prometheus' scraper accepts.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from costscope.errors import ParseError
+from costscope.sources.exposition import ExpositionParser
+from costscope.sources.metrics_file import _lines, is_openmetrics_file
+from tests.conftest import REALWORLD
+from tests.servers import require_binary
+
+DUMPS = sorted((REALWORLD / "metrics").rglob("*.prom")) if REALWORLD.is_dir() else []
+
+
+def _promtool_refuses(path: Path) -> bool:
+    result = subprocess.run(
+        [require_binary("promtool"), "check", "metrics"],
+        input=path.read_bytes(),
+        capture_output=True,
+        timeout=60,
+    )
+    out = result.stderr.decode() + result.stdout.decode()
+    return "parsing error" in out and "unexpected end of input stream" not in out
+
+
+@pytest.mark.parametrize("path", DUMPS, ids=lambda p: p.name)
+def test_real_dump_as_promtool_and_prometheus_client_read_it(path: Path) -> None:
+    parser = ExpositionParser(str(path), openmetrics=is_openmetrics_file(path))
+    if _promtool_refuses(path):
+        with pytest.raises(ParseError) as info:
+            for _ in parser.chunks(_lines(path)):
+                pass
+        assert info.value.file == str(path) and info.value.line
+        return
+    ours = {(_base(s.name), frozenset(s.labels)) for s in ExpositionParser(str(path)).parse(_lines(path))}
+    text = path.read_text(encoding="utf-8")
+    families = text_string_to_metric_families(text)
+    theirs = {(_base(s.name), frozenset(s.labels.items())) for f in families for s in f.samples}
+    assert ours == theirs
+
+
+def _base(name: str) -> str:
+    # prometheus_client names a counter's samples *_total even where the exporter did not
+    return name.removesuffix("_total")
+
+
+def test_there_are_dumps_of_both_verdicts() -> None:
+    if not DUMPS:
+        pytest.skip("../shared/fixtures/realworld is missing")
+    refused = [p for p in DUMPS if _promtool_refuses(p)]
+    assert len(DUMPS) >= 20 and 0 < len(refused) < len(DUMPS)
