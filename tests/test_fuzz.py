@@ -72,7 +72,8 @@ def test_rules_and_slos(doc: Any) -> None:
     def run() -> None:
         if isinstance(doc, dict):
             queries, problems = rule_queries(doc, "f")
-            refs_frame("s", [*queries, *slo_queries(doc, "f")], problems)
+            slo, slo_problems = slo_queries(doc, "f")
+            refs_frame("s", [*queries, *slo], [*problems, *slo_problems])
 
     _only_costscope_errors(run)
 

@@ -4,10 +4,16 @@ Rules come from rule files (``groups:``, or a ``PrometheusRule`` custom resource
 ``spec.groups``; several YAML documents per file allowed) or from a live server's
 ``/api/v1/rules``. An alert's name and a recorded metric's name say who uses a metric.
 
-SLOs are usage of their own kind (breaking one is worse than breaking a dashboard): Sloth specs
-(``version: prometheus/v1`` and the ``PrometheusServiceLevel`` resource: ``events.error_query`` /
-``total_query`` and ``raw.error_ratio_query``, whose ``{{.window}}`` is filled with a window) and
-OpenSLO (``SLO``/``SLI`` documents: every Prometheus ``metricSource`` query, however nested).
+SLOs are usage of their own kind (breaking one is worse than breaking a dashboard):
+
+- Sloth: ``version: prometheus/v1`` (``events.error_query``/``total_query``, ``raw.error_ratio_query``)
+  and the ``sloth.slok.dev/v1`` ``PrometheusServiceLevel`` resource (the same in camelCase:
+  ``errorQuery``/``totalQuery``/``errorRatioQuery``); ``{{.window}}`` is filled with a window. An SLI
+  ``plugin`` builds its query in code: a problem row names it, so the SLO is never silently lost.
+- OpenSLO ``v1`` (``SLO``/``SLI`` documents: every Prometheus ``metricSource`` query, however nested)
+  and ``v1alpha`` (``ratioMetrics``/``thresholdMetric`` with ``source: prometheus`` and ``query``).
+- Pyrra ``ServiceLevelObjective`` (``pyrra.dev/v1alpha1``): ``indicator.ratio`` (errors/total),
+  ``latency`` (success/total), ``latencyNative`` and ``bool_gauge``, each a metric selector.
 """
 
 from __future__ import annotations
@@ -48,12 +54,12 @@ def is_rule_document(doc: object) -> bool:
 
 
 def is_slo_document(doc: object) -> bool:
-    """Whether ``doc`` is a Sloth spec/resource or an OpenSLO document."""
+    """Whether ``doc`` is a Sloth spec/resource, an OpenSLO document or a Pyrra SLO."""
     if not isinstance(doc, dict):
         return False
     if doc.get("kind") == "PrometheusServiceLevel" or isinstance(doc.get("slos"), list):
         return True
-    return str(doc.get("apiVersion", "")).startswith("openslo/")
+    return str(doc.get("apiVersion", "")).startswith(("openslo/", "pyrra.dev/"))
 
 
 @malformed_is_parse_error("rule file")
@@ -111,9 +117,11 @@ def api_rule_queries(client: HttpClient) -> list[Query]:
     return queries
 
 
-def _sloth(doc: dict[str, Any], origin: str) -> Iterator[Query]:
+def _sloth(doc: dict[str, Any], origin: str) -> tuple[list[Query], list[Problem]]:
     spec = doc.get("spec") if doc.get("kind") == "PrometheusServiceLevel" else doc
     service = str((spec or {}).get("service") or "")
+    queries: list[Query] = []
+    problems: list[Problem] = []
     for slo in (spec or {}).get("slos") or []:
         if not isinstance(slo, dict):
             continue
@@ -121,8 +129,19 @@ def _sloth(doc: dict[str, Any], origin: str) -> Iterator[Query]:
         sli = slo.get("sli") or {}
         parts = {**(sli.get("events") or {}), **(sli.get("raw") or {})}
         for part, expr in parts.items():
-            if isinstance(expr, str) and part.endswith("query"):
-                yield Query("slo", name, part, origin, _SLOTH_WINDOW.sub("5m", expr))
+            # prometheus/v1 says error_query, the Kubernetes resource errorQuery
+            if isinstance(expr, str) and part.lower().replace("_", "").endswith("query"):
+                queries.append(Query("slo", name, part, origin, _SLOTH_WINDOW.sub("5m", expr)))
+        plugin = sli.get("plugin")
+        if isinstance(plugin, dict):
+            problems.append(
+                Problem(
+                    "slo", name, "sli.plugin", origin, None, "unresolved",
+                    f"SLI plugin {plugin.get('id')!r} builds its query in code: give costscope the rules"
+                    " Sloth generates from this spec to see what it reads",
+                )
+            )  # fmt: skip
+    return queries, problems
 
 
 def _metric_sources(node: Any, path: str) -> Iterator[tuple[str, str]]:
@@ -134,6 +153,10 @@ def _metric_sources(node: Any, path: str) -> Iterator[tuple[str, str]]:
             query = spec.get("query") or spec.get("promql") if isinstance(spec, dict) else None
             if any(p in kind for p in _PROMETHEUS_SOURCES) and isinstance(query, str):
                 yield path, query
+        # OpenSLO v1alpha: {source: prometheus, queryType: promql, query: ...}
+        alpha = str(node.get("source", "")).lower().replace("-", "")
+        if any(p in alpha for p in _PROMETHEUS_SOURCES) and isinstance(node.get("query"), str):
+            yield path, node["query"]
         for key, value in node.items():
             if key != "metricSource":
                 yield from _metric_sources(value, f"{path}.{key}" if path else str(key))
@@ -142,13 +165,33 @@ def _metric_sources(node: Any, path: str) -> Iterator[tuple[str, str]]:
             yield from _metric_sources(value, f"{path}[{i}]")
 
 
-@malformed_is_parse_error("SLO document")
-def slo_queries(doc: dict[str, Any], origin: str) -> list[Query]:
-    """The PromQL of one SLO document (Sloth or OpenSLO)."""
-    if not str(doc.get("apiVersion", "")).startswith("openslo/"):
-        return list(_sloth(doc, origin))
+def _pyrra(doc: dict[str, Any], origin: str) -> list[Query]:
     name = str((doc.get("metadata") or {}).get("name") or "unnamed SLO")
-    return [Query("slo", name, path, origin, query) for path, query in _metric_sources(doc.get("spec"), "")]
+    indicator = (doc.get("spec") or {}).get("indicator") or {}
+    queries = []
+    for kind, parts in indicator.items() if isinstance(indicator, dict) else []:
+        if not isinstance(parts, dict):
+            continue
+        if isinstance(parts.get("metric"), str):  # bool_gauge: one metric
+            queries.append(Query("slo", name, kind, origin, parts["metric"]))
+        for part, value in parts.items():
+            if isinstance(value, dict) and isinstance(value.get("metric"), str):
+                queries.append(Query("slo", name, f"{kind}.{part}", origin, value["metric"]))
+    return queries
+
+
+@malformed_is_parse_error("SLO document")
+def slo_queries(doc: dict[str, Any], origin: str) -> tuple[list[Query], list[Problem]]:
+    """The PromQL of one SLO document (Sloth, OpenSLO or Pyrra), and what could not be seen."""
+    api = str(doc.get("apiVersion", ""))
+    if api.startswith("pyrra.dev/"):
+        return _pyrra(doc, origin), []
+    if not api.startswith("openslo/"):
+        return _sloth(doc, origin)
+    name = str((doc.get("metadata") or {}).get("name") or "unnamed SLO")
+    found = _metric_sources(doc.get("spec"), "")
+    # Sloth reads OpenSLO too, filling the same {{.window}}
+    return [Query("slo", name, path, origin, _SLOTH_WINDOW.sub("5m", query)) for path, query in found], []
 
 
 def yaml_usage(path: Path) -> tuple[list[Query], list[Problem]]:
@@ -161,5 +204,7 @@ def yaml_usage(path: Path) -> tuple[list[Query], list[Problem]]:
             queries += found
             problems += trouble
         elif is_slo_document(doc):
-            queries += slo_queries(doc, str(path))
+            found, trouble = slo_queries(doc, str(path))
+            queries += found
+            problems += trouble
     return queries, problems

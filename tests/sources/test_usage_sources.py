@@ -131,7 +131,7 @@ def test_sloth_and_openslo() -> None:
             {"name": "raw", "sli": {"raw": {"error_ratio_query": "sum(rate(err_total[{{.window}}]))"}}},
         ],
     }
-    queries = slo_queries(sloth, "f")
+    queries, _ = slo_queries(sloth, "f")
     assert [(q.name, q.panel) for q in queries] == [
         ("api/avail", "error_query"),
         ("api/avail", "total_query"),
@@ -156,7 +156,7 @@ def test_sloth_and_openslo() -> None:
             }
         },
     }
-    assert [q.expr for q in slo_queries(openslo, "f")] == ["sum(ok_total)", "sum(all_total)"]
+    assert [q.expr for q in slo_queries(openslo, "f")[0]] == ["sum(ok_total)", "sum(all_total)"]
 
 
 def test_prometheus_rule_crd_and_plain_groups_read_alike() -> None:
