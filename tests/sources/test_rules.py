@@ -179,7 +179,7 @@ EMPTY_SLO = "apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: nothing}\nspec:
                 "probe_success",
             },
         ),
-    ],  # fmt: skip
+    ],
     ids=["openslo-v1alpha", "openslo-v1", "pyrra"],
 )
 def test_slo_formats_from_their_specifications(tmp_path: Path, text: str, metrics: set[str]) -> None:
