@@ -197,6 +197,8 @@ def write_outputs(
     from costscope.report.json_doc import write_json
     from costscope.report.markdown import markdown_summary
 
+    # the document says how long each stage took, as far as the run has got
+    analysis = replace(analysis, timings=dict(run.timer.seconds))
     with run.timer.stage("report"):
         if report is not None:
             from costscope.analyze.trends import history

@@ -30,6 +30,12 @@ SEVERITY = {"slo": 3, "alert": 2, "recording_rule": 2, "dashboard": 1}
 NEVER_DROPPED = ("le", "quantile", "job", "__name__")
 MAX_CHAIN = 8  # recording rules of recording rules, followed this deep
 _READER_KINDS = ("dashboard", "alert", "recording_rule", "slo")
+_RULE_KINDS = ("alert", "recording_rule")  # a rule is told apart by its group and static labels too
+MISSING_SCHEMA: dict[str, Any] = {
+    "kind": pl.String, "name": pl.String, "panel": pl.String, "origin": pl.String, "metric": pl.String,
+    "via": pl.String, "expr": pl.String,
+}  # fmt: skip
+_ABSENT = ("absent(", "absent_over_time(")  # an expression that means to find nothing is not broken
 
 
 @dataclass(frozen=True)
@@ -62,19 +68,30 @@ class Usage:
     readers: dict[str, list[tuple[Reader, bool, frozenset[str]]]] = field(default_factory=dict)
     # per histogram: readers that select every bucket they read by its bound (le="0.5")
     pinned: dict[str, frozenset[Reader]] = field(default_factory=dict)
+    # every reader the usage sources hold, whether or not what it reads exists: (kind, name, identity)
+    everyone: frozenset[tuple[str, str, str | None]] = frozenset()
+    # readers of metrics no source of the snapshot has (directly, or through a recording rule)
+    missing: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=MISSING_SCHEMA))
 
     def summary(self) -> dict[str, Any]:
         """Counts for a headline: readers by kind, used and unused metrics, their cost, problems."""
         unread = self.unread().height
         m = self.metrics
         unused = m.filter(pl.col("status") == "unused")
-        readers = {r for entries in self.readers.values() for r, _, _ in entries if r.via is None}
+
+        # every reader counts, also those reading metrics no source has (they are broken: ``missing``)
+        def count(kind: str) -> int:
+            return len({(k, n, i) for k, n, i in self.everyone if k == kind})
+
+        broken = self.missing.unique(["kind", "name", "panel"]) if self.missing.height else self.missing
         return {
             "known": self.known,
-            "dashboards": len({r.name for r in readers if r.kind == "dashboard"}),
-            "alerts": len({r.name for r in readers if r.kind == "alert"}),
-            "recording_rules": len({r.name for r in readers if r.kind == "recording_rule"}),
-            "slos": len({r.name for r in readers if r.kind == "slo"}),
+            "dashboards": count("dashboard"),
+            "alerts": count("alert"),
+            "recording_rules": count("recording_rule"),
+            "slos": count("slo"),
+            "broken_readers": broken.height,
+            "broken_alerts": broken.filter(pl.col("kind") == "alert").height if broken.height else 0,
             "metrics_used": m.height - unused.height,
             "metrics_unused": unused.height,
             "unused_series": int(unused["series"].sum()) if unused.height else 0,
@@ -283,6 +300,10 @@ def analyze_usage(
         "readers": pl.List(pl.String), "labels_needed": pl.List(pl.String), "labels_unused": pl.List(pl.String),
     }  # fmt: skip
     frame = pl.DataFrame(rows, schema=schema) if known else pl.DataFrame(schema=schema)
+    everyone = frozenset(
+        (k, n, p if k in _RULE_KINDS else None)
+        for k, n, p in refs.select("kind", "name", "panel").unique().iter_rows()
+    )
     return Usage(
         known=known,
         metrics=frame,
@@ -290,6 +311,60 @@ def analyze_usage(
         problems=problems,
         readers=dict(readers) if known else {},
         pinned=pinned,
+        everyone=everyone,
+        missing=_missing(refs, set(family_of) | set(family_of.values()))
+        if known and family_of
+        else _MISSING_EMPTY,
+    )
+
+
+_MISSING_EMPTY = pl.DataFrame(schema=MISSING_SCHEMA)
+
+
+def _missing(refs: pl.DataFrame, present: set[str]) -> pl.DataFrame:
+    """Readers of metrics that no source has and no recording rule makes, and readers of their rules."""
+    exact = refs.filter(pl.col("name_match") == "exact")
+    recorded = set(refs.filter(pl.col("kind") == "recording_rule")["name"].to_list())
+    rows = []
+    lost: set[str] = set()
+    for row in exact.iter_rows(named=True):
+        metric, expr = row["metric"], row["expr"] or ""
+        if metric in present or metric in recorded or any(f in expr for f in _ABSENT):
+            continue
+        rows.append(
+            {
+                **{k: row[k] for k in ("kind", "name", "panel", "origin", "expr")},
+                "metric": metric,
+                "via": None,
+            }
+        )
+        if row["kind"] == "recording_rule":
+            lost.add(row["name"])
+    # what reads a broken recording rule's output is broken through it (transitively)
+    frontier, seen = set(lost), set(lost)
+    for _ in range(MAX_CHAIN):
+        nxt = set()
+        for row in exact.filter(pl.col("metric").is_in(list(frontier))).iter_rows(named=True):
+            rows.append(
+                {
+                    **{k: row[k] for k in ("kind", "name", "panel", "origin", "expr")},
+                    "metric": row["metric"],
+                    "via": row["metric"],
+                }
+            )
+            if row["kind"] == "recording_rule" and row["name"] not in seen:
+                seen.add(row["name"])
+                nxt.add(row["name"])
+        if not nxt:
+            break
+        frontier = nxt
+    if not rows:
+        return _MISSING_EMPTY
+    order = {k: -v for k, v in SEVERITY.items()}
+    return (
+        pl.DataFrame(rows, schema=MISSING_SCHEMA)
+        .unique(maintain_order=True)
+        .sort(pl.col("kind").replace_strict(order, default=0, return_dtype=pl.Int64), "name", "metric")
     )
 
 

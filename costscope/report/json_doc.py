@@ -128,6 +128,7 @@ def json_document(analysis: Analysis) -> dict[str, Any]:
             "metrics": _rows(analysis.usage.metrics),
             "keep_used_labels": _rows(analysis.usage.keep_used),
             "problems": _rows(analysis.usage.problems),
+            "missing_metrics": _rows(analysis.usage.missing),
         },
         "sources": _rows(analysis.sources),
         "errors": _rows(analysis.errors),

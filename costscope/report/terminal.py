@@ -123,6 +123,15 @@ def print_summary(
         )
     else:
         console.print("[dim]Usage unknown: add dashboards and rules to see what each action would break.[/]")
+    missing = analysis.usage.missing
+    if missing.height:
+        broken = missing.unique(["kind", "name", "panel"], maintain_order=True)
+        named = ", ".join(
+            f"{escape(k.replace('_', ' '))} {escape(n)} ({escape(m)})"
+            for k, n, m in broken.select("kind", "name", "metric").head(3).iter_rows()
+        )
+        more = f" and {broken.height - 3} more" if broken.height > 3 else ""
+        console.print(f"[red]{broken.height} reader(s) read metrics no source has — broken: {named}{more}[/]")
     risky = analysis.risky_labels
     if risky.height:
         names = ", ".join(escape(x) for x in risky["label"].head(6))

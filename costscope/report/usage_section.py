@@ -21,7 +21,27 @@ def usage_section(a: Analysis) -> str:
     m = usage.metrics
     unused = m.filter(pl.col("status") == "unused")
     cost = float(unused["monthly_cost"].sum()) if unused.height else 0.0
-    parts = [
+    parts = []
+    if usage.missing.height:  # the most actionable thing for an on-call team: alerts that cannot fire
+        parts += [
+            "<h3>Broken: readers of metrics no source has</h3>",
+            f'<p class="bad">{usage.missing.unique(["kind", "name", "panel"]).height} alert(s), rule(s), SLO(s)'
+            " or panel(s) read metrics that no source of this snapshot has (a typo, a renamed or dropped"
+            " metric, an exporter that is gone): they answer nothing.</p>",
+            table(
+                usage.missing.head(300),
+                [
+                    ("kind", "kind"),
+                    ("name", "name"),
+                    ("panel", "panel or group"),
+                    ("metric", "missing metric"),
+                    ("via", "through rule"),
+                    ("origin", "where"),
+                ],
+                set(),
+            ),  # fmt: skip
+        ]
+    parts += [
         f"<p><b>{unused.height:,}</b> of {m.height:,} metrics are read by no dashboard, alert, recording rule"
         f" or SLO: {int(unused['series'].sum() if unused.height else 0):,} series, <b>{esc(money(cost))}</b>"
         " per month.</p>",

@@ -94,8 +94,19 @@ def rule_queries(doc: dict[str, Any], origin: str) -> tuple[list[Query], list[Pr
                     )
                 )
                 continue
-            queries.append(Query(kind, str(name), group_name, origin, str(expr)))
+            queries.append(
+                Query(kind, str(name), _rule_identity(group_name, rule.get("labels")), origin, str(expr))
+            )
     return queries, problems
+
+
+def _rule_identity(group: str, labels: object) -> str:
+    """A rule's group, and its static labels when it has some: rules of one name and different
+    labels (``severity: warning`` and ``critical``, a recording rule per ``cluster``) are distinct."""
+    if not isinstance(labels, dict) or not labels:
+        return group
+    pairs = ",".join(f'{k}="{v}"' for k, v in sorted((str(k), str(v)) for k, v in labels.items()))
+    return f"{group} {{{pairs}}}"
 
 
 def api_rule_queries(client: HttpClient) -> list[Query]:
@@ -111,9 +122,8 @@ def api_rule_queries(client: HttpClient) -> list[Query]:
             if not isinstance(rule, dict) or not rule.get("query"):
                 continue
             kind = "alert" if rule.get("type") == "alerting" else "recording_rule"
-            queries.append(
-                Query(kind, str(rule.get("name")), str(group.get("name") or ""), origin, rule["query"])
-            )
+            panel = _rule_identity(str(group.get("name") or ""), rule.get("labels"))
+            queries.append(Query(kind, str(rule.get("name")), panel, origin, rule["query"]))
     return queries
 
 

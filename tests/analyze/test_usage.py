@@ -155,3 +155,58 @@ def test_a_folder_of_unrelated_yaml_does_not_make_metrics_unused(tmp_path: Path)
     ws = costscope.analyze([str(tmp_path)], db=tmp_path / "db")
     assert not ws.analysis().usage.known
     assert "drop_metric" not in set(ws.recommendations()["kind"])
+
+
+BROKEN_RULES = """\
+groups:
+- name: app
+  rules:
+  - alert: Up
+    expr: up == 0
+  - alert: TypoInName
+    expr: rate(http_requets_total[5m]) > 1
+  - alert: ReadsOnlyARule
+    expr: job:http:rate5m > 10
+  - record: job:http:rate5m
+    expr: sum by (job) (rate(http_requests_total[5m]))
+  - alert: NoTarget
+    expr: absent(gone_metric{job="x"})
+  - record: job:lat:p99
+    expr: histogram_quantile(0.99, sum by (le) (rate(lat_seconds_bucket[5m])))
+    labels: {cluster: eu}
+  - record: job:lat:p99
+    expr: histogram_quantile(0.99, sum by (le) (rate(lat_seconds_bucket[5m])))
+    labels: {cluster: us}
+  - record: renamed:rate5m
+    expr: sum(rate(old_name_total[5m]))
+  - alert: ThroughBrokenRule
+    expr: renamed:rate5m < 1
+"""
+
+
+@pytest.fixture
+def broken(tmp_path: Path) -> costscope.Workspace:
+    (tmp_path / "m.prom").write_text(
+        'up{job="a"} 1\nhttp_requests_total{job="a"} 1\nlat_seconds_bucket{le="1"} 1\nlat_seconds_bucket{le="+Inf"} 1\n'
+    )
+    (tmp_path / "rules.yml").write_text(BROKEN_RULES)
+    return costscope.analyze([str(tmp_path)], db=tmp_path / "db")
+
+
+def test_every_reader_counts_and_rules_with_other_labels_are_distinct(broken: costscope.Workspace) -> None:
+    summary = broken.analysis().usage.summary()
+    assert summary["alerts"] == 5  # also those reading only a recorded metric, or a missing one
+    assert summary["recording_rules"] == 4  # job:lat:p99 twice: one per cluster
+
+
+def test_readers_of_metrics_no_source_has_are_a_finding(broken: costscope.Workspace) -> None:
+    missing = broken.analysis().usage.missing
+    got = {(k, n, m, v) for k, n, m, v in missing.select("kind", "name", "metric", "via").iter_rows()}
+    assert got == {
+        ("alert", "TypoInName", "http_requets_total", None),
+        ("recording_rule", "renamed:rate5m", "old_name_total", None),
+        ("alert", "ThroughBrokenRule", "renamed:rate5m", "renamed:rate5m"),
+    }  # absent() means to find nothing; a recorded metric whose rule reads what exists is fine
+    assert missing["kind"][0] == "alert"  # broken alerts come first
+    summary = broken.analysis().usage.summary()
+    assert (summary["broken_readers"], summary["broken_alerts"]) == (3, 2)
