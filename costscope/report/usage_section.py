@@ -39,7 +39,7 @@ def usage_section(a: Analysis) -> str:
                     ("origin", "where"),
                 ],
                 set(),
-            ),  # fmt: skip
+            ),
         ]
     parts += [
         f"<p><b>{unused.height:,}</b> of {m.height:,} metrics are read by no dashboard, alert, recording rule"
