@@ -13,6 +13,8 @@ service.name and name) and ``jaeger`` (per-service probabilistic strategies).
 
 from __future__ import annotations
 
+import hashlib
+
 import math
 from collections import defaultdict
 from typing import Any
@@ -35,6 +37,7 @@ def _trace_facts(spans: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "spans": spans, "root": root, "start_ns": start, "duration_ms": (end - start) / 1e6,
         "error": any(s["status"] == "ERROR" for s in spans), "r": int(spans[0]["trace_id"][-14:], 16),
+        "trace_id": spans[0]["trace_id"],
         "bytes": sum(s["approx_bytes"] for s in spans),
     }  # fmt: skip
 
@@ -58,6 +61,12 @@ def _dynamic_rates(traces: list[dict[str, Any]], spec: dict[str, Any]) -> dict[t
             target = max(1.0, math.log10(v) * ratio) if v > 1 else 1.0
             rates[(bucket, k)] = max(1.0, v / target)
     return rates
+
+
+def _refinery_keep(trace_id: str, rate: float) -> bool:
+    """Refinery: the first 4 bytes of SHA-1(trace id + salt), big-endian, at most (2^32-1) // N."""
+    digest = hashlib.sha1((trace_id + "5VQ8l2jE5aJLPVqk").encode()).digest()
+    return int.from_bytes(digest[:4], "big") <= (2**32 - 1) // max(1, int(rate))
 
 
 def _decide(policy: Policy, traces: list[dict[str, Any]]) -> list[tuple[bool, float | None]]:
@@ -94,7 +103,7 @@ def _decide(policy: Policy, traces: list[dict[str, Any]]) -> list[tuple[bool, fl
                 ):
                     rate = float(rule["sample_rate"])
                     break
-            out.append((x["r"] < MAX_THRESHOLD / rate, 1 / rate))
+            out.append((_refinery_keep(x["trace_id"], rate), 1 / rate))
         return out
     if kind == "refinery_dynamic":
         for x in traces:
@@ -104,7 +113,7 @@ def _decide(policy: Policy, traces: list[dict[str, Any]]) -> list[tuple[bool, fl
         out = []
         for x in traces:
             rate = rates.get((int(x["start_ns"] // 1_000_000_000 // interval), x["key"]), 1.0)
-            out.append((x["r"] < MAX_THRESHOLD / rate, 1 / rate))
+            out.append((_refinery_keep(x["trace_id"], rate), 1 / rate))
         return out
     if kind == "jaeger":
         per_service = {s["service"]: s["param"] for s in spec.get("service_strategies", [])}

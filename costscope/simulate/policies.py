@@ -12,6 +12,9 @@ mirrors, so a policy can be pasted in from a collector or sampler config:
   ``always_sample``, ``latency``, ``status_code``, ``string_attribute``, ``numeric_attribute``,
   ``boolean_attribute``, ``probabilistic``, ``rate_limiting``, ``span_count``, ``and``,
   ``composite``, ``drop``. Decision: any ``drop`` wins; otherwise any sampling policy keeps.
+- ``refinery_deterministic``: Refinery's deterministic sampler (``sample_rate``): as Refinery's own
+  code decides, the first four bytes of SHA-1(trace id + Refinery's salt), big-endian, kept when at
+  most ``2**32-1 // sample_rate`` — not the raw id bits, which sequential ids would bias.
 - ``refinery_rules``: Refinery's rules-based sampler (first matching rule's ``sample_rate``, or
   ``drop``), conditions on ``error``, ``duration_ms``, ``service.name``, ``name`` or attributes.
 - ``refinery_dynamic`` / ``refinery_throughput``: Refinery's EMA dynamic samplers per key
@@ -21,12 +24,15 @@ mirrors, so a policy can be pasted in from a collector or sampler config:
 re-weighting (head sampling's ``th``, Refinery's ``SampleRate``). Where the kept data carries none
 (tail rules, rate limits), ``p`` is null: those counts are not estimable from what is stored.
 Decisions are deterministic: randomness comes from the trace id (and ``seed`` where a sampler
-hashes it), never from a clock.
+hashes it), never from a clock. Where Refinery draws at random (a rule's or a dynamic sampler's
+``rand.Intn(rate) == 0``), the draw is the same SHA-1 value: uniform whatever the ids look like.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -36,8 +42,11 @@ from costscope.errors import ConfigError
 from costscope.simulate.consistent import MAX_THRESHOLD, probability, threshold
 
 POLICY_TYPES = (
-    "probabilistic", "jaeger", "tail_sampling", "refinery_rules", "refinery_dynamic", "refinery_throughput",
+    "probabilistic", "jaeger", "tail_sampling", "refinery_deterministic", "refinery_rules", "refinery_dynamic",
+    "refinery_throughput",
 )  # fmt: skip
+REFINERY_SALT = "5VQ8l2jE5aJLPVqk"  # Refinery's shardingSalt, appended to the trace id before SHA-1
+MAX_UINT32 = 2**32 - 1
 TAIL_TYPES = (
     "always_sample", "latency", "status_code", "string_attribute", "numeric_attribute", "boolean_attribute",
     "probabilistic", "rate_limiting", "span_count", "and", "composite", "drop",
@@ -62,6 +71,16 @@ class Traffic:
     ops: pl.DataFrame  # oix, service, operation: what ``root_oix`` numbers
     span_tix: np.ndarray  # per span, the row of its trace in ``traces``
     roots: np.ndarray  # per trace, the row of its root span in ``spans``
+
+    @cached_property
+    def refinery_chance(self) -> np.ndarray:
+        """Per trace, Refinery's draw: the first four bytes of SHA-1(trace id + salt), big-endian."""
+        salt = REFINERY_SALT.encode()
+        digests = b"".join(
+            hashlib.sha1(t.encode() + salt, usedforsecurity=False).digest()[:4]
+            for t in self.traces["trace_id"].to_list()
+        )
+        return np.frombuffer(digests, dtype=">u4").astype(np.uint32)
 
 
 def _pct(spec: dict[str, Any], key: str = "sampling_percentage") -> float:
@@ -313,13 +332,24 @@ def _refinery_rules(traffic: Traffic, spec: dict[str, Any]) -> pl.DataFrame:
         rate = pl.when(match).then(float(rule.get("sample_rate", 1))).otherwise(rate)
         drop = pl.when(match).then(bool(rule.get("drop", False))).otherwise(drop)
     rate = rate.fill_null(1.0).clip(lower_bound=1.0)
-    keep = ~drop.fill_null(False) & _rate_keep(rate)
+    keep = ~drop.fill_null(False) & _rate_keep(traffic, rate)
     return _decided(traffic, keep, pl.when(drop.fill_null(False)).then(None).otherwise(1.0 / rate))
 
 
-def _rate_keep(rate: pl.Expr) -> pl.Expr:
-    """Refinery keeps a trace when its id hashes under 1/rate of the space (here: the 56 bits)."""
-    return pl.col("r").cast(pl.Float64) < (MAX_THRESHOLD / rate)
+def _rate_keep(traffic: Traffic, rate: pl.Expr) -> pl.Expr:
+    """Refinery keeps a trace of sample rate N when its draw is at most ``2**32-1 // N`` (N whole)."""
+    chance = pl.lit(pl.Series("chance", traffic.refinery_chance, dtype=pl.UInt32)).cast(pl.Int64)
+    bound = (pl.lit(MAX_UINT32, pl.Float64) / rate.floor().clip(lower_bound=1.0)).floor().cast(pl.Int64)
+    return chance <= bound
+
+
+def _refinery_deterministic(traffic: Traffic, spec: dict[str, Any]) -> pl.DataFrame:
+    rate = spec.get("sample_rate", 1)
+    if not isinstance(rate, int | float) or rate < 1:
+        raise ConfigError("sample_rate must be a number >= 1", field="sample_rate")
+    if rate <= 1:
+        return _decided(traffic, pl.lit(True), pl.lit(1.0))
+    return _decided(traffic, _rate_keep(traffic, pl.lit(float(int(rate)))), pl.lit(1.0 / int(rate)))
 
 
 def _refinery_dynamic(traffic: Traffic, spec: dict[str, Any], throughput: bool) -> pl.DataFrame:
@@ -369,7 +399,7 @@ def _refinery_dynamic(traffic: Traffic, spec: dict[str, Any], throughput: bool) 
         rate[a:b] = np.where(live[group_key[a:b]], np.maximum(1.0, seen / target), 1.0)
     per_trace = pl.Series(rate[group_of])
     return traffic.traces.select(
-        "trace_id", _rate_keep(pl.lit(per_trace)).alias("keep"), (1.0 / pl.lit(per_trace)).alias("p")
+        "trace_id", _rate_keep(traffic, pl.lit(per_trace)).alias("keep"), (1.0 / pl.lit(per_trace)).alias("p")
     )
 
 
@@ -382,6 +412,8 @@ def decide(policy: Policy, traffic: Traffic) -> pl.DataFrame:
         return _jaeger(traffic, spec)
     if policy.type == "tail_sampling":
         return _tail(traffic, spec)
+    if policy.type == "refinery_deterministic":
+        return _refinery_deterministic(traffic, spec)
     if policy.type == "refinery_rules":
         return _refinery_rules(traffic, spec)
     if policy.type in ("refinery_dynamic", "refinery_throughput"):

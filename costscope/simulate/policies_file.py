@@ -61,6 +61,7 @@ _POLICY_KEYS: dict[str, tuple[str, ...]] = {
     "probabilistic": ("sampling_percentage",),
     "jaeger": ("default_strategy", "service_strategies"),
     "tail_sampling": ("policies", "decision_wait", "num_traces", "expected_new_traces_per_sec"),
+    "refinery_deterministic": ("sample_rate",),
     "refinery_rules": ("rules",),
     "refinery_dynamic": ("goal_sample_rate", "field_list", "adjustment_interval_s", "weight"),
     "refinery_throughput": ("goal_throughput_per_sec", "field_list", "adjustment_interval_s", "weight"),
@@ -119,6 +120,10 @@ def _policy(at: YamlAt, index: int) -> Policy:
             rf = rule.mapping(("name", "sample_rate", "drop", "conditions"))
             if "sample_rate" in rf:
                 rf["sample_rate"].integer(1, 10**9)
+    if kind == "refinery_deterministic":
+        if "sample_rate" not in spec:
+            raise at.fail("refinery_deterministic needs sample_rate")
+        spec["sample_rate"].integer(1, 10**9)
     if kind == "refinery_dynamic" and "goal_sample_rate" in spec:
         spec["goal_sample_rate"].integer(1, 10**9)
     if kind == "refinery_throughput" and "goal_throughput_per_sec" in spec:

@@ -156,6 +156,40 @@ def test_refinery_rules_first_match_and_sample_rate() -> None:
     assert rest["keep"].mean() == pytest.approx(0.1, abs=0.02) and rest["p"].unique().to_list() == [0.1]
 
 
+def _refinery_keeps(trace_id: str, rate: int) -> bool:
+    """Refinery's DeterministicSampler, written out from its Go code (sample/deterministic.go)."""
+    import hashlib
+
+    v = int.from_bytes(hashlib.sha1((trace_id + "5VQ8l2jE5aJLPVqk").encode()).digest()[:4], "big")
+    return v <= (2**32 - 1) // rate
+
+
+@pytest.mark.parametrize("rate", [2, 4, 7, 100])
+def test_refinery_deterministic_decides_as_refinery_does(rate: int) -> None:
+    traffic = traffic_of(spans_of(3000, seed=11))
+    d = decide(Policy("d", "refinery_deterministic", {"sample_rate": rate}), traffic)
+    expected = [_refinery_keeps(t, rate) for t in d["trace_id"].to_list()]
+    assert d["keep"].to_list() == expected
+    assert d["p"].unique().to_list() == [1 / rate]
+
+
+def test_sequential_trace_ids_are_not_biased() -> None:
+    """Ids 1, 2, 3, ... share their high bits: the raw bits would keep almost all or nothing."""
+    spans = spans_of(4000, seed=12)
+    ids = spans["trace_id"].unique(maintain_order=True).to_list()
+    sequential = {t: f"{i + 1:032x}" for i, t in enumerate(ids)}
+    spans = spans.with_columns(pl.col("trace_id").replace_strict(sequential))
+    traffic = traffic_of(spans)
+    for policy in (
+        Policy("d", "refinery_deterministic", {"sample_rate": 4}),
+        Policy("r", "refinery_rules", {"rules": [{"name": "all", "sample_rate": 4}]}),
+    ):
+        d = decide(policy, traffic)
+        assert d["keep"].mean() == pytest.approx(0.25, abs=0.03), policy.name
+    d = decide(Policy("d", "refinery_deterministic", {"sample_rate": 4}), traffic)
+    assert d["keep"].to_list() == [_refinery_keeps(t, 4) for t in d["trace_id"].to_list()]
+
+
 def test_refinery_dynamic_keeps_rare_keys_more() -> None:
     traffic = traffic_of(spans_of(6000, seed=5))
     dyn = Policy("d", "refinery_dynamic", {"goal_sample_rate": 10, "field_list": ["name"]})
