@@ -14,7 +14,6 @@ service.name and name) and ``jaeger`` (per-service probabilistic strategies).
 from __future__ import annotations
 
 import hashlib
-
 import math
 from collections import defaultdict
 from typing import Any
