@@ -17,7 +17,7 @@ import gzip
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, cast
 
@@ -32,14 +32,48 @@ _LEVEL_NORMAL = {
     "warning": "WARN", "err": "ERROR", "critical": "FATAL", "crit": "FATAL", "panic": "FATAL",
     "emerg": "FATAL", "alert": "FATAL", "dbg": "DEBUG", "information": "INFO", "inf": "INFO", "severe": "ERROR",
 }  # fmt: skip
+# keys in order of preference: a line with both ``service`` and ``logger`` belongs to the service
 _JSON_KEYS = {
     "level": ("level", "severity", "lvl", "log.level", "severity_text", "levelname", "loglevel"),
-    "service": ("service", "service.name", "service_name", "app", "application", "component", "logger"),
+    "service": (
+        "service",
+        "service.name",
+        "service_name",
+        "app",
+        "application",
+        "app_name",
+        "job",
+        "container",
+        "component",
+        "logger",
+    ),  # fmt: skip
     "message": ("message", "msg", "body", "log", "text"),
     "trace": ("trace_id", "traceId", "trace.id", "traceID", "dd.trace_id"),
     "ts": ("ts", "time", "timestamp", "@timestamp", "t"),
 }
-_LEVEL_WORD = r"(?i)\b(trace|debug|info|notice|warn(?:ing)?|error|err|fatal|critical|crit|panic|severe)\b"
+_WORDS = r"trace|debug|info|notice|warn(?:ing)?|error|err|fatal|critical|crit|panic|severe"
+# a level in plain text: [ERROR], <warn>, level=error, "ERROR:" or an upper-case word of its own —
+# never a word inside a URL, a path or a name (/api/error-report, on_error, error.log)
+_LEVEL_WORD = (
+    rf"(?i:\[({_WORDS})\]|<({_WORDS})>|\b(?:level|lvl|severity)[=:]\s*\"?({_WORDS})\b)"
+    rf"|(?:^|[\s|])((?-i:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|FATAL|CRITICAL|CRIT|PANIC|SEVERE)):?(?:\s|$)"
+)
+_KLOG = r"^([IWEF])\d{4} \d{2}:\d{2}:\d{2}"  # klog/glog: I0102 15:04:05.123456 ...
+_KLOG_LEVELS = {"I": "INFO", "W": "WARN", "E": "ERROR", "F": "FATAL"}
+_SYSLOG = r"^<(\d{1,3})>"  # RFC 3164/5424 priority: facility * 8 + severity
+_SYSLOG_LEVELS = {
+    0: "FATAL",
+    1: "FATAL",
+    2: "FATAL",
+    3: "ERROR",
+    4: "WARN",
+    5: "NOTICE",
+    6: "INFO",
+    7: "DEBUG",
+}
+# Common/Combined Log Format: host ident user [time] "request" status size
+_ACCESS = r'^\S+ \S+ \S+ \[[^\]]+\] "[^"]*" (\d)\d\d\b'
+_STATUS_LEVELS = {"5": "ERROR", "4": "WARN", "3": "INFO", "2": "INFO", "1": "INFO"}
 _TRACE_TEXT = r"(?i)trace[_.-]?id[\"']?\s*[=:]\s*[\"']?[0-9a-f]{16,32}"
 
 
@@ -48,7 +82,8 @@ def open_text(path: Path) -> IO[str]:
     with path.open("rb") as probe:
         gzipped = probe.read(2) == b"\x1f\x8b"
     stream = cast(IO[bytes], gzip.open(path, "rb") if gzipped else path.open("rb"))  # noqa: SIM115 (the wrapper owns it)
-    return io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline=None)
+    # newline="": lines keep their own endings (\r\n counts two bytes, a last line without one none)
+    return io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
 
 
 def detect_format(sample: list[str]) -> str:
@@ -146,6 +181,27 @@ def _logfmt_field(keys: tuple[str, ...]) -> pl.Expr:
     )
 
 
+def _preferred(
+    frame: pl.DataFrame, field: Callable[[tuple[str, ...]], pl.Expr], keys: tuple[str, ...]
+) -> pl.Expr:
+    """The first of ``keys`` (in order of preference) a line has; keys no line of the chunk holds cost nothing."""
+    present = [k for k in keys if frame["line"].str.contains(k.split(".")[-1], literal=True).any()]
+    return pl.coalesce([field((k,)) for k in present]) if present else pl.lit(None, pl.String)
+
+
+def text_level(line: pl.Expr) -> pl.Expr:
+    """The level of a plain-text line: klog/glog prefix, syslog priority, an access log's status
+    class (5xx ERROR, 4xx WARN), else a level word that stands as one (see ``_LEVEL_WORD``)."""
+    head = line.str.slice(0, 200)
+    klog = head.str.extract(_KLOG, 1).replace_strict(_KLOG_LEVELS, default=None, return_dtype=pl.String)
+    pri = head.str.extract(_SYSLOG, 1).cast(pl.Int64, strict=False) % 8
+    syslog = pri.replace_strict(_SYSLOG_LEVELS, default=None, return_dtype=pl.String)
+    access = line.str.extract(_ACCESS, 1).replace_strict(_STATUS_LEVELS, default=None, return_dtype=pl.String)
+    words = head.str.extract_groups(_LEVEL_WORD)
+    word = pl.coalesce([words.struct.field(str(i)) for i in range(1, 5)])
+    return pl.coalesce([klog, syslog, access, word])
+
+
 def normalize_level(expr: pl.Expr) -> pl.Expr:
     """Level names as ``DEBUG``/``INFO``/``WARN``/``ERROR``/``FATAL`` (synonyms folded)."""
     lowered = expr.str.strip_chars().str.to_lowercase()
@@ -154,14 +210,14 @@ def normalize_level(expr: pl.Expr) -> pl.Expr:
 
 def parse_chunk(lines: list[str], fmt: str, service: str, header: str | None = None) -> pl.DataFrame:
     """One chunk of lines → (message, level, service, ts, has_trace, bytes) per line."""
-    frame = pl.DataFrame({"line": pl.Series(lines, dtype=pl.String)}).with_columns(
-        pl.col("line").str.strip_chars_end("\r\n")
-    )
+    raw = pl.Series(lines, dtype=pl.String)
+    # what a backend bills: the line as written, with its own ending (\n, \r\n, or none at the end)
+    frame = pl.DataFrame({"line": raw.str.strip_chars_end("\r\n"), "raw_bytes": raw.str.len_bytes()})
     if fmt == "json":
         parsed = frame.with_columns(
             message=_json_field(_JSON_KEYS["message"]),
             level=_json_field(_JSON_KEYS["level"]),
-            service=_json_field(_JSON_KEYS["service"]),
+            service=_preferred(frame, _json_field, _JSON_KEYS["service"]),
             trace=_json_field(_JSON_KEYS["trace"]),
             ts_text=_json_field(_JSON_KEYS["ts"], scalar=True),
         )
@@ -169,7 +225,7 @@ def parse_chunk(lines: list[str], fmt: str, service: str, header: str | None = N
         parsed = frame.with_columns(
             message=_logfmt_field(_JSON_KEYS["message"]),
             level=_logfmt_field(_JSON_KEYS["level"]),
-            service=_logfmt_field(_JSON_KEYS["service"]),
+            service=_preferred(frame, _logfmt_field, _JSON_KEYS["service"]),
             trace=_logfmt_field(_JSON_KEYS["trace"]),
             ts_text=_logfmt_field(_JSON_KEYS["ts"]),
         )
@@ -192,7 +248,7 @@ def parse_chunk(lines: list[str], fmt: str, service: str, header: str | None = N
     else:
         parsed = frame.with_columns(
             message=pl.col("line"),
-            level=pl.col("line").str.slice(0, 120).str.extract(_LEVEL_WORD, 1),
+            level=text_level(pl.col("line")),
             service=pl.lit(None, pl.String),
             trace=pl.col("line").str.extract(_TRACE_TEXT, 0),
             ts_text=pl.lit(None, pl.String),
@@ -208,7 +264,7 @@ def parse_chunk(lines: list[str], fmt: str, service: str, header: str | None = N
         pl.col("service").fill_null(service),
         _epoch_seconds(pl.col("ts_text")).alias("ts"),
         pl.col("trace").is_not_null().alias("has_trace"),
-        (pl.col("line").str.len_bytes() + 1).cast(pl.Int64).alias("bytes"),
+        pl.col("raw_bytes").cast(pl.Int64).alias("bytes"),
     )
 
 

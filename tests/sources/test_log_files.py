@@ -1,0 +1,110 @@
+"""Log files read right: levels by each format's own convention, the service before the logger,
+and bytes exact (as ``wc -c`` counts them) whatever the line endings.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from costscope.sources.log_files import parse_chunk, read_log_file, text_level
+from tests.conftest import SHARED, shared
+
+LEVELS = [
+    ("klog info", "I0102 15:04:05.123456    1234 server.go:42] Starting kubelet", "INFO"),
+    ("klog warning", "W0102 15:04:05.123456    1234 reflector.go:1] watch ended", "WARN"),
+    ("klog error", "E1231 23:59:59.000001       7 pod.go:9] sync failed", "ERROR"),
+    ("glog fatal", "F0102 15:04:05.123456 1234 main.go:3] cannot start", "FATAL"),
+    ("syslog err (3)", "<11>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick", "ERROR"),
+    ("syslog warning (4)", "<12>1 2003-10-11T22:14:15.003Z host app - - - disk almost full", "WARN"),
+    ("syslog info (6)", "<30>Oct 11 22:14:15 host sshd[1]: Accepted publickey", "INFO"),
+    ("syslog debug (7)", "<191>Oct 11 22:14:15 host app: tick", "DEBUG"),
+    ("access 200 with 'error' in the URL", '10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] "GET /api/error-report HTTP/1.1" 200 2326', "INFO"),
+    ("access 404", '10.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /missing HTTP/1.1" 404 12 "-" "curl"', "WARN"),
+    ("access 503", '10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] "POST /pay HTTP/1.1" 503 0', "ERROR"),
+    ("bracketed", "2024-05-01 10:00:00 [ERROR] payment failed", "ERROR"),
+    ("bracketed lower case", "2024-05-01 10:00:00 [warn] slow", "WARN"),
+    ("upper-case word", "2024-05-01 10:00:00,123 WARN  [main] o.a.k.Consumer - lag", "WARN"),
+    ("word and colon", "ERROR: relation does not exist", "ERROR"),
+    ("level= in text", "time=10:00 level=error msg=boom", "ERROR"),
+    ("a word inside a path is no level", "GET /static/error.png served in 3ms", None),
+    ("a word inside a name is no level", "registered on_error handler for debug_server", None),
+    ("lower-case prose is no level", "retrying after an error from upstream", None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("why", "line", "level"), LEVELS, ids=[c[0] for c in LEVELS])
+def test_level_of_a_text_line(why: str, line: str, level: str | None) -> None:
+    df = parse_chunk([line + "\n"], "text", "svc")
+    assert df["level"][0] == level, why
+
+
+SERVICES = [
+    ("json: service before logger", '{"logger":"com.acme.Db","service":"orders","msg":"x"}', "json", "orders"),
+    ("json: service.name nested", '{"component":"db","service":{"name":"cart"},"msg":"x"}', "json", "cart"),
+    ("json: app before component", '{"component":"http","app":"shop","msg":"x"}', "json", "shop"),
+    ("json: job", '{"logger":"main","job":"batch","msg":"x"}', "json", "batch"),
+    ("json: logger when nothing else", '{"logger":"com.acme.Db","msg":"x"}', "json", "com.acme.Db"),
+    ("logfmt: service before component", 'component=db msg=x service=orders', "logfmt", "orders"),
+    ("none: the file's name", '{"msg":"x"}', "json", "fromfile"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("why", "line", "fmt", "service"), SERVICES, ids=[c[0] for c in SERVICES])
+def test_service_of_a_structured_line(why: str, line: str, fmt: str, service: str) -> None:
+    assert parse_chunk([line + "\n"], fmt, "fromfile")["service"][0] == service, why
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"a\nbb\nccc\n",
+        b"a\nbb\nccc",
+        b"a\r\nbb\r\nccc\r\n",
+        b"a\r\nbb\r\nccc",
+        b"only one line",
+        b"x\n\n\ny\n",
+    ],
+    ids=["lf", "lf, no final newline", "crlf", "crlf, no final newline", "one line", "blank lines"],
+)
+@pytest.mark.parametrize("gz", [False, True], ids=["plain", "gzip"])
+def test_bytes_are_what_wc_counts(tmp_path: Path, body: bytes, gz: bool) -> None:
+    path = tmp_path / ("app.log.gz" if gz else "app.log")
+    path.write_bytes(gzip.compress(body) if gz else body)
+    chunks = list(read_log_file(path, chunk_lines=2))
+    assert sum(int(c["bytes"].sum()) for c in chunks) == len(body)
+    assert sum(c.height for c in chunks) == body.count(b"\n") + (not body.endswith(b"\n"))
+
+
+def test_real_access_log_levels_follow_status_classes() -> None:
+    path = shared("realworld", "logs", "elastic", "apache_access.log")
+    raw = path.read_bytes()
+    frame = pl.concat(list(read_log_file(path)))
+    assert int(frame["bytes"].sum()) == len(raw) and frame.height == raw.count(b"\n") + (
+        not raw.endswith(b"\n")
+    )
+    # the oracle: the status is the first token after the quoted request, by plain splitting
+    statuses = [line.split('"')[2].split()[0] for line in raw.decode().splitlines() if line.strip()]
+    expected = {"5": "ERROR", "4": "WARN"}
+    want = pl.Series([expected.get(s[0], "INFO") for s in statuses])
+    assert frame["level"].to_list() == want.to_list()
+
+
+@pytest.mark.parametrize("name", ["HDFS", "Linux", "Mac", "OpenSSH"])
+def test_loghub_bytes_with_crlf_and_no_final_newline(name: str) -> None:
+    folder = SHARED / "loghub" / "loghub_2k" / name
+    if not folder.is_dir():
+        pytest.skip(f"{folder} is missing")
+    (path,) = folder.glob("*.log")
+    raw = path.read_bytes()
+    frame = pl.concat(list(read_log_file(path)))
+    assert int(frame["bytes"].sum()) == len(raw)
+
+
+def test_text_level_is_vectorised() -> None:
+    lines = pl.Series([line for _, line, _ in LEVELS] * 1000)
+    got = pl.DataFrame({"l": lines}).select(text_level(pl.col("l")))
+    assert got.height == len(LEVELS) * 1000
