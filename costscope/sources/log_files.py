@@ -46,7 +46,7 @@ _JSON_KEYS = {
         "container",
         "component",
         "logger",
-    ),  # fmt: skip
+    ),
     "message": ("message", "msg", "body", "log", "text"),
     "trace": ("trace_id", "traceId", "trace.id", "traceID", "dd.trace_id"),
     "ts": ("ts", "time", "timestamp", "@timestamp", "t"),
