@@ -92,6 +92,15 @@ def _fail(error: CostscopeError, console: Console) -> NoReturn:
     raise typer.Exit(error.exit_code)
 
 
+def _partial(snapshot_id: int, errors: tuple[CostscopeError, ...], console: Console) -> None:
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    console.print(
+        f"[red]error:[/] snapshot {snapshot_id} is partial: {escape(str(errors[0]))}{more}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 def _load(config: Path | None) -> Config:
     path = config or (Path(os.environ["COSTSCOPE_CONFIG"]) if os.environ.get("COSTSCOPE_CONFIG") else None)
     if path is None and Path("costscope.yaml").is_file():
@@ -100,7 +109,12 @@ def _load(config: Path | None) -> Config:
 
 
 def _start(
-    sources: list[str] | None, config: Path | None, log_format: str, verbose: bool, err: Console
+    sources: list[str] | None,
+    config: Path | None,
+    log_format: str,
+    verbose: bool,
+    err: Console,
+    quiet: bool = False,
 ) -> tuple[Config, str]:
     """Load the config, say how to start when there is nothing to read, set up logs: (config, run id)."""
     cfg = _load(config)
@@ -110,7 +124,7 @@ def _start(
     if log_format not in LOG_FORMATS:
         raise CostscopeError(f"--log-format must be one of {', '.join(LOG_FORMATS)}")
     run_id = new_run_id()
-    configure_logging(run_id, log_format, verbose, cfg.secrets())
+    configure_logging(run_id, log_format, verbose, cfg.secrets(), quiet)
     return cfg, run_id
 
 
@@ -168,7 +182,7 @@ def analyze(
     # with --json -, stdout carries the document only; the summary goes to stderr
     out = err if json_out == "-" else Console(no_color=no_color, highlight=False)
     try:
-        cfg, run_id = _start(sources, config, log_format, verbose, err)
+        cfg, run_id = _start(sources, config, log_format, verbose, err, quiet)
         with Store.open(db or default_db_path(), lock_timeout=lock_timeout) as store:
             with _progress(err, not quiet and sys.stderr.isatty()) as bar:
                 task = bar.add_task("sources", total=None)
@@ -195,6 +209,8 @@ def analyze(
 
             push(cfg.push, analysis, dict(run.timer.seconds))
         if run.errors:
+            if quiet:  # the summary said nothing: one line says why the exit code is 3
+                _partial(run.snapshot_id, run.errors, err)
             raise typer.Exit(EXIT_SOURCE_FAILED)
         if analysis.breaches:
             raise typer.Exit(EXIT_BREACH)
@@ -225,17 +241,22 @@ def scrape(
 
     err = Console(stderr=True, no_color=no_color, highlight=False)
     try:
-        cfg, run_id = _start(sources, config, log_format, verbose, err)
+        cfg, run_id = _start(sources, config, log_format, verbose, err, quiet)
         with Store.open(db or default_db_path(), lock_timeout=lock_timeout) as store:
             run = collect_snapshot(store, sources or [], cfg, kind=kind, run_id=run_id, record=record)
             series = store.snapshot_sources(run.snapshot_id)["series"].sum()
-        if not quiet:
+        if quiet:
+            if run.errors:
+                _partial(run.snapshot_id, run.errors, err)
+        else:
             Console(no_color=no_color, highlight=False).print(
                 f"snapshot {run.snapshot_id} {run.status}: {series:,} series"
                 f" in {run.timer.seconds.get('collect', 0):.2f}s"
             )
-        for e in run.errors:
-            err.print(f"[red]error:[/] {escape(str(e))}")
+            for e in run.errors:
+                err.print(f"[red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
+            for w in run.warnings:
+                err.print(f"[yellow]warning:[/] {escape(str(w))}", highlight=False, soft_wrap=True)
         if run.errors:
             raise typer.Exit(EXIT_SOURCE_FAILED)
     except CostscopeError as exc:
@@ -246,9 +267,17 @@ simulate_app = typer.Typer(help="What-if: sampling policies tried on real traffi
 app.add_typer(simulate_app, name="simulate")
 
 
+TraceSourcesArg = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="Trace files (OTLP JSON, Jaeger JSON, Zipkin v2 JSON; gzip allowed), folders of them, or a Jaeger or Tempo URL."
+    ),
+]
+
+
 @simulate_app.command("traces")
 def simulate_traces(
-    sources: SourcesArg = None,
+    sources: TraceSourcesArg = None,
     policies: Annotated[
         Path | None, typer.Option("--policies", "-p", help="Policies file (YAML, see docs/traces.md).")
     ] = None,
@@ -268,14 +297,24 @@ def simulate_traces(
         str | None, typer.Option("--json", help="Write the comparison as JSON to FILE, or - for stdout.")
     ] = None,
     kind: KindOpt = "auto",
+    quiet: QuietOpt = False,
     no_color: NoColorOpt = False,
     lock_timeout: LockOpt = 10.0,
 ) -> None:
-    """Compare sampling policies on the traces in SOURCEs: cost, errors and latency kept, RED error."""
+    """Compare sampling policies on the traces in SOURCEs: what each keeps and costs, the error and
+    slow traces it keeps, and how far its RED estimates (rate, errors, duration) are from the truth.
+
+    Policies come from --policies (docs/traces.md), else from costscope.yaml's sampling section,
+    else a built-in set (head 25%, 10%, 1%, tail errors+slow, Refinery rules and dynamic). The recommended
+    policy (★) is the cheapest that meets the constraints; its config is printed to paste.
+
+    Exit codes: 0 ok, 2 bad input or policies, 3 a source failed.
+    """
     import json as jsonlib
 
     from rich.table import Table
 
+    from costscope.display import human_duration, share
     from costscope.recommend.sampling import policy_config
     from costscope.report.json_doc import sampling_document
     from costscope.run import run_simulation
@@ -284,7 +323,7 @@ def simulate_traces(
     err = Console(stderr=True, no_color=no_color, highlight=False)
     out = err if json_out == "-" else Console(no_color=no_color, highlight=False)
     try:
-        cfg, _ = _start(sources, config, "human", False, err)
+        cfg, _ = _start(sources, config, "human", False, err, quiet)
         base = cfg.sampling_constraints
         constraints = None
         if slo_ms is not None or min_error_kept is not None or max_p99_error is not None:
@@ -299,7 +338,9 @@ def simulate_traces(
             run, sim = run_simulation(
                 store, sources or [], cfg, policies_file=policies, constraints=constraints, kind=kind
             )
-        table = Table(title=f"Sampling policies on {sim.period_s:,.0f}s of traffic", title_justify="left")
+        table = Table(
+            title=f"Sampling policies on {human_duration(sim.period_s)} of traffic", title_justify="left"
+        )
         for col in (
             "policy",
             "spans kept",
@@ -315,17 +356,18 @@ def simulate_traces(
             mark = " ★" if r["policy"] == sim.recommended else ""
             table.add_row(
                 escape(r["policy"]) + mark, f"{r['kept_share']:.1%}", f"${r['monthly_cost']:,.2f}",
-                f"${r['monthly_savings']:,.2f}", f"{r['error_traces_kept']:.1%}", f"{r['slow_traces_kept']:.1%}",
+                f"${r['monthly_savings']:,.2f}", share(r["error_traces_kept"], 1), share(r["slow_traces_kept"], 1),
                 "-" if r["worst_p99_error"] is None else f"{r['worst_p99_error']:.1%}",
                 "estimable" if r["estimable"] else "not estimable",
             )  # fmt: skip
-        out.print(table)
-        if sim.recommended:
-            chosen = sim.policy(sim.recommended)
-            out.print(f"Recommended: [bold]{escape(sim.recommended)}[/] (★), config:")
-            out.print(policy_config(chosen), markup=False, highlight=False)
-        else:
-            out.print("[yellow]No policy meets the constraints; relax them or add policies.[/]")
+        if not quiet:
+            out.print(table)
+            if sim.recommended:
+                chosen = sim.policy(sim.recommended)
+                out.print(f"Recommended: [bold]{escape(sim.recommended)}[/] (★), config:")
+                out.print(policy_config(chosen), markup=False, highlight=False)
+            else:
+                out.print("[yellow]No policy meets the constraints; relax them or add policies.[/]")
         if json_out is not None:
             text = jsonlib.dumps(sampling_document(sim), indent=2, ensure_ascii=False) + "\n"
             if json_out == "-":
@@ -333,6 +375,11 @@ def simulate_traces(
             else:
                 Path(json_out).write_text(text, encoding="utf-8")
         if run.errors:
+            if quiet:
+                _partial(run.snapshot_id, run.errors, err)
+            else:
+                for e in run.errors:
+                    err.print(f"[red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_SOURCE_FAILED)
     except CostscopeError as exc:
         _fail(exc, err)

@@ -82,7 +82,7 @@ def collect_snapshot(
             snapshot.add_error(
                 SourceErrorRecord(name, warning.file, "detect", str(warning), severity="warning")
             )
-            log.warning("%s", warning)
+            log.info("input warning: %s", warning, extra={"severity": "warning"})
         with timer.stage("collect"):
             for source in targets:
                 result, source_errors = collect(source, snapshot, _scoped(progress, source.name), record)
@@ -95,11 +95,12 @@ def collect_snapshot(
                             result.name, result.location, "collect", str(error), severity="warning"
                         )
                         snapshot.add_error(record_)
-                        log.warning("source %s: %s", source.name, error)
+                        log.info("source %s: %s", source.name, error, extra={"severity": "warning"})
                         continue
                     errors.append(error)
                     snapshot.add_error(SourceErrorRecord(result.name, result.location, "collect", str(error)))
-                    log.error("source %s failed: %s", source.name, error)
+                    # printed once by the command; the JSON log keeps it as an error event
+                    log.info("source %s failed: %s", source.name, error, extra={"severity": "error"})
                 log.info(
                     "source %s: %d series",
                     source.name,

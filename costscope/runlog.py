@@ -74,9 +74,17 @@ class HumanFormatter(logging.Formatter):
 
 
 def configure_logging(
-    run_id: str, fmt: str = "human", verbose: bool = False, secrets: list[Secret] | None = None
+    run_id: str,
+    fmt: str = "human",
+    verbose: bool = False,
+    secrets: list[Secret] | None = None,
+    quiet: bool = False,
 ) -> None:
-    """Send costscope's logs to stderr in ``fmt``, tagged with ``run_id``."""
+    """Send costscope's logs to stderr in ``fmt``, tagged with ``run_id``.
+
+    A terminal sees warnings (retries, say) unless ``quiet``; what failed is not logged there but
+    printed once by the command itself. JSON logs keep every event from ``info`` on.
+    """
     logger = logging.getLogger("costscope")
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
@@ -84,7 +92,16 @@ def configure_logging(
     handler.setFormatter(JsonFormatter() if fmt == "json" else HumanFormatter())
     handler.addFilter(_Context(run_id, secrets or []))
     logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG if verbose else logging.INFO if fmt == "json" else logging.WARNING)
+    level = (
+        logging.DEBUG
+        if verbose
+        else logging.INFO
+        if fmt == "json"
+        else logging.ERROR
+        if quiet
+        else logging.WARNING
+    )
+    logger.setLevel(level)
     logger.propagate = False
 
 

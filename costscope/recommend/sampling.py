@@ -14,6 +14,7 @@ from typing import Any
 import polars as pl
 import yaml
 
+from costscope.display import share
 from costscope.pricing import CostModel
 from costscope.recommend.model import Recommendation
 from costscope.simulate.engine import Simulation
@@ -98,7 +99,7 @@ def recommend_sampling(sim: Simulation | None, model: CostModel) -> list[Recomme
         "counts from kept traces are not estimable (the policy records no probability): derive RED from metrics"
     )  # fmt: skip
     risk = (
-        f"keeps {row['error_traces_kept']:.1%} of error traces and {row['slow_traces_kept']:.1%} of slow ones"
+        f"keeps {share(row['error_traces_kept'], 1)} of error traces and {share(row['slow_traces_kept'], 1)} of slow ones"
         f" (> {sim.slow_ms:,.0f} ms); {estimable}"
     )
     p99 = row["worst_p99_error"]

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from costscope.analyze import Analysis
+from costscope.display import share
 
 TOP = 10
 MAX_WARNINGS = 5
@@ -43,11 +44,12 @@ def print_summary(
     if errors.height:
         console.print(f"[red]{errors.height} source error(s) — the snapshot is {status}:[/]")
         for row in errors.iter_rows(named=True):
-            console.print(f"  [red]✗[/] {escape(row['source'])}: {escape(row['message'])}")
+            # soft-wrapped: a path or URL stays whole, to copy
+            console.print(f"  [red]✗[/] {escape(row['source'])}: {escape(row['message'])}", soft_wrap=True)
     if warnings.height:
         console.print(f"[yellow]{warnings.height} input warning(s) (read nothing from these):[/]")
         for row in warnings.head(MAX_WARNINGS).iter_rows(named=True):
-            console.print(f"  [yellow]![/] {escape(row['message'])}")
+            console.print(f"  [yellow]![/] {escape(row['message'])}", soft_wrap=True)
         if warnings.height > MAX_WARNINGS:
             console.print(
                 f"  … and {warnings.height - MAX_WARNINGS} more (the report's data quality lists all)"
@@ -105,7 +107,7 @@ def print_summary(
             row = sim.summary.filter(pl.col("policy") == sim.recommended).row(0, named=True)
             line += (
                 f"; sampling [bold]{escape(sim.recommended)}[/] keeps {row['kept_share']:.1%} of spans,"
-                f" {row['error_traces_kept']:.0%} of error traces, saves {money(row['monthly_savings'])}"
+                f" {share(row['error_traces_kept'])} of error traces, saves {money(row['monthly_savings'])}"
             )
         elif sim is not None:
             line += "; no sampling policy compared meets the constraints"

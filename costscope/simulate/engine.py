@@ -119,17 +119,24 @@ def simulate(
                 "policy": policy.name, "type": policy.type, "estimable": estimable,
                 "kept_traces": int(keep.sum()), "kept_spans": kept_spans, "kept_share": kept_spans / all_spans if all_spans else 0.0,
                 "monthly_cost": cost, "monthly_savings": full_cost - cost,
-                "error_traces_kept": int((keep & error).sum()) / errors if errors else 1.0,
-                "slow_traces_kept": int((keep & slow).sum()) / slows if slows else 1.0,
+                # a share of nothing is no share: null where the traffic has no error (slow) traces
+                "error_traces_kept": int((keep & error).sum()) / errors if errors else None,
+                "slow_traces_kept": int((keep & slow).sum()) / slows if slows else None,
                 "worst_p99_error": worst_p99,
                 "worst_rate_error": judged.select(pl.col("rate_error").abs().max()).item() if judged.height else None,
             }
         )  # fmt: skip
     summary = pl.DataFrame(
-        rows, schema_overrides={"worst_p99_error": pl.Float64, "worst_rate_error": pl.Float64}
+        rows,
+        schema_overrides={
+            "worst_p99_error": pl.Float64,
+            "worst_rate_error": pl.Float64,
+            "error_traces_kept": pl.Float64,
+            "slow_traces_kept": pl.Float64,
+        },
     )
     if summary.height:
-        ok = (pl.col("error_traces_kept") >= constraints.min_error_traces_kept) & (
+        ok = (pl.col("error_traces_kept").fill_null(1.0) >= constraints.min_error_traces_kept) & (
             pl.col("worst_p99_error").fill_null(0.0) <= constraints.max_p99_error
         )
         summary = summary.with_columns(meets_constraints=ok).sort("monthly_cost")

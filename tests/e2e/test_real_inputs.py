@@ -48,7 +48,8 @@ def test_a_folder_reads_every_file_past_a_bad_one(tmp_path: Path) -> None:
     errors = doc["errors"]
     assert len(errors) == 1 and "svc2.prom:4" in errors[0]["message"]  # type: ignore[index]
     assert "svc2.prom:4" in (tmp_path / "r.html").read_text()
-    assert "svc2.prom:4" in result.stderr and result.stderr.count("svc2.prom:4") == 1  # said once
+    said = result.stdout + result.stderr
+    assert said.count("svc2.prom:4") == 1  # said once, whole (a path to copy)
 
 
 def test_a_folder_of_only_bad_files_is_bad_input(tmp_path: Path) -> None:
@@ -139,3 +140,35 @@ def test_the_demo_still_reads_without_a_warning(tmp_path: Path) -> None:
     result, doc = _analyze(tmp_path, str(ROOT / "sample_data"))
     assert result.returncode == 0, result.stderr
     assert doc["errors"] == []
+
+
+def test_quiet_prints_only_the_final_error_line(tmp_path: Path) -> None:
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    (folder / "a.prom").write_text(GOOD)
+    (folder / "b.prom").write_text("up{ 1\n")
+    result = _cli(
+        "analyze",
+        str(folder),
+        "-q",
+        "--db",
+        str(tmp_path / "db"),
+        "--report",
+        str(tmp_path / "r.html"),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 3
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: snapshot 1 is partial:") and "b.prom:1" in lines[0]
+
+
+def test_simulate_traces_quiet_and_human_durations(tmp_path: Path) -> None:
+    path = shared("realworld", "traces", "tempo", "trace-with-failed-requests.otlp.json")
+    loud = _cli("simulate", "traces", str(path), "--db", str(tmp_path / "a.db"), cwd=tmp_path)
+    assert loud.returncode == 0, loud.stderr
+    assert "Sampling policies on 1m of traffic" in loud.stdout
+    quiet = _cli("simulate", "traces", str(path), "-q", "--db", str(tmp_path / "b.db"), cwd=tmp_path)
+    assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""
+    help_text = _cli("simulate", "traces", "--help", cwd=tmp_path).stdout
+    assert "Trace files (OTLP JSON" in help_text and "Prometheus-compatible" not in help_text

@@ -114,3 +114,18 @@ def test_hostile_log_lines_span_names_and_dashboard_titles_stay_inert(tmp_path: 
     for section in ('id="logs"', 'id="traces"', 'id="usage"'):
         assert section in dom.stdout
     assert dom.stdout.count("&lt;script&gt;document.title=") >= 3  # shown as text in several sections
+
+
+def test_a_huge_label_value_is_cut_for_display(tmp_path: Path) -> None:
+    huge = "x" * 600_000
+    (tmp_path / "m.prom").write_text(f'big{{note="{huge}"}} 1\nbig{{note="small"}} 1\n')
+    report = tmp_path / "report.html"
+    result = CliRunner().invoke(
+        app,
+        ["analyze", str(tmp_path / "m.prom"), "--db", str(tmp_path / "db"), "--report", str(report), "-q",
+         "--show-values"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    html = report.read_text()
+    assert "(600,000 characters)" in html
+    assert huge not in html

@@ -307,3 +307,21 @@ def test_traces_from_a_sampled_input_count_with_their_weight() -> None:
     assert row["kept_spans"] == 100 * 2 * 4 + 100 * 2 and row["kept_share"] == 1.0
     plain = simulate(spans, [everything], cost_model("honeycomb")).summary.row(0, named=True)
     assert plain["kept_spans"] == 400
+
+
+def test_a_policy_that_keeps_nothing_keeps_no_slow_traces() -> None:
+    nothing = Policy("nothing", "tail_sampling", {"policies": [
+        {"name": "never", "type": "latency", "latency": {"threshold_ms": 10**9}}]})  # fmt: skip
+    sim = simulate(spans_of(2000, seed=21), [nothing], cost_model("honeycomb"))
+    row = sim.summary.row(0, named=True)
+    assert row["kept_traces"] == 0
+    assert row["slow_traces_kept"] == 0.0 and row["error_traces_kept"] == 0.0
+
+
+def test_a_share_of_no_traces_is_null_not_all() -> None:
+    spans = spans_of(500, seed=22, error_rate=0.0)
+    everything = Policy("all", "probabilistic", {"sampling_percentage": 100})
+    sim = simulate(spans, [everything], cost_model("honeycomb"))
+    row = sim.summary.row(0, named=True)
+    assert row["error_traces_kept"] is None  # no error traces at all: nothing to keep
+    assert row["meets_constraints"]  # and nothing was lost
