@@ -139,7 +139,8 @@ class PrometheusApiSource:
             if answer is not None and "data" in answer.columns and answer["status"][0] == "success":
                 if answer.schema["data"] == pl.List(pl.Null):  # an empty list
                     return pl.DataFrame()
-                if isinstance(answer.schema["data"], pl.List):
+                data_type = answer.schema["data"]
+                if isinstance(data_type, pl.List) and isinstance(data_type.inner, pl.Struct):
                     return answer.select(pl.col("data").explode()).unnest("data")
         try:
             doc = response.json()
