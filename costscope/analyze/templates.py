@@ -27,6 +27,7 @@ import polars as pl
 
 WILDCARD = "<*>"
 MIN_VALUES = 4  # distinct values at one position that make it a variable
+FIRST_WORD_VALUES = 32  # ... at the first position, which names the statement
 MAX_SHAPES = 500_000  # distinct masked shapes remembered (bounded memory)
 OVERFLOW_SHAPE = "<overflow: more distinct line shapes than costscope keeps>"
 CHUNK_LINES = 100_000
@@ -37,7 +38,15 @@ _MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
 _DAYS = "Mon|Tue|Wed|Thu|Fri|Sat|Sun"
 _ZONES = "UTC|GMT|[ECMP][SD]T|CES?T"
 _UNITS = "bytes?|[KMGT]i?B|ms|us|ns|s|secs?|seconds?|mins?|minutes?|hours?|%"
+# a quoted string is one value (user input, a name), even of several words; not a JSON key (followed
+# by ":"), and not a quoted structure such as an access log's request line ("GET /path HTTP/1.1")
+_QUOTED = (
+    r"""(^|[\s=:(\[,])"(?:[^"\\/]|\\.)+"([\s,.;)\]}]|$)""",
+    r"""(^|[\s=:(\[,])'[^'\s/][^'/]*'([\s,.;:)\]}]|$)""",
+)
 _MASKS = (
+    (_QUOTED[0], '${1}"<*>"${2}'),
+    (_QUOTED[1], "${1}'<*>'${2}"),
     (r"(\.{3,})", " $1 "),  # dot leaders (``store operation......0x1``) separate words from values
     (r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b", "<*>"),
     (r"[\w.+-]+@[\w-]+\.[\w.-]+", "<*>"),  # e-mail addresses
@@ -82,6 +91,7 @@ class TemplateMiner:
         self._shape_ids: dict[str, int] = {}
         self.shapes: list[str] = []
         self.counts: list[int] = []
+        self.vocabularies: set[frozenset[str]] = set()  # values of positions found to be variables
 
     def add_shapes(self, shapes: Iterable[str], counts: Iterable[int] | None = None) -> list[int]:
         """Shape ids of masked ``shapes`` (new shapes are remembered)."""
@@ -127,6 +137,18 @@ class TemplateMiner:
         generalized: list[tuple[str, ...]] = [tuple(m.group() for m in t) for t in toks]
         for length in sorted(by_length):
             self._generalize(by_length[length], generalized, length)
+        for _ in range(
+            MAX_ROUNDS
+        ):  # a vocabulary merged can reveal the next one (the provider, then the reason)
+            merged = merge_vocabularies(set(generalized), self.min_values, self.vocabularies)
+            if not merged:
+                break
+            generalized = [merged.get(g, g) for g in generalized]
+            by_length = {}
+            for sid, g in enumerate(generalized):
+                by_length.setdefault(len(g), []).append(sid)
+            for length in sorted(by_length):
+                self._generalize(by_length[length], generalized, length)
         template_of: dict[tuple[int, tuple[str, ...]], int] = {}
         texts: list[str] = []
         ids = []
@@ -142,7 +164,7 @@ class TemplateMiner:
     def _needed(self, key: tuple[str, ...], i: int) -> int:
         """Distinct values that make position ``i`` a variable, given the tokens around it."""
         if i == 0:
-            return self.min_values * 2  # a first word is rarely a value
+            return FIRST_WORD_VALUES  # the first word names the statement: a value only when it varies a lot
         if key[i - 1] == "=":
             return 2  # what follows "=" nearly always is
         return self.min_values
@@ -162,6 +184,10 @@ class TemplateMiner:
                     if (len(values) >= self._needed(k, i) or (WILDCARD in values and len(values) > 1))
                     and _has_constant(k)
                 }
+                for k in merge:  # remembered: the same values elsewhere are a variable there too
+                    words = frozenset(v for v in buckets[k] if v != WILDCARD and _WORD.fullmatch(v))
+                    if len(words) > 1:
+                        self.vocabularies.add(words)
                 if not merge:
                     continue
                 changed = True
@@ -172,12 +198,86 @@ class TemplateMiner:
                 current = {generalized[s] for s in sids}
 
 
+_WORD = re.compile(r"[A-Za-z][A-Za-z_.'-]*")
+MAX_SPAN = 5  # words a value may hold ("connection reset by peer")
+MAX_ROUNDS = 6
+
+
+def _words(tokens: tuple[str, ...]) -> int:
+    return sum(1 for t in tokens if t != WILDCARD and any(c.isalpha() for c in t))
+
+
+def merge_vocabularies(
+    templates: set[tuple[str, ...]],
+    min_values: int = MIN_VALUES,
+    known: set[frozenset[str]] | None = None,
+) -> dict[tuple[str, ...], tuple[str, ...]]:
+    """Templates that differ only in a span of words which behaves like a variable, merged.
+
+    A *frame* is a template with a span of 1 to ``MAX_SPAN`` words cut out (never its first word:
+    that names the statement), keeping at least two words. The spans a frame is seen with are its
+    values. They are a variable when there are ``min_values`` of them, or when the same values (two
+    or more) fill another frame too: a vocabulary that recurs in different statements (a payment
+    provider, an error reason, a topic) is data, whereas two verbs that each happen in one place
+    (``connection closed``/``connection reset``) stay two statements. Values may differ in length:
+    a multi-word value merges with a one-word one. Returns old template → merged template.
+    """
+    frames: dict[tuple[tuple[str, ...], tuple[str, ...]], set[tuple[str, ...]]] = {}
+    for t in templates:
+        for i in range(1, len(t)):
+            for j in range(i + 1, min(len(t), i + MAX_SPAN) + 1):
+                if not _WORD.fullmatch(t[j - 1]):
+                    break
+                frame = (t[:i], t[j:])
+                if _words(frame[0]) + _words(frame[1]) >= 2:
+                    frames.setdefault(frame, set()).add(t[i:j])
+    # a frame whose values all start (or end) with one word has a narrower twin: that one is the variable
+    candidates = {
+        f: spans
+        for f, spans in frames.items()
+        if len(spans) >= 2 and len({s[0] for s in spans}) > 1 and len({s[-1] for s in spans}) > 1
+    }
+    frames_of: dict[tuple[str, ...], set[tuple[tuple[str, ...], tuple[str, ...]]]] = {}
+    for f, spans in candidates.items():
+        for span in spans:
+            frames_of.setdefault(span, set()).add(f)
+    chosen = []
+    for f, spans in candidates.items():
+        shared: dict[tuple[tuple[str, ...], tuple[str, ...]], int] = {}
+        for span in spans:
+            for g in frames_of[span]:
+                if g != f and g[0][:1] != f[0][:1]:  # another statement: its first word differs
+                    shared[g] = shared.get(g, 0) + 1
+        words = {s[0] for s in spans if len(s) == 1}
+        seen_elsewhere = any(len(words & v) >= 2 for v in known or ())
+        if len(spans) >= min_values or seen_elsewhere or any(n >= 2 for n in shared.values()):
+            chosen.append(f)
+            if known is not None and len(words) > 1:
+                known.add(frozenset(words))  # and it is known in the next round
+    out: dict[tuple[str, ...], tuple[str, ...]] = {}
+    # the narrowest variable first: a span holding two variables (a provider, then a reason) is two
+    for prefix, suffix in sorted(
+        chosen, key=lambda f: (max(map(len, candidates[f])), -len(candidates[f]), f)
+    ):
+        for span in candidates[(prefix, suffix)]:
+            old = (*prefix, *span, *suffix)
+            if old in templates and old not in out:
+                out[old] = (*prefix, WILDCARD, *suffix)
+    return out
+
+
 def _has_constant(tokens: tuple[str, ...]) -> bool:
     """Whether a template keeps a word: one made of wildcards and punctuation says nothing."""
     return any(t != WILDCARD and any(c.isalpha() for c in t) for t in tokens)
 
 
 def _render(shape: str, tokens: list[re.Match[str]], generalized: tuple[str, ...]) -> str:
+    if len(tokens) != len(generalized):  # a span became one variable: spacing from the tokens alone
+        text = ""
+        for tok in generalized:
+            glue = "" if not text or tok in "=:,)]}" or text[-1] in "=([{" else " "
+            text += glue + tok
+        return _RUNS.sub(WILDCARD, text)
     out, last = [], 0
     for m, g in zip(tokens, generalized, strict=True):
         out.append(shape[last : m.start()])

@@ -258,6 +258,8 @@ def parse_chunk(lines: list[str], fmt: str, service: str, header: str | None = N
             _unescaped(parsed["message"], unicode=True),
             *(_unescaped(parsed[c]) for c in ("level", "service", "trace", "ts_text")),
         )
+    elif fmt == "logfmt":  # a quoted logfmt value escapes quotes and backslashes as Go's %q does
+        parsed = parsed.with_columns(_unescaped(parsed["message"]), _unescaped(parsed["service"]))
     return parsed.select(
         pl.col("message").fill_null(pl.col("line")),
         normalize_level(pl.col("level")).alias("level"),

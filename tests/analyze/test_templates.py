@@ -100,3 +100,42 @@ def test_any_lines_get_a_template_each(lines: list[str]) -> None:
     out = mine_templates(lines)
     assert out.height == len(lines)
     assert out["template_id"].null_count() == 0
+
+
+def test_application_corpus_grouping_accuracy() -> None:
+    """The generated application corpus (benchmarks/log_corpus.py: 38 statements, JSON and logfmt,
+    few-valued and multi-word variables, quoted input), read through the log-file source."""
+    from benchmarks.log_corpus import corpus_scores
+
+    scores = corpus_scores(20_000, seed=7)
+    assert scores["GA"] >= 0.95
+    assert scores["FGA"] >= 0.85
+
+
+def test_statements_that_differ_in_their_first_word_stay_apart() -> None:
+    """The benchmark's generated file: eight statements "<word> <id> handled in <n> ms by ..."."""
+    import json
+
+    from benchmarks.log_templates import _generated
+
+    messages = [json.loads(line)["msg"] for line in _generated(20_000)]
+    assert mine_templates(messages)["template"].n_unique() == 8
+
+
+def test_quoted_input_is_one_value_even_of_several_words() -> None:
+    lines = [f'search for "{t}" returned 3 results' for t in ("red shoes", "lamp", "usb c cable", "tv")]
+    assert mine_templates(lines)["template"].unique().to_list() == ['search for "<*>" returned <*> results']
+
+
+def test_a_vocabulary_that_recurs_is_a_variable_and_two_verbs_are_not() -> None:
+    lines = []
+    for provider in ("adyen", "stripe"):
+        for reason in ("timeout", "card expired", "connection reset by peer", "do not honor"):
+            lines.append(f"payment via {provider} declined: {reason}")
+            lines.append(f"refund 42 issued via {provider} for {reason}")
+        lines.append(f"payment provider {provider} slow: 31ms")
+    lines += ["Connection closed by 10.0.0.1", "Connection reset by 10.0.0.2"]
+    got = set(mine_templates(lines)["template"].to_list())
+    assert {"payment via <*> declined: <*>", "refund <*> issued via <*> for <*>"} <= got
+    assert "payment provider <*> slow: <*>" in got
+    assert {"Connection closed by <*>", "Connection reset by <*>"} <= got
