@@ -127,7 +127,7 @@ def print_summary(
         console.print("[dim]Usage unknown: add dashboards and rules to see what each action would break.[/]")
     missing = analysis.usage.missing
     if missing.height:
-        broken = missing.unique(["kind", "name", "panel"], maintain_order=True)
+        broken = missing.unique(["kind", "name"], maintain_order=True)
         named = ", ".join(
             f"{escape(k.replace('_', ' '))} {escape(n)} ({escape(m)})"
             for k, n, m in broken.select("kind", "name", "metric").head(3).iter_rows()

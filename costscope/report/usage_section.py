@@ -25,7 +25,7 @@ def usage_section(a: Analysis) -> str:
     if usage.missing.height:  # the most actionable thing for an on-call team: alerts that cannot fire
         parts += [
             "<h3>Broken: readers of metrics no source has</h3>",
-            f'<p class="bad">{usage.missing.unique(["kind", "name", "panel"]).height} alert(s), rule(s), SLO(s)'
+            f'<p class="bad">{usage.missing.unique(["kind", "name"]).height} alert(s), rule(s), SLO(s)'
             " or panel(s) read metrics that no source of this snapshot has (a typo, a renamed or dropped"
             " metric, an exporter that is gone): they answer nothing.</p>",
             table(

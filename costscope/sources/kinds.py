@@ -212,12 +212,14 @@ def _yaml_kinds(doc: Any) -> bool:
 def is_rules(s: Sniff) -> bool:
     """Prometheus/Loki rule files, ``PrometheusRule`` resources, Sloth, OpenSLO and Pyrra SLOs.
 
-    An empty YAML file (or one holding only ``null``, as some mixins publish) named ``.yml`` or
-    ``.yaml`` is taken as a rule file too: it is then read, and yields no readers, said so.
+    An empty YAML file (or one holding only ``null`` or ``{}``, as some mixins publish) named ``.yml``
+    or ``.yaml`` is taken as a rule file too: it is then read, and yields no readers, said so.
     """
     docs = s.yaml
     if docs:
-        return any(_yaml_kinds(d) for d in docs)
+        return any(_yaml_kinds(d) for d in docs) or (s.has_suffix((".yml", ".yaml")) and not any(docs))
+    if s.has_suffix((".yml", ".yaml")) and s.json in ({}, []):  # "{}": YAML's flow style for nothing
+        return True
     if not s.has_suffix((".yml", ".yaml")) or s.binary or s.json is not None:
         return False
     if s.broken_yaml:  # named as YAML and refused by YAML: the rules reader names the line
