@@ -108,3 +108,14 @@ def test_text_level_is_vectorised() -> None:
     lines = pl.Series([line for _, line, _ in LEVELS] * 1000)
     got = pl.DataFrame({"l": lines}).select(text_level(pl.col("l")))
     assert got.height == len(LEVELS) * 1000
+
+
+def test_every_real_log_file_counts_as_wc_does() -> None:
+    folder = shared("realworld", "logs")
+    files = [p for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "LICENSE"]
+    assert files
+    for path in files:
+        raw = path.read_bytes()
+        frame = pl.concat(list(read_log_file(path)))
+        assert int(frame["bytes"].sum()) == len(raw), path.name
+        assert frame.height == raw.count(b"\n") + (not raw.endswith(b"\n")), path.name
