@@ -224,13 +224,17 @@ def merge_vocabularies(
     """
     frames: dict[tuple[tuple[str, ...], tuple[str, ...]], set[tuple[str, ...]]] = {}
     for t in templates:
+        is_word = [bool(_WORD.fullmatch(x)) for x in t]
+        has_letters = [x != WILDCARD and any(c.isalpha() for c in x) for x in t]
+        before = [0]  # words in t[:i]
+        for flag in has_letters:
+            before.append(before[-1] + flag)
         for i in range(1, len(t)):
             for j in range(i + 1, min(len(t), i + MAX_SPAN) + 1):
-                if not _WORD.fullmatch(t[j - 1]):
+                if not is_word[j - 1]:
                     break
-                frame = (t[:i], t[j:])
-                if _words(frame[0]) + _words(frame[1]) >= 2:
-                    frames.setdefault(frame, set()).add(t[i:j])
+                if before[i] + before[-1] - before[j] >= 2:  # the frame keeps two words
+                    frames.setdefault((t[:i], t[j:]), set()).add(t[i:j])
     # a frame whose values all start (or end) with one word has a narrower twin: that one is the variable
     candidates = {
         f: spans
