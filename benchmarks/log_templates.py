@@ -28,20 +28,12 @@ from pathlib import Path
 
 import polars as pl
 
+from benchmarks.log_corpus import grouping_accuracy
 from costscope.analyze.templates import mine_templates
 
 HERE = Path(__file__).resolve().parent
 LOGHUB = HERE.parent.parent / "shared" / "fixtures" / "loghub" / "loghub_2k_corrected"
 CACHE = HERE / ".cache"
-
-
-def grouping_accuracy(truth: list[str], predicted: list[int]) -> float:
-    """logparser's GA: share of lines whose predicted group equals their true group as a line set."""
-    df = pl.DataFrame({"truth": truth, "pred": predicted})
-    t = df.group_by("truth").agg(pl.col("pred").n_unique().alias("np"))
-    p = df.group_by("pred").agg(pl.col("truth").n_unique().alias("nt"))
-    ok = df.join(t, on="truth").join(p, on="pred").filter((pl.col("np") == 1) & (pl.col("nt") == 1))
-    return ok.height / df.height
 
 
 def datasets() -> dict[str, pl.DataFrame]:
