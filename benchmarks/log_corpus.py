@@ -190,7 +190,7 @@ def corpus_scores(n: int, seed: int = 7) -> dict[str, float]:
 
 def loghub_scores() -> dict[str, dict[str, float]]:
     """GA and FGA per Loghub-2k dataset (empty without ../shared/fixtures/loghub)."""
-    from benchmarks.log_templates import datasets
+    from log_templates import datasets
 
     out = {}
     for name, df in datasets().items():

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import polars as pl
 
-from benchmarks.log_corpus import grouping_accuracy
+from log_corpus import grouping_accuracy
 from costscope.analyze.templates import mine_templates
 
 HERE = Path(__file__).resolve().parent

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import sys
+from pathlib import Path
 
 import polars as pl
 from hypothesis import given, settings
@@ -11,6 +13,8 @@ from hypothesis import strategies as st
 from costscope.analyze import templates
 from costscope.analyze.templates import TemplateMiner, mask_expr, mine_templates
 from costscope.logs import mine_templates as public_mine_templates
+
+sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))  # the corpora's generators
 
 
 def _lines(seed: int = 1, n: int = 2000) -> list[str]:
@@ -105,7 +109,7 @@ def test_any_lines_get_a_template_each(lines: list[str]) -> None:
 def test_application_corpus_grouping_accuracy() -> None:
     """The generated application corpus (benchmarks/log_corpus.py: 38 statements, JSON and logfmt,
     few-valued and multi-word variables, quoted input), read through the log-file source."""
-    from benchmarks.log_corpus import corpus_scores
+    from log_corpus import corpus_scores
 
     scores = corpus_scores(20_000, seed=7)
     assert scores["GA"] >= 0.95
@@ -116,7 +120,7 @@ def test_statements_that_differ_in_their_first_word_stay_apart() -> None:
     """The benchmark's generated file: eight statements "<word> <id> handled in <n> ms by ..."."""
     import json
 
-    from benchmarks.log_templates import _generated
+    from log_templates import _generated
 
     messages = [json.loads(line)["msg"] for line in _generated(20_000)]
     assert mine_templates(messages)["template"].n_unique() == 8
