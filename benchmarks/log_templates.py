@@ -27,8 +27,8 @@ import time
 from pathlib import Path
 
 import polars as pl
-
 from log_corpus import grouping_accuracy
+
 from costscope.analyze.templates import mine_templates
 
 HERE = Path(__file__).resolve().parent
