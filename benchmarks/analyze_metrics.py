@@ -4,7 +4,7 @@ For N series (default: 1,000,000, then 10,000,000 with --scale) of the synthetic
 (tests/synthetic.py: user_id, path, pod and status labels):
 
 1. ingest: ``costscope scrape`` of the exposition into a fresh database (time and peak RSS);
-2. analysis: ``costscope.analyze.analyze_snapshot`` — ranking, every metric × label drop saving
+2. analysis: ``costscope.run.analyze_snapshot`` — ranking, every metric × label drop saving
    (exact), risky-label detection, histograms, recommendations — in a fresh process, R times:
    median wall time and peak RSS;
 3. baseline (at 1M, when the cached TSDB block of collect_prometheus.py exists or can be built):
@@ -37,7 +37,7 @@ ANALYZE = """
 import sys
 from costscope.pricing import cost_model
 from costscope.store import Store
-from costscope.analyze import analyze_snapshot
+from costscope.run import analyze_snapshot
 with Store.open(sys.argv[1], read_only=True) as store:
     a = analyze_snapshot(store, 1, cost_model())
     print(a.total_series, a.label_drops.height, a.recommendations.height)

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import polars as pl
 
-from costscope.analyze.templates import mine_templates
+from costscope.ingest.templates import mine_templates
 from costscope.sources.log_files import read_log_file
 
 USERS = [

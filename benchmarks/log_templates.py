@@ -29,7 +29,7 @@ from pathlib import Path
 import polars as pl
 from log_corpus import grouping_accuracy
 
-from costscope.analyze.templates import mine_templates
+from costscope.ingest.templates import mine_templates
 
 HERE = Path(__file__).resolve().parent
 LOGHUB = HERE.parent.parent / "shared" / "fixtures" / "loghub" / "loghub_2k_corrected"

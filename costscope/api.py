@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from costscope.analyze import Analysis, analyze_snapshot
+from costscope.analyze import Analysis
 from costscope.config import Config, load_config
 from costscope.errors import StoreError
+from costscope.run import analyze_snapshot
 from costscope.store.database import Store, default_db_path
 
 if TYPE_CHECKING:  # plotly loads slowly: only the charts need it

@@ -5,7 +5,7 @@
 ['took <*>', 'took <*>']
 """
 
-from costscope.analyze.templates import TemplateMiner, mask_expr, mine_templates
+from costscope.ingest.templates import TemplateMiner, mask_expr, mine_templates
 from costscope.sources.log_files import parse_chunk, read_log_file
 
 __all__ = ["TemplateMiner", "mask_expr", "mine_templates", "parse_chunk", "read_log_file"]

@@ -11,11 +11,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from costscope.analyze import Analysis, analyze_snapshot
-from costscope.config import Config
+from costscope.analyze import Analysis, masked, snapshot_findings
+from costscope.analyze.trends import WEEK_S
+from costscope.config import Config, OwnershipRule
 from costscope.errors import CostscopeError, InputError, InputWarning, SourceError
+from costscope.pricing import CostModel
+from costscope.recommend.actions import recommend
 from costscope.runlog import StageTimer, new_run_id
 from costscope.simulate.engine import Constraints, Simulation
+from costscope.simulate.policies import Policy
+from costscope.simulate.policies_file import DEFAULT_POLICIES
 from costscope.sources import collect, resolve
 from costscope.store.database import SourceErrorRecord, SourceInfo, Store
 
@@ -42,6 +47,26 @@ class SnapshotRun:
     timer: StageTimer
     analysis: Analysis | None = None
     warnings: tuple[InputWarning, ...] = ()  # files not recognised, or read and yielding nothing
+
+
+def analyze_snapshot(
+    store: Store,
+    snapshot_id: int,
+    model: CostModel,
+    *,
+    ownership: Sequence[OwnershipRule] = (),
+    show_values: bool = False,
+    policies: Sequence[Policy] = DEFAULT_POLICIES,
+    constraints: Constraints | None = None,
+    trend_span_s: float = WEEK_S,
+) -> Analysis:
+    """Findings of ``snapshot_id`` → ranked actions → values of risky labels masked (unless shown)."""
+    findings = snapshot_findings(
+        store, snapshot_id, model, ownership=ownership, policies=policies, constraints=constraints,
+        trend_span_s=trend_span_s,
+    )  # fmt: skip
+    analysis = replace(findings, recommendations=recommend(findings))
+    return analysis if show_values else masked(analysis)
 
 
 def collect_snapshot(
@@ -180,7 +205,7 @@ def apply_budgets(analysis: Analysis, budgets: Path | None) -> Analysis:
     """The analysis with the breaches of a budgets file (none without one)."""
     if budgets is None:
         return analysis
-    from costscope.budgets import evaluate, load_budgets
+    from costscope.recommend.budgets import evaluate, load_budgets
 
     return replace(analysis, breaches=tuple(evaluate(load_budgets(budgets), analysis)))
 
@@ -247,6 +272,7 @@ def run_simulation(
 
 __all__ = [
     "SnapshotRun",
+    "analyze_snapshot",
     "apply_budgets",
     "collect_snapshot",
     "run_analysis",

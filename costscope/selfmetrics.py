@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import socket
 import time
-from typing import Any
 from urllib.parse import quote
 
 import polars as pl
 
+from costscope.analyze.result import Analysis
 from costscope.config import PushTarget, SourceConfig
-from costscope.report.terminal import split_errors
 from costscope.sources.http import HttpClient
 
 
@@ -28,7 +27,7 @@ def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def exposition(analysis: Any, timings: dict[str, float]) -> str:
+def exposition(analysis: Analysis, timings: dict[str, float]) -> str:
     """The run's figures in the Prometheus text format."""
     lines: list[str] = []
 
@@ -59,14 +58,15 @@ def exposition(analysis: Any, timings: dict[str, float]) -> str:
         severities[b.severity] = severities.get(b.severity, 0.0) + 1
     gauge("costscope_budget_breaches", "Budgets breached by the last run.",
           [({"severity": k}, v) for k, v in sorted(severities.items())])  # fmt: skip
-    errors, _ = split_errors(analysis.errors)
-    gauge("costscope_source_errors", "Source errors in the last run.", [({}, float(errors.height))])
+    gauge(
+        "costscope_source_errors", "Source errors in the last run.", [({}, float(analysis.failures.height))]
+    )
     gauge("costscope_snapshot_status", "1 for the last snapshot's status.",
           [({"status": s}, 1.0 if analysis.status == s else 0.0) for s in ("complete", "partial", "failed")])  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
-def push(target: PushTarget, analysis: Any, timings: dict[str, float]) -> None:
+def push(target: PushTarget, analysis: Analysis, timings: dict[str, float]) -> None:
     """Replace the group's metrics on the Pushgateway (retries and errors as for any source)."""
     instance = target.instance or socket.gethostname()
     path = f"/metrics/job/{quote(target.job, safe='')}/instance/{quote(instance, safe='')}"

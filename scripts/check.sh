@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every check costscope has: installs what the tests need (Debian packages, the venv), then
-# ruff format, ruff lint, mypy and pytest. CI runs exactly this (.ci/run).
+# ruff format, ruff lint, mypy, import-linter (the layering) and pytest. CI runs exactly this (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,4 +36,5 @@ fi
 echo "== ruff format"; .venv/bin/ruff format --check .
 echo "== ruff check";  .venv/bin/ruff check .
 echo "== mypy";        .venv/bin/mypy
+echo "== import-linter"; .venv/bin/lint-imports
 echo "== pytest";      .venv/bin/python -m pytest -q "$@"

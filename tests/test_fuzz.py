@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from costscope.budgets import parse_budgets
 from costscope.config import parse_config
 from costscope.errors import CostscopeError
+from costscope.recommend.budgets import parse_budgets
 from costscope.simulate.policies_file import parse_policies
 from costscope.sources.dashboards import dashboard_queries, read_dashboard_file
 from costscope.sources.rules import rule_queries, slo_queries, yaml_usage

@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 import costscope
-from costscope.budgets import parse_budgets
 from costscope.cli import app
 from costscope.errors import ConfigError
+from costscope.recommend.budgets import parse_budgets
 from costscope.report.markdown import markdown_summary, md
 from costscope.store import Store
 from tests import servers

@@ -22,9 +22,9 @@ import polars as pl
 from costscope.analyze.log_readers import parse_logql
 from costscope.analyze.metrics import keep_only
 from costscope.pricing import CostModel
-from costscope.recommend.model import unknown_guard
 from costscope.store.database import Store
 
+RISK_UNKNOWN = "usage unknown: add dashboards and rules to check what reads this"
 SEVERITY = {"slo": 3, "alert": 2, "recording_rule": 2, "dashboard": 1}
 # bucket bounds: fewer buckets is its own action; job: what pricing, DPM and ownership key on
 NEVER_DROPPED = ("le", "quantile", "job", "__name__")
@@ -149,6 +149,11 @@ class Usage:
                 "none",
             )
         return "none known: nothing that was read uses it", "none"
+
+
+def unknown_guard(metric: str, labels: list[str] | None, effect: str, soft: bool = False) -> tuple[str, str]:
+    """The guard when no dashboards, rules or SLOs were read: say so."""
+    return RISK_UNKNOWN + (f"; {effect}" if effect else ""), "unknown"
 
 
 def _count(n: int, noun: str) -> str:

@@ -1,5 +1,6 @@
 """Recommend: ranked, savings-estimated, risk-checked actions with config people can paste."""
 
+from costscope.analyze.usage import RISK_UNKNOWN, unknown_guard
 from costscope.recommend.metrics import (
     recommend_aggregations,
     recommend_fewer_buckets,
@@ -9,12 +10,10 @@ from costscope.recommend.metrics import (
 )
 from costscope.recommend.model import (
     BREAKING,
-    RISK_UNKNOWN,
     Guard,
     Recommendation,
     rank,
     recommendations_frame,
-    unknown_guard,
 )
 
 __all__ = [

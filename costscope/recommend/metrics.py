@@ -28,8 +28,9 @@ import re
 
 import polars as pl
 
+from costscope.analyze.usage import unknown_guard
 from costscope.pricing import CostModel
-from costscope.recommend.model import MIN_SHARE_OF_METRIC, Guard, Recommendation, unknown_guard
+from costscope.recommend.model import MIN_SHARE_OF_METRIC, Guard, Recommendation
 
 
 def _family_regex(metric: str, type_: str | None) -> str:

@@ -7,7 +7,8 @@ from dataclasses import asdict, dataclass
 
 import polars as pl
 
-RISK_UNKNOWN = "usage unknown: add dashboards and rules to check what reads this"
+from costscope.analyze.result import RECOMMENDATION_SCHEMA
+
 MIN_SHARE_OF_METRIC = 0.10  # a cut that saves less than 10% of a metric is noise
 MIN_MONTHLY_SAVINGS = 0.01
 MAX_RECOMMENDATIONS = 50
@@ -39,11 +40,6 @@ Guard = Callable[[str, "list[str] | None", str, bool], tuple[str, str]]
 BREAKING = {"dashboard": 1, "trace_links": 1, "recording_rule": 2, "alert": 2, "errors": 2, "slo": 3}
 
 
-def unknown_guard(metric: str, labels: list[str] | None, effect: str, soft: bool = False) -> tuple[str, str]:
-    """The guard when no dashboards, rules or SLOs were read: say so."""
-    return RISK_UNKNOWN + (f"; {effect}" if effect else ""), "unknown"
-
-
 def rank(recs: list[Recommendation]) -> list[Recommendation]:
     """Safe actions first, most money first; then those that break something, least severe first.
 
@@ -60,10 +56,5 @@ def rank(recs: list[Recommendation]) -> list[Recommendation]:
 
 def recommendations_frame(recs: list[Recommendation]) -> pl.DataFrame:
     """Recommendations as a DataFrame, ranked by savings (rank 1 saves the most)."""
-    schema = {
-        "rank": pl.Int32, "kind": pl.String, "target": pl.String, "monthly_savings": pl.Float64,
-        "series_saved": pl.Int64, "risk": pl.String, "evidence": pl.String, "config": pl.String,
-        "cost_model": pl.String, "risk_level": pl.String,
-    }  # fmt: skip
     rows = [{"rank": i, **r.as_dict()} for i, r in enumerate(recs, 1)]
-    return pl.DataFrame(rows, schema=schema)
+    return pl.DataFrame(rows, schema=RECOMMENDATION_SCHEMA)

@@ -19,7 +19,7 @@ from costscope.analyze import Analysis
 from costscope.report.charts import label_values_chart, series_treemap, top_metrics_chart
 from costscope.report.logs_section import logs_section
 from costscope.report.tables import esc, table
-from costscope.report.terminal import money, split_errors
+from costscope.report.terminal import money
 from costscope.report.traces_section import traces_section
 from costscope.report.trends_section import trends_section
 from costscope.report.usage_section import usage_section
@@ -96,7 +96,7 @@ def render_report(a: Analysis, history: pl.DataFrame | None = None) -> str:
     # each saving is against today's bill and actions on the same series overlap: never add them up
     savings = float(recs["monthly_savings"][0]) if recs.height else 0.0  # ranked: the first saves most
     quality = []
-    errors, warnings = split_errors(a.errors)
+    errors, warnings = a.failures, a.warnings
     columns = [("source", "source"), ("location", "where"), ("stage", "stage"), ("message", "error")]
     if errors.height:
         quality.append(

@@ -16,14 +16,6 @@ TOP = 10
 MAX_WARNINGS = 5
 
 
-def split_errors(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """A snapshot's source errors → (errors, warnings), by their ``severity``."""
-    if "severity" not in frame.columns:
-        return frame, frame.clear()
-    warning = pl.col("severity") == "warning"
-    return frame.filter(~warning), frame.filter(warning)
-
-
 def money(value: float) -> str:
     """``$1,234.56`` (no cents above $10k, where they are noise)."""
     return f"${value:,.0f}" if abs(value) >= 10_000 else f"${value:,.2f}"
@@ -40,7 +32,7 @@ def print_summary(
         f"({escape(analysis.cost_model.describe())}) · snapshot {analysis.snapshot_id} \\[{status}]"
     )
     console.print(head)
-    errors, warnings = split_errors(analysis.errors)
+    errors, warnings = analysis.failures, analysis.warnings
     if errors.height:
         console.print(f"[red]{errors.height} source error(s) — the snapshot is {status}:[/]")
         for row in errors.iter_rows(named=True):

@@ -24,6 +24,9 @@ from urllib.parse import urlsplit
 from costscope.config import LOG_KINDS, SOURCE_KINDS, TRACE_KINDS, USAGE_KINDS, Config, SourceConfig
 from costscope.credentials import redact_url
 from costscope.errors import ConfigError, CostscopeError, InputError, InputWarning, SourceError
+from costscope.ingest.logs import LogsWriter
+from costscope.ingest.metrics import MetricsWriter
+from costscope.ingest.traces import TracesWriter
 from costscope.sources.dashboards import dashboard_queries, grafana_queries, read_dashboard_file
 from costscope.sources.http import HttpClient
 from costscope.sources.kinds import classify, describe, files_of_kind
@@ -40,9 +43,6 @@ from costscope.sources.trace_apis import collect_jaeger, collect_tempo
 from costscope.sources.traces import read_trace_file
 from costscope.sources.usage import MALFORMED, Problem, Query, refs_frame
 from costscope.store.database import SnapshotWriter, SourceResult
-from costscope.store.logs import LogsWriter
-from costscope.store.metrics import MetricsWriter
-from costscope.store.traces import TracesWriter
 
 Progress = Callable[[str, int, int], None]
 

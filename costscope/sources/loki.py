@@ -23,9 +23,9 @@ from typing import Any
 import polars as pl
 
 from costscope.errors import SourceError
+from costscope.ingest.logs import LogsWriter
 from costscope.sources.http import HttpClient
 from costscope.sources.log_files import detect_format, parse_chunk
-from costscope.store.logs import LogsWriter
 
 SERVICE_LABELS = ("service_name", "service", "app", "application", "job", "container")
 LEVEL_LABELS = ("detected_level", "level", "severity", "lvl")

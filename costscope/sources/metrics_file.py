@@ -20,9 +20,9 @@ import polars as pl
 
 from costscope.config import SourceConfig
 from costscope.errors import InputError
+from costscope.ingest.metrics import MetricsWriter
 from costscope.sources.exposition import MAX_LINE_BYTES, ExpositionParser
 from costscope.sources.http import HttpClient
-from costscope.store.metrics import MetricsWriter
 
 EXPOSITION_SUFFIXES = (".prom", ".metrics", ".txt", ".om", ".openmetrics")
 

@@ -31,9 +31,9 @@ from typing import Any
 import polars as pl
 
 from costscope.errors import CostscopeError, SourceError
+from costscope.ingest.metrics import MetricsWriter, identify
 from costscope.sources.http import HttpClient
 from costscope.store.database import SnapshotWriter
-from costscope.store.metrics import MetricsWriter, identify
 
 MAX_ERRORS = 5
 SPLIT_GROUP = 256  # label values per request when a metric must be split

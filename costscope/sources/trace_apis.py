@@ -21,9 +21,9 @@ from urllib.parse import quote
 
 import polars as pl
 
+from costscope.ingest.traces import TracesWriter
 from costscope.sources.http import HttpClient
 from costscope.sources.traces import frame, jaeger_spans, otlp_spans
-from costscope.store.traces import TracesWriter
 
 _MISSING = frozenset({404})
 

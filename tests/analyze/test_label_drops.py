@@ -8,9 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from costscope.analyze.metrics import label_drops, top_metrics
+from costscope.ingest.metrics import MetricsWriter
 from costscope.pricing import cost_model
 from costscope.store import Store
-from costscope.store.metrics import MetricsWriter
 
 LabelSet = dict[str, str]
 
@@ -92,7 +92,7 @@ def test_keeping_only_some_labels_matches_the_oracle(tmp_path_factory: object, s
 
 
 def test_two_unique_labels_are_recommended_away_together(tmp_path: Path) -> None:
-    from costscope.analyze import analyze_snapshot
+    from costscope.run import analyze_snapshot
 
     # user_id and pod are both unique per series: dropping either alone saves nothing
     sets = [{"user_id": f"u-{i:08x}", "pod": f"app-{i:06x}", "route": f"/r{i % 4}"} for i in range(100)]

@@ -10,8 +10,8 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from costscope.analyze import templates
-from costscope.analyze.templates import TemplateMiner, mask_expr, mine_templates
+from costscope.ingest import templates
+from costscope.ingest.templates import TemplateMiner, mask_expr, mine_templates
 from costscope.logs import mine_templates as public_mine_templates
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))  # the corpora's generators

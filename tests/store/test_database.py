@@ -14,8 +14,8 @@ import polars as pl
 import pytest
 
 from costscope.errors import StoreError
+from costscope.ingest.metrics import MetricsWriter
 from costscope.store import SCHEMA_VERSION, SourceErrorRecord, SourceInfo, SourceResult, Store
-from costscope.store.metrics import MetricsWriter
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -112,7 +112,7 @@ def test_read_only_open_of_a_missing_file_says_how_to_start(tmp_path: Path) -> N
 _WRITER = """
 import sys, time
 from costscope.store import Store, SourceInfo
-from costscope.store.metrics import MetricsWriter
+from costscope.ingest.metrics import MetricsWriter
 store = Store.open(sys.argv[1])
 snap = store.begin("victim", [SourceInfo("s", "exposition", "big.prom")])
 with snap.transaction():

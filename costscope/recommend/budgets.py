@@ -23,12 +23,12 @@ ownership rules cover most of the metric's series) and the recommendation that f
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
+from costscope.analyze.result import Analysis, Breach
 from costscope.errors import ConfigError
 from costscope.yaml_nodes import YamlAt, compose
 
@@ -45,33 +45,6 @@ class Budget:
     max: float
     severity: str = "critical"
     target: str | None = None  # the metric, team, label or signal it is about (None: every one)
-
-
-@dataclass(frozen=True)
-class Breach:
-    """A budget exceeded: by what, how far, whose, and what fixes it."""
-
-    budget: str
-    severity: str
-    kind: str
-    target: str
-    value: float
-    limit: float
-    owner: str | None
-    fix: str | None
-
-    def describe(self) -> str:
-        """One line for a chat message or a terminal."""
-        unit = "$" if self.kind in ("team_cost", "signal_cost") else ""
-        pct = "%" if self.kind == "metric_growth" else ""
-        text = f"[{self.severity}] {self.budget}: {self.target} at {unit}{self.value:,.0f}{pct} (limit {unit}{self.limit:,.0f}{pct})"
-        if self.owner:
-            text += f"; owner {self.owner}"
-        return text + (f"; fix: {self.fix}" if self.fix else "; no recommendation fixes it yet")
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain fields, for JSON."""
-        return asdict(self)
 
 
 def _budget(at: YamlAt, index: int) -> Budget:
@@ -129,7 +102,7 @@ def _fix(recommendations: pl.DataFrame, needle: str) -> str | None:
     return f"#{r['rank']} {r['kind']}: {r['target']} (saves ${r['monthly_savings']:,.2f}/month)"
 
 
-def evaluate(budgets: list[Budget], analysis: Any) -> list[Breach]:
+def evaluate(budgets: list[Budget], analysis: Analysis) -> list[Breach]:
     """Every breach of ``budgets`` in an ``Analysis`` (its trends for the new-label and growth kinds)."""
     out: list[Breach] = []
     recs, by_team = analysis.recommendations, analysis.by_team

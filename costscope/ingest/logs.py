@@ -12,7 +12,7 @@ import hashlib
 
 import polars as pl
 
-from costscope.analyze.templates import TemplateMiner, mask_expr
+from costscope.ingest.templates import TemplateMiner, mask_expr
 from costscope.store.database import SnapshotWriter
 
 TRUNCATE_BYTES = 4096  # lines longer than this are "oversized": truncating them is an action
