@@ -1,12 +1,12 @@
 """costscope: what does our telemetry cost, why, and what can we cut?
 
 The public API is small: ``open`` a store written by ``costscope analyze``, or ``analyze``
-sources from Python; both hand back polars DataFrames.
+sources from Python; both hand back polars DataFrames; ``write_report`` writes the HTML report.
 """
 
 from costscope._version import __version__
 from costscope.analyze import Analysis
-from costscope.api import Workspace, analyze, open
+from costscope.api import Workspace, analyze, open, write_report
 from costscope.errors import (
     ConfigError,
     CostscopeError,
@@ -30,4 +30,5 @@ __all__ = [
     "analyze",
     "mine_templates",
     "open",
+    "write_report",
 ]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from costscope.analyze import Analysis
-from costscope.config import Config, load_config
+from costscope.config import Config, discover_config
 from costscope.errors import StoreError
 from costscope.run import analyze_snapshot
 from costscope.store.database import Store, default_db_path
@@ -132,8 +132,11 @@ class Workspace:
 def open(
     db: str | Path | None = None, *, config: str | Path | None = None, show_values: bool = False
 ) -> Workspace:
-    """Open a costscope database (default ``$COSTSCOPE_DB`` or ./costscope.duckdb) for reading."""
-    cfg = load_config(config) if config is not None else None
+    """Open a costscope database (default ``$COSTSCOPE_DB`` or ./costscope.duckdb) for reading.
+
+    The config is found as the CLI finds it: ``config``, ``$COSTSCOPE_CONFIG``, ./costscope.yaml.
+    """
+    cfg = discover_config(config)
     path = Path(db) if db is not None else default_db_path()
     if not path.exists():
         raise StoreError("no such database; run costscope analyze first", path=str(path))
@@ -147,13 +150,30 @@ def analyze(
     config: str | Path | None = None,
     show_values: bool = False,
 ) -> Workspace:
-    """Collect ``sources`` into a new snapshot of ``db``, analyze it, and return the workspace."""
+    """Collect ``sources`` into a new snapshot of ``db``, analyze it, and return the workspace.
+
+    The config is found as the CLI finds it (``config``, ``$COSTSCOPE_CONFIG``, ./costscope.yaml),
+    so the same sources give the same analysis from a notebook as from ``costscope analyze``.
+    """
     from costscope.run import run_analysis
 
-    cfg = load_config(config) if config is not None else Config()
+    cfg = discover_config(config)
     path = Path(db) if db is not None else default_db_path()
     with Store.open(path) as store:
         _, analysis = run_analysis(store, builtins.list(sources), cfg, show_values=show_values)
     ws = Workspace(path, cfg, show_values=show_values)
     ws._cache[analysis.snapshot_id] = analysis
     return ws
+
+
+def write_report(ws: Workspace, path: str | Path, snapshot_id: int | None = None) -> Path:
+    """Write the HTML report of a workspace's snapshot (default: the newest) to ``path``, as the CLI does."""
+    from costscope.analyze.trends import history
+    from costscope.report.html import write_report as write_html
+
+    analysis = ws.analysis(snapshot_id)
+    with ws._store() as store:
+        past = history(store)
+    target = Path(path)
+    write_html(analysis, target, past)
+    return target

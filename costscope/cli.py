@@ -7,7 +7,6 @@ and keeps its traceback (without local variables, which could hold secrets).
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -19,7 +18,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from costscope._version import __version__
-from costscope.config import SOURCE_KINDS, Config, load_config
+from costscope.config import SOURCE_KINDS, Config, discover_config
 from costscope.errors import EXIT_BAD_INPUT, EXIT_SOURCE_FAILED, CostscopeError
 from costscope.runlog import LOG_FORMATS, configure_logging, new_run_id
 from costscope.store.database import Store, default_db_path
@@ -101,13 +100,6 @@ def _partial(snapshot_id: int, errors: tuple[CostscopeError, ...], console: Cons
     )
 
 
-def _load(config: Path | None) -> Config:
-    path = config or (Path(os.environ["COSTSCOPE_CONFIG"]) if os.environ.get("COSTSCOPE_CONFIG") else None)
-    if path is None and Path("costscope.yaml").is_file():
-        path = Path("costscope.yaml")
-    return load_config(path) if path is not None else Config()
-
-
 def _start(
     sources: list[str] | None,
     config: Path | None,
@@ -117,7 +109,7 @@ def _start(
     quiet: bool = False,
 ) -> tuple[Config, str]:
     """Load the config, say how to start when there is nothing to read, set up logs: (config, run id)."""
-    cfg = _load(config)
+    cfg = discover_config(config)
     if not sources and not cfg.sources:
         err.print(GETTING_STARTED, highlight=False, markup=False)
         raise typer.Exit(EXIT_BAD_INPUT)

@@ -365,6 +365,24 @@ def _sampling(at: YamlAt, base_dir: Path) -> tuple[tuple[Policy, ...], Constrain
     return tuple(policies), constraints
 
 
+DEFAULT_CONFIG = "costscope.yaml"
+
+
+def config_path(path: str | Path | None = None) -> Path | None:
+    """Which config file a run reads: ``path``, else ``$COSTSCOPE_CONFIG``, else ./costscope.yaml if there."""
+    if path is not None:
+        return Path(path)
+    if os.environ.get("COSTSCOPE_CONFIG"):
+        return Path(os.environ["COSTSCOPE_CONFIG"])
+    return Path(DEFAULT_CONFIG) if Path(DEFAULT_CONFIG).is_file() else None
+
+
+def discover_config(path: str | Path | None = None) -> Config:
+    """The config a run uses — the CLI's and the library's alike (see ``config_path``); defaults without one."""
+    found = config_path(path)
+    return load_config(found) if found is not None else Config()
+
+
 def load_config(path: str | Path) -> Config:
     """Read and validate a costscope.yaml file."""
     p = Path(path)

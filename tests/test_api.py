@@ -44,3 +44,42 @@ def test_analyze_then_open_read_the_same_snapshot(tmp_path: Path) -> None:
 def test_open_a_missing_database_says_how_to_start(tmp_path: Path) -> None:
     with pytest.raises(costscope.StoreError, match="run costscope analyze first"):
         costscope.open(tmp_path / "nope.duckdb")
+
+
+def test_library_and_cli_give_the_same_document_with_a_discovered_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """./costscope.yaml prices and attributes alike from a notebook and from the command."""
+    import json
+    import subprocess
+    import sys
+
+    from costscope.report.json_doc import json_document
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("COSTSCOPE_CONFIG", raising=False)
+    (tmp_path / "costscope.yaml").write_text(
+        "pricing:\n  preset: grafana-cloud\n  overrides: {active_series: 0.02}\n"
+        "ownership:\n  - team: storefront\n    match: {job: 'frontend|kafka'}\n"
+    )
+    source = str(SAMPLE_DATA / "metrics")
+    ws = costscope.analyze([source], db=tmp_path / "lib.duckdb")
+    ours = json_document(ws.analysis())
+    subprocess.run(
+        [sys.executable, "-m", "costscope", "analyze", source, "--db", str(tmp_path / "cli.duckdb"),
+         "--json", str(tmp_path / "cli.json"), "--report", str(tmp_path / "r.html"), "-q"],
+        check=True, cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    theirs = json.loads((tmp_path / "cli.json").read_text())
+    for key in ("generated_at", "snapshot", "timings", "sources"):
+        ours.pop(key), theirs.pop(key)
+    assert ours["cost_model"]["overridden"] == ["active_series"]
+    assert {t["team"] for t in ours["teams"]} >= {"storefront"}
+    assert json.loads(json.dumps(ours)) == theirs
+
+
+def test_write_report_from_python(tmp_path: Path) -> None:
+    ws = costscope.analyze([str(SAMPLE_DATA / "metrics")], db=tmp_path / "db")
+    path = costscope.write_report(ws, tmp_path / "report.html")
+    html = path.read_text()
+    assert html.startswith("<!DOCTYPE html>") and "costscope report" in html
