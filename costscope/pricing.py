@@ -1,6 +1,8 @@
 """Cost models: from telemetry units to money per month.
 
-A ``CostModel`` is a price per unit plus the billing rule of the vendor it imitates. Every
+A ``CostModel`` is a price per unit plus the billing rule of the vendor it imitates — every rule is
+here and nowhere else: what a series costs, what a histogram's series count for, how data points
+per minute raise a job's bill. Every
 preset carries the date its prices were read (``as_of``) and where from, because prices change;
 every unit can be overridden in costscope.yaml (``pricing.overrides``). Costs are always shown
 together with the model that produced them.
@@ -13,13 +15,15 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
+import polars as pl
+
 MONTH_S = 30 * 86_400.0  # "per month" everywhere: counts over a period are scaled to 30 days
+HISTOGRAM_TYPES = ("histogram", "gaugehistogram")
 
 # unit -> what it means; the keys are what pricing.overrides accepts
 UNITS: Mapping[str, str] = MappingProxyType(
     {
         "active_series": "per active metric series per month",
-        "dpm_thousand": "per 1,000 data points per minute, per month",
         "log_gb_ingested": "per GB of logs ingested",
         "log_gb_retained": "per GB of logs retained per month",
         "spans_million": "per million spans ingested",
@@ -46,13 +50,27 @@ class CostModel:
         """Price of one ``unit``; 0 when this model does not bill it."""
         return float(self.prices.get(unit, 0.0))
 
-    def series_cost(self, series: float, samples_per_minute: float | None = None) -> float:
-        """Monthly cost of ``series`` active series (and their DPM, where the model bills it)."""
-        cost = series * self.price("active_series")
-        if samples_per_minute is not None and self.price("dpm_thousand"):
-            dpm_cost = samples_per_minute / 1000.0 * self.price("dpm_thousand")
-            cost = max(cost, dpm_cost) if self.bill_max_of_series_and_dpm else cost + dpm_cost
-        return cost
+    def series_cost(self, series: float) -> float:
+        """Monthly cost of ``series`` active series."""
+        return series * self.price("active_series")
+
+    def series_multiplier(self, metric_type: str) -> float:
+        """How many billed series one stored series of ``metric_type`` counts for (histograms: more)."""
+        return self.histogram_series_multiplier if metric_type in HISTOGRAM_TYPES else 1.0
+
+    def series_multiplier_expr(self, types: pl.Expr) -> pl.Expr:
+        """``series_multiplier`` over a column of metric types."""
+        return types.replace_strict(
+            {t: self.series_multiplier(t) for t in HISTOGRAM_TYPES}, default=1.0, return_dtype=pl.Float64
+        )
+
+    def dpm_factor(self, dpm: pl.Expr, series: pl.Expr) -> pl.Expr:
+        """What data points per minute put on top of a job's series: Grafana Cloud bills the higher
+        of active series and DPM with one data point per minute included per series, so a job
+        scraped every 15 s costs four times its series; 1 for a model that bills series only."""
+        if not self.bill_max_of_series_and_dpm:
+            return pl.lit(1.0)
+        return pl.max_horizontal(pl.lit(1.0), dpm / series)
 
     def log_bytes_cost(self, monthly_bytes: Any) -> Any:
         """Monthly cost of ingesting (and retaining, where priced) ``monthly_bytes`` of logs.
@@ -80,7 +98,11 @@ PRESETS: Mapping[str, CostModel] = MappingProxyType(
         "grafana-cloud": CostModel(
             name="grafana-cloud",
             as_of="2026-11-01",
-            source="grafana.com/pricing (Pro tier, usage above the free allowance)",
+            source=(
+                "grafana.com/pricing (Pro tier, usage above the free allowance); the billing rule, usage ="
+                " max(active series, DPM / 1 included per series), from grafana.com/docs/grafana-cloud/"
+                "cost-management-and-billing/understand-usage-cost/metrics"
+            ),
             prices={
                 "active_series": 6.50 / 1000,
                 "log_gb_ingested": 0.50,

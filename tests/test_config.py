@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -217,3 +218,19 @@ def test_missing_config_file(tmp_path: Path, runner: CliRunner) -> None:
     result = runner.invoke(app, ["analyze", "--config", str(tmp_path / "nope.yaml")])
     assert result.exit_code == 2
     assert "config file not found" in result.output
+
+
+def test_every_preset_names_its_date_and_source() -> None:
+    from costscope.pricing import PRESETS
+
+    for name, model in PRESETS.items():
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", model.as_of), name
+        assert model.source and ("." in model.source or "estimate" in model.source), name
+
+
+def test_a_dpm_price_is_refused_grafana_cloud_bills_dpm_as_series(tmp_path: Path) -> None:
+    path = tmp_path / "costscope.yaml"
+    path.write_text("pricing:\n  preset: grafana-cloud\n  overrides:\n    dpm_thousand: 1.0\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert "dpm_thousand" in str(info.value) and info.value.line == 4

@@ -89,7 +89,7 @@ def histogram_costs(store: Store, snapshot_id: int, model: CostModel) -> pl.Data
         label_sets = int(r["label_sets"] or 0)
         series = int(r["series"])
         is_hist = r["type"] != "summary"
-        mult = model.histogram_series_multiplier if is_hist else 1.0
+        mult = model.series_multiplier(r["type"])
         named = read_by_name(points, pinned.get(r["metric"]) or [])
         keep = (
             kept_buckets(points, pinned=named) if is_hist and len(points) >= MIN_BUCKETS_TO_REDUCE else points

@@ -86,10 +86,7 @@ def metric_types(store: Store, snapshot_id: int) -> pl.DataFrame:
 
 def price_column(model: CostModel, types: pl.Expr, series: pl.Expr) -> pl.Expr:
     """Monthly cost of ``series`` series of metrics of ``types`` (histograms by the model's rule)."""
-    multiplier = model.histogram_series_multiplier
-    per_series = model.series_cost(1.0)
-    factor = pl.when(types.is_in(["histogram", "gaugehistogram"])).then(multiplier).otherwise(1.0)
-    return series * per_series * factor
+    return series * model.series_cost(1.0) * model.series_multiplier_expr(types)
 
 
 def top_metrics(
@@ -275,9 +272,6 @@ def dpm_by_job(store: Store, snapshot_id: int, by_job: pl.DataFrame, model: Cost
     )
     series = by_job.group_by("job").agg(pl.col("series").sum())
     out = series.join(stats, on="job", how="inner")
-    factor = (
-        pl.max_horizontal(pl.lit(1.0), pl.col("dpm") / pl.col("series"))
-        if model.bill_max_of_series_and_dpm
-        else pl.lit(1.0)
+    return out.with_columns(factor=model.dpm_factor(pl.col("dpm"), pl.col("series"))).sort(
+        ["dpm", "job"], descending=[True, False]
     )
-    return out.with_columns(factor=factor).sort(["dpm", "job"], descending=[True, False])
