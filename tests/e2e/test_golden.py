@@ -1,6 +1,6 @@
 """Golden files for what users and scripts read: the terminal summary and the JSON document.
 
-Regenerate after an intended change with ``COSTSCOPE_UPDATE_GOLDEN=1 pytest tests/test_golden.py``
+Regenerate after an intended change with ``COSTSCOPE_UPDATE_GOLDEN=1 pytest tests/e2e/test_golden.py``
 and review the diff like code.
 """
 
