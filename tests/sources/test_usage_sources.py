@@ -379,7 +379,8 @@ def test_only_dashboards_are_read_as_dashboards(tmp_path: Path) -> None:
     """JSON-lines traces named *.otlp.json, and a big JSON file, are not (broken) dashboards."""
     from costscope.config import Config
     from costscope.sources import resolve
-    from costscope.sources.kinds import MAX_WHOLE_BYTES, classify
+    from costscope.sources.kinds import classify
+    from costscope.sources.sniff import MAX_WHOLE_BYTES
     from tests.conftest import SAMPLE_DATA
 
     folder = tmp_path / "mixed"
