@@ -6,7 +6,7 @@ sources from Python; both hand back polars DataFrames; ``write_report`` writes t
 
 from costscope._version import __version__
 from costscope.analyze import Analysis
-from costscope.api import Workspace, analyze, open, write_report
+from costscope.api import Workspace, analyze, open, simulate_traces, write_report
 from costscope.errors import (
     ConfigError,
     CostscopeError,
@@ -30,5 +30,6 @@ __all__ = [
     "analyze",
     "mine_templates",
     "open",
+    "simulate_traces",
     "write_report",
 ]

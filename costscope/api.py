@@ -25,6 +25,8 @@ from costscope.store.database import Store, default_db_path
 if TYPE_CHECKING:  # plotly loads slowly: only the charts need it
     import plotly.graph_objects as go
 
+    from costscope.simulate.engine import Simulation
+
 
 class Workspace:
     """A costscope database opened for reading, with one method per question."""
@@ -177,3 +179,22 @@ def write_report(ws: Workspace, path: str | Path, snapshot_id: int | None = None
     target = Path(path)
     write_html(analysis, target, past)
     return target
+
+
+def simulate_traces(
+    sources: Sequence[str] = (),
+    *,
+    db: str | Path | None = None,
+    config: str | Path | None = None,
+    policies: str | Path | None = None,
+) -> Simulation:
+    """Compare sampling policies on the traces of ``sources`` (as ``costscope simulate traces``)."""
+    from costscope.run import run_simulation
+
+    cfg = discover_config(config)
+    path = Path(db) if db is not None else default_db_path()
+    with Store.open(path) as store:
+        _, sim = run_simulation(
+            store, builtins.list(sources), cfg, policies_file=Path(policies) if policies else None
+        )
+    return sim

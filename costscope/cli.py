@@ -304,11 +304,8 @@ def simulate_traces(
     """
     import json as jsonlib
 
-    from rich.table import Table
-
-    from costscope.display import human_duration, share
-    from costscope.recommend.sampling import policy_config
     from costscope.report.json_doc import sampling_document
+    from costscope.report.terminal import print_simulation
     from costscope.run import run_simulation
     from costscope.simulate.engine import Constraints
 
@@ -330,36 +327,8 @@ def simulate_traces(
             run, sim = run_simulation(
                 store, sources or [], cfg, policies_file=policies, constraints=constraints, kind=kind
             )
-        table = Table(
-            title=f"Sampling policies on {human_duration(sim.period_s)} of traffic", title_justify="left"
-        )
-        for col in (
-            "policy",
-            "spans kept",
-            "monthly",
-            "saves",
-            "errors kept",
-            "slow kept",
-            "worst p99 err",
-            "RED",
-        ):
-            table.add_column(col, justify="left" if col == "policy" else "right")
-        for r in sim.summary.iter_rows(named=True):
-            mark = " ★" if r["policy"] == sim.recommended else ""
-            table.add_row(
-                escape(r["policy"]) + mark, f"{r['kept_share']:.1%}", f"${r['monthly_cost']:,.2f}",
-                f"${r['monthly_savings']:,.2f}", share(r["error_traces_kept"], 1), share(r["slow_traces_kept"], 1),
-                "-" if r["worst_p99_error"] is None else f"{r['worst_p99_error']:.1%}",
-                "estimable" if r["estimable"] else "not estimable",
-            )  # fmt: skip
         if not quiet:
-            out.print(table)
-            if sim.recommended:
-                chosen = sim.policy(sim.recommended)
-                out.print(f"Recommended: [bold]{escape(sim.recommended)}[/] (★), config:")
-                out.print(policy_config(chosen), markup=False, highlight=False)
-            else:
-                out.print("[yellow]No policy meets the constraints; relax them or add policies.[/]")
+            print_simulation(sim, out)
         if json_out is not None:
             text = jsonlib.dumps(sampling_document(sim), indent=2, ensure_ascii=False) + "\n"
             if json_out == "-":

@@ -10,7 +10,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from costscope.analyze import Analysis
-from costscope.display import share
+from costscope.display import human_duration, share
+from costscope.recommend.sampling import policy_config
+from costscope.simulate.engine import Simulation
 
 TOP = 10
 MAX_WARNINGS = 5
@@ -198,3 +200,35 @@ def print_summary(
         console.print(f"Report: [bold]{escape(str(report))}[/]")
     if json_path not in (None, "-"):
         console.print(f"JSON: {escape(str(json_path))}")
+
+
+def print_simulation(sim: Simulation, console: Console) -> None:
+    """``costscope simulate traces``: the policies side by side, the recommended one's config."""
+    table = Table(
+        title=f"Sampling policies on {human_duration(sim.period_s)} of traffic", title_justify="left"
+    )
+    for col in (
+        "policy",
+        "spans kept",
+        "monthly",
+        "saves",
+        "errors kept",
+        "slow kept",
+        "worst p99 err",
+        "RED",
+    ):
+        table.add_column(col, justify="left" if col == "policy" else "right")
+    for r in sim.summary.iter_rows(named=True):
+        mark = " ★" if r["policy"] == sim.recommended else ""
+        table.add_row(
+            escape(r["policy"]) + mark, f"{r['kept_share']:.1%}", f"${r['monthly_cost']:,.2f}",
+            f"${r['monthly_savings']:,.2f}", share(r["error_traces_kept"], 1), share(r["slow_traces_kept"], 1),
+            "-" if r["worst_p99_error"] is None else f"{r['worst_p99_error']:.1%}",
+            "estimable" if r["estimable"] else "not estimable",
+        )  # fmt: skip
+    console.print(table)
+    if sim.recommended:
+        console.print(f"Recommended: [bold]{escape(sim.recommended)}[/] (★), config:")
+        console.print(policy_config(sim.policy(sim.recommended)), markup=False, highlight=False)
+    else:
+        console.print("[yellow]No policy meets the constraints; relax them or add policies.[/]")
