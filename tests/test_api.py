@@ -89,4 +89,9 @@ def test_simulate_traces_from_python_is_what_the_command_prints(tmp_path: Path) 
     sim = costscope.simulate_traces([str(SAMPLE_DATA / "traces")], db=tmp_path / "db")
     assert sim.recommended is not None
     assert sim.summary["policy"].to_list()  # the policies side by side, as the table shows them
-    assert set(sim.summary.columns) >= {"kept_share", "monthly_cost", "error_traces_kept", "meets_constraints"}
+    assert set(sim.summary.columns) >= {
+        "kept_share",
+        "monthly_cost",
+        "error_traces_kept",
+        "meets_constraints",
+    }
