@@ -115,7 +115,7 @@ class Workspace:
 
     def charts(self, snapshot_id: int | None = None) -> dict[str, go.Figure]:
         """The report's plotly figures: ``top_metrics``, ``treemap``, ``label_values``."""
-        from costscope.report.charts import label_values_chart, series_treemap, top_metrics_chart
+        from costscope.report.html.charts import label_values_chart, series_treemap, top_metrics_chart
 
         a = self.analysis(snapshot_id)
         figures = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from costscope.analyze import Analysis
-from costscope.report.tables import esc, table
+from costscope.report.html.tables import esc, table
 from costscope.report.terminal import money
 
 

@@ -6,7 +6,7 @@ import plotly.express as px
 import polars as pl
 
 from costscope.analyze import Analysis
-from costscope.report.tables import esc, table
+from costscope.report.html.tables import esc, table
 from costscope.report.terminal import money
 
 

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from costscope.analyze import Analysis
-from costscope.report.tables import esc, table
+from costscope.report.html.tables import esc, table
 from costscope.report.terminal import money
 
 
