@@ -27,6 +27,19 @@ def print_summary(
     analysis: Analysis, console: Console, report: Path | None = None, json_path: str | None = None
 ) -> None:
     """Print the headline, top metrics, top label cuts, top actions, problems and timings."""
+    for part in (_headline_and_problems, _bill, _signals, _usage, _tables):
+        part(analysis, console)
+    if analysis.timings:
+        stages = ", ".join(f"{k} {v:.2f}s" for k, v in analysis.timings.items())
+        console.print(f"[dim]timings: {stages}[/]")
+    if report is not None:
+        console.print(f"Report: [bold]{escape(str(report))}[/]")
+    if json_path not in (None, "-"):
+        console.print(f"JSON: {escape(str(json_path))}")
+
+
+def _headline_and_problems(analysis: Analysis, console: Console) -> None:
+    """The headline, then what failed or was skipped."""
     status = analysis.status
     head = (
         f"[bold]{analysis.total_series:,}[/] active series · "
@@ -52,6 +65,9 @@ def print_summary(
     if skipped:
         console.print(f"[yellow]{skipped:,} malformed line(s) skipped (lenient mode)[/]")
 
+
+def _bill(analysis: Analysis, console: Console) -> None:
+    """What shapes the bill: DPM billing, the change since the baseline, budgets breached."""
     dpm = analysis.dpm.filter(pl.col("factor") > 1)
     if dpm.height:
         jobs = ", ".join(f"{escape(j)} ×{f:.1f}" for j, f in dpm.select("job", "factor").head(5).iter_rows())
@@ -72,6 +88,10 @@ def print_summary(
         )
     for breach in analysis.breaches:
         console.print(f"[red]over budget[/] {escape(breach.describe())}")
+
+
+def _signals(analysis: Analysis, console: Console) -> None:
+    """Logs and traces, one line each."""
     logs = analysis.logs
     if logs.known:
         top = logs.templates.head(1).row(0, named=True) if logs.templates.height else None
@@ -106,6 +126,10 @@ def print_summary(
         elif sim is not None:
             line += "; no sampling policy compared meets the constraints"
         console.print(line)
+
+
+def _usage(analysis: Analysis, console: Console) -> None:
+    """Who reads what, the broken readers, the risky labels."""
     usage = analysis.usage.summary()
     if usage["known"]:
         readers = ", ".join(
@@ -133,6 +157,9 @@ def print_summary(
         names = ", ".join(escape(x) for x in risky["label"].head(6))
         console.print(f"[yellow]{risky.height} risky label(s) (ID-like or unbounded): {names}[/]")
 
+
+def _tables(analysis: Analysis, console: Console) -> None:
+    """Top metrics, top labels, top actions."""
     t = Table(title="Top metrics by cost", title_justify="left")
     for col, just in (
         ("metric", "left"),
@@ -192,14 +219,6 @@ def print_summary(
         )
     else:
         console.print("No label cut saves 10% or more of any metric.")
-
-    if analysis.timings:
-        stages = ", ".join(f"{k} {v:.2f}s" for k, v in analysis.timings.items())
-        console.print(f"[dim]timings: {stages}[/]")
-    if report is not None:
-        console.print(f"Report: [bold]{escape(str(report))}[/]")
-    if json_path not in (None, "-"):
-        console.print(f"JSON: {escape(str(json_path))}")
 
 
 def print_simulation(sim: Simulation, console: Console) -> None:
