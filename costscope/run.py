@@ -21,8 +21,8 @@ from costscope.runlog import StageTimer, new_run_id
 from costscope.simulate.engine import Constraints, Simulation
 from costscope.simulate.policies import Policy
 from costscope.simulate.policies_file import DEFAULT_POLICIES
-from costscope.sources import collect, resolve
-from costscope.store.database import SourceErrorRecord, SourceInfo, Store
+from costscope.sources import Resolution, collect, resolve
+from costscope.store.database import SnapshotWriter, SourceErrorRecord, SourceInfo, SourceResult, Store
 
 log = logging.getLogger("costscope.run")
 
@@ -69,6 +69,47 @@ def analyze_snapshot(
     return analysis if show_values else masked(analysis)
 
 
+def _targets(sources: Sequence[str], cfg: Config, kind: str) -> Resolution:
+    """The sources to read; none is an error that says what was found instead."""
+    resolution = resolve(sources, cfg, kind)
+    if resolution.sources:
+        return resolution
+    if resolution.warnings:
+        found = "; ".join(str(w) for _, w in resolution.warnings[:5])
+        more = len(resolution.warnings) - 5
+        raise InputError(f"nothing costscope can read: {found}" + (f" (and {more} more)" if more > 0 else ""))
+    raise CostscopeError("no sources: give a URL or a path, or a config with sources")
+
+
+def _keep(
+    snapshot: SnapshotWriter,
+    result: SourceResult,
+    source_errors: list[CostscopeError],
+    errors: list[CostscopeError],
+    warnings: list[InputWarning],
+) -> None:
+    """Record how one source ended, with each of its errors and warnings (a row each)."""
+    snapshot.add_source(result)
+    for error in source_errors:
+        warning = isinstance(error, InputWarning)
+        severity = "warning" if warning else "error"
+        snapshot.add_error(
+            SourceErrorRecord(result.name, result.location, "collect", str(error), severity=severity)
+        )
+        # printed once by the command; the JSON log keeps every one, with its severity
+        log.info("source %s: %s", result.name, error, extra={"severity": severity})
+        if isinstance(error, InputWarning):
+            warnings.append(error)
+        else:
+            errors.append(error)
+    log.info(
+        "source %s: %d series",
+        result.name,
+        result.series,
+        extra={"source": result.name, "series": result.series, "status": result.status},
+    )
+
+
 def collect_snapshot(
     store: Store,
     sources: Sequence[str] = (),
@@ -83,16 +124,8 @@ def collect_snapshot(
 ) -> SnapshotRun:
     """Read every source into one new snapshot (and its recommendations, if ``analyze``)."""
     cfg = config or Config()
-    resolution = resolve(sources, cfg, kind)
+    resolution = _targets(sources, cfg, kind)
     targets = resolution.sources
-    if not targets:
-        if resolution.warnings:
-            found = "; ".join(str(w) for _, w in resolution.warnings[:5])
-            more = len(resolution.warnings) - 5
-            raise InputError(
-                f"nothing costscope can read: {found}" + (f" (and {more} more)" if more > 0 else "")
-            )
-        raise CostscopeError("no sources: give a URL or a path, or a config with sources")
     run_id = run_id or new_run_id()
     timer = StageTimer()
     infos = [SourceInfo(s.name, s.kind, s.location) for s in targets]
@@ -111,27 +144,8 @@ def collect_snapshot(
         with timer.stage("collect"):
             for source in targets:
                 result, source_errors = collect(source, snapshot, _scoped(progress, source.name), record)
-                snapshot.add_source(result)
                 statuses.append(result.status)
-                for error in source_errors:
-                    if isinstance(error, InputWarning):
-                        warnings.append(error)
-                        record_ = SourceErrorRecord(
-                            result.name, result.location, "collect", str(error), severity="warning"
-                        )
-                        snapshot.add_error(record_)
-                        log.info("source %s: %s", source.name, error, extra={"severity": "warning"})
-                        continue
-                    errors.append(error)
-                    snapshot.add_error(SourceErrorRecord(result.name, result.location, "collect", str(error)))
-                    # printed once by the command; the JSON log keeps it as an error event
-                    log.info("source %s failed: %s", source.name, error, extra={"severity": "error"})
-                log.info(
-                    "source %s: %d series",
-                    source.name,
-                    result.series,
-                    extra={"source": source.name, "series": result.series, "status": result.status},
-                )
+                _keep(snapshot, result, source_errors, errors, warnings)
             if progress:
                 progress("done", len(targets), len(targets))
         if all(s == "failed" for s in statuses):
