@@ -10,18 +10,22 @@ from __future__ import annotations
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from costscope._version import __version__
-from costscope.config import SOURCE_KINDS, Config, discover_config
 from costscope.errors import EXIT_BAD_INPUT, EXIT_SOURCE_FAILED, CostscopeError
 from costscope.runlog import LOG_FORMATS, configure_logging, new_run_id
-from costscope.store.database import Store, default_db_path
+from costscope.source_kinds import SOURCE_KINDS
+
+if TYPE_CHECKING:  # the rest loads when a command runs: --version and --help stay quick
+    from rich.progress import Progress
+
+    from costscope.config import Config
+    from costscope.store.database import Store
 
 app = typer.Typer(
     name="costscope",
@@ -109,6 +113,8 @@ def _start(
     quiet: bool = False,
 ) -> tuple[Config, str]:
     """Load the config, say how to start when there is nothing to read, set up logs: (config, run id)."""
+    from costscope.config import discover_config
+
     cfg = discover_config(config)
     if not sources and not cfg.sources:
         err.print(GETTING_STARTED, highlight=False, markup=False)
@@ -120,7 +126,15 @@ def _start(
     return cfg, run_id
 
 
+def _open_store(db: Path | None, lock_timeout: float, read_only: bool = False) -> Store:
+    from costscope.store.database import Store, default_db_path
+
+    return Store.open(db or default_db_path(), read_only=read_only, lock_timeout=lock_timeout)
+
+
 def _progress(console: Console, enabled: bool) -> Progress:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(
         TextColumn("collecting [bold]{task.description}"),
         BarColumn(),
@@ -175,7 +189,7 @@ def analyze(
     out = err if json_out == "-" else Console(no_color=no_color, highlight=False)
     try:
         cfg, run_id = _start(sources, config, log_format, verbose, err, quiet)
-        with Store.open(db or default_db_path(), lock_timeout=lock_timeout) as store:
+        with _open_store(db, lock_timeout) as store:
             with _progress(err, not quiet and sys.stderr.isatty()) as bar:
                 task = bar.add_task("sources", total=None)
 
@@ -234,7 +248,7 @@ def scrape(
     err = Console(stderr=True, no_color=no_color, highlight=False)
     try:
         cfg, run_id = _start(sources, config, log_format, verbose, err, quiet)
-        with Store.open(db or default_db_path(), lock_timeout=lock_timeout) as store:
+        with _open_store(db, lock_timeout) as store:
             run = collect_snapshot(store, sources or [], cfg, kind=kind, run_id=run_id, record=record)
             series = store.snapshot_sources(run.snapshot_id)["series"].sum()
         if quiet:
@@ -323,7 +337,7 @@ def simulate_traces(
                 max_p99_error=max_p99_error if max_p99_error is not None else base.max_p99_error,
                 slo_ms=slo_ms if slo_ms is not None else base.slo_ms,
             )
-        with Store.open(db or default_db_path(), lock_timeout=lock_timeout) as store:
+        with _open_store(db, lock_timeout) as store:
             run, sim = run_simulation(
                 store, sources or [], cfg, policies_file=policies, constraints=constraints, kind=kind
             )
@@ -362,7 +376,7 @@ def prune(
         seconds = parse_duration(keep)
         if seconds is None or seconds <= 0:
             raise CostscopeError(f"--keep: expected a duration like 26w, 90d or 12h, got {keep!r}")
-        with Store.open(db or default_db_path(), lock_timeout=lock_timeout) as store:
+        with _open_store(db, lock_timeout) as store:
             gone = prune_store(store, seconds)
         Console(no_color=no_color, highlight=False).print(
             f"deleted {len(gone)} snapshot(s)" + (f": {', '.join(map(str, gone))}" if gone else "")
@@ -383,7 +397,7 @@ def export(
 
     err = Console(stderr=True, no_color=no_color, highlight=False)
     try:
-        with Store.open(db or default_db_path(), read_only=True, lock_timeout=lock_timeout) as store:
+        with _open_store(db, lock_timeout, read_only=True) as store:
             written = export_parquet(store, parquet)
         rows = ", ".join(f"{t} {n:,}" for t, n in written.items())
         Console(no_color=no_color, highlight=False).print(f"wrote {parquet}: {rows}")
@@ -402,7 +416,7 @@ def snapshots(
 
     err = Console(stderr=True, no_color=no_color)
     try:
-        with Store.open(db or default_db_path(), read_only=True, lock_timeout=lock_timeout) as store:
+        with _open_store(db, lock_timeout, read_only=True) as store:
             df = store.snapshots()
         table = Table()
         for col in ("id", "started", "status", "errors", "version", "note"):

@@ -24,15 +24,9 @@ from costscope.pricing import DEFAULT_PRESET, PRESETS, UNITS, CostModel, cost_mo
 from costscope.simulate.engine import Constraints
 from costscope.simulate.policies import Policy
 from costscope.simulate.policies_file import DEFAULT_POLICIES, load_policies
+from costscope.source_kinds import SOURCE_KINDS
 from costscope.yaml_nodes import YamlAt, compose, suggest
 
-SOURCE_KINDS = (
-    "auto", "prometheus", "victoriametrics", "mimir", "thanos", "exposition", "grafana", "rules",
-    "logs", "loki", "traces", "jaeger", "tempo", "parquet",
-)  # fmt: skip
-LOG_KINDS = ("logs", "loki")
-TRACE_KINDS = ("traces", "jaeger", "tempo")
-USAGE_KINDS = ("grafana", "rules")  # sources of what is used, not of telemetry
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_CONCURRENCY = 4
 DEFAULT_RETRIES = 3

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from costscope.config import SOURCE_KINDS, Config, SourceConfig
+from costscope.config import Config, SourceConfig
 from costscope.credentials import redact_url
 from costscope.errors import ConfigError, InputError, InputWarning
+from costscope.source_kinds import SOURCE_KINDS
 from costscope.sources.kinds import classify, files_of_kind
 from costscope.sources.kinds import detect as detect_kind
 from costscope.sources.parquet_export import MARKER as EXPORT_MARKER

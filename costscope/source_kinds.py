@@ -1,0 +1,6 @@
+"""The kinds a source can be (a leaf module: the CLI names them in its help without loading the rest)."""
+
+SOURCE_KINDS = (
+    "auto", "prometheus", "victoriametrics", "mimir", "thanos", "exposition", "grafana", "rules",
+    "logs", "loki", "traces", "jaeger", "tempo", "parquet",
+)  # fmt: skip
