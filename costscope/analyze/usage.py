@@ -13,47 +13,23 @@ a recording rule (whatever reads its output breaks too), then a dashboard.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import polars as pl
 
 from costscope.analyze.log_readers import parse_logql
 from costscope.analyze.metrics import keep_only
+from costscope.analyze.missing_metrics import MISSING_SCHEMA, readers_of_missing
+from costscope.analyze.readers import MAX_CHAIN, SEVERITY, Reader, count, listing, unique
 from costscope.pricing import CostModel
 from costscope.store.database import Store
 
 RISK_UNKNOWN = "usage unknown: add dashboards and rules to check what reads this"
-SEVERITY = {"slo": 3, "alert": 2, "recording_rule": 2, "dashboard": 1}
 # bucket bounds: fewer buckets is its own action; job: what pricing, DPM and ownership key on
 NEVER_DROPPED = ("le", "quantile", "job", "__name__")
-MAX_CHAIN = 8  # recording rules of recording rules, followed this deep
 _READER_KINDS = ("dashboard", "alert", "recording_rule", "slo")
 _RULE_KINDS = ("alert", "recording_rule")  # a rule is told apart by its group and static labels too
-MISSING_SCHEMA: dict[str, Any] = {
-    "kind": pl.String, "name": pl.String, "panel": pl.String, "origin": pl.String, "metric": pl.String,
-    "via": pl.String, "expr": pl.String,
-}  # fmt: skip
-_ABSENT = ("absent(", "absent_over_time(")  # an expression that means to find nothing is not broken
-
-
-@dataclass(frozen=True)
-class Reader:
-    """Something that reads a metric: a dashboard panel, an alert, a recording rule, an SLO."""
-
-    kind: str
-    name: str
-    panel: str | None = None
-    via: str | None = None  # the recording rule in between, when read through one
-
-    def describe(self) -> str:
-        """One short phrase: ``alert KubePodCrashLooping`` or ``dashboard 'API' (via rule x)``."""
-        what = {"recording_rule": "recording rule", "slo": "SLO"}.get(self.kind, self.kind)
-        text = f"{what} {self.name!r}" if self.kind in ("dashboard", "slo") else f"{what} {self.name}"
-        if self.kind == "dashboard" and self.panel:
-            text += f" (panel {self.panel!r})"
-        return text + (f" via {self.via}" if self.via else "")
 
 
 @dataclass(frozen=True)
@@ -115,7 +91,7 @@ class Usage:
         for reader, every, need in self.readers.get(metric, []):
             if labels is None or any((lb not in need) if every else (lb in need) for lb in labels):
                 out.append(reader)
-        return _unique(out)
+        return unique(out)
 
     def guard(
         self, metric: str, labels: list[str] | None, effect: str, soft: bool = False
@@ -144,7 +120,7 @@ class Usage:
         if labels and others:
             what = "sums over " + ", ".join(labels)
             return (
-                f"none known: {_count(len(others), 'reader')} of it need no {', '.join(labels)}"
+                f"none known: {count(len(others), 'reader')} of it need no {', '.join(labels)}"
                 f" (values become {what}: check readers that take max/min/avg over them)",
                 "none",
             )
@@ -154,29 +130,6 @@ class Usage:
 def unknown_guard(metric: str, labels: list[str] | None, effect: str, soft: bool = False) -> tuple[str, str]:
     """The guard when no dashboards, rules or SLOs were read: say so."""
     return RISK_UNKNOWN + (f"; {effect}" if effect else ""), "unknown"
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
-class Describable(Protocol):
-    """A reader that names itself in one short phrase."""
-
-    def describe(self) -> str: ...
-
-
-def listing(readers: Sequence[Describable], limit: int = 4) -> str:
-    """Readers in one line: the first ``limit`` described, then how many more."""
-    shown = "; ".join(r.describe() for r in readers[:limit])
-    return shown + (f" and {len(readers) - limit} more" if len(readers) > limit else "")
-
-
-def _unique(readers: list[Reader]) -> list[Reader]:
-    seen: dict[tuple[str, str, str | None], Reader] = {}
-    for r in readers:
-        seen.setdefault((r.kind, r.name, r.via), r)
-    return sorted(seen.values(), key=lambda r: (-SEVERITY.get(r.kind, 0), r.kind, r.name))
 
 
 def _resolve(
@@ -279,25 +232,25 @@ def analyze_usage(
     for row in metrics.select("metric", "series", "monthly_cost").iter_rows(named=True):
         family = row["metric"]
         entries = readers.get(family, [])
-        unique = _unique([r for r, _, _ in entries])
+        distinct = unique([r for r, _, _ in entries])
         labels = labels_by_metric.get(family, [])
         needed = [
             lb for lb in labels if any((lb not in n) if every else (lb in n) for _, every, n in entries)
         ]
-        counts = {k: len({r.name for r in unique if r.kind == k}) for k in _READER_KINDS}
+        counts = {k: len({r.name for r in distinct if r.kind == k}) for k in _READER_KINDS}
         rows.append(
             {
                 "metric": family,
-                "status": "used" if unique else "unused",
+                "status": "used" if distinct else "unused",
                 "series": row["series"],
                 "monthly_cost": row["monthly_cost"],
                 "dashboards": counts["dashboard"],
                 "alerts": counts["alert"],
                 "recording_rules": counts["recording_rule"],
                 "slos": counts["slo"],
-                "readers": [r.describe() for r in unique],
+                "readers": [r.describe() for r in distinct],
                 "labels_needed": needed,
-                "labels_unused": [lb for lb in labels if lb not in needed] if unique else [],
+                "labels_unused": [lb for lb in labels if lb not in needed] if distinct else [],
             }
         )
     schema: dict[str, Any] = {
@@ -318,59 +271,9 @@ def analyze_usage(
         readers=dict(readers) if known else {},
         pinned=pinned,
         everyone=everyone,
-        missing=_missing(refs, set(family_of) | set(family_of.values()))
+        missing=readers_of_missing(refs, set(family_of) | set(family_of.values()))
         if known and family_of
-        else _MISSING_EMPTY,
-    )
-
-
-_MISSING_EMPTY = pl.DataFrame(schema=MISSING_SCHEMA)
-
-
-def _missing(refs: pl.DataFrame, present: set[str]) -> pl.DataFrame:
-    """Readers of metrics that no source has and no recording rule makes, and readers of their rules."""
-    exact = refs.filter(pl.col("name_match") == "exact")
-    recorded = set(refs.filter(pl.col("kind") == "recording_rule")["name"].to_list())
-    rows = []
-    lost: set[str] = set()
-    for row in exact.iter_rows(named=True):
-        metric, expr = row["metric"], row["expr"] or ""
-        if metric in present or metric in recorded or any(f in expr for f in _ABSENT):
-            continue
-        rows.append(
-            {
-                **{k: row[k] for k in ("kind", "name", "panel", "origin", "expr")},
-                "metric": metric,
-                "via": None,
-            }
-        )
-        if row["kind"] == "recording_rule":
-            lost.add(row["name"])
-    # what reads a broken recording rule's output is broken through it (transitively)
-    frontier, seen = set(lost), set(lost)
-    for _ in range(MAX_CHAIN):
-        nxt = set()
-        for row in exact.filter(pl.col("metric").is_in(list(frontier))).iter_rows(named=True):
-            rows.append(
-                {
-                    **{k: row[k] for k in ("kind", "name", "panel", "origin", "expr")},
-                    "metric": row["metric"],
-                    "via": row["metric"],
-                }
-            )
-            if row["kind"] == "recording_rule" and row["name"] not in seen:
-                seen.add(row["name"])
-                nxt.add(row["name"])
-        if not nxt:
-            break
-        frontier = nxt
-    if not rows:
-        return _MISSING_EMPTY
-    order = {k: -v for k, v in SEVERITY.items()}
-    return (
-        pl.DataFrame(rows, schema=MISSING_SCHEMA)
-        .unique(maintain_order=True)
-        .sort(pl.col("kind").replace_strict(order, default=0, return_dtype=pl.Int64), "name", "metric")
+        else pl.DataFrame(schema=MISSING_SCHEMA),
     )
 
 

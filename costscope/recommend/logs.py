@@ -14,7 +14,7 @@ import polars as pl
 
 from costscope.analyze.log_readers import readers_of, template_lines
 from costscope.analyze.logs import SAMPLE_PERCENT, LogsAnalysis
-from costscope.analyze.usage import listing
+from costscope.analyze.readers import listing
 from costscope.ingest.logs import TRUNCATE_BYTES
 from costscope.pricing import CostModel
 from costscope.recommend.metrics import yaml_str as _yaml_str

@@ -1,0 +1,53 @@
+"""Who reads a metric: a dashboard panel, an alert, a recording rule, an SLO — and how to say so."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+SEVERITY = {"slo": 3, "alert": 2, "recording_rule": 2, "dashboard": 1}
+MAX_CHAIN = 8  # recording rules of recording rules, followed this deep
+
+__all__ = ["MAX_CHAIN", "SEVERITY", "Describable", "Reader", "count", "listing", "unique"]
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Something that reads a metric: a dashboard panel, an alert, a recording rule, an SLO."""
+
+    kind: str
+    name: str
+    panel: str | None = None
+    via: str | None = None  # the recording rule in between, when read through one
+
+    def describe(self) -> str:
+        """One short phrase: ``alert KubePodCrashLooping`` or ``dashboard 'API' (via rule x)``."""
+        what = {"recording_rule": "recording rule", "slo": "SLO"}.get(self.kind, self.kind)
+        text = f"{what} {self.name!r}" if self.kind in ("dashboard", "slo") else f"{what} {self.name}"
+        if self.kind == "dashboard" and self.panel:
+            text += f" (panel {self.panel!r})"
+        return text + (f" via {self.via}" if self.via else "")
+
+
+def count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+class Describable(Protocol):
+    """A reader that names itself in one short phrase."""
+
+    def describe(self) -> str: ...
+
+
+def listing(readers: Sequence[Describable], limit: int = 4) -> str:
+    """Readers in one line: the first ``limit`` described, then how many more."""
+    shown = "; ".join(r.describe() for r in readers[:limit])
+    return shown + (f" and {len(readers) - limit} more" if len(readers) > limit else "")
+
+
+def unique(readers: list[Reader]) -> list[Reader]:
+    seen: dict[tuple[str, str, str | None], Reader] = {}
+    for r in readers:
+        seen.setdefault((r.kind, r.name, r.via), r)
+    return sorted(seen.values(), key=lambda r: (-SEVERITY.get(r.kind, 0), r.kind, r.name))
