@@ -25,7 +25,6 @@ from costscope.sources.exposition import ExpositionParser
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared" / "fixtures" / "prometheus_exposition"
-LOCAL = HERE.parent / "tests" / "fixtures" / "exposition"
 
 
 def synthetic(path: Path, series: int) -> Path:
@@ -71,8 +70,8 @@ def main() -> None:
     args = parser.parse_args()
     inputs = [
         SHARED / "k8s_v1.35_minikube_nri-kubernetes" / "kube-apiserver.prom",
-        LOCAL / "node_exporter" / "e2e-output.txt",
-        LOCAL / "k8s" / "kube-state-metrics.prom",
+        SHARED / "node_exporter" / "e2e-output.txt",
+        SHARED / "k8s_v1.35_minikube_nri-kubernetes" / "kube-state-metrics.prom",
         synthetic(HERE / ".cache" / f"synthetic-{args.series}.prom", args.series),
     ]
     print(
