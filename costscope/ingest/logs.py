@@ -12,7 +12,7 @@ import hashlib
 
 import polars as pl
 
-from costscope.ingest.templates import TemplateMiner, mask_expr
+from costscope.ingest.templates import TemplateMiner, has_quotes, mask_expr
 from costscope.store.database import SnapshotWriter
 
 TRUNCATE_BYTES = 4096  # lines longer than this are "oversized": truncating them is an action
@@ -51,7 +51,7 @@ class LogsWriter:
             return
         if "weight" not in chunk.columns:
             chunk = chunk.with_columns(weight=pl.lit(1.0))
-        shapes = chunk.select(mask_expr("message").alias("shape"))["shape"]
+        shapes = chunk.select(mask_expr("message", has_quotes(chunk["message"])).alias("shape"))["shape"]
         uniq = shapes.value_counts(sort=False)
         ids = dict(
             zip(

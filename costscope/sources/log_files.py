@@ -77,13 +77,29 @@ _STATUS_LEVELS = {"5": "ERROR", "4": "WARN", "3": "INFO", "2": "INFO", "1": "INF
 _TRACE_TEXT = r"(?i)trace[_.-]?id[\"']?\s*[=:]\s*[\"']?[0-9a-f]{16,32}"
 
 
-def open_text(path: Path) -> IO[str]:
-    """A text stream of ``path`` (gunzipped when it is gzip), undecodable bytes replaced."""
+def _binary(path: Path) -> IO[bytes]:
     with path.open("rb") as probe:
         gzipped = probe.read(2) == b"\x1f\x8b"
-    stream = cast(IO[bytes], gzip.open(path, "rb") if gzipped else path.open("rb"))  # noqa: SIM115 (the wrapper owns it)
-    # newline="": lines keep their own endings (\r\n counts two bytes, a last line without one none)
-    return io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
+    return cast(IO[bytes], gzip.open(path, "rb") if gzipped else path.open("rb"))
+
+
+def open_text(path: Path) -> IO[str]:
+    """A text stream of ``path`` (gunzipped when it is gzip), undecodable bytes replaced.
+
+    Line endings are read as ``\n`` (universal newlines: much the fastest way to read lines);
+    ``newline_bytes`` says what they weigh on disk.
+    """
+    return io.TextIOWrapper(_binary(path), encoding="utf-8", errors="replace", newline=None)
+
+
+def newline_bytes(path: Path) -> int:
+    """2 for a file whose lines end in ``\r\n`` (its first 64 KiB say so), else 1."""
+    try:
+        with _binary(path) as fh:
+            head = fh.read(64 << 10)
+    except (OSError, EOFError):
+        return 1
+    return 2 if b"\r\n" in head else 1
 
 
 def detect_format(sample: list[str]) -> str:
@@ -182,10 +198,17 @@ def _logfmt_field(keys: tuple[str, ...]) -> pl.Expr:
 
 
 def _preferred(
-    frame: pl.DataFrame, field: Callable[[tuple[str, ...]], pl.Expr], keys: tuple[str, ...]
+    frame: pl.DataFrame,
+    field: Callable[[tuple[str, ...]], pl.Expr],
+    keys: tuple[str, ...],
+    marker: Callable[[str], str],
 ) -> pl.Expr:
-    """The first of ``keys`` (in order of preference) a line has; keys no line of the chunk holds cost nothing."""
-    present = [k for k in keys if frame["line"].str.contains(k.split(".")[-1], literal=True).any()]
+    """The first of ``keys`` (in order of preference) a line has; keys no line of the chunk holds
+    (``marker(key)``: how the key shows in a line) cost nothing but one scan for all of them."""
+    markers = {k: marker(k.split(".")[-1]) for k in keys}
+    pattern = "|".join(re.escape(m) for m in sorted(set(markers.values()), key=len, reverse=True))
+    seen = set(frame["line"].str.extract_all(pattern).explode().drop_nulls().unique().to_list())
+    present = [k for k in keys if markers[k] in seen]
     return pl.coalesce([field((k,)) for k in present]) if present else pl.lit(None, pl.String)
 
 
@@ -208,16 +231,23 @@ def normalize_level(expr: pl.Expr) -> pl.Expr:
     return lowered.replace(_LEVEL_NORMAL).str.to_uppercase().replace({"": None})
 
 
-def parse_chunk(lines: list[str], fmt: str, service: str, header: str | None = None) -> pl.DataFrame:
-    """One chunk of lines → (message, level, service, ts, has_trace, bytes) per line."""
+def parse_chunk(
+    lines: list[str], fmt: str, service: str, header: str | None = None, newline: int = 1
+) -> pl.DataFrame:
+    """One chunk of lines → (message, level, service, ts, has_trace, bytes) per line.
+
+    ``bytes`` is the line as written: a ``\n`` read where the file has ``\r\n`` weighs
+    ``newline`` (2) bytes, and a last line without an ending weighs none for it.
+    """
     raw = pl.Series(lines, dtype=pl.String)
-    # what a backend bills: the line as written, with its own ending (\n, \r\n, or none at the end)
-    frame = pl.DataFrame({"line": raw.str.strip_chars_end("\r\n"), "raw_bytes": raw.str.len_bytes()})
+    ends = raw.str.ends_with("\n") & ~raw.str.ends_with("\r\n")
+    extra = pl.select(pl.when(pl.lit(ends)).then(newline - 1).otherwise(0)).to_series()
+    frame = pl.DataFrame({"line": raw.str.strip_chars_end("\r\n"), "raw_bytes": raw.str.len_bytes() + extra})
     if fmt == "json":
         parsed = frame.with_columns(
             message=_json_field(_JSON_KEYS["message"]),
             level=_json_field(_JSON_KEYS["level"]),
-            service=_preferred(frame, _json_field, _JSON_KEYS["service"]),
+            service=_preferred(frame, _json_field, _JSON_KEYS["service"], lambda k: f'"{k}"'),
             trace=_json_field(_JSON_KEYS["trace"]),
             ts_text=_json_field(_JSON_KEYS["ts"], scalar=True),
         )
@@ -225,7 +255,7 @@ def parse_chunk(lines: list[str], fmt: str, service: str, header: str | None = N
         parsed = frame.with_columns(
             message=_logfmt_field(_JSON_KEYS["message"]),
             level=_logfmt_field(_JSON_KEYS["level"]),
-            service=_preferred(frame, _logfmt_field, _JSON_KEYS["service"]),
+            service=_preferred(frame, _logfmt_field, _JSON_KEYS["service"], lambda k: f"{k}="),
             trace=_logfmt_field(_JSON_KEYS["trace"]),
             ts_text=_logfmt_field(_JSON_KEYS["ts"]),
         )
@@ -337,9 +367,10 @@ def read_log_file(
             raise InputError(f"cannot read: {exc}", file=str(path)) from None
         fmt = "text" if header else detect_format(first[:50])
         service = service_of(path)
+        width = newline_bytes(path)
         chunk = first
         while chunk:
-            yield parse_chunk(chunk, fmt, service, header)
+            yield parse_chunk(chunk, fmt, service, header, width)
             try:
                 chunk = _bounded(stream, chunk_lines)
             except (OSError, EOFError) as exc:
