@@ -7,10 +7,11 @@ pairs, and values are parsed by polars with Go's ``ParseFloat`` rules. Only comm
 lines are handled in Python. The output is two frames per chunk — samples and their label
 pairs — which is also the shape the store writes, so no per-sample Python object is made.
 
-Where this parser is laxer than the spec: it accepts blank lines, spaces around ``=`` and ``,``
-in label blocks and a trailing comma, in both formats, and keeps unknown escapes as written,
-like Prometheus' own text parser; it does not check that counters are non-negative or that
-histogram buckets are cumulative (costscope counts series; it does not judge values).
+In the text format it is as lax as Prometheus' own parser (blank lines, blanks before a token,
+spaces around ``=`` and ``,``, a trailing comma; unknown escapes kept as written); an exposition
+that says it is OpenMetrics is held to that grammar. It never judges values (negative counters,
+non-cumulative buckets): costscope counts series. What is accepted, and why: docs/exposition.md.
+The line grammar itself is ``exposition_lines``.
 
 Malformed input raises ``ParseError`` naming the file, the line and the offending text; with
 ``lenient=True`` bad lines are skipped and counted instead (``ExpositionParser.skipped``).
@@ -18,8 +19,6 @@ Malformed input raises ``ParseError`` naming the file, the line and the offendin
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
@@ -28,6 +27,16 @@ from typing import NamedTuple
 import polars as pl
 
 from costscope.errors import ParseError
+from costscope.sources.exposition_lines import (
+    _FAST,
+    _NAME_RE,
+    _OM_COMMENT,
+    MAX_LINE_BYTES,
+    _fast,
+    _openmetrics_lines,
+    _slow,
+    unescape,
+)
 
 METRIC_TYPES = frozenset(
     {
@@ -50,55 +59,7 @@ SUFFIXES: dict[str, tuple[str, ...]] = {
     "summary": ("_sum", "_count", "_created"),
     "info": ("_info",),
 }
-MAX_EXEMPLAR_CHARS = 128
-MAX_LINE_BYTES = 1 << 20  # a 1 MiB line is a broken or hostile exposition, not a metric
 CHUNK_LINES = 200_000
-
-_NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
-_LABEL = r"[a-zA-Z_][a-zA-Z0-9_]*"
-_QVAL = r'"(?:[^"\\\n]|\\.)*"'
-_PAIRS = rf"(?:[ \t]*{_LABEL}[ \t]*=[ \t]*{_QVAL}[ \t]*,)*(?:[ \t]*{_LABEL}[ \t]*=[ \t]*{_QVAL})?[ \t]*"
-_LINE = (
-    rf"^(?P<name>{_NAME})[ \t]*(?:\{{(?P<block>{_PAIRS})\}})?[ \t]+(?P<value>[^ \t#]+)"
-    rf"(?:[ \t]+(?P<ts>[^ \t#]+))?[ \t]*(?P<exemplar>#.*)?$"
-)
-_SIMPLE_PAIR = rf'{_LABEL}="[^"\\}},\n]*"'  # no quote, escape, brace or comma in the value
-# the common line shape: single spaces, no escapes or braces in values, no exemplar
-_FAST = rf"^{_NAME}(?:\{{(?:{_SIMPLE_PAIR},)*(?:{_SIMPLE_PAIR})?,?\}})? [^ \t#]+(?: [^ \t#]+)?$"
-_PAIR = rf'{_LABEL}[ \t]*=[ \t]*"(?:[^"\\\n]|\\.)*"'
-_PAIR_GROUPS = rf'^(?P<label>{_LABEL})[ \t]*=[ \t]*"(?P<value>(?:[^"\\\n]|\\.)*)"$'
-_EXEMPLAR = re.compile(rf"#[ \t]*\{{{_PAIRS}\}}[ \t]+([^ \t]+)(?:[ \t]+([^ \t]+))?[ \t]*")
-_NAME_RE = re.compile(_NAME)
-_OM_QVAL = r'"(?:[^"\\\n]|\\.)*"'
-_OM_PAIRS = rf"(?:{_LABEL}={_OM_QVAL}(?:,{_LABEL}={_OM_QVAL})*)?"
-_OM_SAMPLE = (
-    rf"^{_NAME}(?:\{{{_OM_PAIRS}\}})? [^ \t#]+(?: [^ \t#]+)?(?: # \{{{_OM_PAIRS}\}} [^ \t]+(?: [^ \t]+)?)?$"
-)
-_OM_COMMENT = re.compile(rf"# (?:HELP {_NAME} .*|TYPE {_NAME} [a-z]+|UNIT {_NAME} [^ \t]*|EOF)")
-_ESCAPE = re.compile(r"\\(.)")
-_UNESCAPE = {"n": "\n", "\\": "\\", '"': '"'}
-_FLOAT = re.compile(r"[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|(?i:inf|infinity|nan))")
-
-
-def unescape(value: str) -> str:
-    """A label value or HELP text with ``\\\\``, ``\\"`` and ``\\n`` resolved."""
-    if "\\" not in value:
-        return value
-    return _ESCAPE.sub(lambda m: _UNESCAPE.get(m.group(1), m.group(0)), value)
-
-
-def _valid_exemplar(text: str) -> bool:
-    m = _EXEMPLAR.fullmatch(text)
-    if m is None:
-        return False
-    value, ts = m.groups()
-    if not _FLOAT.fullmatch(value) or (
-        ts is not None and not (_FLOAT.fullmatch(ts) and math.isfinite(float(ts)))
-    ):
-        return False
-    # OpenMetrics: an exemplar's label names and values hold at most 128 characters together
-    pairs = re.findall(_PAIR_GROUPS.strip("^$"), text[: m.start(1)])
-    return sum(len(k) + len(unescape(v)) for k, v in pairs) <= MAX_EXEMPLAR_CHARS
 
 
 class Sample(NamedTuple):
@@ -382,150 +343,6 @@ class ExpositionParser:
             else:
                 fam.type = "unknown" if kind == "untyped" else kind
                 type_lines[name] = line
-
-
-def _openmetrics_lines(df: pl.DataFrame, errors: list[tuple[int, str, str]]) -> None:
-    """OpenMetrics' stricter grammar: no blank lines, single spaces, no trailing comma or blanks."""
-    text = pl.col("text")
-    checks = (
-        (pl.col("blank"), "blank line (not allowed in OpenMetrics)"),
-        (text.str.contains(r"^[ \t]"), "blank before the first token (not allowed in OpenMetrics)"),
-        (
-            ~text.str.starts_with("#") & (text != "") & ~text.str.contains(_OM_SAMPLE),
-            "not an OpenMetrics sample line (single spaces, no trailing comma)",
-        ),
-    )
-    for cond, message in checks:
-        for line, t in df.filter(cond).select("line", "text").head(10_000).iter_rows():
-            errors.append((line, message, t))
-
-
-_SAMPLE_COLUMNS = {"line": pl.Int64, "text": pl.String, "name": pl.String, "value": pl.String,
-                   "ts": pl.String, "v": pl.Float64, "t": pl.Float64}  # fmt: skip
-_LABEL_COLUMNS = {"line": pl.Int64, "label": pl.String, "value": pl.String}
-
-
-def _samples(parsed: pl.DataFrame) -> pl.DataFrame:
-    """The sample columns of taken-apart lines, values parsed with Go's float rules."""
-    return parsed.select(
-        "line",
-        "text",
-        "name",
-        "value",
-        "ts",
-        pl.col("value").cast(pl.Float64, strict=False).alias("v"),
-        pl.col("ts").cast(pl.Float64, strict=False).alias("t"),
-    ).cast(_SAMPLE_COLUMNS)  # type: ignore[arg-type]
-
-
-def _fast(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Split lines that match ``_FAST`` (the common shape) with plain string operations."""
-    has_block = pl.col("text").str.contains("{", literal=True)
-    f = rows.select(
-        "line",
-        "text",
-        pl.when(has_block)
-        .then(pl.col("text"))
-        .otherwise(pl.col("text").str.replace(" ", "{} ", literal=True))
-        .str.splitn("{", 2)
-        .struct.rename_fields(["name", "rest"])
-        .alias("a"),
-    ).unnest("a")
-    f = f.with_columns(pl.col("rest").str.splitn("}", 2).struct.rename_fields(["block", "tail"]).alias("b"))
-    f = f.unnest("b").with_columns(
-        pl.col("tail")
-        .str.strip_chars_start(" ")
-        .str.splitn(" ", 2)
-        .struct.rename_fields(["value", "ts"])
-        .alias("c")
-    )
-    f = f.unnest("c")
-    samples = _samples(f)
-    # no escapes, quotes, braces or commas inside values here, so '",' only ever ends a pair
-    labels = (
-        f.filter(pl.col("block") != "")
-        .select(
-            "line", pl.col("block").str.strip_suffix(",").str.strip_suffix('"').str.split('",').alias("p")
-        )
-        .explode("p")
-        .with_columns(pl.col("p").str.splitn('="', 2).struct.rename_fields(["label", "value"]).alias("p"))
-        .unnest("p")
-        .cast(_LABEL_COLUMNS)  # type: ignore[arg-type]
-    )
-    return samples, labels
-
-
-def _slow(
-    rows: pl.DataFrame, errors: list[tuple[int, str, str]]
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """Take apart the rarer shapes (escapes, exemplars, odd spacing) and find the bad lines.
-
-    Returns samples, labels and the (line, text, name) of lines with an exemplar.
-    """
-    parsed = rows.with_columns(pl.col("text").str.extract_groups(_LINE).alias("m")).unnest("m")
-    too_long = pl.col("text").str.len_bytes() > MAX_LINE_BYTES
-    for line, text, long in (
-        parsed.filter(pl.col("name").is_null() | too_long)
-        .select("line", "text", too_long.alias("long"))
-        .iter_rows()
-    ):
-        if long:
-            errors.append((line, f"line longer than {MAX_LINE_BYTES} bytes", text[:200]))
-        else:
-            errors.append((line, _explain(text), text))
-    with_exemplar = parsed.filter(pl.col("exemplar").is_not_null())
-    for line, text, exemplar in with_exemplar.select("line", "text", "exemplar").iter_rows():
-        if not _valid_exemplar(exemplar):
-            errors.append((line, "invalid exemplar", text))
-    parsed = parsed.filter(pl.col("name").is_not_null() & ~too_long)
-    samples = _samples(parsed)
-    labels = (
-        parsed.filter(pl.col("block").is_not_null())
-        .select("line", pl.col("block").str.extract_all(_PAIR).alias("pair"))
-        .explode("pair")
-        .drop_nulls("pair")
-        .with_columns(pl.col("pair").str.extract_groups(_PAIR_GROUPS).alias("g"))
-        .unnest("g")
-        .select("line", "label", "value")
-        .cast(_LABEL_COLUMNS)  # type: ignore[arg-type]
-    )
-    escaped = labels["value"].str.contains("\\", literal=True)
-    if escaped.any():
-        labels = labels.with_columns(
-            pl.when(escaped)
-            .then(pl.col("value").map_elements(unescape, return_dtype=pl.String))
-            .otherwise(pl.col("value"))
-            .alias("value")
-        )
-    return samples, labels, with_exemplar.select("line", "text", "name").cast({"line": pl.Int64})
-
-
-def _explain(line: str) -> str:
-    """Say why a sample line failed the line expression."""
-    if line.startswith("{"):
-        return "quoted (UTF-8) metric names are not supported"
-    m = re.match(_NAME, line)
-    if not m:
-        return "invalid metric name"
-    rest = line[m.end() :]
-    if rest and rest[0] not in " \t{":
-        return "invalid character in metric name"
-    rest = rest.lstrip(" \t")
-    if not rest:
-        return "missing sample value"
-    if rest.startswith("{"):
-        close = re.match(rf"\{{{_PAIRS}\}}", rest)
-        if close is None:
-            return "invalid label block"
-        rest = rest[close.end() :]
-        if not rest.strip():
-            return "missing sample value"
-        if rest[0] not in " \t":
-            return "missing space before the sample value"
-    fields = rest.split()
-    if len(fields) > 2 and not fields[2].startswith("#"):
-        return "unexpected text after the timestamp"
-    return "invalid sample line"
 
 
 def parse_text(text: str, file: str = "<exposition>", *, lenient: bool = False) -> list[Sample]:

@@ -21,7 +21,8 @@ import polars as pl
 from costscope.config import SourceConfig
 from costscope.errors import InputError
 from costscope.ingest.metrics import MetricsWriter
-from costscope.sources.exposition import MAX_LINE_BYTES, ExpositionParser
+from costscope.sources.exposition import ExpositionParser
+from costscope.sources.exposition_lines import MAX_LINE_BYTES
 from costscope.sources.http import HttpClient
 
 EXPOSITION_SUFFIXES = (".prom", ".metrics", ".txt", ".om", ".openmetrics")
