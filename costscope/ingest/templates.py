@@ -125,9 +125,8 @@ class TemplateMiner:
 
     def add_lines(self, lines: pl.Series | list[str]) -> pl.Series:
         """Mask one chunk of lines and remember its shapes → the shape id of each line, in order."""
-        frame = pl.DataFrame({"line": pl.Series("line", lines, dtype=pl.String)}).with_columns(
-            shape=mask_expr("line", has_quotes(pl.Series(lines, dtype=pl.String)))
-        )
+        column = pl.Series("line", lines, dtype=pl.String)
+        frame = column.to_frame().with_columns(shape=mask_expr("line", has_quotes(column)))
         uniq = frame.group_by("shape", maintain_order=True).len()
         ids = pl.DataFrame(
             {

@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from costscope.errors import InputWarning
+from costscope.sources.dashboards import is_dashboard
+from costscope.sources.log_files import LOG_SUFFIXES
+from costscope.sources.metrics_file import EXPOSITION_SUFFIXES
 from costscope.sources.parquet_export import MARKER as EXPORT_MARKER
 from costscope.sources.replay import MANIFEST
 from costscope.sources.sniff import Sniff
@@ -64,18 +67,11 @@ def is_traces(s: Sniff) -> bool:
     return _is_trace_object(doc)
 
 
-def is_dashboard_doc(doc: Any) -> bool:
-    """Whether ``doc`` is a Grafana dashboard model (or an API answer wrapping one)."""
-    if isinstance(doc, dict) and isinstance(doc.get("dashboard"), dict):
-        doc = doc["dashboard"]
-    return isinstance(doc, dict) and ("panels" in doc or "rows" in doc)
-
-
 def is_grafana(s: Sniff) -> bool:
     """A Grafana dashboard JSON document; a broken JSON document named ``.json`` too (said later)."""
     if s.broken_json:
         return s.has_suffix((".json",))
-    return not s.json_lines and is_dashboard_doc(s.json)
+    return not s.json_lines and is_dashboard(s.json)
 
 
 def _yaml_kinds(doc: Any) -> bool:
@@ -130,8 +126,6 @@ def is_exposition(s: Sniff) -> bool:
     return s.has_suffix(EXPOSITION_SUFFIXES) and not s.yaml and not _log_like(s)
 
 
-EXPOSITION_SUFFIXES = (".prom", ".metrics", ".txt", ".om", ".openmetrics")
-LOG_SUFFIXES = (".log", ".jsonl", ".ndjson", ".logfmt")
 _LOGFMT = re.compile(r'^(?:[\w.@-]+=(?:"(?:[^"\\]|\\.)*"|\S*)\s*){2,}$')
 _LOG_START = re.compile(
     r"^(?:\[?\d{4}-\d{2}-\d{2}[T ]\d|\[?\d{2}/\w{3}/\d{4}|\w{3} [ \d]\d \d{2}:\d{2}|<\d{1,3}>"

@@ -77,29 +77,16 @@ _STATUS_LEVELS = {"5": "ERROR", "4": "WARN", "3": "INFO", "2": "INFO", "1": "INF
 _TRACE_TEXT = r"(?i)trace[_.-]?id[\"']?\s*[=:]\s*[\"']?[0-9a-f]{16,32}"
 
 
-def _binary(path: Path) -> IO[bytes]:
-    with path.open("rb") as probe:
-        gzipped = probe.read(2) == b"\x1f\x8b"
-    return cast(IO[bytes], gzip.open(path, "rb") if gzipped else path.open("rb"))
-
-
-def open_text(path: Path) -> IO[str]:
+def open_text(path: Path) -> io.TextIOWrapper:
     """A text stream of ``path`` (gunzipped when it is gzip), undecodable bytes replaced.
 
-    Line endings are read as ``\n`` (universal newlines: much the fastest way to read lines);
-    ``newline_bytes`` says what they weigh on disk.
+    Line endings are read as ``\n`` (universal newlines: much the fastest way to read lines); the
+    stream's ``newlines`` then says which endings it met, so what they weigh on disk is known.
     """
-    return io.TextIOWrapper(_binary(path), encoding="utf-8", errors="replace", newline=None)
-
-
-def newline_bytes(path: Path) -> int:
-    """2 for a file whose lines end in ``\r\n`` (its first 64 KiB say so), else 1."""
-    try:
-        with _binary(path) as fh:
-            head = fh.read(64 << 10)
-    except (OSError, EOFError):
-        return 1
-    return 2 if b"\r\n" in head else 1
+    with path.open("rb") as probe:
+        gzipped = probe.read(2) == b"\x1f\x8b"
+    stream = cast(IO[bytes], gzip.open(path, "rb") if gzipped else path.open("rb"))  # noqa: SIM115 (the wrapper owns it)
+    return io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline=None)
 
 
 def detect_format(sample: list[str]) -> str:
@@ -315,18 +302,6 @@ def _epoch_seconds(text: pl.Expr) -> pl.Expr:
     return pl.coalesce([scaled, iso])
 
 
-def log_files(path: Path) -> list[Path]:
-    """The log files under ``path`` (itself, if a file), sorted."""
-    if path.is_file():
-        return [path]
-    found = []
-    for p in sorted(path.rglob("*")):
-        name = p.name[:-3] if p.name.endswith(".gz") else p.name
-        if p.is_file() and name.endswith(LOG_SUFFIXES):
-            found.append(p)
-    return found
-
-
 def service_of(path: Path) -> str:
     """A service name from a file name: ``checkout.log.gz`` → ``checkout``."""
     name = path.name
@@ -367,7 +342,7 @@ def read_log_file(
             raise InputError(f"cannot read: {exc}", file=str(path)) from None
         fmt = "text" if header else detect_format(first[:50])
         service = service_of(path)
-        width = newline_bytes(path)
+        width = 2 if "\r\n" in (stream.newlines or ()) else 1  # the endings of the first chunk read
         chunk = first
         while chunk:
             yield parse_chunk(chunk, fmt, service, header, width)

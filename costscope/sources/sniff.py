@@ -67,6 +67,12 @@ class Sniff:
         return [line.strip() for line in body.splitlines() if line.strip()][:20]
 
     @cached_property
+    def data(self) -> bytes:
+        """The whole file (gunzipped), for a document small enough to parse whole; read once."""
+        raw = self.path.read_bytes()
+        return (gzip.decompress(raw) if self.gzipped else raw).removeprefix(b"\xef\xbb\xbf")
+
+    @cached_property
     def json(self) -> Any:
         """The JSON document (whole, when small enough), else the first line's; None if not JSON."""
         start = self.text.lstrip()[:1]
@@ -74,8 +80,7 @@ class Sniff:
             return None
         if self.size <= MAX_WHOLE_BYTES:
             try:
-                data = gzip.decompress(self.path.read_bytes()) if self.gzipped else self.path.read_bytes()
-                return json.loads(data.removeprefix(b"\xef\xbb\xbf"))
+                return json.loads(self.data)
             except (ValueError, OSError, EOFError, RecursionError):
                 pass
         first = self.lines[0] if self.lines else ""
@@ -115,8 +120,7 @@ class Sniff:
         if not self.has_suffix((".yml", ".yaml")) and not _YAML_START.match(first):
             return []  # YAML parses any text (slowly): only what opens like a mapping, a list or ---
         try:
-            data = gzip.decompress(self.path.read_bytes()) if self.gzipped else self.path.read_bytes()
-            docs = list(yaml.safe_load_all(data.decode("utf-8", errors="replace")))
+            docs = list(yaml.safe_load_all(self.data.decode("utf-8", errors="replace")))
         except (yaml.YAMLError, OSError, EOFError, ValueError, RecursionError):
             self.broken_yaml = True
             return []
