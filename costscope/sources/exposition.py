@@ -103,7 +103,6 @@ class ExpositionParser:
         self.skipped = 0
         self.first_error: ParseError | None = None
         self.openmetrics = openmetrics
-        self._last_line = 0
         self._eof_line: int | None = None
         self._seen: set[str] = set()  # families that already had samples in earlier chunks
         self._said: set[tuple[str, str]] = set()  # (keyword, family) of the HELP/TYPE/UNIT lines read
