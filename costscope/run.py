@@ -15,13 +15,14 @@ from costscope.analyze import Analysis, masked, snapshot_findings
 from costscope.analyze.trends import WEEK_S
 from costscope.config import Config, OwnershipRule
 from costscope.errors import CostscopeError, InputError, InputWarning, SourceError
+from costscope.ingest import collect
 from costscope.pricing import CostModel
 from costscope.recommend.actions import recommend
 from costscope.runlog import StageTimer, new_run_id
 from costscope.simulate.engine import Constraints, Simulation
 from costscope.simulate.policies import Policy
 from costscope.simulate.policies_file import DEFAULT_POLICIES
-from costscope.sources import Resolution, collect, resolve
+from costscope.sources import Resolution, resolve
 from costscope.store.database import SnapshotWriter, SourceErrorRecord, SourceInfo, SourceResult, Store
 
 log = logging.getLogger("costscope.run")

@@ -4,3 +4,5 @@ SOURCE_KINDS = (
     "auto", "prometheus", "victoriametrics", "mimir", "thanos", "exposition", "grafana", "rules",
     "logs", "loki", "traces", "jaeger", "tempo", "parquet",
 )  # fmt: skip
+
+EXPORT_MARKER = "snapshots.parquet"  # the file that makes a folder a `costscope export --parquet`

@@ -119,8 +119,14 @@ class MetricsWriter:
         self._may_repeat |= not unique
         self.rows(*identify(series, labels, unique))
 
+    def prepare(
+        self, series: pl.DataFrame, labels: pl.DataFrame, unique: bool = False
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """The rows ``frames`` would write, with their ids; touches no state (worker threads call it)."""
+        return identify(series, labels, unique)
+
     def rows(self, series: pl.DataFrame, labels: pl.DataFrame) -> None:
-        """Write rows already made by ``identify`` (e.g. in a worker thread)."""
+        """Write rows already made by ``prepare`` (e.g. in a worker thread)."""
         self._pending.append((series, labels))
         self._pending_rows += series.height + labels.height
         if self._pending_rows >= APPEND_ROWS:

@@ -9,11 +9,11 @@ hint. A folder becomes one source per recording and export, plus one per kind of
 (``NAME``, ``NAME/dashboards``, ``NAME/rules``, ``NAME/logs``, ``NAME/traces``); a file no kind
 recognises is a warning saying what it looked like.
 
-Every file of a source is tried: a bad one is an error naming it (the others are still read), and
+Readers push rows into sinks (``sources.sinks``) and know nothing of the snapshot;
+``ingest.collect`` runs them. Every file of a source is tried: a bad one is an error naming it (the others are still read), and
 one that yields nothing is a warning.
 """
 
-from costscope.sources.collect import COLLECTORS, Progress, collect
 from costscope.sources.resolve import Resolution, infer_kind, resolve, resolve_sources
 
-__all__ = ["COLLECTORS", "Progress", "Resolution", "collect", "infer_kind", "resolve", "resolve_sources"]
+__all__ = ["Resolution", "infer_kind", "resolve", "resolve_sources"]

@@ -23,9 +23,9 @@ from typing import Any
 import polars as pl
 
 from costscope.errors import SourceError
-from costscope.ingest.logs import LogsWriter
 from costscope.sources.http import HttpClient
 from costscope.sources.log_files import detect_format, parse_chunk
+from costscope.sources.sinks import LogsSink
 
 SERVICE_LABELS = ("service_name", "service", "app", "application", "job", "container")
 LEVEL_LABELS = ("detected_level", "level", "severity", "lvl")
@@ -51,7 +51,7 @@ def _data(answer: Any, client: HttpClient, path: str) -> Any:
 class LokiSource:
     """Reads one Loki (or a Loki-compatible gateway) into log_volume and log_templates."""
 
-    def __init__(self, client: HttpClient, writer: LogsWriter) -> None:
+    def __init__(self, client: HttpClient, writer: LogsSink) -> None:
         self.client = client
         self.writer = writer
         self.end_ns = int(time.time() * 1e9)

@@ -20,10 +20,10 @@ import polars as pl
 
 from costscope.config import SourceConfig
 from costscope.errors import InputError
-from costscope.ingest.metrics import MetricsWriter
 from costscope.sources.exposition import ExpositionParser
 from costscope.sources.exposition_lines import MAX_LINE_BYTES
 from costscope.sources.http import HttpClient
+from costscope.sources.sinks import MetricsSink
 
 EXPOSITION_SUFFIXES = (".prom", ".metrics", ".txt", ".om", ".openmetrics")
 
@@ -55,7 +55,7 @@ def _lines(path: Path) -> Iterator[str]:
 def _write(
     parser: ExpositionParser,
     lines: Iterable[str],
-    writer: MetricsWriter,
+    writer: MetricsSink,
     target: tuple[tuple[str, str], ...],
 ) -> ExpositionStats:
     samples = 0
@@ -101,14 +101,14 @@ def is_openmetrics_file(path: Path) -> bool:
 
 
 def collect_file(
-    path: Path, writer: MetricsWriter, *, lenient: bool = False, root: Path | None = None
+    path: Path, writer: MetricsSink, *, lenient: bool = False, root: Path | None = None
 ) -> ExpositionStats:
     """Parse one exposition file into ``writer`` (held to OpenMetrics' grammar when it is one)."""
     parser = ExpositionParser(str(path), lenient=lenient, openmetrics=is_openmetrics_file(path))
     return _write(parser, _lines(path), writer, target_labels_for_file(path, root))
 
 
-def collect_url(source: SourceConfig, writer: MetricsWriter, client: HttpClient) -> ExpositionStats:
+def collect_url(source: SourceConfig, writer: MetricsSink, client: HttpClient) -> ExpositionStats:
     """Scrape one /metrics URL into ``writer``."""
     response = client.get("")
     url = source.url or ""

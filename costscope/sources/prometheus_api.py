@@ -31,9 +31,8 @@ from typing import Any
 import polars as pl
 
 from costscope.errors import CostscopeError, SourceError
-from costscope.ingest.metrics import MetricsWriter, identify
 from costscope.sources.http import HttpClient
-from costscope.store.database import SnapshotWriter
+from costscope.sources.sinks import MetricsSink
 
 MAX_ERRORS = 5
 SPLIT_GROUP = 256  # label values per request when a metric must be split
@@ -211,16 +210,18 @@ class PrometheusApiSource:
                 else:
                     group = max(1, len(chunk) // 2)
 
-    def _fetch(self, metric: str, family: str) -> list[tuple[pl.DataFrame, pl.DataFrame]]:
+    def _fetch(
+        self, metric: str, family: str, writer: MetricsSink
+    ) -> list[tuple[pl.DataFrame, pl.DataFrame]]:
         # runs in a worker thread: decoding, reshaping and hashing happen off the writing thread
         return [
-            identify(*series_frames(part, family), unique=True)
+            writer.prepare(*series_frames(part, family), unique=True)
             for part in self.series_of(metric)
             if part.height
         ]
 
-    def collect(self, snapshot: SnapshotWriter, writer: MetricsWriter) -> None:
-        """Collect everything into ``writer`` (series) and ``snapshot`` (scrape stats)."""
+    def collect(self, writer: MetricsSink) -> pl.DataFrame:
+        """Collect every series into ``writer``; returns the scrape stats per job and instance."""
         names = self.metric_names()
         meta = self.metadata()
         infer_families(names, meta)
@@ -234,7 +235,7 @@ class PrometheusApiSource:
                     name = next(queue, None)
                     if name is None:
                         break
-                    pending[pool.submit(self._fetch, name, family_of(name, meta))] = name
+                    pending[pool.submit(self._fetch, name, family_of(name, meta), writer)] = name
                 if not pending:
                     break
                 future = next(iter(pending))  # in submission order: deterministic writes
@@ -255,9 +256,7 @@ class PrometheusApiSource:
                     self.progress(metric, done, len(names))
         for family, (type_, help_, unit) in meta.items():
             writer.metadata(family, type_, help_, unit)
-        snapshot.append(
-            "scrape_stats", self.scrape_stats().with_columns(source=pl.lit(self.client.source.name))
-        )
+        return self.scrape_stats().with_columns(source=pl.lit(self.client.source.name))
 
     def scrape_stats(self) -> pl.DataFrame:
         """Samples scraped and series added per job/instance, with the targets' scrape intervals."""

@@ -21,8 +21,8 @@ from urllib.parse import quote
 
 import polars as pl
 
-from costscope.ingest.traces import TracesWriter
 from costscope.sources.http import HttpClient
+from costscope.sources.sinks import TracesSink
 from costscope.sources.traces import frame, jaeger_spans, otlp_spans
 
 _MISSING = frozenset({404})
@@ -35,7 +35,7 @@ def _list(answer: Any, key: str, client: HttpClient, path: str) -> list[Any]:
     return value
 
 
-def collect_jaeger(client: HttpClient, writer: TracesWriter) -> int:
+def collect_jaeger(client: HttpClient, writer: TracesSink) -> int:
     """Sampled traces of every service of a Jaeger query service → traces read."""
     end_us = int(time.time() * 1e6)
     start_us = end_us - int(client.source.lookback_s * 1e6)
@@ -83,7 +83,7 @@ def _tempo_counts(client: HttpClient, start_s: int, end_s: int) -> pl.DataFrame 
     return pl.DataFrame(rows, schema={"service": pl.String, "operation": pl.String, "count": pl.Float64})
 
 
-def collect_tempo(client: HttpClient, writer: TracesWriter) -> int:
+def collect_tempo(client: HttpClient, writer: TracesSink) -> int:
     """Sampled traces of every service of a Tempo, re-weighted by TraceQL metrics → traces read."""
     end_s = int(time.time())
     start_s = end_s - int(client.source.lookback_s)

@@ -1,4 +1,4 @@
-"""Parquet export: every snapshot table as hive-partitioned Parquet, readable by any engine.
+"""Parquet export: every snapshot table as hive-partitioned Parquet, readable by any engine, and back.
 
 Layout: ``DIR/<table>/snapshot_date=YYYY-MM-DD/source=<source>/*.parquet`` (tables without a
 ``source`` column are partitioned by date only; ``snapshots`` itself is one file,
@@ -11,8 +11,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from costscope.store.database import Store
+from costscope.errors import InputError
+from costscope.source_kinds import EXPORT_MARKER
+from costscope.store.database import SnapshotWriter, Store
 from costscope.store.retention import snapshot_tables
+
+IMPORTED_TABLES = (
+    "metric_meta", "metric_series", "series_labels", "scrape_stats", "usage_refs", "usage_problems",
+    "log_volume", "log_templates", "trace_operations", "spans",
+)  # fmt: skip
 
 
 def sql_path(path: Path) -> str:
@@ -25,7 +32,7 @@ def export_parquet(store: Store, out: Path) -> dict[str, int]:
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, int] = {}
     store.conn.execute(
-        f"COPY (SELECT * FROM snapshots ORDER BY id) TO {sql_path(out / 'snapshots.parquet')} (FORMAT parquet)"
+        f"COPY (SELECT * FROM snapshots ORDER BY id) TO {sql_path(out / EXPORT_MARKER)} (FORMAT parquet)"
     )
     written["snapshots"] = int(store.query("SELECT count(*) AS n FROM snapshots")["n"][0])
     for table in snapshot_tables(store):
@@ -41,3 +48,48 @@ def export_parquet(store: Store, out: Path) -> dict[str, int]:
         )
         written[table] = n
     return written
+
+
+def import_export(path: Path, name: str, snapshot: SnapshotWriter) -> int:
+    """Copy an export's newest complete (or partial) snapshot into ``snapshot``; returns the series read.
+
+    Each row's ``source`` becomes ``<name>/<source>`` so that two clusters' sources of one name stay
+    apart. Usage, logs and traces come along with the metrics.
+    """
+    conn = snapshot.conn
+    try:
+        newest = conn.execute(
+            f"SELECT max(id) FROM read_parquet({sql_path(path / EXPORT_MARKER)}) WHERE status IN ('complete', 'partial')"
+        ).fetchall()[0][0]
+    except Exception as exc:
+        raise InputError(f"not a readable costscope export: {exc}", file=str(path)) from None
+    if newest is None:
+        raise InputError("the export holds no complete snapshot", file=str(path))
+    series = 0
+    for table in IMPORTED_TABLES:
+        folder = path / table
+        if not folder.is_dir():
+            continue
+        files = f"read_parquet({sql_path(folder / '**' / '*.parquet')}, hive_partitioning = true, union_by_name = true)"
+        exported = {r[0] for r in conn.execute(f"DESCRIBE SELECT * FROM {files}").fetchall()}
+        # an export from an older schema lacks the newer columns: they stay at their defaults
+        columns = [
+            r[0]
+            for r in conn.execute(f"DESCRIBE {table}").fetchall()
+            if r[0] != "snapshot_id" and r[0] in exported
+        ]
+        selected = ", ".join(
+            f"? || '/' || {c}" if c == "source" else c for c in columns
+        )  # the export's name keeps two clusters' sources apart
+        params: list[object] = [name] if "source" in columns else []
+        conn.execute(
+            f"INSERT INTO {table} (snapshot_id, {', '.join(columns)})"
+            f" SELECT ?, {selected} FROM {files} WHERE snapshot_id = ?",
+            [snapshot.id, *params, newest],
+        )
+        if table == "metric_series":
+            series = conn.execute(
+                "SELECT count(*) FROM metric_series WHERE snapshot_id = ? AND source LIKE ? || '/%'",
+                [snapshot.id, name],
+            ).fetchall()[0][0]
+    return int(series)

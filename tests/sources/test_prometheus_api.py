@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from costscope.config import SourceConfig
-from costscope.sources import collect
+from costscope.ingest import collect
 from costscope.sources.http import HttpClient
 from costscope.sources.prometheus_api import MAX_ERRORS, detect, infer_families
 from costscope.store import Store

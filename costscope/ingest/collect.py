@@ -1,7 +1,7 @@
 """Reading one source into a snapshot: a collector per kind, every file tried, every failure kept.
 
 ``COLLECTORS`` maps each source kind to the function that reads it; adding a kind is one entry here
-(and, for files, one ``FileKind`` in ``kinds``) plus the module that reads it.
+(and, for files, one ``FileKind`` in ``sources.kinds``) plus the module that reads it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from costscope.sources.kinds import describe
 from costscope.sources.log_files import read_log_file
 from costscope.sources.loki import LokiSource
 from costscope.sources.metrics_file import collect_file, collect_url
-from costscope.sources.parquet_export import collect_export
 from costscope.sources.prometheus_api import PrometheusApiSource, detect
 from costscope.sources.replay import MANIFEST, ReplayTransport, is_recording, load_manifest
 from costscope.sources.resolve import files_for, infer_kind
@@ -32,6 +31,7 @@ from costscope.sources.trace_apis import collect_jaeger, collect_tempo
 from costscope.sources.traces import read_trace_file
 from costscope.sources.usage import MALFORMED, Problem, Query, refs_frame
 from costscope.store.database import SnapshotWriter, SourceResult
+from costscope.store.export import import_export
 
 Progress = Callable[[str, int, int], None]
 
@@ -183,7 +183,7 @@ def _prometheus_api(r: Reading) -> None:
         r.flavour, r.version = info.flavour, info.version
         api = PrometheusApiSource(client, info.flavour, r.progress)
         try:
-            api.collect(r.snapshot, r.writer)
+            r.snapshot.append("scrape_stats", api.collect(r.writer))
         finally:
             r.errors.extend(api.errors)
 
@@ -191,7 +191,7 @@ def _prometheus_api(r: Reading) -> None:
 def _parquet(r: Reading) -> None:
     """A folder written by ``costscope export``: its snapshots' rows taken whole."""
     assert r.source.path is not None
-    r.imported = r.read = collect_export(r.source.path, r.source.name, r.snapshot)
+    r.imported = r.read = import_export(r.source.path, r.source.name, r.snapshot)
 
 
 # source kind → the collector that reads it (a kind not listed is a Prometheus-compatible API flavour)
