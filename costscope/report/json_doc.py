@@ -86,6 +86,8 @@ def json_document(analysis: Analysis) -> dict[str, Any]:
             "as_of": model.as_of,
             "source": model.source,
             "overridden": list(model.overridden),
+            "checked": dict(sorted(model.checked.items())),
+            "unchecked": list(model.unchecked),
             "prices": dict(sorted(model.prices.items())),
             "description": model.describe(),
         },

@@ -47,6 +47,8 @@ def _headline_and_problems(analysis: Analysis, console: Console) -> None:
         f"({escape(analysis.cost_model.describe())}) · snapshot {analysis.snapshot_id} \\[{status}]"
     )
     console.print(head)
+    if caveat := analysis.cost_model.caveat():
+        console.print(f"[dim]{escape(caveat)}[/]")
     errors, warnings = analysis.failures, analysis.warnings
     if errors.height:
         console.print(f"[red]{errors.height} source error(s) — the snapshot is {status}:[/]")
