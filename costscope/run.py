@@ -23,7 +23,8 @@ from costscope.simulate.engine import Constraints, Simulation
 from costscope.simulate.policies import Policy
 from costscope.simulate.policies_file import DEFAULT_POLICIES
 from costscope.sources import Resolution, resolve
-from costscope.store.database import SnapshotWriter, SourceErrorRecord, SourceInfo, SourceResult, Store
+from costscope.store.database import SourceInfo, Store
+from costscope.store.snapshot import SnapshotWriter, SourceErrorRecord, SourceResult
 
 log = logging.getLogger("costscope.run")
 

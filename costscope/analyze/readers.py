@@ -31,6 +31,7 @@ class Reader:
 
 
 def count(n: int, noun: str) -> str:
+    """``n`` and the noun, plural when ``n`` is not one."""
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
@@ -47,6 +48,7 @@ def listing(readers: Sequence[Describable], limit: int = 4) -> str:
 
 
 def unique(readers: list[Reader]) -> list[Reader]:
+    """Readers without repeats, the most severe first."""
     seen: dict[tuple[str, str, str | None], Reader] = {}
     for r in readers:
         seen.setdefault((r.kind, r.name, r.via), r)

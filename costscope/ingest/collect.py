@@ -30,8 +30,8 @@ from costscope.sources.rules import api_rule_queries, yaml_usage
 from costscope.sources.trace_apis import collect_jaeger, collect_tempo
 from costscope.sources.traces import read_trace_file
 from costscope.sources.usage import MALFORMED, Problem, Query, refs_frame
-from costscope.store.database import SnapshotWriter, SourceResult
 from costscope.store.export import import_export
+from costscope.store.snapshot import SnapshotWriter, SourceResult
 
 Progress = Callable[[str, int, int], None]
 

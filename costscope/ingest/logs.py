@@ -13,7 +13,7 @@ import hashlib
 import polars as pl
 
 from costscope.ingest.templates import TemplateMiner, has_quotes, mask_expr
-from costscope.store.database import SnapshotWriter
+from costscope.store.snapshot import SnapshotWriter
 
 TRUNCATE_BYTES = 4096  # lines longer than this are "oversized": truncating them is an action
 DEFAULT_PERIOD_S = 86_400.0  # a file without timestamps is taken to hold one day

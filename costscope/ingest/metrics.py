@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from costscope.store.database import SnapshotWriter
+from costscope.store.snapshot import SnapshotWriter
 
 DEFAULT_BATCH = 50_000
 APPEND_ROWS = 500_000  # rows gathered before one append: DuckDB appends fewer, larger batches faster

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from costscope.store.database import SnapshotWriter
+from costscope.store.snapshot import SnapshotWriter
 
 _OPERATIONS = """
 INSERT INTO trace_operations

@@ -15,10 +15,8 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +26,12 @@ import polars as pl
 from costscope._version import __version__
 from costscope.errors import StoreError
 from costscope.store.schema import MIGRATIONS, SCHEMA_VERSION
+from costscope.store.snapshot import SnapshotWriter
 
 DEFAULT_DB = "costscope.duckdb"
 # DuckDB spills to disk beyond this, so analysis of tens of millions of series stays bounded;
 # $COSTSCOPE_MEMORY_LIMIT (a DuckDB size such as 8GB) overrides it
 DEFAULT_MEMORY_LIMIT = "3GB"
-FINAL_STATUSES = ("complete", "partial", "failed")
 
 
 def default_db_path() -> Path:
@@ -48,33 +46,6 @@ class SourceInfo:
     name: str
     kind: str
     location: str
-
-
-@dataclass(frozen=True)
-class SourceResult:
-    """How one source ended within a snapshot."""
-
-    name: str
-    kind: str
-    location: str
-    status: str
-    flavour: str | None = None
-    version: str | None = None
-    series: int = 0
-    skipped_lines: int = 0
-    seconds: float | None = None
-
-
-@dataclass(frozen=True)
-class SourceErrorRecord:
-    """A failure of one source, kept with the snapshot and shown in every output."""
-
-    source: str
-    location: str | None
-    stage: str
-    message: str
-    at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    severity: str = "error"  # error | warning (said, but the run is not partial for it)
 
 
 _LOCK_PID = re.compile(r"PID (\d+)")
@@ -264,89 +235,3 @@ class Store:
             " FROM snapshot_sources WHERE snapshot_id = ? ORDER BY source",
             [snapshot_id],
         )
-
-
-class SnapshotWriter:
-    """Writes one snapshot's rows inside a single transaction, then sets its final status."""
-
-    def __init__(self, store: Store, snapshot_id: int) -> None:
-        self.store = store
-        self.id = snapshot_id
-        self.conn = store.conn
-        self._open = False
-
-    @contextmanager
-    def transaction(self) -> Iterator[SnapshotWriter]:
-        """Everything written inside is committed together with the final status, or not at all."""
-        self.conn.execute("BEGIN TRANSACTION")
-        self._open = True
-        try:
-            yield self
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            self._open = False
-            self.conn.execute(
-                "UPDATE snapshots SET status = 'failed', finished_at = now(),"
-                " note = 'the run raised an error; nothing was kept' WHERE id = ?",
-                [self.id],
-            )
-            raise
-        if self._open:  # the block returned without finish(): keep nothing
-            self.conn.execute("ROLLBACK")
-            self._open = False
-            raise StoreError("snapshot written without finish()", path=str(self.store.path))
-
-    def add_source(self, result: SourceResult) -> None:
-        """Record how one source ended."""
-        self.conn.execute(
-            "INSERT INTO snapshot_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                self.id,
-                result.name,
-                result.kind,
-                result.location,
-                result.flavour,
-                result.version,
-                result.status,
-                result.series,
-                result.skipped_lines,
-                result.seconds,
-            ],
-        )
-
-    def add_error(self, error: SourceErrorRecord) -> None:
-        """Record one source failure."""
-        self.conn.execute(
-            "INSERT INTO source_errors (snapshot_id, source, location, stage, message, occurred_at, severity)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [self.id, error.source, error.location, error.stage, error.message, error.at, error.severity],
-        )
-
-    def append(self, table: str, frame: pl.DataFrame) -> None:
-        """Append ``frame`` (columns named as the table's, without snapshot_id) to ``table``."""
-        if frame.is_empty():
-            return
-        cols = ", ".join(frame.columns)
-        self.conn.register("_costscope_batch", frame.to_arrow())
-        try:
-            self.conn.execute(
-                f"INSERT INTO {table} (snapshot_id, {cols}) SELECT ?, {cols} FROM _costscope_batch",
-                [self.id],
-            )
-        finally:
-            self.conn.unregister("_costscope_batch")
-
-    def finish(self, status: str, timings: Mapping[str, float], note: str | None = None) -> None:
-        """Set the final status and stage timings and commit the whole snapshot."""
-        if status not in FINAL_STATUSES:
-            raise ValueError(f"unknown final status {status!r}")
-        errors = self.conn.execute(
-            "SELECT count(*) FROM source_errors WHERE snapshot_id = ? AND severity = 'error'", [self.id]
-        ).fetchall()
-        self.conn.execute(
-            "UPDATE snapshots SET status = ?, finished_at = now(), error_count = ?,"
-            " stage_timings = ?, note = ? WHERE id = ?",
-            [status, errors[0][0], json.dumps(dict(timings)), note, self.id],
-        )
-        self.conn.execute("COMMIT")
-        self._open = False

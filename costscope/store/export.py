@@ -13,8 +13,9 @@ from pathlib import Path
 
 from costscope.errors import InputError
 from costscope.source_kinds import EXPORT_MARKER
-from costscope.store.database import SnapshotWriter, Store
+from costscope.store.database import Store
 from costscope.store.retention import snapshot_tables
+from costscope.store.snapshot import SnapshotWriter
 
 IMPORTED_TABLES = (
     "metric_meta", "metric_series", "series_labels", "scrape_stats", "usage_refs", "usage_problems",

@@ -1,0 +1,11 @@
+"""The console-script entry point: the app with every command registered."""
+
+from costscope.cli import analyze, simulate, store_commands
+from costscope.cli.app import app
+
+__all__ = ["analyze", "app", "main", "simulate", "store_commands"]
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
