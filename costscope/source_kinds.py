@@ -2,7 +2,7 @@
 
 SOURCE_KINDS = (
     "auto", "prometheus", "victoriametrics", "mimir", "thanos", "exposition", "grafana", "rules",
-    "logs", "loki", "traces", "jaeger", "tempo", "parquet",
+    "logs", "loki", "traces", "jaeger", "tempo", "parquet", "queries",
 )  # fmt: skip
 
 EXPORT_MARKER = "snapshots.parquet"  # the file that makes a folder a `costscope export --parquet`

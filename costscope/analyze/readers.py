@@ -1,4 +1,9 @@
-"""Who reads a metric: a dashboard panel, an alert, a recording rule, an SLO — and how to say so."""
+"""Who reads a metric: a dashboard panel, an alert, a recording rule, an SLO, a logged query — and how to say so.
+
+Severity of breaking one, most first: an SLO; an alert or a recording rule (whatever reads its
+output breaks too); a query someone ran (from a query log: an engineer's incident query, a script,
+another team's Grafana — no owner to warn, so above a dashboard); a dashboard panel.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-SEVERITY = {"slo": 3, "alert": 2, "recording_rule": 2, "dashboard": 1}
+SEVERITY = {"slo": 4, "alert": 3, "recording_rule": 3, "query": 2, "dashboard": 1}
+QUERY_SHOWN = 60  # characters of a logged query shown where it is named
 MAX_CHAIN = 8  # recording rules of recording rules, followed this deep
 
 __all__ = ["MAX_CHAIN", "SEVERITY", "Describable", "Reader", "count", "listing", "unique"]
@@ -24,6 +30,9 @@ class Reader:
     def describe(self) -> str:
         """One short phrase: ``alert KubePodCrashLooping`` or ``dashboard 'API' (via rule x)``."""
         what = {"recording_rule": "recording rule", "slo": "SLO"}.get(self.kind, self.kind)
+        if self.kind == "query":
+            shown = self.name if len(self.name) <= QUERY_SHOWN else self.name[: QUERY_SHOWN - 1] + "…"
+            return f"query {shown!r}" + (f" via {self.via}" if self.via else "")
         text = f"{what} {self.name!r}" if self.kind in ("dashboard", "slo") else f"{what} {self.name}"
         if self.kind == "dashboard" and self.panel:
             text += f" (panel {self.panel!r})"

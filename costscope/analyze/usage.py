@@ -7,7 +7,9 @@ rule), and each metric family gets: who reads it, which of its labels anything n
 where some labels are needed by nothing — the exact series left if only the used ones were kept.
 
 Severity of breaking a reader, for guarding recommendations: an SLO weighs most, then an alert or
-a recording rule (whatever reads its output breaks too), then a dashboard.
+a recording rule (whatever reads its output breaks too), then a query from a query log, then a
+dashboard (``readers.SEVERITY``). A logged query's risk says how often it ran, by how many
+queriers, when last, and how many days the log covers: "not queried" means nothing without that.
 """
 
 from __future__ import annotations
@@ -28,8 +30,43 @@ from costscope.store.database import Store
 RISK_UNKNOWN = "usage unknown: add dashboards and rules to check what reads this"
 # bucket bounds: fewer buckets is its own action; job: what pricing, DPM and ownership key on
 NEVER_DROPPED = ("le", "quantile", "job", "__name__")
-_READER_KINDS = ("dashboard", "alert", "recording_rule", "slo")
+_READER_KINDS = ("dashboard", "alert", "recording_rule", "slo", "query")
 _RULE_KINDS = ("alert", "recording_rule")  # a rule is told apart by its group and static labels too
+
+
+@dataclass(frozen=True)
+class QueryUse:
+    """How often logged queries read one metric: runs, distinct queries and queriers, the last run."""
+
+    queries: int
+    runs: int
+    queriers: int
+    last_at: float | None
+
+
+@dataclass(frozen=True)
+class QueryWindow:
+    """The time the query logs of a snapshot cover, and how many query entries they held."""
+
+    first_at: float | None
+    last_at: float | None
+    entries: int
+    logs: int
+
+    @property
+    def days(self) -> float | None:
+        """Days between the first and the last entry; None when the logs carry no times."""
+        if self.first_at is None or self.last_at is None:
+            return None
+        return max(0.0, self.last_at - self.first_at) / 86_400
+
+
+def ago(seconds: float) -> str:
+    """``3 minutes ago``, ``5 hours ago``, ``2 days ago``."""
+    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
+        if seconds >= size:
+            return f"{count(int(seconds // size), unit)} ago"
+    return "just now"
 
 
 @dataclass(frozen=True)
@@ -48,6 +85,30 @@ class Usage:
     everyone: frozenset[tuple[str, str, str | None]] = frozenset()
     # readers of metrics no source of the snapshot has (directly, or through a recording rule)
     missing: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=MISSING_SCHEMA))
+    # per family: what logged queries read it; the window the query logs cover; the snapshot's time
+    queried: dict[str, QueryUse] = field(default_factory=dict)
+    window: QueryWindow | None = None
+    now: float = 0.0
+    query_runs: int = 0  # runs of every logged query (also those reading nothing the snapshot has)
+
+    def query_note(self, metric: str) -> str:
+        """``read 41 times by 3 queriers, last 2 days ago, in query logs of 30.0 days`` for ``metric``."""
+        use = self.queried.get(metric)
+        if use is None:
+            return ""
+        text = f"read {count(use.runs, 'time')} by {count(use.queriers, 'querier')}"
+        if use.last_at is not None and self.now:
+            text += f", last {ago(max(0.0, self.now - use.last_at))}"
+        return text + self.window_note()
+
+    def window_note(self) -> str:
+        """``, in query logs of 30.0 days`` — what "not queried" can mean; empty without query logs."""
+        if self.window is None:
+            return ""
+        days = self.window.days
+        return (
+            f", in query logs of {days:.1f} days" if days is not None else ", in query logs of unknown span"
+        )
 
     def summary(self) -> dict[str, Any]:
         """Counts for a headline: readers by kind, used and unused metrics, their cost, problems."""
@@ -59,14 +120,21 @@ class Usage:
         def count(kind: str) -> int:
             return len({(k, n, i) for k, n, i in self.everyone if k == kind})
 
-        # a reader counts once however many of its queries or panels are broken
-        broken = self.missing.unique(["kind", "name"]) if self.missing.height else self.missing
+        # a reader counts once however many of its queries or panels are broken; a logged query
+        # reading what nothing ingests is its own finding (``queried_not_ingested``)
+        missing = self.missing.filter(pl.col("kind") != "query")
+        broken = missing.unique(["kind", "name"]) if missing.height else missing
+        window = self.window
         return {
             "known": self.known,
             "dashboards": count("dashboard"),
             "alerts": count("alert"),
             "recording_rules": count("recording_rule"),
             "slos": count("slo"),
+            "queries": count("query"),
+            "query_runs": self.query_runs,
+            "query_window_days": round(window.days, 2) if window and window.days is not None else None,
+            "queried_not_ingested": self.not_ingested().height,
             "broken_readers": broken.height,
             "broken_alerts": broken.filter(pl.col("kind") == "alert").height if broken.height else 0,
             "metrics_used": m.height - unused.height,
@@ -76,6 +144,20 @@ class Usage:
             "problems": unread,
             "logql_queries": self.problems.height - unread,
         }
+
+    def not_ingested(self) -> pl.DataFrame:
+        """Metrics logged queries read that no source has nor any rule makes: (metric, queries, expr)."""
+        rows = self.missing.filter(pl.col("kind") == "query")
+        if rows.is_empty():
+            return pl.DataFrame(schema={"metric": pl.String, "queries": pl.Int64, "example": pl.String})
+        return (
+            rows.group_by("metric")
+            .agg(
+                pl.col("name").n_unique().cast(pl.Int64).alias("queries"),
+                pl.col("expr").first().alias("example"),
+            )
+            .sort(["queries", "metric"], descending=[True, False])
+        )
 
     def unread(self) -> pl.DataFrame:
         """The problems that no analysis reads: LogQL goes to the log analysis (``log_readers``)."""
@@ -111,7 +193,8 @@ class Usage:
         tail = f"; {effect}" if effect else ""
         if breaking:
             level = max(breaking, key=lambda r: SEVERITY.get(r.kind, 0)).kind
-            return f"breaks {listing(breaking)}{tail}", level
+            queried = f" ({self.query_note(metric)})" if any(r.kind == "query" for r in breaking) else ""
+            return f"breaks {listing(breaking)}{queried}{tail}", level
         if readers:
             return f"coarser for {listing(readers)}{tail}", "coarser"
         if soft:
@@ -124,7 +207,7 @@ class Usage:
                 f" (values become {what}: check readers that take max/min/avg over them)",
                 "none",
             )
-        return "none known: nothing that was read uses it", "none"
+        return f"none known: nothing that was read uses it{self.window_note()}", "none"
 
 
 def unknown_guard(metric: str, labels: list[str] | None, effect: str, soft: bool = False) -> tuple[str, str]:
@@ -205,8 +288,8 @@ def analyze_usage(
 ) -> Usage:
     """Readers, needed labels, unused metrics and keep-only-used-labels savings of a snapshot."""
     refs = store.query(
-        "SELECT source, metric, name_match, labels, all_labels, matchers, kind, name, panel, origin, expr, bounds"
-        " FROM usage_refs WHERE snapshot_id = ?",
+        "SELECT source, metric, name_match, labels, all_labels, matchers, kind, name, panel, origin, expr, bounds,"
+        " uses, clients, last_at FROM usage_refs WHERE snapshot_id = ?",
         [snapshot_id],
     )
     # known only when something was read: a folder of unrelated YAML must not make every metric unused
@@ -228,6 +311,8 @@ def analyze_usage(
     for sample, entries in by_sample.items():
         if sample in family_of:
             readers[family_of[sample]].extend(entries)
+    logged = _logged_queries(refs)
+    queried: dict[str, QueryUse] = {}
     rows = []
     for row in metrics.select("metric", "series", "monthly_cost").iter_rows(named=True):
         family = row["metric"]
@@ -238,6 +323,9 @@ def analyze_usage(
             lb for lb in labels if any((lb not in n) if every else (lb in n) for _, every, n in entries)
         ]
         counts = {k: len({r.name for r in distinct if r.kind == k}) for k in _READER_KINDS}
+        use = _query_use([r.name for r in distinct if r.kind == "query"], logged)
+        if use is not None:
+            queried[family] = use
         rows.append(
             {
                 "metric": family,
@@ -248,6 +336,10 @@ def analyze_usage(
                 "alerts": counts["alert"],
                 "recording_rules": counts["recording_rule"],
                 "slos": counts["slo"],
+                "queries": counts["query"],
+                "query_runs": use.runs if use else 0,
+                "queriers": use.queriers if use else 0,
+                "last_queried_at": use.last_at if use else None,
                 "readers": [r.describe() for r in distinct],
                 "labels_needed": needed,
                 "labels_unused": [lb for lb in labels if lb not in needed] if distinct else [],
@@ -256,6 +348,7 @@ def analyze_usage(
     schema: dict[str, Any] = {
         "metric": pl.String, "status": pl.String, "series": pl.Int64, "monthly_cost": pl.Float64,
         "dashboards": pl.Int64, "alerts": pl.Int64, "recording_rules": pl.Int64, "slos": pl.Int64,
+        "queries": pl.Int64, "query_runs": pl.Int64, "queriers": pl.Int64, "last_queried_at": pl.Float64,
         "readers": pl.List(pl.String), "labels_needed": pl.List(pl.String), "labels_unused": pl.List(pl.String),
     }  # fmt: skip
     frame = pl.DataFrame(rows, schema=schema) if known else pl.DataFrame(schema=schema)
@@ -274,7 +367,56 @@ def analyze_usage(
         missing=readers_of_missing(refs, set(family_of) | set(family_of.values()))
         if known and family_of
         else pl.DataFrame(schema=MISSING_SCHEMA),
+        queried=queried,
+        window=_window(store, snapshot_id),
+        now=_started_at(store, snapshot_id),
+        query_runs=sum(u for u, _, _ in logged.values()),
     )
+
+
+def _logged_queries(refs: pl.DataFrame) -> dict[str, tuple[int, frozenset[str], float | None]]:
+    """Per logged query (its text): runs, queriers, last run."""
+    rows = refs.filter(pl.col("kind") == "query").unique(["name", "origin"])
+    out: dict[str, tuple[int, frozenset[str], float | None]] = {}
+    for name, uses, clients, last in rows.select("name", "uses", "clients", "last_at").iter_rows():
+        before = out.get(name, (0, frozenset(), None))
+        lasts = [t for t in (before[2], last) if t is not None]
+        out[name] = (
+            before[0] + int(uses or 0),
+            before[1] | frozenset(clients or ()),
+            max(lasts) if lasts else None,
+        )
+    return out
+
+
+def _query_use(
+    names: list[str], logged: dict[str, tuple[int, frozenset[str], float | None]]
+) -> QueryUse | None:
+    """What the logged queries ``names`` add up to; None when there are none."""
+    stats = [logged[n] for n in names if n in logged]
+    if not stats:
+        return None
+    lasts = [t for _, _, t in stats if t is not None]
+    clients: frozenset[str] = frozenset().union(*(c for _, c, _ in stats))
+    return QueryUse(len(stats), sum(u for u, _, _ in stats), len(clients), max(lasts) if lasts else None)
+
+
+def _window(store: Store, snapshot_id: int) -> QueryWindow | None:
+    """The span the snapshot's query logs cover; None when it read none."""
+    w = store.query(
+        "SELECT min(first_at) AS first_at, max(last_at) AS last_at, sum(entries) AS entries, count(*) AS logs"
+        " FROM query_windows WHERE snapshot_id = ?",
+        [snapshot_id],
+    )
+    if not w.height or not w["logs"][0]:
+        return None
+    return QueryWindow(w["first_at"][0], w["last_at"][0], int(w["entries"][0] or 0), int(w["logs"][0]))
+
+
+def _started_at(store: Store, snapshot_id: int) -> float:
+    """When the snapshot was taken (unix seconds): "last queried 2 days ago" counts from it."""
+    r = store.query("SELECT epoch(started_at) AS t FROM snapshots WHERE id = ?", [snapshot_id])
+    return float(r["t"][0]) if r.height and r["t"][0] is not None else 0.0
 
 
 _KEEP_SCHEMA: dict[str, Any] = {

@@ -24,6 +24,7 @@ from costscope.sources.log_files import read_log_file
 from costscope.sources.loki import LokiSource
 from costscope.sources.metrics_file import collect_file, collect_url
 from costscope.sources.prometheus_api import PrometheusApiSource, detect
+from costscope.sources.query_logs import QueryLog, fetch_top_queries, read_query_log, windows_frame
 from costscope.sources.replay import MANIFEST, ReplayTransport, is_recording, load_manifest
 from costscope.sources.resolve import files_for, infer_kind
 from costscope.sources.rules import api_rule_queries, yaml_usage
@@ -100,6 +101,66 @@ def _usage(r: Reading) -> None:
     r.snapshot.append("usage_refs", refs)
     r.snapshot.append("usage_problems", problem_rows)
     r.read = len(queries)
+
+
+def _query_rows(log: QueryLog) -> tuple[list[Query], list[Problem]]:
+    """A query log's distinct queries as readers of kind ``query``; LogQL goes to the log analysis."""
+    queries, problems = [], []
+    for row in log.queries.iter_rows(named=True):
+        if log.language == "logql":
+            problems.append(
+                Problem("query", row["query"], None, log.origin, row["query"], "not_promql", "LogQL")
+            )
+            continue
+        queries.append(
+            Query(
+                "query",
+                row["query"],
+                None,
+                log.origin,
+                row["query"],
+                uses=row["uses"],
+                clients=tuple(row["clients"] or ()),
+                first_at=row["first_at"],
+                last_at=row["last_at"],
+            )
+        )
+    return queries, problems
+
+
+def _queries(r: Reading) -> None:
+    """Query logs (every file tried), or a VictoriaMetrics' top queries, into usage_refs and query_windows."""
+    logs: list[QueryLog] = []
+    if r.source.url is not None or (r.source.path is not None and is_recording(r.source.path)):
+        with _api_client(r.source, r.record) as client:
+            logs.append(fetch_top_queries(client))
+    else:
+        for f in _files(r):
+            try:
+                log = read_query_log(f)
+            except CostscopeError as exc:
+                r.errors.append(exc)
+                continue
+            if not log.entries:
+                r.errors.append(InputWarning("no queries (a query log with no query entries)", file=str(f)))
+            elif log.skipped:
+                r.errors.append(
+                    InputWarning(
+                        f"{log.skipped} line(s) were no {log.format} query entries; skipped", file=str(f)
+                    )
+                )
+            logs.append(log)
+    queries: list[Query] = []
+    problems: list[Problem] = []
+    for log in logs:
+        found, trouble = _query_rows(log)
+        queries += found
+        problems += trouble
+    refs, problem_rows = refs_frame(r.source.name, queries, problems)
+    r.snapshot.append("usage_refs", refs)
+    r.snapshot.append("usage_problems", problem_rows)
+    r.snapshot.append("query_windows", windows_frame(r.source.name, logs))
+    r.read = sum(log.entries for log in logs)
 
 
 def _logs(r: Reading) -> None:
@@ -197,6 +258,7 @@ def _parquet(r: Reading) -> None:
 # source kind → the collector that reads it (a kind not listed is a Prometheus-compatible API flavour)
 COLLECTORS: dict[str, Callable[[Reading], None]] = {
     "parquet": _parquet,
+    "queries": _queries,
     "grafana": _usage,
     "rules": _usage,
     "logs": _logs,

@@ -26,7 +26,7 @@ class Recommendation:
     evidence: str
     config: str
     cost_model: str
-    # none | unknown | coarser | dashboard | trace_links | recording_rule | alert | errors | slo
+    # none | unknown | coarser | dashboard | trace_links | query | recording_rule | alert | errors | slo
     risk_level: str = "unknown"
 
     def as_dict(self) -> dict[str, object]:
@@ -37,7 +37,9 @@ class Recommendation:
 # (metric, labels it would lose — None: all of it, what the loss does, whether readers only get
 # coarser rather than break) -> (risk, risk_level)
 Guard = Callable[[str, "list[str] | None", str, bool], tuple[str, str]]
-BREAKING = {"dashboard": 1, "trace_links": 1, "recording_rule": 2, "alert": 2, "errors": 2, "slo": 3}
+BREAKING = {
+    "dashboard": 1, "trace_links": 1, "query": 2, "recording_rule": 3, "alert": 3, "errors": 3, "slo": 4,
+}  # fmt: skip
 
 
 def rank(recs: list[Recommendation]) -> list[Recommendation]:

@@ -131,11 +131,27 @@ def json_document(analysis: Analysis) -> dict[str, Any]:
             "keep_used_labels": _rows(analysis.usage.keep_used),
             "problems": _rows(analysis.usage.problems),
             "missing_metrics": _rows(analysis.usage.missing),
+            "queried_not_ingested_metrics": _rows(analysis.usage.not_ingested()),
+            "query_window": _window(analysis),
         },
         "sources": _rows(analysis.sources),
         "errors": _rows(analysis.errors),
         "timings": {k: round(v, 4) for k, v in analysis.timings.items()},
     }
+
+
+def _window(analysis: Analysis) -> dict[str, object] | None:
+    """The time the query logs cover (ISO times), or null when none was read."""
+    w = analysis.usage.window
+    if w is None:
+        return None
+
+    def iso(t: float | None) -> str | None:
+        return datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds") if t is not None else None
+
+    days = w.days
+    return {"from": iso(w.first_at), "to": iso(w.last_at), "days": round(days, 2) if days is not None else None,
+            "entries": w.entries, "logs": w.logs}  # fmt: skip
 
 
 def write_json(analysis: Analysis, target: str | Path) -> None:

@@ -138,6 +138,10 @@ def _usage(analysis: Analysis, console: Console) -> None:
             f"{usage[k]} {name}{'' if usage[k] == 1 else 's'}" for k, name in
             (("dashboards", "dashboard"), ("alerts", "alert"), ("recording_rules", "recording rule"), ("slos", "SLO"))
         )  # fmt: skip
+        if usage["queries"]:
+            days = usage["query_window_days"]
+            span = f" over {days:.1f} days" if days is not None else ""
+            readers += f", {usage['queries']:,} logged queries run {usage['query_runs']:,} times{span}"
         console.print(
             f"Usage ({readers}): {usage['metrics_used']} metrics read, {usage['metrics_unused']} read by nothing"
             f" ({usage['unused_series']:,} series, {money(usage['unused_monthly_cost'])}/month)"
@@ -145,7 +149,7 @@ def _usage(analysis: Analysis, console: Console) -> None:
         )
     else:
         console.print("[dim]Usage unknown: add dashboards and rules to see what each action would break.[/]")
-    missing = analysis.usage.missing
+    missing = analysis.usage.missing.filter(pl.col("kind") != "query")
     if missing.height:
         broken = missing.unique(["kind", "name"], maintain_order=True)
         named = ", ".join(
@@ -154,6 +158,14 @@ def _usage(analysis: Analysis, console: Console) -> None:
         )
         more = f" and {broken.height - 3} more" if broken.height > 3 else ""
         console.print(f"[red]{broken.height} reader(s) read metrics no source has — broken: {named}{more}[/]")
+    never = analysis.usage.not_ingested()
+    if never.height:
+        names = ", ".join(escape(m) for m in never["metric"].head(4))
+        more = f" and {never.height - 4} more" if never.height > 4 else ""
+        console.print(
+            f"[yellow]Queried but never ingested: {never.height} metric(s) logged queries read and no source has:"
+            f" {names}{more}[/]"
+        )
     risky = analysis.risky_labels
     if risky.height:
         names = ", ".join(escape(x) for x in risky["label"].head(6))

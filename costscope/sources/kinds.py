@@ -23,6 +23,7 @@ from costscope.sources.dashboards import is_dashboard
 from costscope.sources.log_files import LOG_SUFFIXES
 from costscope.sources.metrics_file import EXPOSITION_SUFFIXES
 from costscope.sources.parquet_export import MARKER as EXPORT_MARKER
+from costscope.sources.query_logs import detect_document, detect_lines
 from costscope.sources.replay import MANIFEST
 from costscope.sources.sniff import Sniff
 
@@ -159,6 +160,16 @@ def is_logs(s: Sniff) -> bool:
     return _log_like(s) or (s.has_suffix(LOG_SUFFIXES) and not s.yaml)
 
 
+def is_queries(s: Sniff) -> bool:
+    """A query log: Prometheus' query log, Mimir or Loki query stats, VictoriaMetrics top queries,
+    Grafana's query history."""
+    if s.binary:
+        return False
+    if detect_lines(s.lines) is not None:
+        return True
+    return s.json is not None and not s.json_lines and detect_document(s.json) is not None
+
+
 @dataclass(frozen=True)
 class FileKind:
     """One kind of file: the source kind that reads it, what it is called, how it is recognised."""
@@ -171,6 +182,11 @@ class FileKind:
 # order matters only where two could claim a file: the more specific first
 FILE_KINDS: tuple[FileKind, ...] = (
     FileKind("traces", "trace file (OTLP JSON, Jaeger JSON, Zipkin v2 JSON)", is_traces),
+    FileKind(
+        "queries",
+        "query log (Prometheus, Mimir, Loki, VictoriaMetrics top queries, Grafana history)",
+        is_queries,
+    ),
     FileKind("grafana", "Grafana dashboard JSON", is_grafana),
     FileKind(
         "rules", "rule or SLO YAML (Prometheus/Loki rules, PrometheusRule, Sloth, OpenSLO, Pyrra)", is_rules

@@ -140,7 +140,7 @@ def _json_field(keys: tuple[str, ...], scalar: bool = False) -> pl.Expr:
         texts.append(e.struct.field("1"))
         if scalar:
             texts.append(e.struct.field("2"))
-    return pl.coalesce(texts)  # still escaped: ``_unescaped`` reads it
+    return pl.coalesce(texts)  # still escaped: ``unescaped`` reads it
 
 
 _SENTINEL = "\x00"  # stands for an escaped backslash while the other escapes are replaced
@@ -148,7 +148,7 @@ _SIMPLE_ESCAPES = {'"': '"', "/": "/", "n": "\n", "t": "\t", "r": "\r", "b": "\b
 _UNICODE_ESCAPE = r"\\u[0-9a-fA-F]{4}"
 
 
-def _unescaped(raw: pl.Series, unicode: bool = False) -> pl.Series:
+def unescaped(raw: pl.Series, unicode: bool = False) -> pl.Series:
     """A JSON string field read back: simple escapes in one left-to-right reading (``\\\\n`` is a
     backslash and an n), ``\\uXXXX`` too where ``unicode``; only the rows with a backslash are touched."""
     has = raw.str.contains("\\", literal=True).fill_null(False)
@@ -272,22 +272,22 @@ def parse_chunk(
         )
     if fmt == "json":
         parsed = parsed.with_columns(
-            _unescaped(parsed["message"], unicode=True),
-            *(_unescaped(parsed[c]) for c in ("level", "service", "trace", "ts_text")),
+            unescaped(parsed["message"], unicode=True),
+            *(unescaped(parsed[c]) for c in ("level", "service", "trace", "ts_text")),
         )
     elif fmt == "logfmt":  # a quoted logfmt value escapes quotes and backslashes as Go's %q does
-        parsed = parsed.with_columns(_unescaped(parsed["message"]), _unescaped(parsed["service"]))
+        parsed = parsed.with_columns(unescaped(parsed["message"]), unescaped(parsed["service"]))
     return parsed.select(
         pl.col("message").fill_null(pl.col("line")),
         normalize_level(pl.col("level")).alias("level"),
         pl.col("service").fill_null(service),
-        _epoch_seconds(pl.col("ts_text")).alias("ts"),
+        epoch_seconds(pl.col("ts_text")).alias("ts"),
         pl.col("trace").is_not_null().alias("has_trace"),
         pl.col("raw_bytes").cast(pl.Int64).alias("bytes"),
     )
 
 
-def _epoch_seconds(text: pl.Expr) -> pl.Expr:
+def epoch_seconds(text: pl.Expr) -> pl.Expr:
     """Epoch seconds from ISO-8601 text or a number (s, ms or ns); null when neither."""
     number = text.cast(pl.Float64, strict=False)
     scaled = (
@@ -313,7 +313,7 @@ def service_of(path: Path) -> str:
 MAX_LINE_CHARS = 1 << 20  # a longer line is cut there (and counted as that long): memory stays bounded
 
 
-def _bounded(stream: IO[str], n: int) -> list[str]:
+def bounded_lines(stream: IO[str], n: int) -> list[str]:
     """Up to ``n`` lines; a line longer than MAX_LINE_CHARS is cut and the rest of it skipped."""
     out: list[str] = []
     while len(out) < n:
@@ -337,7 +337,7 @@ def read_log_file(
         raise InputError(f"cannot read: {exc.strerror}", file=str(path)) from None
     with stream:
         try:
-            first = _bounded(stream, chunk_lines)
+            first = bounded_lines(stream, chunk_lines)
         except (OSError, EOFError) as exc:
             raise InputError(f"cannot read: {exc}", file=str(path)) from None
         fmt = "text" if header else detect_format(first[:50])
@@ -347,6 +347,6 @@ def read_log_file(
         while chunk:
             yield parse_chunk(chunk, fmt, service, header, width)
             try:
-                chunk = _bounded(stream, chunk_lines)
+                chunk = bounded_lines(stream, chunk_lines)
             except (OSError, EOFError) as exc:
                 raise InputError(f"cannot read (truncated gzip?): {exc}", file=str(path)) from None

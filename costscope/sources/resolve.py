@@ -4,7 +4,7 @@ A URL is a Prometheus-compatible API, or an exposition when its path ends in ``/
 with ``recording.json`` is a recorded API, one with ``snapshots.parquet`` an export; any other file
 is told by its content (``kinds``). A folder becomes one source per recording and export, plus one
 per kind of the files in it (``NAME``, ``NAME/dashboards``, ``NAME/rules``, ``NAME/logs``,
-``NAME/traces``); a file no kind recognises is a warning saying what it looked like.
+``NAME/traces``, ``NAME/queries``); a file no kind recognises is a warning saying what it looked like.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ _FOLDER_PARTS = {
     "rules": "/rules",
     "logs": "/logs",
     "traces": "/traces",
+    "queries": "/queries",
 }
 
 

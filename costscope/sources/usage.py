@@ -44,7 +44,7 @@ def malformed_is_parse_error(what: str) -> Callable[[Callable[P, R]], Callable[P
     return wrap
 
 
-USAGE_KINDS = ("dashboard", "alert", "recording_rule", "slo")
+USAGE_KINDS = ("dashboard", "alert", "recording_rule", "slo", "query")
 # LogQL line filters and parsers, TraceQL braces: other query languages found in PromQL fields
 _NOT_PROMQL = re.compile(r"\|[=~]|!=\s*\"|\|\s*(json|logfmt|pattern|regexp|line_format|unpack)\b|^\s*\{\s*\.")
 
@@ -53,12 +53,17 @@ _NOT_PROMQL = re.compile(r"\|[=~]|!=\s*\"|\|\s*(json|logfmt|pattern|regexp|line_
 class Query:
     """One PromQL expression and who runs it: a panel of a dashboard, a rule, an SLO."""
 
-    kind: str  # dashboard | alert | recording_rule | slo
-    name: str  # dashboard title, alert name, recorded metric, SLO name
+    kind: str  # dashboard | alert | recording_rule | slo | query (from a query log)
+    name: str  # dashboard title, alert name, recorded metric, SLO name, the query itself
     panel: str | None  # panel title, variable, rule group, SLI part
     origin: str  # file path or URL (without credentials)
     expr: str
     need: LabelNeed = ALL  # what the query's consumer depends on (a variable: its label)
+    # from a query log: times it ran, who ran it, its first and last run (unix seconds)
+    uses: int | None = None
+    clients: tuple[str, ...] = ()
+    first_at: float | None = None
+    last_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,7 @@ _REF_SCHEMA = pl.Schema({
     "source": pl.String(), "metric": pl.String(), "name_match": pl.String(), "labels": pl.List(pl.String()),
     "all_labels": pl.Boolean(), "matchers": pl.List(pl.String()), "kind": pl.String(), "name": pl.String(),
     "panel": pl.String(), "origin": pl.String(), "expr": pl.String(), "bounds": pl.List(pl.String()),
+    "uses": pl.Int64(), "clients": pl.List(pl.String()), "first_at": pl.Float64(), "last_at": pl.Float64(),
 })  # fmt: skip
 _PROBLEM_SCHEMA = pl.Schema({
     "source": pl.String, "kind": pl.String, "name": pl.String, "panel": pl.String, "origin": pl.String,
@@ -125,6 +131,10 @@ def refs_frame(
                     "origin": q.origin,
                     "expr": q.expr,
                     "bounds": list(ref.bounds),
+                    "uses": q.uses,
+                    "clients": list(q.clients),
+                    "first_at": q.first_at,
+                    "last_at": q.last_at,
                 }
             )
     refs_df = pl.DataFrame(rows, schema=_REF_SCHEMA)

@@ -19,7 +19,7 @@ from costscope.store.snapshot import SnapshotWriter
 
 IMPORTED_TABLES = (
     "metric_meta", "metric_series", "series_labels", "scrape_stats", "usage_refs", "usage_problems",
-    "log_volume", "log_templates", "trace_operations", "spans",
+    "log_volume", "log_templates", "trace_operations", "spans", "query_windows",
 )  # fmt: skip
 
 

@@ -10,8 +10,9 @@ Tables by signal (the place each later capability writes to):
 - metrics: ``metric_meta`` (one row per metric: type, help, unit, series, samples),
   ``metric_series`` (one row per series), ``series_labels`` (one row per series × label),
   ``scrape_stats`` (samples per job/target for DPM pricing)
-- usage: ``usage_refs`` (which dashboard/rule/SLO uses which metric and labels),
-  ``usage_problems`` (expressions that could not be read, and why)
+- usage: ``usage_refs`` (which dashboard/rule/SLO/query uses which metric and labels),
+  ``usage_problems`` (expressions that could not be read, and why), ``query_windows`` (the
+  time each query log covers)
 - logs: ``log_volume`` (bytes/lines per stream, service, level), ``log_templates``
 - traces: ``trace_operations`` (span/trace rates per service and operation), ``spans``
 - findings: ``recommendations`` (findings are data, written back like any other result)
@@ -250,6 +251,26 @@ MIGRATIONS: tuple[Migration, ...] = (
         "source errors: warnings (a file not recognised, or yielding nothing) beside errors",
         """
         ALTER TABLE source_errors ADD COLUMN severity VARCHAR DEFAULT 'error';  -- error | warning
+        """,
+    ),
+    Migration(
+        8,
+        "usage from query logs: how often each query ran, by whom, when; the window each log covers",
+        """
+        ALTER TABLE usage_refs ADD COLUMN uses BIGINT;         -- times the query ran (query logs only)
+        ALTER TABLE usage_refs ADD COLUMN clients VARCHAR[];   -- distinct queriers (user agent, client, user)
+        ALTER TABLE usage_refs ADD COLUMN first_at DOUBLE;     -- unix seconds of its first and last run
+        ALTER TABLE usage_refs ADD COLUMN last_at DOUBLE;
+        CREATE TABLE query_windows (
+            snapshot_id INTEGER NOT NULL,
+            source      VARCHAR NOT NULL,
+            origin      VARCHAR NOT NULL,   -- file or URL
+            format      VARCHAR NOT NULL,   -- prometheus | mimir | loki | victoriametrics | grafana
+            entries     BIGINT NOT NULL,    -- queries read (every run, rule evaluations included)
+            skipped     BIGINT NOT NULL,    -- lines that were not query entries
+            first_at    DOUBLE,             -- the time the log covers, unix seconds
+            last_at     DOUBLE
+        );
         """,
     ),
 )
