@@ -105,7 +105,7 @@ class Workspace:
         return self.analysis(snapshot_id).usage.metrics
 
     def unused_metrics(self, snapshot_id: int | None = None) -> pl.DataFrame:
-        """Metrics no dashboard, alert, recording rule or SLO reads, most expensive first."""
+        """Metrics no dashboard, alert, recording rule, SLO or logged query reads, most expensive first."""
         usage = self.analysis(snapshot_id).usage.metrics
         return usage.filter(pl.col("status") == "unused").sort("monthly_cost", descending=True)
 

@@ -136,9 +136,10 @@ def prometheus(
     data_dir: Path | None = None,
     metric_relabel_configs: dict[str, list[dict[str, object]]] | None = None,
     rule_files: list[Path] | None = None,
+    query_log_file: Path | None = None,
 ) -> Iterator[Server]:
     """Prometheus 2.42 scraping ``scrape_targets`` (job -> ["host:port", ...]), with optional
-    ``metric_relabel_configs`` per job."""
+    ``metric_relabel_configs`` per job and a ``query_log_file``."""
     binary = require_binary("prometheus")
     port = free_port()
     jobs = []
@@ -147,9 +148,10 @@ def prometheus(
         if metric_relabel_configs and job in metric_relabel_configs:
             entry["metric_relabel_configs"] = metric_relabel_configs[job]
         jobs.append(entry)
-    config: dict[str, object] = {
-        "global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval}
-    }
+    global_: dict[str, object] = {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval}
+    if query_log_file is not None:
+        global_["query_log_file"] = str(query_log_file)
+    config: dict[str, object] = {"global": global_}
     if jobs:
         config["scrape_configs"] = jobs
     if rule_files:
@@ -171,7 +173,7 @@ def prometheus(
 
 
 @contextmanager
-def victoria_metrics(workdir: Path) -> Iterator[Server]:
+def victoria_metrics(workdir: Path, extra_args: list[str] | None = None) -> Iterator[Server]:
     """A single-node VictoriaMetrics."""
     binary = require_binary("victoria-metrics")
     port = free_port()
@@ -181,6 +183,7 @@ def victoria_metrics(workdir: Path) -> Iterator[Server]:
         f"-httpListenAddr=127.0.0.1:{port}",
         "-retentionPeriod=100y",
         "-search.disableCache",
+        *(extra_args or []),
     ]
     with running("victoria-metrics", argv, f"http://127.0.0.1:{port}", "/health", workdir) as server:
         yield server

@@ -25,7 +25,7 @@ def recommend(a: Analysis) -> pl.DataFrame:
     labels_by_metric = {str(m): sorted(g["label"]) for (m,), g in a.label_drops.group_by("metric")}
     recs = rank(
         _one_per_metric(
-            recommend_unused_drops(usage.metrics, a.metrics, model)
+            recommend_unused_drops(usage.metrics, a.metrics, model, usage.window_note())
             + recommend_keep_used(usage.keep_used, a.metrics, model, usage.guard)
             + recommend_aggregations(
                 a.label_drops, a.keep_sets, a.metrics, labels_by_metric, model, usage.guard

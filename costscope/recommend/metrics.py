@@ -17,7 +17,7 @@ Kinds:
   points per minute above one per series; scraping every 60 s divides that part of the bill.
 - ``reduce_buckets``: a histogram with many buckets; drop the bucket series of all but
   ``TARGET_BUCKETS`` bounds at scrape time (``histogram_quantile`` keeps working, coarser).
-- ``drop_metric``: nothing (no dashboard, alert, recording rule or SLO) reads the metric.
+- ``drop_metric``: nothing (no dashboard, alert, recording rule, SLO or logged query) reads the metric.
 - ``keep_used_labels``: the metric's readers need only some of its labels; aggregate the others
   away where it is ingested (the metric keeps its name, so the queries keep working).
 """
@@ -245,9 +245,13 @@ def _drop_config(metric: str, type_: str | None) -> str:
 
 
 def recommend_unused_drops(
-    usage: pl.DataFrame, metrics: pl.DataFrame, model: CostModel
+    usage: pl.DataFrame, metrics: pl.DataFrame, model: CostModel, window: str = ""
 ) -> list[Recommendation]:
-    """Drop the metrics that no dashboard, alert, recording rule or SLO reads."""
+    """Drop the metrics that no dashboard, alert, recording rule, SLO or logged query reads.
+
+    ``window`` says what the query logs cover (``, in query logs of 30.0 days``): without query logs,
+    "no reader" means no dashboard, rule or SLO; with them, also no query in that window.
+    """
     types = dict(zip(metrics["metric"], metrics["type"], strict=True))
     recs = []
     for row in usage.filter(pl.col("status") == "unused").iter_rows(named=True):
@@ -257,7 +261,8 @@ def recommend_unused_drops(
                 target=row["metric"],
                 monthly_savings=round(float(row["monthly_cost"]), 2),
                 series_saved=int(row["series"]),
-                risk="none known: no dashboard, alert, recording rule or SLO that was read uses it",
+                risk="none known: no dashboard, alert, recording rule, SLO or logged query that was read"
+                f" uses it{window}",
                 risk_level="none",
                 evidence=f"{row['metric']} has {row['series']:,} series and no reader",
                 config=_drop_config(row["metric"], types.get(row["metric"])),

@@ -116,12 +116,20 @@ def _events(lines: list[str], fmt: str) -> pl.DataFrame:
             _logfmt("param_query" if fmt == "mimir" else "query").alias("query"),
             client.alias("client"),
             _logfmt("ts").alias("ts"),
+            _logfmt("component").alias("component"),
         )
+        if fmt == "loki":  # a querier's or an ingester's line is a piece of a query the frontend logged whole
+            parsed = parsed.filter(
+                ~pl.col("component").is_in(["querier", "ingester"]).fill_null(False)
+                & (pl.col("query") != "<omitted>")
+            )
         # logfmt quotes as Go does: \" \\ \n \t inside the quotes
         parsed = parsed.with_columns(unescaped(parsed["query"]), unescaped(parsed["client"]))
-    return parsed.filter(pl.col("query").is_not_null() & (pl.col("query").str.strip_chars() != "")).select(
-        "query", "client", epoch_seconds(pl.col("ts")).alias("at"), pl.lit(1, pl.Int64).alias("uses")
-    )
+    # costscope's own queries (its user agent, where the log keeps one) read nothing on anyone's behalf
+    own = pl.col("client").str.starts_with("costscope/").fill_null(False)
+    return parsed.filter(
+        pl.col("query").is_not_null() & (pl.col("query").str.strip_chars() != "") & ~own
+    ).select("query", "client", epoch_seconds(pl.col("ts")).alias("at"), pl.lit(1, pl.Int64).alias("uses"))
 
 
 def fold(events: pl.DataFrame) -> pl.DataFrame:
