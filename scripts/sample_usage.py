@@ -13,6 +13,8 @@ rule the dashboard reads, alerts, and a Sloth SLO). Chosen so the demo shows eac
 from __future__ import annotations
 
 import json
+import random
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
@@ -188,8 +190,49 @@ def loki_rules() -> dict[str, object]:
     }
 
 
+# (query, querier IPs, runs over the fortnight): what engineers and scripts ran besides the dashboards.
+# The search team checks the top search terms in every incident (so dropping that metric would
+# break them); one script has a typo and reads a metric nothing ingests.
+LOGGED_QUERIES = (
+    ("sum by (route, status) (rate(http_requests_total[5m]))", ("10.0.4.21", "10.0.7.3"), 120),
+    ("topk(10, sum by (term) (rate(search_query_terms_total[5m])))", ("10.0.4.21",), 41),
+    (
+        "histogram_quantile(0.99, sum by (le) (rate(checkout_step_duration_seconds_bucket[5m])))",
+        ("10.0.7.3",),
+        25,
+    ),
+    ("sum(rate(http_request_total[5m]))", ("10.0.9.14",), 3),
+)
+LOG_START = 1_794_787_200  # 2026-11-16T00:00:00Z: fourteen days of Prometheus' query log
+
+
+def query_log() -> str:
+    """Prometheus' query_log_file for the fortnight, as Prometheus 2.42 writes it (JSON lines)."""
+    rng = random.Random(7)
+    entries = []
+    for query, clients, runs in LOGGED_QUERIES:
+        for i in range(runs):
+            at = LOG_START + rng.uniform(0, 14 * 86_400)
+            entries.append((at, query, clients[i % len(clients)]))
+    lines = []
+    for at, query, client in sorted(entries):
+        ts = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(at * 1000) % 1000:03d}Z"
+        doc = {
+            "httpRequest": {"clientIP": client, "method": "GET", "path": "/api/v1/query_range"},
+            "params": {"end": ts, "query": query, "start": ts, "step": 15},
+            "spanID": "0000000000000000",
+            "stats": {
+                "timings": {"evalTotalTime": 0.0012},
+                "samples": {"totalQueryableSamples": 900, "peakSamples": 60},
+            },
+            "ts": ts,
+        }
+        lines.append(json.dumps(doc, separators=(",", ":")))
+    return "\n".join(lines) + "\n"
+
+
 def write_usage(out: Path) -> None:
-    """Write the dashboards, the rule file and the SLO spec under ``out``."""
+    """Write the dashboards, the rule file, the SLO spec and a query log under ``out``."""
     dashboards, rule_dir = out / "dashboards", out / "rules"
     dashboards.mkdir(parents=True, exist_ok=True)
     rule_dir.mkdir(parents=True, exist_ok=True)
@@ -201,3 +244,6 @@ def write_usage(out: Path) -> None:
         ("loki.rules.yml", loki_rules()),
     ):
         (rule_dir / name).write_text(yaml.safe_dump(doc, sort_keys=False, width=120), encoding="utf-8")
+    queries = out / "queries"
+    queries.mkdir(parents=True, exist_ok=True)
+    (queries / "query.log").write_text(query_log(), encoding="utf-8")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
@@ -61,12 +62,9 @@ class QueryWindow:
         return max(0.0, self.last_at - self.first_at) / 86_400
 
 
-def ago(seconds: float) -> str:
-    """``3 minutes ago``, ``5 hours ago``, ``2 days ago``."""
-    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
-        if seconds >= size:
-            return f"{count(int(seconds // size), unit)} ago"
-    return "just now"
+def day(t: float) -> str:
+    """A unix time as its UTC date, ``2026-11-30``: stable across runs, unlike "2 days ago"."""
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d")
 
 
 @dataclass(frozen=True)
@@ -88,27 +86,26 @@ class Usage:
     # per family: what logged queries read it; the window the query logs cover; the snapshot's time
     queried: dict[str, QueryUse] = field(default_factory=dict)
     window: QueryWindow | None = None
-    now: float = 0.0
     query_runs: int = 0  # runs of every logged query (also those reading nothing the snapshot has)
 
     def query_note(self, metric: str) -> str:
-        """``read 41 times by 3 queriers, last 2 days ago, in query logs of 30.0 days`` for ``metric``."""
+        """``read 41 times by 3 queriers, last on 2026-11-28, in query logs of 30.0 days (…)`` for ``metric``."""
         use = self.queried.get(metric)
         if use is None:
             return ""
         text = f"read {count(use.runs, 'time')} by {count(use.queriers, 'querier')}"
-        if use.last_at is not None and self.now:
-            text += f", last {ago(max(0.0, self.now - use.last_at))}"
+        if use.last_at is not None:
+            text += f", last on {day(use.last_at)}"
         return text + self.window_note()
 
     def window_note(self) -> str:
         """``, in query logs of 30.0 days`` — what "not queried" can mean; empty without query logs."""
         if self.window is None:
             return ""
-        days = self.window.days
-        return (
-            f", in query logs of {days:.1f} days" if days is not None else ", in query logs of unknown span"
-        )
+        w = self.window
+        if w.days is None or w.first_at is None or w.last_at is None:
+            return ", in query logs of unknown span"
+        return f", in query logs of {w.days:.1f} days ({day(w.first_at)} to {day(w.last_at)})"
 
     def summary(self) -> dict[str, Any]:
         """Counts for a headline: readers by kind, used and unused metrics, their cost, problems."""
@@ -369,7 +366,6 @@ def analyze_usage(
         else pl.DataFrame(schema=MISSING_SCHEMA),
         queried=queried,
         window=_window(store, snapshot_id),
-        now=_started_at(store, snapshot_id),
         query_runs=sum(u for u, _, _ in logged.values()),
     )
 
@@ -411,12 +407,6 @@ def _window(store: Store, snapshot_id: int) -> QueryWindow | None:
     if not w.height or not w["logs"][0]:
         return None
     return QueryWindow(w["first_at"][0], w["last_at"][0], int(w["entries"][0] or 0), int(w["logs"][0]))
-
-
-def _started_at(store: Store, snapshot_id: int) -> float:
-    """When the snapshot was taken (unix seconds): "last queried 2 days ago" counts from it."""
-    r = store.query("SELECT epoch(started_at) AS t FROM snapshots WHERE id = ?", [snapshot_id])
-    return float(r["t"][0]) if r.height and r["t"][0] is not None else 0.0
 
 
 _KEEP_SCHEMA: dict[str, Any] = {

@@ -21,15 +21,16 @@ def usage_section(a: Analysis) -> str:
     m = usage.metrics
     unused = m.filter(pl.col("status") == "unused")
     cost = float(unused["monthly_cost"].sum()) if unused.height else 0.0
-    parts = []
-    if usage.missing.height:  # the most actionable thing for an on-call team: alerts that cannot fire
+    parts = _queries(a)
+    missing = usage.missing.filter(pl.col("kind") != "query")
+    if missing.height:  # the most actionable thing for an on-call team: alerts that cannot fire
         parts += [
             "<h3>Broken: readers of metrics no source has</h3>",
-            f'<p class="bad">{usage.missing.unique(["kind", "name"]).height} alert(s), rule(s), SLO(s)'
+            f'<p class="bad">{missing.unique(["kind", "name"]).height} alert(s), rule(s), SLO(s)'
             " or panel(s) read metrics that no source of this snapshot has (a typo, a renamed or dropped"
             " metric, an exporter that is gone): they answer nothing.</p>",
             table(
-                usage.missing.head(300),
+                missing.head(300),
                 [
                     ("kind", "kind"),
                     ("name", "name"),
@@ -42,9 +43,9 @@ def usage_section(a: Analysis) -> str:
             ),
         ]
     parts += [
-        f"<p><b>{unused.height:,}</b> of {m.height:,} metrics are read by no dashboard, alert, recording rule"
-        f" or SLO: {int(unused['series'].sum() if unused.height else 0):,} series, <b>{esc(money(cost))}</b>"
-        " per month.</p>",
+        f"<p><b>{unused.height:,}</b> of {m.height:,} metrics are read by no dashboard, alert, recording rule,"
+        f" SLO or logged query{esc(usage.window_note())}: {int(unused['series'].sum() if unused.height else 0):,}"
+        f" series, <b>{esc(money(cost))}</b> per month.</p>",
         "<h3>Unused metrics</h3>",
         table(
             unused.head(200),
@@ -62,11 +63,24 @@ def usage_section(a: Analysis) -> str:
                 ("alerts", "alerts"),
                 ("recording_rules", "rules"),
                 ("slos", "SLOs"),
+                ("queries", "queries"),
+                ("query_runs", "query runs"),
+                ("queriers", "queriers"),
                 ("labels_needed", "labels read"),
                 ("labels_unused", "labels nobody reads"),
                 ("readers", "readers"),
             ],
-            {"series", "monthly_cost", "dashboards", "alerts", "recording_rules", "slos"},
+            {
+                "series",
+                "monthly_cost",
+                "dashboards",
+                "alerts",
+                "recording_rules",
+                "slos",
+                "queries",
+                "query_runs",
+                "queriers",
+            },
         ),
     ]
     if usage.keep_used.height:
@@ -103,3 +117,34 @@ def usage_section(a: Analysis) -> str:
             ),
         ]
     return "".join(parts)
+
+
+def _queries(a: Analysis) -> list[str]:
+    """What the query logs say: the window they cover, and what is queried but never ingested."""
+    usage = a.usage
+    window = usage.window
+    if window is None:
+        return []
+    summary = usage.summary()
+    days = window.days
+    span = f"{days:.1f} days" if days is not None else "an unknown span (the logs carry no times)"
+    parts = [
+        "<h3>Read by people and programs: the query logs</h3>",
+        f"<p>{window.logs} query log(s) with {window.entries:,} query runs over {esc(span)}:"
+        f" {summary['queries']:,} distinct queries. A metric no logged query reads was not queried"
+        f" <i>in these {esc(span)}</i>; a cut that breaks a query names how often it ran, by how many"
+        " queriers and when last.</p>",
+    ]
+    never = usage.not_ingested()
+    if never.height:
+        parts += [
+            "<h3>Queried but never ingested</h3>",
+            f'<p class="bad">{never.height} metric(s) are queried but no source has them (a typo, a metric'
+            " renamed or dropped): whoever runs these queries sees nothing.</p>",
+            table(
+                never.head(200),
+                [("metric", "metric"), ("queries", "queries"), ("example", "a query")],
+                {"queries"},
+            ),
+        ]
+    return parts
