@@ -24,7 +24,7 @@ from costscope.sources.log_files import read_log_file
 from costscope.sources.loki import LokiSource
 from costscope.sources.metrics_file import collect_file, collect_url
 from costscope.sources.prometheus_api import PrometheusApiSource, detect
-from costscope.sources.query_logs import QueryLog, fetch_top_queries, read_query_log, windows_frame
+from costscope.sources.query_logs import QueryLog, fetch_queries, read_query_log, windows_frame
 from costscope.sources.replay import MANIFEST, ReplayTransport, is_recording, load_manifest
 from costscope.sources.resolve import files_for, infer_kind
 from costscope.sources.rules import api_rule_queries, yaml_usage
@@ -129,11 +129,12 @@ def _query_rows(log: QueryLog) -> tuple[list[Query], list[Problem]]:
 
 
 def _queries(r: Reading) -> None:
-    """Query logs (every file tried), or a VictoriaMetrics' top queries, into usage_refs and query_windows."""
+    """Query logs (every file tried), a VictoriaMetrics' top queries or Grafana's query history, into
+    usage_refs and query_windows."""
     logs: list[QueryLog] = []
     if r.source.url is not None or (r.source.path is not None and is_recording(r.source.path)):
         with _api_client(r.source, r.record) as client:
-            logs.append(fetch_top_queries(client))
+            logs.append(fetch_queries(client))
     else:
         for f in _files(r):
             try:

@@ -85,7 +85,9 @@ def test_unrecognised_files_say_what_they_looked_like(
     path.write_text(text, encoding="utf-8")
     found = detect(path)
     assert isinstance(found, InputWarning), why
-    assert said in found.message and "tried traces, grafana, rules, exposition, logs" in found.message
+    assert (
+        said in found.message and "tried traces, queries, grafana, rules, exposition, logs" in found.message
+    )
     assert found.file == str(path)
 
 
@@ -97,3 +99,17 @@ def test_a_folder_sorts_every_file_by_kind(tmp_path: Path) -> None:
     for why, name, _, kind in KINDS:
         assert tmp_path / name in contents.files[kind], why
     assert sorted(Path(w.file or "").name for w in contents.warnings) == sorted(u[1] for u in UNRECOGNISED)
+
+
+def test_every_file_kind_is_read_named_and_listed() -> None:
+    """A new kind of file is one FileKind, one COLLECTORS entry, its folder name and its name."""
+    from costscope.ingest.collect import COLLECTORS
+    from costscope.source_kinds import SOURCE_KINDS
+    from costscope.sources.kinds import FILE_KINDS
+    from costscope.sources.resolve import _FOLDER_PARTS
+
+    for entry in FILE_KINDS:
+        assert entry.kind in COLLECTORS, entry.kind
+        assert entry.kind in _FOLDER_PARTS, entry.kind
+        assert entry.kind in SOURCE_KINDS, entry.kind
+    assert set(COLLECTORS) <= set(SOURCE_KINDS)

@@ -163,3 +163,51 @@ def test_any_text_is_a_reader_or_a_problem(tmp_path: Path, noise: list[str], val
             assert q in set(problems["name"])
             continue
         assert (q in set(refs["name"])) == bool(reads)
+
+
+def _history_item(i: int) -> dict[str, object]:
+    expr = "sum by (route) (rate(http_requests_total[5m]))" if i % 2 else "max(queue_depth)"
+    return {"uid": f"u{i}", "datasourceUid": "prom", "createdBy": i % 3, "createdAt": 1764496800 + i,
+            "starred": False, "comment": "", "queries": [{"refId": "A", "expr": expr}]}  # fmt: skip
+
+
+def test_grafana_query_history_is_read_page_by_page_over_http(tmp_path: Path) -> None:
+    """Grafana's /api/query-history answered with its documented shape: every page is read."""
+    import http.server
+    from urllib.parse import parse_qs, urlsplit
+
+    from costscope.config import SourceConfig
+    from costscope.sources.http import HttpClient
+    from costscope.sources.query_logs import fetch_queries
+    from scripts.loopback import loopback
+
+    items = [_history_item(i) for i in range(250)]
+    pages: list[int] = []
+
+    class Grafana(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            url = urlsplit(self.path)
+            q = parse_qs(url.query)
+            page, limit = int(q["page"][0]), int(q["limit"][0])
+            pages.append(page)
+            body = {"result": {"totalCount": len(items), "page": page, "perPage": limit,
+                               "queryHistory": items[(page - 1) * limit : page * limit]}}  # fmt: skip
+            data = json.dumps(body).encode()
+            self.send_response(200 if url.path == "/api/query-history" else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    with loopback(Grafana) as base:
+        source = SourceConfig(name="explore", kind="queries", url=base + "/api/query-history")
+        with HttpClient(source) as client:
+            log = fetch_queries(client)
+    assert pages == [1, 2, 3]
+    assert log.format == "grafana" and log.entries == 250
+    runs = dict(zip(log.queries["query"], log.queries["uses"], strict=True))
+    assert runs == {"sum by (route) (rate(http_requests_total[5m]))": 125, "max(queue_depth)": 125}
+    assert set(log.queries["clients"][0]) == {"grafana user 0", "grafana user 1", "grafana user 2"}
