@@ -23,6 +23,7 @@ from costscope.sources.kinds import describe
 from costscope.sources.log_files import read_log_file
 from costscope.sources.loki import LokiSource
 from costscope.sources.metrics_file import collect_file, collect_url
+from costscope.sources.otlp import file_signal, read_otlp_logs, read_otlp_metrics, read_proto_traces
 from costscope.sources.prometheus_api import PrometheusApiSource, detect
 from costscope.sources.query_logs import QueryLog, fetch_queries, read_query_log, windows_frame
 from costscope.sources.replay import MANIFEST, ReplayTransport, is_recording, load_manifest
@@ -164,6 +165,38 @@ def _queries(r: Reading) -> None:
     r.read = sum(log.entries for log in logs)
 
 
+def _otlp_metrics(r: Reading) -> None:
+    """OTLP metrics files (JSON or protobuf; every one tried) into the metric tables."""
+    for f in _files(r):
+        try:
+            points = read_otlp_metrics(f, r.writer)
+        except CostscopeError as exc:
+            r.errors.append(exc)
+            continue
+        r.read += points
+        if not points:
+            r.errors.append(InputWarning("no data points (OTLP metrics with no points in them)", file=str(f)))
+
+
+def _otlp_logs(r: Reading) -> None:
+    """OTLP logs files (JSON or protobuf; every one tried) into the log tables."""
+    writer = LogsWriter(r.snapshot, r.source.name)
+    try:
+        for f in _files(r):
+            try:
+                records = read_otlp_logs(f, writer)
+            except CostscopeError as exc:
+                r.errors.append(exc)
+                continue
+            if not records:
+                r.errors.append(
+                    InputWarning("no log records (OTLP logs with no records in them)", file=str(f))
+                )
+    finally:
+        writer.close()
+        r.read = writer.lines
+
+
 def _logs(r: Reading) -> None:
     """Log files (every one tried) into the log tables."""
     writer = LogsWriter(r.snapshot, r.source.name)
@@ -203,7 +236,7 @@ def _traces(r: Reading) -> None:
         for f in _files(r):
             before = writer.spans
             try:
-                for batch in read_trace_file(f):
+                for batch in read_proto_traces(f) if file_signal(f) == "traces" else read_trace_file(f):
                     writer.add(batch)
             except CostscopeError as exc:
                 r.errors.append(exc)
@@ -263,6 +296,8 @@ COLLECTORS: dict[str, Callable[[Reading], None]] = {
     "grafana": _usage,
     "rules": _usage,
     "logs": _logs,
+    "otlp_metrics": _otlp_metrics,
+    "otlp_logs": _otlp_logs,
     "loki": _loki,
     "traces": _traces,
     "jaeger": _traces,

@@ -27,11 +27,11 @@ APPEND_ROWS = 500_000  # rows gathered before one append: DuckDB appends fewer, 
 HASH_SEED = 0x636F_7374  # "cost"
 
 _META = """
-INSERT INTO metric_meta (snapshot_id, source, metric, type, help, unit, series)
-SELECT $snap, $source, s.family, m.type, m.help, m.unit, count(DISTINCT s.series_id)
+INSERT INTO metric_meta (snapshot_id, source, metric, type, help, unit, temporality, series)
+SELECT $snap, $source, s.family, m.type, m.help, m.unit, m.temporality, count(DISTINCT s.series_id)
 FROM metric_series s LEFT JOIN _cs_meta m USING (family)
 WHERE s.snapshot_id = $snap AND s.source = $source
-GROUP BY s.family, m.type, m.help, m.unit
+GROUP BY s.family, m.type, m.help, m.unit, m.temporality
 """
 _SERIES_COLUMNS = ("metric", "family", "series_id")
 _LABEL_COLUMNS = ("series_id", "label", "value", "pair_hash")
@@ -67,7 +67,7 @@ class MetricsWriter:
         self.snapshot = snapshot
         self.source = source
         self.batch_size = batch_size
-        self._meta: dict[str, tuple[str | None, str | None, str | None]] = {}
+        self._meta: dict[str, tuple[str | None, str | None, str | None, str | None]] = {}
         self._pending: list[tuple[pl.DataFrame, pl.DataFrame]] = []
         self._pending_rows = 0
         self._may_repeat = False  # whether a series may have come in two batches
@@ -93,10 +93,16 @@ class MetricsWriter:
             self.flush()
 
     def metadata(
-        self, family: str, type_: str | None, help_: str | None = None, unit: str | None = None
+        self,
+        family: str,
+        type_: str | None,
+        help_: str | None = None,
+        unit: str | None = None,
+        *,
+        temporality: str | None = None,
     ) -> None:
-        """Record what the source says about a metric family (type, help, unit)."""
-        self._meta[family] = (type_, help_, unit)
+        """Record what the source says about a metric family (type, help, unit; OTLP's temporality)."""
+        self._meta[family] = (type_, help_, unit, temporality)
 
     def flush(self) -> None:
         """Pass the series buffered by ``series()`` on."""
@@ -185,8 +191,15 @@ class MetricsWriter:
                 "type": [m[0] for m in self._meta.values()],
                 "help": [m[1] for m in self._meta.values()],
                 "unit": [m[2] for m in self._meta.values()],
+                "temporality": [m[3] for m in self._meta.values()],
             },
-            schema={"family": pl.String, "type": pl.String, "help": pl.String, "unit": pl.String},
+            schema={
+                "family": pl.String,
+                "type": pl.String,
+                "help": pl.String,
+                "unit": pl.String,
+                "temporality": pl.String,
+            },
         )
         conn = self.snapshot.conn
         conn.register("_cs_meta", meta.to_arrow())

@@ -22,6 +22,7 @@ from costscope.errors import InputWarning
 from costscope.sources.dashboards import is_dashboard
 from costscope.sources.log_files import LOG_SUFFIXES
 from costscope.sources.metrics_file import EXPOSITION_SUFFIXES
+from costscope.sources.otlp import file_signal, json_signal
 from costscope.sources.parquet_export import MARKER as EXPORT_MARKER
 from costscope.sources.query_logs import detect_document, detect_lines
 from costscope.sources.replay import MANIFEST
@@ -56,7 +57,9 @@ def _is_trace_object(doc: Any) -> bool:
 
 
 def is_traces(s: Sniff) -> bool:
-    """OTLP ``resourceSpans``, a Jaeger answer or trace, or Zipkin v2 spans (a list of them)."""
+    """OTLP ``resourceSpans`` (JSON or protobuf), a Jaeger answer or trace, or Zipkin v2 spans."""
+    if s.binary:
+        return file_signal(s.path) == "traces"
     if s.broken_json:  # named for a trace format: its reader says what is wrong, where
         return any(f".{fmt}." in s.name for fmt in TRACE_FORMATS)
     doc = s.first_object if s.json_lines else s.json
@@ -66,6 +69,24 @@ def is_traces(s: Sniff) -> bool:
             first = first[0] if first else None
         return isinstance(first, dict) and "traceId" in first and "id" in first
     return _is_trace_object(doc)
+
+
+def _otlp(s: Sniff, signal: str) -> bool:
+    """OTLP JSON (a document or its first line) or protobuf of ``signal``."""
+    if s.binary:
+        return file_signal(s.path) == signal
+    doc = s.first_object if s.json_lines else s.json
+    return json_signal(doc) == signal
+
+
+def is_otlp_metrics(s: Sniff) -> bool:
+    """OTLP metrics: ``resourceMetrics`` JSON, or protobuf ``MetricsData`` (the collector's file exporter)."""
+    return _otlp(s, "metrics")
+
+
+def is_otlp_logs(s: Sniff) -> bool:
+    """OTLP logs: ``resourceLogs`` JSON, or protobuf ``LogsData``."""
+    return _otlp(s, "logs")
 
 
 def is_grafana(s: Sniff) -> bool:
@@ -181,7 +202,9 @@ class FileKind:
 
 # order matters only where two could claim a file: the more specific first
 FILE_KINDS: tuple[FileKind, ...] = (
-    FileKind("traces", "trace file (OTLP JSON, Jaeger JSON, Zipkin v2 JSON)", is_traces),
+    FileKind("traces", "trace file (OTLP JSON or protobuf, Jaeger JSON, Zipkin v2 JSON)", is_traces),
+    FileKind("otlp_metrics", "OTLP metrics (JSON or protobuf)", is_otlp_metrics),
+    FileKind("otlp_logs", "OTLP logs (JSON or protobuf)", is_otlp_logs),
     FileKind(
         "queries",
         "query log (Prometheus, Mimir, Loki, VictoriaMetrics top queries, Grafana history)",
@@ -205,9 +228,6 @@ def _looked_like(s: Sniff) -> str:
     if s.binary:
         return "binary data" + (" (gzip)" if s.gzipped else "")
     doc = s.first_object if s.json_lines else s.json
-    for key, what in (("resourceMetrics", "OTLP metrics"), ("resourceLogs", "OTLP logs")):
-        if isinstance(doc, dict) and (key in doc or key.replace("M", "_m").replace("L", "_l") in doc):
-            return f"{what} JSON (not read by this version)"
     if isinstance(doc, dict):
         keys = ", ".join(sorted(map(str, doc))[:6]) or "none"
         return f"a JSON {'Lines file whose first object has' if s.json_lines else 'object with'} keys {keys}"

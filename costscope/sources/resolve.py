@@ -49,9 +49,11 @@ class Resolution:
 # the name a folder's files of each kind are read under, beside the folder's own name
 _FOLDER_PARTS = {
     "exposition": "",
+    "otlp_metrics": "/otlp-metrics",
     "grafana": "/dashboards",
     "rules": "/rules",
     "logs": "/logs",
+    "otlp_logs": "/otlp-logs",
     "traces": "/traces",
     "queries": "/queries",
 }

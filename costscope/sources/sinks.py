@@ -30,9 +30,15 @@ class MetricsSink(Protocol):
         """Write rows made by ``prepare``."""
 
     def metadata(
-        self, family: str, type_: str | None, help_: str | None = None, unit: str | None = None
+        self,
+        family: str,
+        type_: str | None,
+        help_: str | None = None,
+        unit: str | None = None,
+        *,
+        temporality: str | None = None,
     ) -> None:
-        """What the source says about a metric family."""
+        """What the source says about a metric family (OTLP: its temporality too)."""
 
 
 class LogsSink(Protocol):

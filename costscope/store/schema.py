@@ -255,8 +255,10 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         8,
-        "usage from query logs: how often each query ran, by whom, when; the window each log covers",
+        "usage from query logs: how often each query ran, by whom, when; the window each log covers;"
+        " the temporality of OTLP metrics",
         """
+        ALTER TABLE metric_meta ADD COLUMN temporality VARCHAR;  -- OTLP: delta | cumulative; null elsewhere
         ALTER TABLE usage_refs ADD COLUMN uses BIGINT;         -- times the query ran (query logs only)
         ALTER TABLE usage_refs ADD COLUMN clients VARCHAR[];   -- distinct queriers (user agent, client, user)
         ALTER TABLE usage_refs ADD COLUMN first_at DOUBLE;     -- unix seconds of its first and last run

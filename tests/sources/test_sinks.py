@@ -30,7 +30,13 @@ class ListSink:
         self.frames(series, labels)
 
     def metadata(
-        self, family: str, type_: str | None, help_: str | None = None, unit: str | None = None
+        self,
+        family: str,
+        type_: str | None,
+        help_: str | None = None,
+        unit: str | None = None,
+        *,
+        temporality: str | None = None,
     ) -> None:
         self.families[family] = type_
 
