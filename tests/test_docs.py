@@ -87,6 +87,13 @@ def _read_as_what_it_is(text: str, where: str, base: Path, monkeypatch: pytest.M
         steps = [s.get("run", "") for job in doc["jobs"].values() for s in job["steps"]]
         _check_commands("\n".join(steps), where)
         return "workflow"
+    if "exporters" in doc and "service" in doc:  # an OpenTelemetry Collector config (docs/otel.md)
+        exporters = doc["exporters"]
+        for pipeline in doc["service"]["pipelines"].values():
+            assert all(e in exporters for e in pipeline["exporters"]), where
+        files = [v for k, v in exporters.items() if k.split("/")[0] == "file"]
+        assert files and all(f.get("format", "json") in ("json", "proto") and f["path"] for f in files), where
+        return "collector"
     _with_what_it_names(doc, base, monkeypatch)
     parse_config(text, where, base_dir=base)
     return "config"
@@ -107,7 +114,7 @@ def _check_commands(script: str, where: str) -> None:
             assert option in help_text, f"{where}: costscope {command} has no {option}"
 
 
-@pytest.mark.parametrize("doc", ["config.md", "traces.md", "usage.md", "weekly.md"])
+@pytest.mark.parametrize("doc", ["config.md", "otel.md", "traces.md", "usage.md", "weekly.md"])
 def test_every_code_block_of_the_docs_is_read_as_costscope_reads_it(
     doc: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
