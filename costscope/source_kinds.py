@@ -2,7 +2,7 @@
 
 SOURCE_KINDS = (
     "auto", "prometheus", "victoriametrics", "mimir", "thanos", "exposition", "grafana", "rules",
-    "logs", "loki", "traces", "jaeger", "tempo", "parquet", "queries", "otlp_metrics", "otlp_logs",
+    "logs", "loki", "traces", "jaeger", "tempo", "parquet", "queries", "otlp_metrics", "otlp_logs", "tap",
 )  # fmt: skip
 
 EXPORT_MARKER = "snapshots.parquet"  # the file that makes a folder a `costscope export --parquet`

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -29,6 +29,9 @@ from costscope.cli.app import (
     start,
 )
 from costscope.errors import EXIT_SOURCE_FAILED, CostscopeError
+
+if TYPE_CHECKING:
+    from costscope.config import Config
 
 
 @app.command()
@@ -65,6 +68,34 @@ def analyze(
     Exit codes: 0 ok, 1 a budget was breached, 2 bad input or config, 3 a source failed (the
     snapshot is kept as partial).
     """
+    err = Console(stderr=True, no_color=no_color, highlight=False)
+    try:
+        cfg, run_id = start(sources, config, log_format, verbose, err, quiet)
+    except CostscopeError as exc:
+        fail(exc, err)
+    analyze_and_render(
+        sources or [], cfg, run_id, db=db, report=report, json_out=json_out, kind=kind, quiet=quiet,
+        no_color=no_color, lock_timeout=lock_timeout, show_values=show_values, budgets=budgets, markdown=markdown,
+    )  # fmt: skip
+
+
+def analyze_and_render(
+    sources: list[str],
+    cfg: Config,
+    run_id: str,
+    *,
+    db: Path | None,
+    report: Path | None,
+    json_out: str | None,
+    kind: str,
+    quiet: bool,
+    no_color: bool,
+    lock_timeout: float,
+    show_values: bool = False,
+    budgets: Path | None = None,
+    markdown: Path | None = None,
+) -> None:
+    """Collect, analyze, write the outputs, print the summary and exit as analyze does."""
     from costscope.errors import EXIT_BREACH
     from costscope.report.terminal import print_summary
     from costscope.run import apply_budgets, default_report_path, run_analysis, write_outputs
@@ -73,7 +104,6 @@ def analyze(
     # with --json -, stdout carries the document only; the summary goes to stderr
     out = err if json_out == "-" else Console(no_color=no_color, highlight=False)
     try:
-        cfg, run_id = start(sources, config, log_format, verbose, err, quiet)
         with open_store(db, lock_timeout) as store:
             with progress_bar(err, not quiet and sys.stderr.isatty()) as bar:
                 task = bar.add_task("sources", total=None)
@@ -83,7 +113,7 @@ def analyze(
 
                 run, analysis = run_analysis(
                     store,
-                    sources or [],
+                    sources,
                     cfg,
                     kind=kind,
                     run_id=run_id,

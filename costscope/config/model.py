@@ -61,6 +61,7 @@ class SourceConfig:
     header: str | None = None  # logs: logparser-style header of plain-text lines
     sample_lines: int = 1000  # loki: lines read per service for template mining
     files: tuple[Path, ...] = ()  # the files of a folder found to be of this kind (by content)
+    duration_s: float | None = None  # tap: how long to listen (None: until interrupted)
 
     @property
     def location(self) -> str:

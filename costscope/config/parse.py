@@ -45,6 +45,7 @@ _SOURCE_KEYS = (
     "retries",
     "lenient",
     "lookback",
+    "duration",
 )
 
 
@@ -89,6 +90,7 @@ def _source(at: YamlAt, index: int, base_dir: Path) -> SourceConfig:
         lookback_s=opt(f, "lookback", YamlAt.duration, DEFAULT_LOOKBACK_S),
         header=opt(f, "header", _header, None),
         sample_lines=opt(f, "sample_lines", lambda a: a.integer(0, 100_000), 1000),
+        duration_s=opt(f, "duration", YamlAt.duration, None),
     )
 
 

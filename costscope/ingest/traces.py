@@ -53,3 +53,52 @@ class TracesWriter:
             _OPERATIONS, {"snap": self.snapshot.id, "source": self.source, "period": period}
         )
         return self.spans
+
+
+# the 56 random bits of a W3C trace id (its last 14 hex digits), as OpenTelemetry's consistent sampling reads them
+_R = "('0x' || right(trace_id, 14))::UBIGINT"
+_R_MAX = float(1 << 56)
+
+
+class CappedTracesWriter(TracesWriter):
+    """A TracesWriter that keeps at most ``max_spans`` spans, by whole traces, under any input rate.
+
+    Traces are kept when their random bits reach a threshold that rises (the keep probability
+    halves) each time the cap is passed; stored spans of traces now below it are deleted. At close
+    every kept span weighs 1/p, so counts are Horvitz–Thompson estimates of all that was received.
+    """
+
+    def __init__(self, snapshot: SnapshotWriter, source: str, max_spans: int) -> None:
+        super().__init__(snapshot, source)
+        self.max_spans = max_spans
+        self.p = 1.0
+        self.received = 0
+
+    def add(self, spans: pl.DataFrame) -> None:
+        """Keep the spans of traces above the threshold; halve the probability when over the cap."""
+        self.received += spans.height
+        if self.p < 1.0:
+            r = spans["trace_id"].str.slice(-14).str.to_integer(base=16, strict=False).cast(pl.Float64)
+            spans = spans.filter(r.fill_null(0.0) >= (1.0 - self.p) * _R_MAX)
+        super().add(spans)
+        while self.spans > self.max_spans:
+            self.p /= 2
+            conn = self.snapshot.conn
+            conn.execute(
+                f"DELETE FROM spans WHERE snapshot_id = ? AND source = ? AND {_R} < ?",
+                [self.snapshot.id, self.source, (1.0 - self.p) * _R_MAX],
+            )
+            (kept,) = conn.execute(
+                "SELECT count(*) FROM spans WHERE snapshot_id = ? AND source = ?",
+                [self.snapshot.id, self.source],
+            ).fetchall()[0]
+            self.spans = int(kept)
+
+    def close(self) -> int:
+        """Weigh every kept span 1/p, then write the per-operation rates; returns the spans kept."""
+        if self.p < 1.0:
+            self.snapshot.conn.execute(
+                "UPDATE spans SET sample_weight = sample_weight / ? WHERE snapshot_id = ? AND source = ?",
+                [self.p, self.snapshot.id, self.source],
+            )
+        return super().close()
