@@ -91,8 +91,18 @@ def _read_as_what_it_is(text: str, where: str, base: Path, monkeypatch: pytest.M
         exporters = doc["exporters"]
         for pipeline in doc["service"]["pipelines"].values():
             assert all(e in exporters for e in pipeline["exporters"]), where
-        files = [v for k, v in exporters.items() if k.split("/")[0] == "file"]
-        assert files and all(f.get("format", "json") in ("json", "proto") and f["path"] for f in files), where
+        for name, conf in exporters.items():
+            kind = name.split("/")[0]
+            if kind == "file":
+                assert conf.get("format", "json") in ("json", "proto") and conf["path"], where
+            elif kind == "otlphttp":
+                assert str(conf["endpoint"]).startswith(("http://", "https://")), where
+                if "costscope" in name:  # the tap's address, as `costscope tap` listens by default
+                    from costscope.cli.tap import DEFAULT_LISTEN
+
+                    assert conf["endpoint"] == f"http://{DEFAULT_LISTEN}", where
+            else:
+                raise AssertionError(f"{where}: exporter {name} is not checked")
         return "collector"
     _with_what_it_names(doc, base, monkeypatch)
     parse_config(text, where, base_dir=base)

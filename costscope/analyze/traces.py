@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
+from costscope.analyze.attributes import ATTRIBUTE_SCHEMA, attribute_costs
 from costscope.pricing import MONTH_S, CostModel
 from costscope.simulate.engine import Constraints, Simulation, simulate
 from costscope.simulate.policies import Policy
@@ -25,6 +26,8 @@ class TracesAnalysis:
 
     operations: pl.DataFrame
     sampling: Simulation | None
+    # per span attribute key: bytes, money, what deleting/hashing/truncating saves (analyze.attributes)
+    attributes: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ATTRIBUTE_SCHEMA))
 
     @property
     def known(self) -> bool:
@@ -72,4 +75,8 @@ def analyze_traces(
         return TracesAnalysis(ops, None)
     spans = snapshot_spans(store, snapshot_id)
     period = float(ops["period_s"].max() or 0.0) or None  # type: ignore[arg-type]
-    return TracesAnalysis(ops, simulate(spans, list(policies), model, constraints, period_s=period))
+    return TracesAnalysis(
+        ops,
+        simulate(spans, list(policies), model, constraints, period_s=period),
+        attribute_costs(store, snapshot_id, model, period, policies),
+    )

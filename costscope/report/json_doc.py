@@ -121,6 +121,7 @@ def json_document(analysis: Analysis) -> dict[str, Any]:
             "known": analysis.traces.known,
             "monthly_cost": round(analysis.traces.monthly_cost, 2),
             "operations": _rows(analysis.traces.operations),
+            "attributes": _rows(analysis.traces.attributes),
         },
         "sampling": _sampling(analysis),
         "trends": _trends(analysis),

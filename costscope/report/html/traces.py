@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from costscope.analyze import Analysis
+from costscope.analyze.attributes import TRUNCATE_AT
 from costscope.report.html.tables import esc, table
 from costscope.report.terminal import money
 
@@ -56,6 +57,21 @@ def traces_section(a: Analysis, figure_div: Callable[[go.Figure, str], str]) -> 
             {"spans", "error_spans", "p50_ms", "p99_ms", "monthly_cost"},
         ),
     ]  # fmt: skip
+    if t.attributes.height:
+        parts += [
+            "<h3>What each span attribute costs</h3>",
+            "<p>Bytes per attribute key across spans, a month; what deleting it, hashing its values or"
+            f" cutting them at {TRUNCATE_AT} characters would save, and the sampling policies that read it.</p>",
+            table(
+                t.attributes.head(50),
+                [
+                    ("key", "attribute"), ("spans", "spans"), ("values", "values"), ("max_chars", "longest"),
+                    ("monthly_cost", "monthly cost"), ("delete_saves", "delete saves"), ("hash_saves", "hash saves"),
+                    ("truncate_saves", "truncate saves"), ("read_by", "read by"), ("config", "config"),
+                ],
+                {"spans", "values", "max_chars", "monthly_cost", "delete_saves", "hash_saves", "truncate_saves"},
+            ),
+        ]  # fmt: skip
     sim = t.sampling
     if sim is not None:
         c = sim.constraints

@@ -1,0 +1,154 @@
+"""OTLP protobuf: decode + aggregate throughput, and `costscope tap`'s sustained rate.
+
+1. **Decode + aggregate** a length-delimited OTLP protobuf traces file (``--spans`` spans in
+   requests of 512, as the SDK's batch processor sends) into the span table's rows: costscope's
+   reader vs a plain loop over the ``opentelemetry-proto`` messages (parse, walk every span, build
+   the same rows), in one process. Target: >= 5x the plain loop.
+2. **Tap**: `costscope tap` in its own process, the OpenTelemetry SDK (BatchSpanProcessor + the
+   OTLP/HTTP protobuf exporter) as the load generator in this one: spans/s accepted and the tap's
+   peak RSS. Targets: >= 50k spans/s on 2 cores, RSS <= 500 MiB.
+
+Usage: python benchmarks/otlp.py [--spans N] [--tap-spans N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def _traces_file(path: Path, n: int) -> None:
+    from opentelemetry.proto.common.v1 import common_pb2
+    from opentelemetry.proto.resource.v1 import resource_pb2
+    from opentelemetry.proto.trace.v1 import trace_pb2
+
+    out = bytearray()
+    for base in range(0, n, 512):
+        msg = trace_pb2.TracesData()
+        rs = msg.resource_spans.add(
+            resource=resource_pb2.Resource(
+                attributes=[
+                    common_pb2.KeyValue(
+                        key="service.name", value=common_pb2.AnyValue(string_value=f"svc{base % 7}")
+                    )
+                ]
+            )
+        )
+        ss = rs.scope_spans.add()
+        for i in range(base, min(n, base + 512)):
+            span = ss.spans.add(
+                trace_id=(i // 4).to_bytes(16, "big"),
+                span_id=(i + 1).to_bytes(8, "big"),
+                name=f"op{i % 20}",
+                kind=2,
+                start_time_unix_nano=1_700_000_000_000_000_000 + i,
+                end_time_unix_nano=1_700_000_000_000_000_000 + i + 1_000_000,
+            )
+            span.attributes.add(key="http.route", value=common_pb2.AnyValue(string_value=f"/r{i % 30}"))
+        data = msg.SerializeToString()
+        out += struct.pack(">I", len(data)) + data
+    path.write_bytes(bytes(out))
+
+
+def _plain_spans(path: Path) -> int:
+    from opentelemetry.proto.trace.v1 import trace_pb2
+
+    data = path.read_bytes()
+    rows, i = [], 0
+    while i < len(data):
+        (n,) = struct.unpack(">I", data[i : i + 4])
+        msg = trace_pb2.TracesData()
+        msg.ParseFromString(data[i + 4 : i + 4 + n])
+        i += 4 + n
+        for rs in msg.resource_spans:
+            service = next(
+                (a.value.string_value for a in rs.resource.attributes if a.key == "service.name"), ""
+            )
+            for ss in rs.scope_spans:
+                for s in ss.spans:
+                    rows.append({"trace_id": s.trace_id.hex(), "span_id": s.span_id.hex(), "service": service,
+                                 "operation": s.name, "start": s.start_time_unix_nano,
+                                 "duration": s.end_time_unix_nano - s.start_time_unix_nano,
+                                 "attrs": {a.key: a.value.string_value for a in s.attributes}})  # fmt: skip
+    return len(rows)
+
+
+def _ours_spans(path: Path) -> int:
+    from costscope.sources.otlp import read_proto_traces
+
+    return sum(f.height for f in read_proto_traces(path))
+
+
+def decode(spans: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "spans.pb"
+        _traces_file(path, spans)
+        times = {}
+        for name, fn in (("costscope", _ours_spans), ("plain loop", _plain_spans)):
+            t = time.perf_counter()
+            got = fn(path)
+            times[name] = time.perf_counter() - t
+            assert got == spans, (name, got)
+        print(f"== decode + aggregate {spans:,} spans ({path.stat().st_size / 1e6:.0f} MB protobuf)")
+        for name, s in times.items():
+            print(f"  {name:11s} {s:6.2f} s  {spans / s:10,.0f} spans/s")
+        print(f"  ratio {times['plain loop'] / times['costscope']:.2f}x (target >= 5x)")
+
+
+def tap(spans: int) -> None:
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    sys.path.insert(0, str(HERE.parent))
+    from tests.servers import free_port
+
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        proc = subprocess.Popen(
+            ["/usr/bin/time", "-f", "%M", sys.executable, "-m", "costscope", "tap", "--listen",
+             f"127.0.0.1:{port}", "--db", f"{tmp}/c.duckdb", "--report", f"{tmp}/r.html", "-q"],
+            stderr=subprocess.PIPE, cwd=tmp,
+        )  # fmt: skip
+        time.sleep(3)
+        provider = TracerProvider(resource=Resource.create({"service.name": "load"}))
+        provider.add_span_processor(
+            BatchSpanProcessor(OTLPSpanExporter(endpoint=f"http://127.0.0.1:{port}/v1/traces"),
+                               max_queue_size=200_000, max_export_batch_size=2048, schedule_delay_millis=200)
+        )  # fmt: skip
+        tracer = provider.get_tracer("load")
+        t = time.perf_counter()
+        for i in range(spans):
+            with tracer.start_as_current_span(f"op{i % 20}", attributes={"i": i % 100}):
+                pass
+        provider.force_flush()
+        elapsed = time.perf_counter() - t
+        provider.shutdown()
+        proc.send_signal(2)  # Ctrl-C: the tap keeps what it received and writes its snapshot
+        _, err = proc.communicate(timeout=600)
+        rss = int(err.decode().strip().splitlines()[-1]) / 1024
+        print(f"== tap: {spans:,} spans from the SDK in {elapsed:.1f} s = {spans / elapsed:,.0f} spans/s"
+              f" (sender and receiver on the same 2 cores; target >= 50k/s); tap peak RSS {rss:.0f} MiB (<= 500)")  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--spans", type=int, default=200_000)
+    ap.add_argument("--tap-spans", type=int, default=200_000)
+    args = ap.parse_args()
+    os.environ.setdefault("OTEL_BSP_EXPORT_TIMEOUT", "60000")
+    decode(args.spans)
+    tap(args.tap_spans)
+
+
+if __name__ == "__main__":
+    main()
