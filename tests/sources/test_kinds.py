@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from costscope.errors import InputWarning
-from costscope.sources.kinds import classify, detect
+from costscope.sources.kinds import FILE_KINDS, classify, detect
 
 OTLP = {"resourceSpans": [{"resource": {}, "scopeSpans": [{"spans": [{"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "b7ad6b7169203331", "name": "GET"}]}]}]}  # fmt: skip
 JAEGER_ONE = {"data": {"traceID": "abc", "spans": [{"traceID": "abc", "spanID": "1", "operationName": "x"}], "processes": {}}}  # fmt: skip
@@ -51,13 +51,15 @@ KINDS = [
     ("syslog lines", "messages", "<34>Oct 11 22:14:15 host su: 'su root' failed\n<13>Oct 11 22:14:16 host app: ok\n", "logs"),
     ("apache access log", "access", '1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 2326\n5.6.7.8 - - [10/Oct/2000:13:55:37 -0700] "GET /a HTTP/1.0" 404 1\n', "logs"),
     ("plain text named .log", "x.log", "hello\nworld\n", "logs"),
+    ("otlp metrics json", "m.json", json.dumps({"resourceMetrics": []}), "otlp_metrics"),
+    ("otlp logs json lines", "l.jsonl", json.dumps({"resourceLogs": []}) + "\n" + json.dumps({"resourceLogs": []}) + "\n", "otlp_logs"),
+    ("prometheus query log", "query.log", '{"params":{"query":"up","start":"2026-01-01T00:00:00Z"},"ts":"2026-01-01T00:00:00Z"}\n', "queries"),
 ]  # fmt: skip
 
 UNRECOGNISED = [
     ("a licence text", "LICENSE", "Copyright (c) 2016\nPermission is hereby granted\n", "text starting"),
     ("binary data", "blob.bin", "\x00\x01\x02", "binary data"),
     ("an empty file", "empty.prom", "", "an empty file"),
-    ("otlp metrics", "m.json", json.dumps({"resourceMetrics": []}), "OTLP metrics"),
     ("a json object of no kind", "conf.json", json.dumps({"a": 1, "b": 2}), "keys a, b"),
     ("a yaml file of no kind", "compose.yml", "services:\n  web: {}\n", "YAML with keys services"),
 ]  # fmt: skip
@@ -85,9 +87,7 @@ def test_unrecognised_files_say_what_they_looked_like(
     path.write_text(text, encoding="utf-8")
     found = detect(path)
     assert isinstance(found, InputWarning), why
-    assert (
-        said in found.message and "tried traces, queries, grafana, rules, exposition, logs" in found.message
-    )
+    assert said in found.message and f"tried {', '.join(k.kind for k in FILE_KINDS)}" in found.message
     assert found.file == str(path)
 
 
