@@ -115,7 +115,7 @@ def tap(spans: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         proc = subprocess.Popen(
-            ["/usr/bin/time", "-f", "%M", sys.executable, "-m", "costscope", "tap", "--listen",
+            [sys.executable, "-m", "costscope", "tap", "--listen",
              f"127.0.0.1:{port}", "--db", f"{tmp}/c.duckdb", "--report", f"{tmp}/r.html", "-q"],
             stderr=subprocess.PIPE, cwd=tmp,
         )  # fmt: skip
@@ -133,9 +133,10 @@ def tap(spans: int) -> None:
         provider.force_flush()
         elapsed = time.perf_counter() - t
         provider.shutdown()
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        rss = int(next(x for x in status.splitlines() if x.startswith("VmHWM")).split()[1]) / 1024
         proc.send_signal(2)  # Ctrl-C: the tap keeps what it received and writes its snapshot
-        _, err = proc.communicate(timeout=600)
-        rss = int(err.decode().strip().splitlines()[-1]) / 1024
+        proc.communicate(timeout=600)
         print(f"== tap: {spans:,} spans from the SDK in {elapsed:.1f} s = {spans / elapsed:,.0f} spans/s"
               f" (sender and receiver on the same 2 cores; target >= 50k/s); tap peak RSS {rss:.0f} MiB (<= 500)")  # fmt: skip
 
@@ -147,6 +148,7 @@ def main() -> None:
     args = ap.parse_args()
     os.environ.setdefault("OTEL_BSP_EXPORT_TIMEOUT", "60000")
     decode(args.spans)
+    sys.stdout.flush()
     tap(args.tap_spans)
 
 

@@ -21,7 +21,14 @@ import polars as pl
 
 from costscope.errors import ParseError
 from costscope.sources.log_files import normalize_level
-from costscope.sources.otlp import LINE_SCHEMA, MetricsFrames, _proto_class, json_signal, log_rows
+from costscope.sources.otlp import (
+    LINE_SCHEMA,
+    MetricsFrames,
+    _proto_class,
+    json_signal,
+    log_rows,
+    proto_spans_frame,
+)
 from costscope.sources.sinks import LogsSink, MetricsSink, TracesSink
 from costscope.sources.traces import frame, otlp_spans
 
@@ -43,18 +50,24 @@ class TapStats:
     reasons: dict[str, int] = field(default_factory=dict)  # why requests were refused, and how often
 
 
+def _unzipped(body: bytes, encoding: str) -> bytes:
+    """The body as sent before its Content-Encoding (gzip, bounded) was applied."""
+    if encoding == "gzip":
+        try:
+            return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(body, MAX_BODY_BYTES * 4)
+        except zlib.error as exc:
+            raise ParseError(f"invalid gzip body: {exc}") from None
+    if encoding not in ("", "identity"):
+        raise ParseError(f"unsupported Content-Encoding {encoding!r} (gzip or none)")
+    return body
+
+
 def decode(signal: str, body: bytes, content_type: str, encoding: str) -> dict[str, Any]:
     """One request body as an OTLP JSON dict; ``ParseError`` saying why it can't be."""
     from google.protobuf.json_format import MessageToDict
     from google.protobuf.message import DecodeError
 
-    if encoding == "gzip":
-        try:
-            body = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(body, MAX_BODY_BYTES * 4)
-        except zlib.error as exc:
-            raise ParseError(f"invalid gzip body: {exc}") from None
-    elif encoding not in ("", "identity"):
-        raise ParseError(f"unsupported Content-Encoding {encoding!r} (gzip or none)")
+    body = _unzipped(body, encoding)
     if content_type.startswith("application/json"):
         try:
             doc = json.loads(body)
@@ -145,9 +158,13 @@ class OtlpReceiver:
             return
         body = h.rfile.read(length)
         content_type = (h.headers.get("Content-Type") or "").lower()
+        encoding = (h.headers.get("Content-Encoding") or "").lower()
         try:
-            doc = decode(signal, body, content_type, (h.headers.get("Content-Encoding") or "").lower())
-            self._take(signal, doc, len(body))
+            if signal == "traces" and not content_type.startswith("application/json"):
+                # spans straight from the message: several times faster than through JSON
+                self._take_spans(proto_spans_frame(_unzipped(body, encoding)), len(body))
+            else:
+                self._take(signal, decode(signal, body, content_type, encoding), len(body))
         except ParseError as exc:
             self._refuse(h, 400, exc.message)
             return
@@ -160,6 +177,13 @@ class OtlpReceiver:
         h.send_header("Content-Length", str(len(reply)))
         h.end_headers()
         h.wfile.write(reply)
+
+    def _take_spans(self, spans: pl.DataFrame, size: int) -> None:
+        with self._lock:
+            self._traces.add(spans)
+            self.stats.spans += spans.height
+            self.stats.requests += 1
+            self.stats.bytes += size
 
     def _take(self, signal: str, doc: dict[str, Any], size: int) -> None:
         # decoding ran outside the lock (on the request's thread); only the sinks are serialised
