@@ -41,6 +41,7 @@ from costscope.sources.traces import (
     _row,
     frame,
     hex_id,
+    json_lines,
 )
 
 SIGNALS = ("metrics", "logs", "traces")
@@ -158,13 +159,7 @@ def documents(path: Path, signal: str) -> Iterator[dict[str, Any]]:
             return
         except json.JSONDecodeError:
             pass  # JSON Lines: a document per line
-        for n, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                doc = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ParseError(f"invalid JSON: {exc.msg}", file=str(path), line=n) from None
+        for n, doc in json_lines(text.splitlines(), path):
             if json_signal(doc) != signal:
                 raise ParseError(f"not OTLP {signal} JSON", file=str(path), line=n)
             yield doc

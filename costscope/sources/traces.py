@@ -211,6 +211,19 @@ def frame(rows: Iterable[dict[str, Any]]) -> pl.DataFrame:
     return df.filter(pl.col("trace_id").is_not_null() & pl.col("span_id").is_not_null())
 
 
+def json_lines(lines: Iterable[str], path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, document) of each non-blank line; a line that is not JSON is a ParseError naming it."""
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            yield n, json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ParseError(f"invalid JSON: {exc.msg}", file=str(path), line=n) from None
+        except RecursionError:
+            raise ParseError("JSON nested too deeply", file=str(path), line=n) from None
+
+
 def read_trace_file(path: Path, weight: float = 1.0, batch: int = BATCH_SPANS) -> Iterator[pl.DataFrame]:
     """Span frames of one trace file (JSON, or JSON Lines read a document at a time)."""
     try:
@@ -246,15 +259,7 @@ def _read_trace_file(path: Path, weight: float, batch: int) -> Iterator[pl.DataF
                 raise ParseError(exc.message, file=str(path)) from None
             return
         rows: list[dict[str, Any]] = []
-        for n, line in enumerate(stream, 1):
-            if not line.strip():
-                continue
-            try:
-                doc = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ParseError(f"invalid JSON: {exc.msg}", file=str(path), line=n) from None
-            except RecursionError:
-                raise ParseError("JSON nested too deeply", file=str(path), line=n) from None
+        for n, doc in json_lines(stream, path):
             try:
                 rows.extend(spans_of(doc, weight))
             except ParseError as exc:
