@@ -82,7 +82,7 @@ def _plain_spans(path: Path) -> int:
 
 
 def _ours_spans(path: Path) -> int:
-    from costscope.sources.otlp import read_proto_traces
+    from costscope.sources.otlp_traces import read_proto_traces
 
     return sum(f.height for f in read_proto_traces(path))
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
@@ -24,6 +23,7 @@ import polars as pl
 from costscope.analyze.log_readers import parse_logql
 from costscope.analyze.metrics import keep_only
 from costscope.analyze.missing_metrics import MISSING_SCHEMA, readers_of_missing
+from costscope.analyze.query_usage import QueryUse, QueryWindow, day, logged_queries, query_use, query_window
 from costscope.analyze.readers import MAX_CHAIN, SEVERITY, Reader, count, listing, unique
 from costscope.pricing import CostModel
 from costscope.store.database import Store
@@ -33,38 +33,6 @@ RISK_UNKNOWN = "usage unknown: add dashboards and rules to check what reads this
 NEVER_DROPPED = ("le", "quantile", "job", "__name__")
 _READER_KINDS = ("dashboard", "alert", "recording_rule", "slo", "query")
 _RULE_KINDS = ("alert", "recording_rule")  # a rule is told apart by its group and static labels too
-
-
-@dataclass(frozen=True)
-class QueryUse:
-    """How often logged queries read one metric: runs, distinct queries and queriers, the last run."""
-
-    queries: int
-    runs: int
-    queriers: int
-    last_at: float | None
-
-
-@dataclass(frozen=True)
-class QueryWindow:
-    """The time the query logs of a snapshot cover, and how many query entries they held."""
-
-    first_at: float | None
-    last_at: float | None
-    entries: int
-    logs: int
-
-    @property
-    def days(self) -> float | None:
-        """Days between the first and the last entry; None when the logs carry no times."""
-        if self.first_at is None or self.last_at is None:
-            return None
-        return max(0.0, self.last_at - self.first_at) / 86_400
-
-
-def day(t: float) -> str:
-    """A unix time as its UTC date, ``2026-11-30``: stable across runs, unlike "2 days ago"."""
-    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d")
 
 
 @dataclass(frozen=True)
@@ -308,7 +276,7 @@ def analyze_usage(
     for sample, entries in by_sample.items():
         if sample in family_of:
             readers[family_of[sample]].extend(entries)
-    logged = _logged_queries(refs)
+    logged = logged_queries(refs)
     queried: dict[str, QueryUse] = {}
     rows = []
     for row in metrics.select("metric", "series", "monthly_cost").iter_rows(named=True):
@@ -320,7 +288,7 @@ def analyze_usage(
             lb for lb in labels if any((lb not in n) if every else (lb in n) for _, every, n in entries)
         ]
         counts = {k: len({r.name for r in distinct if r.kind == k}) for k in _READER_KINDS}
-        use = _query_use([r.name for r in distinct if r.kind == "query"], logged)
+        use = query_use([r.name for r in distinct if r.kind == "query"], logged)
         if use is not None:
             queried[family] = use
         rows.append(
@@ -365,48 +333,9 @@ def analyze_usage(
         if known and family_of
         else pl.DataFrame(schema=MISSING_SCHEMA),
         queried=queried,
-        window=_window(store, snapshot_id),
+        window=query_window(store, snapshot_id),
         query_runs=sum(u for u, _, _ in logged.values()),
     )
-
-
-def _logged_queries(refs: pl.DataFrame) -> dict[str, tuple[int, frozenset[str], float | None]]:
-    """Per logged query (its text): runs, queriers, last run."""
-    rows = refs.filter(pl.col("kind") == "query").unique(["name", "origin"])
-    out: dict[str, tuple[int, frozenset[str], float | None]] = {}
-    for name, uses, clients, last in rows.select("name", "uses", "clients", "last_at").iter_rows():
-        before = out.get(name, (0, frozenset(), None))
-        lasts = [t for t in (before[2], last) if t is not None]
-        out[name] = (
-            before[0] + int(uses or 0),
-            before[1] | frozenset(clients or ()),
-            max(lasts) if lasts else None,
-        )
-    return out
-
-
-def _query_use(
-    names: list[str], logged: dict[str, tuple[int, frozenset[str], float | None]]
-) -> QueryUse | None:
-    """What the logged queries ``names`` add up to; None when there are none."""
-    stats = [logged[n] for n in names if n in logged]
-    if not stats:
-        return None
-    lasts = [t for _, _, t in stats if t is not None]
-    clients: frozenset[str] = frozenset().union(*(c for _, c, _ in stats))
-    return QueryUse(len(stats), sum(u for u, _, _ in stats), len(clients), max(lasts) if lasts else None)
-
-
-def _window(store: Store, snapshot_id: int) -> QueryWindow | None:
-    """The span the snapshot's query logs cover; None when it read none."""
-    w = store.query(
-        "SELECT min(first_at) AS first_at, max(last_at) AS last_at, sum(entries) AS entries, count(*) AS logs"
-        " FROM query_windows WHERE snapshot_id = ?",
-        [snapshot_id],
-    )
-    if not w.height or not w["logs"][0]:
-        return None
-    return QueryWindow(w["first_at"][0], w["last_at"][0], int(w["entries"][0] or 0), int(w["logs"][0]))
 
 
 _KEEP_SCHEMA: dict[str, Any] = {

@@ -21,14 +21,10 @@ import polars as pl
 
 from costscope.errors import ParseError
 from costscope.sources.log_files import normalize_level
-from costscope.sources.otlp import (
-    LINE_SCHEMA,
-    MetricsFrames,
-    _proto_class,
-    json_signal,
-    log_rows,
-    proto_spans_frame,
-)
+from costscope.sources.otlp import _proto_class, json_signal
+from costscope.sources.otlp_logs import LINE_SCHEMA, log_rows
+from costscope.sources.otlp_metrics import MetricsFrames
+from costscope.sources.otlp_traces import proto_spans_frame
 from costscope.sources.sinks import LogsSink, MetricsSink, TracesSink
 from costscope.sources.traces import frame, otlp_spans
 

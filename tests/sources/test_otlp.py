@@ -25,7 +25,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 import costscope
 from costscope.sources.kinds import detect
-from costscope.sources.otlp import prometheus_name
+from costscope.sources.otlp_metrics import prometheus_name
 from costscope.store import Store
 
 RESOURCE = Resource.create(

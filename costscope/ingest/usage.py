@@ -1,0 +1,111 @@
+"""Usage sources: dashboards, rules, SLOs and query logs into usage_refs, usage_problems, query_windows."""
+
+from __future__ import annotations
+
+from costscope.errors import CostscopeError, InputWarning
+from costscope.ingest.reading import Reading, api_client, files_of
+from costscope.sources.dashboards import dashboard_queries, grafana_queries, read_dashboard_file
+from costscope.sources.query_logs import QueryLog, fetch_queries, read_query_log, windows_frame
+from costscope.sources.replay import is_recording
+from costscope.sources.rules import api_rule_queries, yaml_usage
+from costscope.sources.usage import Problem, Query, refs_frame
+
+_USAGE_KIND = {"grafana": "dashboard", "rules": "rule_file"}  # what a usage file with no readers is
+
+
+def _usage_queries(r: Reading) -> tuple[list[Query], list[Problem]]:
+    """The queries of a usage source; a bad file is an error and the other files go on."""
+    source, kind = r.source, r.kind
+    if source.url is not None or (source.path is not None and is_recording(source.path)):
+        with api_client(source, r.record) as client:
+            if kind == "grafana":
+                return grafana_queries(client)
+            return api_rule_queries(client), []
+    queries: list[Query] = []
+    problems: list[Problem] = []
+    for f in files_of(r):
+        try:
+            if kind == "grafana":
+                found, trouble = dashboard_queries(read_dashboard_file(f), str(f))
+            else:
+                found, trouble = yaml_usage(f)
+        except CostscopeError as exc:
+            r.errors.append(exc)
+            continue
+        if not found and not trouble:
+            what = "panel queries" if kind == "grafana" else "rules, alerts or SLOs"
+            r.errors.append(InputWarning(f"no readers: the file holds no {what}", file=str(f)))
+            trouble = [Problem(_USAGE_KIND[kind], f.name, None, str(f), None, "no_readers", f"no {what}")]
+        queries += found
+        problems += trouble
+    return queries, problems
+
+
+def collect_usage(r: Reading) -> None:
+    """Dashboards, rules and SLOs into usage_refs / usage_problems."""
+    queries, problems = _usage_queries(r)
+    refs, problem_rows = refs_frame(r.source.name, queries, problems)
+    r.snapshot.append("usage_refs", refs)
+    r.snapshot.append("usage_problems", problem_rows)
+    r.read = len(queries)
+
+
+def _query_rows(log: QueryLog) -> tuple[list[Query], list[Problem]]:
+    """A query log's distinct queries as readers of kind ``query``; LogQL goes to the log analysis."""
+    queries, problems = [], []
+    for row in log.queries.iter_rows(named=True):
+        if log.language == "logql":
+            problems.append(
+                Problem("query", row["query"], None, log.origin, row["query"], "not_promql", "LogQL")
+            )
+            continue
+        queries.append(
+            Query(
+                "query",
+                row["query"],
+                None,
+                log.origin,
+                row["query"],
+                uses=row["uses"],
+                clients=tuple(row["clients"] or ()),
+                first_at=row["first_at"],
+                last_at=row["last_at"],
+            )
+        )
+    return queries, problems
+
+
+def collect_queries(r: Reading) -> None:
+    """Query logs (every file tried), a VictoriaMetrics' top queries or Grafana's query history, into
+    usage_refs and query_windows."""
+    logs: list[QueryLog] = []
+    if r.source.url is not None or (r.source.path is not None and is_recording(r.source.path)):
+        with api_client(r.source, r.record) as client:
+            logs.append(fetch_queries(client))
+    else:
+        for f in files_of(r):
+            try:
+                log = read_query_log(f)
+            except CostscopeError as exc:
+                r.errors.append(exc)
+                continue
+            if not log.entries:
+                r.errors.append(InputWarning("no queries (a query log with no query entries)", file=str(f)))
+            elif log.skipped:
+                r.errors.append(
+                    InputWarning(
+                        f"{log.skipped} line(s) were no {log.format} query entries; skipped", file=str(f)
+                    )
+                )
+            logs.append(log)
+    queries: list[Query] = []
+    problems: list[Problem] = []
+    for log in logs:
+        found, trouble = _query_rows(log)
+        queries += found
+        problems += trouble
+    refs, problem_rows = refs_frame(r.source.name, queries, problems)
+    r.snapshot.append("usage_refs", refs)
+    r.snapshot.append("usage_problems", problem_rows)
+    r.snapshot.append("query_windows", windows_frame(r.source.name, logs))
+    r.read = sum(log.entries for log in logs)
