@@ -111,12 +111,16 @@ def start(
     verbose: bool,
     err: Console,
     quiet: bool = False,
+    reads_sources: bool = True,
 ) -> tuple[Config, str]:
-    """Load the config, say how to start when there is nothing to read, set up logs: (config, run id)."""
+    """Load the config, say how to start when there is nothing to read, set up logs: (config, run id).
+
+    ``reads_sources`` False: the command brings its own source (the tap), so none is required.
+    """
     from costscope.config import discover_config
 
     cfg = discover_config(config)
-    if not sources and not cfg.sources:
+    if reads_sources and not sources and not cfg.sources:
         err.print(GETTING_STARTED, highlight=False, markup=False)
         raise typer.Exit(EXIT_BAD_INPUT)
     if log_format not in LOG_FORMATS:

@@ -73,7 +73,7 @@ def tap(
         if not host or not port.isdigit():
             raise ConfigError(f"give HOST:PORT, such as 127.0.0.1:4318, not {address!r}", field="--listen")
         source = SourceConfig(name=f"tap {address}", kind="tap", url=f"http://{address}", duration_s=seconds)
-        cfg, run_id = start(["tap"], config, log_format, verbose, err, quiet)
+        cfg, run_id = start(None, config, log_format, verbose, err, quiet, reads_sources=False)
         cfg = replace(cfg, sources=(source,))
     except CostscopeError as exc:
         fail(exc, err)

@@ -37,6 +37,7 @@ class Reading:
 
 
 def files_of(r: Reading) -> tuple[Path, ...]:
+    """The files a path source of ``r.kind`` reads; none is an error naming the path."""
     files = files_for(r.source, r.kind)
     if not files:
         raise InputError(f"no {describe(r.kind)} files", file=str(r.source.path))
@@ -44,6 +45,7 @@ def files_of(r: Reading) -> tuple[Path, ...]:
 
 
 def api_client(source: SourceConfig, record: Path | None) -> HttpClient:
+    """The client of a live source, recording its answers under ``record`` — or replaying a recording."""
     if source.path is not None:
         if not is_recording(source.path):
             raise InputError(f"not a recording (no {MANIFEST})", file=str(source.path))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit
 
 from costscope.errors import InputWarning, SourceError
 from costscope.ingest.logs import LogsWriter
@@ -15,8 +16,6 @@ MAX_TAP_SPANS = 1_000_000  # spans a tap keeps (whole traces, re-weighted) howev
 
 def collect_tap(r: Reading) -> None:
     """Listen for OTLP/HTTP for the source's duration (or until interrupted), feeding every table."""
-    from urllib.parse import urlsplit
-
     parts = urlsplit(r.source.url or "http://127.0.0.1:4318")
     host, port = parts.hostname or "127.0.0.1", parts.port if parts.port is not None else 4318
     logs = LogsWriter(r.snapshot, r.source.name)

@@ -13,11 +13,23 @@ from costscope.sources.usage import Problem, Query, refs_frame
 _USAGE_KIND = {"grafana": "dashboard", "rules": "rule_file"}  # what a usage file with no readers is
 
 
+def _live(r: Reading) -> bool:
+    """Whether the source is a server (or a recording of one) rather than files."""
+    return r.source.url is not None or (r.source.path is not None and is_recording(r.source.path))
+
+
+def _write(r: Reading, queries: list[Query], problems: list[Problem]) -> None:
+    """Usage rows for ``queries``; those that cannot be read join ``problems`` in usage_problems."""
+    refs, problem_rows = refs_frame(r.source.name, queries, problems)
+    r.snapshot.append("usage_refs", refs)
+    r.snapshot.append("usage_problems", problem_rows)
+
+
 def _usage_queries(r: Reading) -> tuple[list[Query], list[Problem]]:
     """The queries of a usage source; a bad file is an error and the other files go on."""
-    source, kind = r.source, r.kind
-    if source.url is not None or (source.path is not None and is_recording(source.path)):
-        with api_client(source, r.record) as client:
+    kind = r.kind
+    if _live(r):
+        with api_client(r.source, r.record) as client:
             if kind == "grafana":
                 return grafana_queries(client)
             return api_rule_queries(client), []
@@ -44,9 +56,7 @@ def _usage_queries(r: Reading) -> tuple[list[Query], list[Problem]]:
 def collect_usage(r: Reading) -> None:
     """Dashboards, rules and SLOs into usage_refs / usage_problems."""
     queries, problems = _usage_queries(r)
-    refs, problem_rows = refs_frame(r.source.name, queries, problems)
-    r.snapshot.append("usage_refs", refs)
-    r.snapshot.append("usage_problems", problem_rows)
+    _write(r, queries, problems)
     r.read = len(queries)
 
 
@@ -79,7 +89,7 @@ def collect_queries(r: Reading) -> None:
     """Query logs (every file tried), a VictoriaMetrics' top queries or Grafana's query history, into
     usage_refs and query_windows."""
     logs: list[QueryLog] = []
-    if r.source.url is not None or (r.source.path is not None and is_recording(r.source.path)):
+    if _live(r):
         with api_client(r.source, r.record) as client:
             logs.append(fetch_queries(client))
     else:
@@ -104,8 +114,6 @@ def collect_queries(r: Reading) -> None:
         found, trouble = _query_rows(log)
         queries += found
         problems += trouble
-    refs, problem_rows = refs_frame(r.source.name, queries, problems)
-    r.snapshot.append("usage_refs", refs)
-    r.snapshot.append("usage_problems", problem_rows)
+    _write(r, queries, problems)
     r.snapshot.append("query_windows", windows_frame(r.source.name, logs))
     r.read = sum(log.entries for log in logs)

@@ -92,6 +92,8 @@ def file_signal(path: Path) -> str | None:
         with gzip.open(path, "rb") if gz else path.open("rb") as fh:
             assert isinstance(fh, io.BufferedIOBase | gzip.GzipFile)
             prefix = fh.read(4)
+            if prefix[:1] in (b"{", b"[", b" ", b"\t", b"\r", b"\n", b""):
+                return None  # JSON or text: no length prefix starts so, nor an OTLP message
             if len(prefix) == 4 and (n := struct.unpack(">I", prefix)[0]) <= MAX_MESSAGE_BYTES:
                 first = fh.read(n)
                 if len(first) == n and (signal := proto_signal(first)):

@@ -73,13 +73,17 @@ def log_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def log_chunk(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    """Log rows as the chunk a logs sink takes (levels named as every log source names them)."""
+    return pl.DataFrame(rows, schema=LINE_SCHEMA).with_columns(normalize_level(pl.col("level")))
+
+
 def read_otlp_logs(path: Path, sink: LogsSink) -> int:
     """The log records of one OTLP logs file (JSON or protobuf) into ``sink``; returns the records."""
     n = 0
     for doc in documents(path, "logs"):
         rows = log_rows(doc)
         if rows:
-            chunk = pl.DataFrame(rows, schema=LINE_SCHEMA).with_columns(normalize_level(pl.col("level")))
-            sink.add(chunk, f'{{filename="{path.name}"}}')
+            sink.add(log_chunk(rows), f'{{filename="{path.name}"}}')
             n += len(rows)
     return n

@@ -20,9 +20,8 @@ from typing import Any
 import polars as pl
 
 from costscope.errors import ParseError
-from costscope.sources.log_files import normalize_level
 from costscope.sources.otlp import _proto_class, json_signal
-from costscope.sources.otlp_logs import LINE_SCHEMA, log_rows
+from costscope.sources.otlp_logs import log_chunk, log_rows
 from costscope.sources.otlp_metrics import MetricsFrames
 from costscope.sources.otlp_traces import proto_spans_frame
 from costscope.sources.sinks import LogsSink, MetricsSink, TracesSink
@@ -30,7 +29,6 @@ from costscope.sources.traces import frame, otlp_spans
 
 MAX_BODY_BYTES = 64 << 20  # compressed or not; what the collector's default max_request_body_size allows
 PATHS = {"/v1/traces": "traces", "/v1/metrics": "metrics", "/v1/logs": "logs"}
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 @dataclass
@@ -184,30 +182,20 @@ class OtlpReceiver:
     def _take(self, signal: str, doc: dict[str, Any], size: int) -> None:
         # decoding ran outside the lock (on the request's thread); only the sinks are serialised
         if signal == "traces":
-            spans = frame(otlp_spans(doc))
-            with self._lock:
-                self._traces.add(spans)
-                self.stats.spans += spans.height
-        elif signal == "logs":
-            rows = log_rows(doc)
-            chunk = pl.DataFrame(rows, schema=LINE_SCHEMA).with_columns(normalize_level(pl.col("level")))
-            with self._lock:
-                if rows:
-                    self._logs.add(chunk, '{source="otlp"}')
-                self.stats.records += len(rows)
-        else:
-            with self._lock:
+            self._take_spans(frame(otlp_spans(doc)), size)
+            return
+        chunk = log_chunk(log_rows(doc)) if signal == "logs" else None
+        with self._lock:
+            if chunk is None:
                 before = self._metrics.points
                 self._metrics.add(doc)
                 self.stats.points += self._metrics.points - before
-        with self._lock:
+            else:
+                if chunk.height:
+                    self._logs.add(chunk, '{source="otlp"}')
+                self.stats.records += chunk.height
             self.stats.requests += 1
             self.stats.bytes += size
 
 
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is a loopback address (the default; anything else must be asked for)."""
-    return host in LOOPBACK or host.startswith("127.")
-
-
-__all__ = ["MAX_BODY_BYTES", "OtlpReceiver", "TapStats", "decode", "is_loopback"]
+__all__ = ["MAX_BODY_BYTES", "OtlpReceiver", "TapStats", "decode"]
