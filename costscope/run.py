@@ -16,6 +16,7 @@ from costscope.analyze.trends import WEEK_S
 from costscope.config import Config, OwnershipRule
 from costscope.errors import CostscopeError, InputError, InputWarning, SourceError
 from costscope.ingest import collect
+from costscope.ingest.counts import count_keep_sets
 from costscope.pricing import CostModel
 from costscope.recommend.actions import recommend
 from costscope.runlog import StageTimer, new_run_id
@@ -143,9 +144,13 @@ def collect_snapshot(
                 SourceErrorRecord(name, warning.file, "detect", str(warning), severity="warning")
             )
             log.info("input warning: %s", warning, extra={"severity": "warning"})
+        # a backend counting inside itself groups series by job and the ownership rules' labels
+        group_labels = tuple(sorted({"job"} | {label for rule in cfg.ownership for label, _ in rule.match}))
         with timer.stage("collect"):
             for source in targets:
-                result, source_errors = collect(source, snapshot, _scoped(progress, source.name), record)
+                result, source_errors = collect(
+                    source, snapshot, _scoped(progress, source.name), record, group_labels
+                )
                 statuses.append(result.status)
                 _keep(snapshot, result, source_errors, errors, warnings)
             if progress:
@@ -169,6 +174,28 @@ def collect_snapshot(
                     policies=cfg.sampling_policies,
                     constraints=cfg.sampling_constraints,
                 )
+                if analysis.uncounted_keep_sets.height:
+                    # usage is known now: the backends count the keep sets it asks for, then again
+                    for error in count_keep_sets(snapshot, targets, analysis.uncounted_keep_sets):
+                        errors.append(error)
+                        status = "partial"
+                        snapshot.add_error(
+                            SourceErrorRecord(
+                                getattr(error, "source", None) or "",
+                                getattr(error, "url", None),
+                                "count",
+                                str(error),
+                            )
+                        )
+                    analysis = analyze_snapshot(
+                        store,
+                        snapshot.id,
+                        cfg.pricing,
+                        ownership=cfg.ownership,
+                        show_values=show_values,
+                        policies=cfg.sampling_policies,
+                        constraints=cfg.sampling_constraints,
+                    )
                 snapshot.append("recommendations", analysis.recommendations)
                 snapshot.append("snapshot_costs", analysis.costs)
         snapshot.finish(status, timer.seconds)

@@ -44,6 +44,13 @@ SELECT s.family AS metric, any_value(s.type) AS type,
            WHERE s.metric IN (s.family || '_count', s.family || '_gcount')) AS label_sets,
        (SELECT list(p.value) FROM points p WHERE p.family = s.family) AS points
 FROM s GROUP BY s.family
+UNION ALL  -- counted inside the backend (collect: counts)
+SELECT f.family, any_value(f.type), sum(c.series)::BIGINT,
+       coalesce(sum(c.series) FILTER (WHERE c.metric IN (f.family || '_count', f.family || '_gcount')), 0)::BIGINT,
+       (SELECT list(DISTINCT p.point) FROM counted_points p WHERE p.snapshot_id = $snap AND p.family = f.family)
+FROM counted_series c JOIN fam f ON c.family = f.family
+WHERE c.snapshot_id = $snap
+GROUP BY f.family
 """
 
 

@@ -63,15 +63,29 @@ def classify_values(values: pl.Series) -> tuple[str | None, float]:
     return (best_kind, best) if best >= ID_SHARE else (None, best)
 
 
+# Distinct values and carrying series per label. A backend counted inside itself gives both over
+# all its metrics (the values from its index); a label seen by both kinds of source adds up.
+_LABEL_STATS = """
+WITH per AS (
+    SELECT label, count(DISTINCT value) AS label_values, count(*) AS series FROM series_labels
+    WHERE snapshot_id = $snap GROUP BY label
+    UNION ALL
+    SELECT v.label, v.label_values, coalesce(c.carriers, 0)
+    FROM counted_label_values v
+    LEFT JOIN (SELECT source, label, sum(carriers) AS carriers FROM counted_labels
+               WHERE snapshot_id = $snap GROUP BY ALL) c USING (source, label)
+    WHERE v.snapshot_id = $snap
+)
+SELECT label, sum(label_values)::BIGINT AS label_values, sum(series)::BIGINT AS series FROM per GROUP BY label
+"""
+
+
 def risky_labels(store: Store, snapshot_id: int) -> pl.DataFrame:
     """Every label with its cardinality and, for risky ones, why (``reason`` null when not risky)."""
-    stats = store.query(
-        "SELECT label, count(DISTINCT value) AS label_values, count(*) AS series FROM series_labels"
-        " WHERE snapshot_id = $snap GROUP BY label",
-        {"snap": snapshot_id},
-    )
+    stats = store.query(_LABEL_STATS, {"snap": snapshot_id})
     sample = store.query(
-        "SELECT label, value FROM (SELECT DISTINCT label, value FROM series_labels WHERE snapshot_id = $snap)"
+        "SELECT label, value FROM (SELECT DISTINCT label, value FROM series_labels WHERE snapshot_id = $snap"
+        " UNION SELECT label, unnest(sample) FROM counted_label_values WHERE snapshot_id = $snap)"
         f" QUALIFY row_number() OVER (PARTITION BY label ORDER BY hash(value)) <= {SAMPLE_VALUES}",
         {"snap": snapshot_id},
     )
@@ -114,7 +128,9 @@ def mask_expr(column: str, label_column: str | None, risky: set[str], label: str
 def top_label_pairs(store: Store, snapshot_id: int, limit: int = 50) -> pl.DataFrame:
     """The label=value pairs carried by the most series (values of risky labels not yet masked)."""
     return store.query(
-        "SELECT label, value, count(*) AS series FROM series_labels WHERE snapshot_id = $snap"
+        "SELECT label, value, sum(series)::BIGINT AS series FROM ("
+        " SELECT label, value, count(*) AS series FROM series_labels WHERE snapshot_id = $snap GROUP BY ALL"
+        " UNION ALL SELECT label, value, sum(series) FROM counted_pairs WHERE snapshot_id = $snap GROUP BY ALL)"
         f" GROUP BY label, value ORDER BY series DESC, label, value LIMIT {int(limit)}",
         {"snap": snapshot_id},
     )

@@ -18,11 +18,18 @@ from costscope.config import OwnershipRule
 from costscope.pricing import CostModel
 from costscope.store.database import Store
 
+# Sources read series by series fill metric_series; sources counted inside their backend
+# (collect: counts) fill counted_series. Every query below reads both.
 _TOP_METRICS = """
-WITH s AS (
-    SELECT family, count(DISTINCT (source, series_id)) AS series,
-           list(DISTINCT source ORDER BY source) AS sources
-    FROM metric_series WHERE snapshot_id = $snap GROUP BY family
+WITH per_source AS (
+    SELECT family, source, count(DISTINCT series_id) AS series
+    FROM metric_series WHERE snapshot_id = $snap GROUP BY family, source
+    UNION ALL
+    SELECT family, source, sum(series) AS series FROM counted_series WHERE snapshot_id = $snap GROUP BY ALL
+),
+s AS (
+    SELECT family, sum(series)::BIGINT AS series, list(DISTINCT source ORDER BY source) AS sources
+    FROM per_source GROUP BY family
 ),
 m AS (
     SELECT metric AS family, any_value(type) AS type, any_value(help) AS help
@@ -76,6 +83,15 @@ GROUP BY n.metric, n.label
 """
 
 
+# Label economics counted by the backend: exact for its top families, cardinality for the rest.
+_COUNTED_DROPS = """
+WITH t AS (SELECT source, family, sum(series) AS series FROM counted_series WHERE snapshot_id = $snap GROUP BY ALL)
+SELECT c.family AS metric, c.label, t.series::BIGINT AS series_before, c.series_after, c.carriers,
+       c.label_values, c.coverage
+FROM counted_labels c JOIN t USING (source, family) WHERE c.snapshot_id = $snap
+"""
+
+
 def metric_types(store: Store, snapshot_id: int) -> pl.DataFrame:
     """The type (counter, histogram ...) of every metric family of a snapshot."""
     return store.query(
@@ -119,6 +135,15 @@ def label_drops(store: Store, snapshot_id: int, model: CostModel) -> pl.DataFram
         df = df.join(
             exact.rename({"series_after": "exact"}), on=["metric", "label"], how="left"
         ).with_columns(pl.coalesce("exact", "series_after").alias("series_after"))
+    df = df.with_columns(coverage=pl.lit("exact"))
+    counted = store.query(_COUNTED_DROPS, {"snap": snapshot_id})
+    if counted.height:
+        df = pl.concat([df, counted.select(df.columns)], how="vertical_relaxed")
+        if df.select("metric", "label").is_duplicated().any():  # one family read both ways
+            df = df.group_by("metric", "label", maintain_order=True).agg(
+                pl.col("series_before", "series_after", "carriers", "label_values").sum(),
+                pl.col("coverage").max(),
+            )
     types = metric_types(store, snapshot_id)
     df = df.join(types, on="metric", how="left").with_columns(
         series_saved=pl.col("series_before") - pl.col("series_after"),
@@ -140,8 +165,9 @@ def label_drops(store: Store, snapshot_id: int, model: CostModel) -> pl.DataFram
             "label_values",
             "unique_per_series",
             "monthly_savings",
+            "coverage",
         )
-        .sort(["series_saved", "metric", "label"], descending=[True, False, False])
+        .sort(["series_saved", "metric", "label"], descending=[True, False, False], nulls_last=True)
     )
 
 
@@ -165,10 +191,16 @@ def series_by_label(store: Store, snapshot_id: int, model: CostModel, label: str
           ON j.snapshot_id = ms.snapshot_id AND j.source = ms.source
          AND j.series_id = ms.series_id AND j.label = $label
         WHERE ms.snapshot_id = $snap
-        GROUP BY ALL ORDER BY series DESC, value, metric
+        GROUP BY ALL
+        UNION ALL
+        SELECT coalesce(nullif(group_values[list_position(group_labels, $label)], ''), '(no ' || $label || ')'),
+               family, sum(series)
+        FROM counted_groups WHERE snapshot_id = $snap GROUP BY ALL
         """,
         {"snap": snapshot_id, "label": label},
     )
+    df = df.group_by("value", "metric").agg(pl.col("series").sum().cast(pl.Int64))
+    df = df.sort(["series", "value", "metric"], descending=[True, False, False])
     return _with_cost(store, snapshot_id, model, df.rename({"value": label}))
 
 
@@ -194,6 +226,10 @@ def series_by_team(
     columns = ", ".join(
         f"max(CASE WHEN l.label = $label_{k} THEN l.value END) AS l{k}" for k in range(len(labels))
     )
+    counted = ", ".join(
+        f"nullif(group_values[list_position(group_labels, $label_{k})], '') AS l{k}"
+        for k in range(len(labels))
+    )
     cases = []
     for i, rule in enumerate(rules):
         conds = []
@@ -205,15 +241,17 @@ def series_by_team(
     df = store.query(
         f"""
         WITH s AS (
-            SELECT ms.source, ms.series_id, any_value(ms.family) AS metric, {columns}
+            SELECT any_value(ms.family) AS metric, {columns}, 1 AS n
             FROM metric_series ms
             LEFT JOIN series_labels l
               ON l.snapshot_id = ms.snapshot_id AND l.source = ms.source AND l.series_id = ms.series_id
              AND l.label IN ({", ".join(f"$label_{k}" for k in range(len(labels)))})
             WHERE ms.snapshot_id = $snap
             GROUP BY ms.source, ms.series_id
+            UNION ALL  -- a group counted by the backend: its series share these label values
+            SELECT family AS metric, {counted}, series AS n FROM counted_groups WHERE snapshot_id = $snap
         )
-        SELECT CASE {" ".join(cases)} ELSE '(unowned)' END AS team, metric, count(*) AS series
+        SELECT CASE {" ".join(cases)} ELSE '(unowned)' END AS team, metric, sum(n)::BIGINT AS series
         FROM s GROUP BY ALL ORDER BY series DESC, team, metric
         """,
         params,
@@ -247,15 +285,41 @@ GROUP BY f.family
 """
 
 
+_COUNTED_KEEP = """
+WITH w AS (SELECT metric, list(label ORDER BY label) AS dropped FROM _cs_drop GROUP BY metric),
+c AS (SELECT DISTINCT source, family FROM counted_series WHERE snapshot_id = $snap)
+SELECT w.metric, sum(k.series_after)::BIGINT AS series_after, count(k.family) = count(*) AS complete
+FROM w JOIN c ON c.family = w.metric
+LEFT JOIN counted_keep_sets k
+  ON k.snapshot_id = $snap AND k.source = c.source AND k.family = w.metric AND k.dropped = w.dropped
+GROUP BY w.metric
+"""
+
+
 def keep_only(store: Store, snapshot_id: int, drop: pl.DataFrame) -> pl.DataFrame:
-    """Exact series left per metric when the (metric, label) rows of ``drop`` are aggregated away."""
+    """Exact series left per metric when the (metric, label) rows of ``drop`` are aggregated away.
+
+    A metric counted inside its backend has the figure only once the backend has counted that
+    set (``counted_keep_sets``); until then its ``series_after`` is null.
+    """
     if drop.is_empty():
         return pl.DataFrame(schema={"metric": pl.String, "series_after": pl.Int64})
     store.conn.register("_cs_drop", drop.select("metric", "label").to_arrow())
     try:
-        return store.query(_KEEP_ONLY, {"snap": snapshot_id})
+        pulled = store.query(_KEEP_ONLY, {"snap": snapshot_id})
+        counted = store.query(_COUNTED_KEEP, {"snap": snapshot_id})
     finally:
         store.conn.unregister("_cs_drop")
+    if counted.is_empty():
+        return pulled
+    counted = counted.with_columns(
+        series_after=pl.when(pl.col("complete")).then(pl.col("series_after")).otherwise(None)
+    ).drop("complete")
+    both = pl.concat([pulled, counted], how="vertical_relaxed")
+    # a metric read both ways sums; one not yet counted by its backend stays null
+    return both.group_by("metric", maintain_order=True).agg(
+        pl.when(pl.col("series_after").null_count() == 0).then(pl.col("series_after").sum()).otherwise(None)
+    )
 
 
 def dpm_by_job(store: Store, snapshot_id: int, by_job: pl.DataFrame, model: CostModel) -> pl.DataFrame:
@@ -275,3 +339,33 @@ def dpm_by_job(store: Store, snapshot_id: int, by_job: pl.DataFrame, model: Cost
     return out.with_columns(factor=model.dpm_factor(pl.col("dpm"), pl.col("series"))).sort(
         ["dpm", "job"], descending=[True, False]
     )
+
+
+_UNCOUNTED = """
+WITH c AS (SELECT DISTINCT source, family FROM counted_series WHERE snapshot_id = $snap)
+SELECT DISTINCT c.source, w.metric, w.dropped
+FROM _cs_wanted w JOIN c ON c.family = w.metric
+WHERE NOT EXISTS (
+    SELECT 1 FROM counted_keep_sets k
+    WHERE k.snapshot_id = $snap AND k.source = c.source AND k.family = w.metric AND k.dropped = w.dropped
+)
+ORDER BY c.source, w.metric
+"""
+UNCOUNTED_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "source": pl.String,
+    "metric": pl.String,
+    "dropped": pl.List(pl.String),
+}
+
+
+def uncounted_keep_sets(store: Store, snapshot_id: int, wanted: pl.DataFrame) -> pl.DataFrame:
+    """Of the ``wanted`` keep sets (metric, dropped), those of metrics a backend counted but not yet
+    that set: (source, metric, dropped), to ask the backend for."""
+    if wanted.is_empty():
+        return pl.DataFrame(schema=UNCOUNTED_SCHEMA)
+    frame = wanted.select("metric", pl.col("dropped").list.sort()).unique()
+    store.conn.register("_cs_wanted", frame.to_arrow())
+    try:
+        return store.query(_UNCOUNTED, {"snap": snapshot_id})
+    finally:
+        store.conn.unregister("_cs_wanted")

@@ -83,6 +83,12 @@ class Analysis:
     breaches: tuple[Breach, ...] = ()  # when the run was given budgets
     timings: dict[str, float] = field(default_factory=dict)
     values_masked: bool = True
+    # keep sets of metrics counted inside their backend that it has not counted (yet)
+    uncounted_keep_sets: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(
+            schema={"source": pl.String, "metric": pl.String, "dropped": pl.List(pl.String)}
+        )
+    )
 
     @property
     def total_series(self) -> int:

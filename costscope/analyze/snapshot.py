@@ -20,11 +20,12 @@ from costscope.analyze.metrics import (
     series_by_job,
     series_by_team,
     top_metrics,
+    uncounted_keep_sets,
 )
 from costscope.analyze.result import RECOMMENDATION_SCHEMA, Analysis
 from costscope.analyze.traces import analyze_traces
 from costscope.analyze.trends import WEEK_S, baseline_for, compare, cost_rows
-from costscope.analyze.usage import analyze_usage
+from costscope.analyze.usage import analyze_usage, keep_used_candidates
 from costscope.config import OwnershipRule
 from costscope.errors import StoreError
 from costscope.pricing import CostModel
@@ -42,19 +43,25 @@ def _scaled(df: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     return df.with_columns(*(pl.col(c) * factor for c in columns)).drop("factor")
 
 
-def _keep_sets(
-    store: Store, snapshot_id: int, model: CostModel, drops: pl.DataFrame, risky: set[str]
-) -> pl.DataFrame:
-    """For metrics with two or more risky labels: the exact series left without all of them."""
+def _risky_sets(drops: pl.DataFrame, risky: set[str]) -> pl.DataFrame:
+    """Per metric with two or more risky labels: those labels (``dropped``)."""
     candidates = drops.filter(
         pl.col("label").is_in(list(risky)) & ~pl.col("label").is_in(["job", "le", "quantile"])
     )
-    several = (
+    return (
         candidates.group_by("metric")
         .agg(pl.col("label").sort().alias("dropped"))
         .filter(pl.col("dropped").list.len() >= 2)
     )
+
+
+def _keep_sets(
+    store: Store, snapshot_id: int, model: CostModel, drops: pl.DataFrame, risky: set[str]
+) -> pl.DataFrame:
+    """For metrics with two or more risky labels: the exact series left without all of them."""
+    several = _risky_sets(drops, risky)
     after = keep_only(store, snapshot_id, several.explode("dropped").rename({"dropped": "label"}))
+    after = after.filter(pl.col("series_after").is_not_null())  # not counted by its backend yet
     before = drops.group_by("metric").agg(pl.col("series_before").first())
     out = (
         several.join(after, on="metric")
@@ -127,6 +134,10 @@ def snapshot_findings(
         )
     metrics = metrics.sort(["monthly_cost", "series", "metric"], descending=[True, True, False])
     usage = analyze_usage(store, snapshot_id, model, metrics, labels_by_metric)
+    wanted = pl.concat(
+        [_risky_sets(drops, risky_set), keep_used_candidates(usage.metrics).select("metric", "dropped")]
+    )
+    uncounted = uncounted_keep_sets(store, snapshot_id, wanted)
     logs = analyze_logs(store, snapshot_id, model)
     traces = analyze_traces(store, snapshot_id, model, policies, constraints)
     # before masking: cost rows name metrics, teams, labels and templates, never label values
@@ -158,6 +169,7 @@ def snapshot_findings(
         trends=trends,
         timings=json.loads(row["stage_timings"]) if row["stage_timings"] else {},
         values_masked=False,
+        uncounted_keep_sets=uncounted,
     )
 
 

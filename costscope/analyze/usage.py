@@ -265,7 +265,9 @@ def analyze_usage(
         [snapshot_id],
     )
     samples = store.query(
-        "SELECT DISTINCT metric, family FROM metric_series WHERE snapshot_id = ?", [snapshot_id]
+        "SELECT DISTINCT metric, family FROM metric_series WHERE snapshot_id = $snap"
+        " UNION SELECT DISTINCT metric, family FROM counted_series WHERE snapshot_id = $snap",
+        {"snap": snapshot_id},
     )
     family_of = dict(zip(samples["metric"], samples["family"], strict=True))
     labels_of = {m: set(v) for m, v in labels_by_metric.items()}
@@ -345,10 +347,8 @@ _KEEP_SCHEMA: dict[str, Any] = {
 _KEEP_EMPTY = pl.DataFrame(schema=_KEEP_SCHEMA)
 
 
-def _keep_used(
-    store: Store, snapshot_id: int, model: CostModel, usage: pl.DataFrame, metrics: pl.DataFrame
-) -> pl.DataFrame:
-    """Per used metric with labels nothing needs: the exact series left keeping only the needed ones."""
+def keep_used_candidates(usage: pl.DataFrame) -> pl.DataFrame:
+    """Per used metric: the labels nothing reads (``dropped``, never job/instance/le) and those kept."""
     candidates = usage.filter(pl.col("status") == "used").select(
         "metric",
         pl.col("labels_unused").list.filter(~pl.element().is_in(list(NEVER_DROPPED))).alias("dropped"),
@@ -358,10 +358,18 @@ def _keep_used(
         .list.unique()
         .list.sort(),
     )
-    candidates = candidates.filter(pl.col("dropped").list.len() > 0)
+    return candidates.filter(pl.col("dropped").list.len() > 0)
+
+
+def _keep_used(
+    store: Store, snapshot_id: int, model: CostModel, usage: pl.DataFrame, metrics: pl.DataFrame
+) -> pl.DataFrame:
+    """Per used metric with labels nothing needs: the exact series left keeping only the needed ones."""
+    candidates = keep_used_candidates(usage)
     if candidates.is_empty():
         return _KEEP_EMPTY
     after = keep_only(store, snapshot_id, candidates.explode("dropped").rename({"dropped": "label"}))
+    after = after.filter(pl.col("series_after").is_not_null())  # not counted by its backend yet
     cost = metrics.select("metric", "series", "monthly_cost")
     return (
         candidates.join(after, on="metric")
@@ -386,4 +394,4 @@ def _keep_used(
     )
 
 
-__all__ = ["Reader", "Usage", "analyze_usage"]
+__all__ = ["Reader", "Usage", "analyze_usage", "keep_used_candidates"]

@@ -8,6 +8,7 @@ and they are resolved here into ``Secret`` values that never print.
 
 from costscope.config.discover import DEFAULT_CONFIG, config_path, discover_config, load_config
 from costscope.config.model import (
+    COLLECT_MODES,
     DEFAULT_CONCURRENCY,
     DEFAULT_LOOKBACK_S,
     DEFAULT_RETRIES,
@@ -21,6 +22,7 @@ from costscope.config.model import (
 from costscope.config.parse import parse_config
 
 __all__ = [
+    "COLLECT_MODES",
     "DEFAULT_CONCURRENCY",
     "DEFAULT_CONFIG",
     "DEFAULT_LOOKBACK_S",

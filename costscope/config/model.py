@@ -24,6 +24,12 @@ DEFAULT_RETRIES = 3
 DEFAULT_LOOKBACK_S = 3600.0
 
 
+COLLECT_MODES = ("series", "counts", "auto")
+DEFAULT_COLLECT_THRESHOLD = 2_000_000  # auto: count inside the backend from this many series
+DEFAULT_EXACT_TOP = 200  # counts: exact label economics for this many of the largest metrics
+DEFAULT_MAX_QUERIES = 100_000  # counts: queries one run may send one backend
+
+
 @dataclass(frozen=True)
 class Auth:
     """Credentials for one source; every value is a ``Secret`` from env or file."""
@@ -62,6 +68,10 @@ class SourceConfig:
     sample_lines: int = 1000  # loki: lines read per service for template mining
     files: tuple[Path, ...] = ()  # the files of a folder found to be of this kind (by content)
     duration_s: float | None = None  # tap: how long to listen (None: until interrupted)
+    collect: str = "auto"  # Prometheus APIs: pull every series, or count inside the backend
+    collect_threshold: int = DEFAULT_COLLECT_THRESHOLD
+    exact_top: int = DEFAULT_EXACT_TOP
+    max_queries: int = DEFAULT_MAX_QUERIES
 
     @property
     def location(self) -> str:

@@ -11,8 +11,12 @@ from pathlib import Path
 
 from costscope.config.fields import auth_at, opt, path_at, url_at
 from costscope.config.model import (
+    COLLECT_MODES,
+    DEFAULT_COLLECT_THRESHOLD,
     DEFAULT_CONCURRENCY,
+    DEFAULT_EXACT_TOP,
     DEFAULT_LOOKBACK_S,
+    DEFAULT_MAX_QUERIES,
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT_S,
     Auth,
@@ -46,6 +50,10 @@ _SOURCE_KEYS = (
     "lenient",
     "lookback",
     "duration",
+    "collect",
+    "collect_threshold",
+    "exact_top",
+    "max_queries",
 )
 
 
@@ -91,7 +99,20 @@ def _source(at: YamlAt, index: int, base_dir: Path) -> SourceConfig:
         header=opt(f, "header", _header, None),
         sample_lines=opt(f, "sample_lines", lambda a: a.integer(0, 100_000), 1000),
         duration_s=opt(f, "duration", YamlAt.duration, None),
+        collect=opt(f, "collect", _collect_mode, "auto"),
+        collect_threshold=opt(
+            f, "collect_threshold", lambda a: a.integer(0, 10**12), DEFAULT_COLLECT_THRESHOLD
+        ),
+        exact_top=opt(f, "exact_top", lambda a: a.integer(0, 1_000_000), DEFAULT_EXACT_TOP),
+        max_queries=opt(f, "max_queries", lambda a: a.integer(1, 10**9), DEFAULT_MAX_QUERIES),
     )
+
+
+def _collect_mode(at: YamlAt) -> str:
+    mode = at.string()
+    if mode not in COLLECT_MODES:
+        raise at.fail(f"unknown collection mode {mode!r} (allowed: {', '.join(COLLECT_MODES)})")
+    return mode
 
 
 def _header(at: YamlAt) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 from costscope.config import SourceConfig
 from costscope.credentials import redact_url
 from costscope.errors import CostscopeError, InputWarning, SourceError
+from costscope.ingest.counts import choose_mode, collect_counts, record_mode
 from costscope.ingest.logs import LogsWriter
 from costscope.ingest.metrics import MetricsWriter
 from costscope.ingest.reading import Progress, Reading, api_client, files_of
@@ -150,6 +151,13 @@ def _prometheus_api(r: Reading) -> None:
         info = detect(client, r.kind)
         r.flavour, r.version = info.flavour, info.version
         api = PrometheusApiSource(client, info.flavour, r.progress)
+        mode, reason = choose_mode(r.source, client, api)
+        if mode == "counts":
+            r.snapshot.append(
+                "scrape_stats", collect_counts(r.snapshot, r.writer, api, reason, r.group_labels, r.errors)
+            )
+            return
+        record_mode(r.snapshot, r.source, mode, reason)
         try:
             r.snapshot.append("scrape_stats", api.collect(r.writer))
         finally:
@@ -185,15 +193,19 @@ def collect(
     snapshot: SnapshotWriter,
     progress: Progress | None = None,
     record: Path | None = None,
+    group_labels: tuple[str, ...] = ("job",),
 ) -> tuple[SourceResult, list[CostscopeError]]:
     """Read one source into the snapshot; on failure keep what was read and return the errors.
 
     With ``record``, an API source's answers are also written to ``record/<source name>/``, a
     recording that can be analyzed again offline (credentials are never part of it).
+    ``group_labels``: the labels a backend counted inside itself groups series by (job and the
+    ownership rules' labels).
     """
     started = time.monotonic()
     location = redact_url(source.location) if source.url else source.location
     r = Reading(source, source.kind, snapshot, MetricsWriter(snapshot, source.name), record, progress)
+    r.group_labels = group_labels
     r.flavour = source.kind
     try:
         r.kind = r.flavour = infer_kind(source)

@@ -26,11 +26,18 @@ DEFAULT_BATCH = 50_000
 APPEND_ROWS = 500_000  # rows gathered before one append: DuckDB appends fewer, larger batches faster
 HASH_SEED = 0x636F_7374  # "cost"
 
+# series pulled one by one, or counted by the backend (collect: counts): one source has either
 _META = """
 INSERT INTO metric_meta (snapshot_id, source, metric, type, help, unit, temporality, series)
-SELECT $snap, $source, s.family, m.type, m.help, m.unit, m.temporality, count(DISTINCT s.series_id)
-FROM metric_series s LEFT JOIN _cs_meta m USING (family)
-WHERE s.snapshot_id = $snap AND s.source = $source
+WITH s AS (
+    SELECT family, count(DISTINCT series_id) AS series FROM metric_series
+    WHERE snapshot_id = $snap AND source = $source GROUP BY family
+    UNION ALL
+    SELECT family, sum(series) AS series FROM counted_series
+    WHERE snapshot_id = $snap AND source = $source GROUP BY family
+)
+SELECT $snap, $source, s.family, m.type, m.help, m.unit, m.temporality, sum(s.series)
+FROM s LEFT JOIN _cs_meta m USING (family)
 GROUP BY s.family, m.type, m.help, m.unit, m.temporality
 """
 _SERIES_COLUMNS = ("metric", "family", "series_id")

@@ -34,6 +34,7 @@ class Reading:
     skipped: int = 0  # exposition lines skipped (lenient)
     flavour: str | None = None
     version: str | None = None
+    group_labels: tuple[str, ...] = ("job",)  # counts mode: series per job and ownership labels
 
 
 def files_of(r: Reading) -> tuple[Path, ...]:

@@ -17,6 +17,9 @@ Tables by signal (the place each later capability writes to):
 - traces: ``trace_operations`` (span/trace rates per service and operation), ``spans``
 - findings: ``recommendations`` (findings are data, written back like any other result)
 - trends: ``snapshot_costs`` (each snapshot's cost per signal and dimension, for comparisons)
+- metrics counted by the backend (``collect: counts``): ``counted_series``, ``counted_groups``,
+  ``counted_labels``, ``counted_keep_sets``, ``counted_points``, ``counted_pairs``,
+  ``counted_label_values`` and ``count_runs`` (what it asked of the backend)
 """
 
 from __future__ import annotations
@@ -272,6 +275,79 @@ MIGRATIONS: tuple[Migration, ...] = (
             skipped     BIGINT NOT NULL,    -- lines that were not query entries
             first_at    DOUBLE,             -- the time the log covers, unix seconds
             last_at     DOUBLE
+        );
+        """,
+    ),
+    Migration(
+        9,
+        "metrics counted inside the backend with PromQL (collect: counts), and what that asked of it",
+        """
+        CREATE TABLE counted_series (        -- series per sample name
+            snapshot_id INTEGER NOT NULL,
+            source      VARCHAR NOT NULL,
+            metric      VARCHAR NOT NULL,
+            family      VARCHAR NOT NULL,
+            series      BIGINT NOT NULL
+        );
+        CREATE TABLE counted_groups (        -- series per job and ownership-rule label values
+            snapshot_id  INTEGER NOT NULL,
+            source       VARCHAR NOT NULL,
+            family       VARCHAR NOT NULL,
+            group_labels VARCHAR[] NOT NULL,
+            group_values VARCHAR[] NOT NULL,  -- '' where a series lacks the label
+            series       BIGINT NOT NULL
+        );
+        CREATE TABLE counted_labels (        -- per family x label
+            snapshot_id  INTEGER NOT NULL,
+            source       VARCHAR NOT NULL,
+            family       VARCHAR NOT NULL,
+            label        VARCHAR NOT NULL,
+            label_values BIGINT NOT NULL,
+            carriers     BIGINT NOT NULL,     -- series that carry the label
+            series_after BIGINT,              -- series left without it; null: not counted
+            coverage     VARCHAR NOT NULL     -- exact | cardinality_only
+        );
+        CREATE TABLE counted_keep_sets (     -- series left when several labels go at once
+            snapshot_id  INTEGER NOT NULL,
+            source       VARCHAR NOT NULL,
+            family       VARCHAR NOT NULL,
+            dropped      VARCHAR[] NOT NULL,  -- sorted
+            series_after BIGINT NOT NULL
+        );
+        CREATE TABLE counted_points (        -- histogram buckets (le) and summary quantiles
+            snapshot_id INTEGER NOT NULL,
+            source      VARCHAR NOT NULL,
+            family      VARCHAR NOT NULL,
+            point       VARCHAR NOT NULL,
+            series      BIGINT NOT NULL
+        );
+        CREATE TABLE counted_pairs (         -- the values carried by most series, per family x label
+            snapshot_id INTEGER NOT NULL,
+            source      VARCHAR NOT NULL,
+            family      VARCHAR NOT NULL,
+            label       VARCHAR NOT NULL,
+            value       VARCHAR NOT NULL,
+            series      BIGINT NOT NULL
+        );
+        CREATE TABLE counted_label_values (  -- per label over every metric: distinct values, a sample
+            snapshot_id  INTEGER NOT NULL,
+            source       VARCHAR NOT NULL,
+            label        VARCHAR NOT NULL,
+            label_values BIGINT NOT NULL,
+            sample       VARCHAR[] NOT NULL
+        );
+        CREATE TABLE count_runs (
+            snapshot_id  INTEGER NOT NULL,
+            source       VARCHAR NOT NULL,
+            mode         VARCHAR NOT NULL,    -- series | counts
+            reason       VARCHAR NOT NULL,    -- why this mode (auto says what it estimated)
+            evaluated_at DOUBLE,              -- unix seconds every count was evaluated at
+            lookback_s   DOUBLE,
+            top_n        INTEGER,
+            queries      BIGINT NOT NULL DEFAULT 0,
+            samples      BIGINT,              -- samples the backend reported touching
+            seconds      DOUBLE,              -- summed query time
+            slowest      JSON                 -- [{query, seconds}]
         );
         """,
     ),
