@@ -10,6 +10,7 @@ Examples
 from __future__ import annotations
 
 import builtins
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -151,15 +152,19 @@ def analyze(
     db: str | Path | None = None,
     config: str | Path | None = None,
     show_values: bool = False,
+    collect: str | None = None,
 ) -> Workspace:
     """Collect ``sources`` into a new snapshot of ``db``, analyze it, and return the workspace.
 
     The config is found as the CLI finds it (``config``, ``$COSTSCOPE_CONFIG``, ./costscope.yaml),
-    so the same sources give the same analysis from a notebook as from ``costscope analyze``.
+    so the same sources give the same analysis from a notebook as from ``costscope analyze``;
+    ``collect`` is ``--collect`` (series, counts or auto for Prometheus-compatible APIs).
     """
     from costscope.run import run_analysis
 
     cfg = discover_config(config)
+    if collect is not None:
+        cfg = dataclasses.replace(cfg, collect=collect)
     path = Path(db) if db is not None else default_db_path()
     with Store.open(path) as store:
         _, analysis = run_analysis(store, builtins.list(sources), cfg, show_values=show_values)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from costscope.analyze import Analysis, masked, snapshot_findings
 from costscope.analyze.trends import WEEK_S
-from costscope.config import Config, OwnershipRule
+from costscope.config import COLLECT_MODES, Config, OwnershipRule
 from costscope.errors import CostscopeError, InputError, InputWarning, SourceError
 from costscope.ingest import collect
 from costscope.ingest.counts import count_keep_sets
@@ -129,6 +129,10 @@ def collect_snapshot(
     cfg = config or Config()
     resolution = _targets(sources, cfg, kind)
     targets = resolution.sources
+    if cfg.collect is not None:
+        if cfg.collect not in COLLECT_MODES:
+            raise InputError(f"collect must be one of {', '.join(COLLECT_MODES)}, not {cfg.collect!r}")
+        targets = [replace(s, collect=cfg.collect) for s in targets]
     run_id = run_id or new_run_id()
     timer = StageTimer()
     infos = [SourceInfo(s.name, s.kind, s.location) for s in targets]

@@ -38,8 +38,8 @@ def counted_fleet(seed: int = 11, scale: int = 1, timestamp_ms: int | None = Non
         lines.append(f"db_query_seconds_sum{{{base}}} 1{ts}")
         lines.append(f"db_query_seconds_count{{{base}}} 1{ts}")
     lines.append("# TYPE queue_depth gauge")
-    for q in range(40 * scale):
-        owner = "payments" if q % 4 == 0 else "search"
-        lines.append(f'queue_depth{{job="queue",queue="q{q}",team="{owner}",shard="{q % 5}"}} {q}{ts}')
+    for n in range(40 * scale):
+        owner = "payments" if n % 4 == 0 else "search"
+        lines.append(f'queue_depth{{job="queue",queue="q{n}",team="{owner}",shard="{n % 5}"}} {n}{ts}')
     lines.append(f'up_thing{{instance="a"}} 1{ts}')  # a metric without a job
     return "\n".join(lines) + "\n"

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from costscope.cli.app import (
+    CollectOpt,
     ConfigOpt,
     DbOpt,
     KindOpt,
@@ -62,6 +63,7 @@ def analyze(
         Path | None,
         typer.Option("--markdown", help="Also write a Markdown summary (chat, PR comment) to FILE."),
     ] = None,
+    collect: CollectOpt = None,
 ) -> None:
     """Collect SOURCEs into a new snapshot, rank what costs most, and write the report.
 
@@ -71,6 +73,7 @@ def analyze(
     err = Console(stderr=True, no_color=no_color, highlight=False)
     try:
         cfg, run_id = start(sources, config, log_format, verbose, err, quiet)
+        cfg = with_collect(cfg, collect)
     except CostscopeError as exc:
         fail(exc, err)
     analyze_and_render(
@@ -156,6 +159,7 @@ def scrape(
             "--record", help="Also save every API answer under DIR/<source>/, to analyze offline later."
         ),
     ] = None,
+    collect: CollectOpt = None,
 ) -> None:
     """Collect SOURCEs into a new snapshot without analyzing them (for scheduled collection)."""
     from costscope.run import collect_snapshot
@@ -163,6 +167,7 @@ def scrape(
     err = Console(stderr=True, no_color=no_color, highlight=False)
     try:
         cfg, run_id = start(sources, config, log_format, verbose, err, quiet)
+        cfg = with_collect(cfg, collect)
         with open_store(db, lock_timeout) as store:
             run = collect_snapshot(store, sources or [], cfg, kind=kind, run_id=run_id, record=record)
             series = store.snapshot_sources(run.snapshot_id)["series"].sum()
@@ -182,3 +187,8 @@ def scrape(
             raise typer.Exit(EXIT_SOURCE_FAILED)
     except CostscopeError as exc:
         fail(exc, err)
+
+
+def with_collect(cfg: Config, collect: str | None) -> Config:
+    """``cfg`` with ``--collect`` applied to every Prometheus-compatible API source."""
+    return cfg if collect is None else replace(cfg, collect=collect)

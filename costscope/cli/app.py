@@ -72,6 +72,14 @@ DbOpt = Annotated[
 KindOpt = Annotated[
     str, typer.Option("--kind", help=f"Force the kind of every SOURCE: {', '.join(SOURCE_KINDS)}.")
 ]
+CollectOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--collect",
+        help="Prometheus-compatible APIs: series (pull every series), counts (count inside the backend)"
+        " or auto (counts from collect_threshold series); overrides costscope.yaml.",
+    ),
+]
 LogFormatOpt = Annotated[str, typer.Option("--log-format", help="Logs on stderr: human or json.")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]

@@ -111,6 +111,7 @@ class Config:
     sampling_policies: tuple[Policy, ...] = DEFAULT_POLICIES
     sampling_constraints: Constraints = field(default_factory=Constraints)
     push: PushTarget | None = None
+    collect: str | None = None  # --collect: the mode of every Prometheus-compatible API source
 
     def secrets(self) -> list[Secret]:
         """Every secret the configuration resolved."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import polars as pl
@@ -63,9 +64,30 @@ def _headline_and_problems(analysis: Analysis, console: Console) -> None:
             console.print(
                 f"  … and {warnings.height - MAX_WARNINGS} more (the report's data quality lists all)"
             )
+    _counted(analysis, console)
     skipped = int(analysis.sources["skipped_lines"].sum()) if analysis.sources.height else 0
     if skipped:
         console.print(f"[yellow]{skipped:,} malformed line(s) skipped (lenient mode)[/]")
+
+
+def _counted(analysis: Analysis, console: Console) -> None:
+    """Sources counted inside their backend: why, and what it asked of the backend."""
+    if "collect" not in analysis.sources.columns:
+        return
+    for row in analysis.sources.filter(pl.col("collect") == "counts").iter_rows(named=True):
+        samples = f", {row['query_samples']:,} samples touched" if row["query_samples"] is not None else ""
+        slowest = json.loads(row["slowest_queries"] or "[]")
+        worst = f"; slowest {slowest[0]['seconds']:.2f} s" if slowest else ""
+        console.print(
+            f"{escape(row['source'])}: counted inside the backend ({escape(row['collect_reason'])}):"
+            f" {row['queries']:,} queries, {row['query_seconds'] or 0:.1f} s{samples}{worst}",
+            soft_wrap=True,
+        )
+    if analysis.uncounted_keep_sets.height:
+        console.print(
+            f"[yellow]{analysis.uncounted_keep_sets.height} keep set(s) not counted by their backend"
+            " (their savings are left out)[/]"
+        )
 
 
 def _bill(analysis: Analysis, console: Console) -> None:

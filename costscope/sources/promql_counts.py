@@ -33,7 +33,7 @@ from typing import Any, Protocol, TypeVar
 
 import polars as pl
 
-from costscope.errors import CostscopeError, SourceError
+from costscope.errors import CostscopeError, InputWarning, SourceError
 from costscope.sources.http import HttpClient
 from costscope.sources.prometheus_api import PrometheusApiSource, family_of, infer_families
 
@@ -93,8 +93,8 @@ class Count:
     """One number (or one per group of ``by``) the backend computes over a family's series.
 
     ``outer`` holds ``{x}`` where the family's series go; ``member`` is a matcher every member
-    selector carries. A refused query is split only by ``split_only`` when set (a distinct count
-    of that label), else by any label but ``never_split`` (the labels it drops).
+    selector carries. A refused query is split only by ``split_only`` when set (``outer`` is then
+    the distinct count of that label), else by any label but ``never_split`` (the labels it drops).
     """
 
     names: tuple[str, ...]
@@ -261,6 +261,11 @@ class PromqlCounter:
     def _part(
         self, count: Count, matchers: tuple[str, ...], label: str, values: list[str], depth: int
     ) -> dict[tuple[str, ...], float]:
+        if len(values) == 1 and count.split_only == label:
+            # one value of the label being counted: one distinct value, if any series in the window has it
+            present = Count(count.names, "count({x})", count.member)
+            found = self.evaluate(present, (*matchers, _equal(label, values[0])), depth + 1).get((), 0.0)
+            return {(): 1.0} if found else {}
         if len(values) == 1:
             return self.evaluate(count, (*matchers, _equal(label, values[0])), depth + 1)
         member = (*matchers, _one_of(label, values), *((count.member,) if count.member else ()))
@@ -436,9 +441,17 @@ class BackendCounts:
                     Count(names, f"count(count without ({lb}) ({{x}}))", never_split=frozenset({lb}))
                 )
             # the most common values: never split (a part's top values are not the whole's)
-            rows = self.counter.instant(
-                f"topk({TOP_VALUES}, count by ({lb}) ({self.counter.series_of(names, [has])}))"
-            )
+            try:
+                rows = self.counter.instant(
+                    f"topk({TOP_VALUES}, count by ({lb}) ({self.counter.series_of(names, [has])}))"
+                )
+            except QueryTooLarge:
+                self.errors.append(
+                    InputWarning(
+                        f"{f}: the most common values of {lb} not counted (over the server's query limits)"
+                    )
+                )
+                return {}
             return {(labels_.get(lb, ""),): v for labels_, v in rows}
 
         found: dict[tuple[str, str, str], dict[tuple[str, ...], float]] = {

@@ -231,7 +231,11 @@ class Store:
     def snapshot_sources(self, snapshot_id: int) -> pl.DataFrame:
         """How each source of one snapshot ended."""
         return self.query(
-            "SELECT source, kind, location, flavour, version, status, series, skipped_lines, seconds"
-            " FROM snapshot_sources WHERE snapshot_id = ? ORDER BY source",
+            "SELECT s.source, s.kind, s.location, s.flavour, s.version, s.status, s.series, s.skipped_lines,"
+            " s.seconds, c.mode AS collect, c.reason AS collect_reason, c.queries, c.samples AS query_samples,"
+            " c.seconds AS query_seconds, c.slowest::VARCHAR AS slowest_queries"
+            " FROM snapshot_sources s"
+            " LEFT JOIN count_runs c ON c.snapshot_id = s.snapshot_id AND c.source = s.source"
+            " WHERE s.snapshot_id = ? ORDER BY s.source",
             [snapshot_id],
         )

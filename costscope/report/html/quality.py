@@ -43,8 +43,10 @@ def quality_section(a: Analysis) -> str:
                 ("status", "status"),
                 ("series", "series"),
                 ("skipped_lines", "skipped lines"),
+                ("collect", "collected as"),
+                ("queries", "queries"),
             ],
-            {"series", "skipped_lines"},
+            {"series", "skipped_lines", "queries"},
         )
     )
     return "".join(quality)
