@@ -186,7 +186,38 @@ INVALID = [
         "sources[0].sample_lines",
         "integer from 0 to 100000",
     ),
+    (
+        "sources:\n  - url: http://x\n    collect: everything\n",
+        3,
+        "sources[0].collect",
+        "unknown collection mode",
+    ),
+    ("sources:\n  - url: http://x\n    exact_top: -1\n", 3, "sources[0].exact_top", "integer from 0"),
+    ("sources:\n  - url: http://x\n    max_queries: 0\n", 3, "sources[0].max_queries", "integer from 1"),
+    ("sources:\n  - url: http://x\n    tenants: []\n", 3, "sources[0].tenants", "tenants is empty"),
+    (
+        "sources:\n  - url: http://x\n    tenant: a\n    tenants: [b]\n",
+        4,
+        "sources[0].tenants",
+        "either tenant or tenants",
+    ),
 ]
+
+
+def test_counts_settings_and_one_source_per_tenant() -> None:
+    cfg = parse_config(
+        "sources:\n  - name: mimir\n    url: http://x\n    collect: counts\n    exact_top: 50\n"
+        "    max_queries: 900\n    collect_threshold: 10\n    tenants: [team-a, team-b]\n",
+        file="costscope.yaml",
+    )
+    assert [(s.name, s.tenant) for s in cfg.sources] == [
+        ("mimir/team-a", "team-a"),
+        ("mimir/team-b", "team-b"),
+    ]
+    assert {(s.collect, s.exact_top, s.max_queries, s.collect_threshold) for s in cfg.sources} == {
+        ("counts", 50, 900, 10)
+    }
+    assert parse_config("sources:\n  - url: http://x\n", file="c.yaml").sources[0].collect == "auto"
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ the file, the line and the dotted field (``sources[0].auth.bearer_token_env``).
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from costscope.config.fields import auth_at, opt, path_at, url_at
@@ -41,6 +42,7 @@ _SOURCE_KEYS = (
     "path",
     "path_prefix",
     "tenant",
+    "tenants",
     "headers",
     "auth",
     "tls",
@@ -115,6 +117,19 @@ def _collect_mode(at: YamlAt) -> str:
     return mode
 
 
+def _tenants(at: YamlAt, source: SourceConfig) -> list[SourceConfig]:
+    """A multi-tenant backend (Mimir, Cortex, Thanos receive) as one source per tenant (``name/tenant``)."""
+    f = at.mapping(_SOURCE_KEYS)
+    if "tenants" not in f:
+        return [source]
+    if "tenant" in f:
+        raise f["tenants"].fail("give either tenant or tenants, not both")
+    names = [t.string() for t in f["tenants"].items()]
+    if not names:
+        raise f["tenants"].fail("tenants is empty")
+    return [replace(source, name=f"{source.name}/{t}", tenant=t) for t in names]
+
+
 def _header(at: YamlAt) -> str:
     text = at.string()
     if "<Content>" not in text or not text.rstrip().endswith("<Content>"):
@@ -166,10 +181,10 @@ def parse_config(text: str, file: str = "<config>", base_dir: Path | None = None
     f = top.mapping(("sources", "pricing", "ownership", "sampling", "push"))
     sources: list[SourceConfig] = []
     for i, item in enumerate(f["sources"].items() if "sources" in f else ()):
-        source = _source(item, i, base)
-        if any(s.name == source.name for s in sources):
-            raise item.fail(f"duplicate source name {source.name!r}")
-        sources.append(source)
+        for source in _tenants(item, _source(item, i, base)):
+            if any(s.name == source.name for s in sources):
+                raise item.fail(f"duplicate source name {source.name!r}")
+            sources.append(source)
     policies, constraints = (
         _sampling(f["sampling"], base) if "sampling" in f else (DEFAULT_POLICIES, Constraints())
     )

@@ -380,9 +380,9 @@ class BackendCounts:
             if ls is not None
         )
         self._groups(sink, families)
-        self._label_stats(sink, families, labels, per_family)
+        pairs = self._label_stats(sink, families, labels, per_family)
         self._points(sink, families)
-        self._label_values(sink, sorted({lb for ls in labels.values() for lb in ls}))
+        self._label_values(sink, labels, pairs)
         for family, (type_, help_, unit) in self.meta.items():
             sink.metadata(family, type_, help_, unit)
         return self.api.scrape_stats().with_columns(source=pl.lit(self.client.source.name))
@@ -413,7 +413,7 @@ class BackendCounts:
 
     def _label_stats(
         self, sink: CountsSink, families: list[str], labels: dict[str, list[str]], series: dict[str, int]
-    ) -> None:
+    ) -> list[dict[str, Any]]:
         top = set(sorted(families, key=lambda f: (-series[f], f))[: self.top_n])
         work: list[tuple[str, str, str]] = []
         for f in families:
@@ -485,6 +485,7 @@ class BackendCounts:
                 schema={"family": pl.String, "label": pl.String, "value": pl.String, "series": pl.Int64},
             ),
         )
+        return pairs
 
     def _points(self, sink: CountsSink, families: list[str]) -> None:
         work = []
@@ -509,11 +510,29 @@ class BackendCounts:
             pl.DataFrame(rows, schema={"family": pl.String, "point": pl.String, "series": pl.Int64}),
         )
 
-    def _label_values(self, sink: CountsSink, labels: list[str]) -> None:
+    def _label_values(
+        self, sink: CountsSink, labels: dict[str, list[str]], pairs: list[dict[str, Any]]
+    ) -> None:
+        """Distinct values of each label over every metric carrying it: one union query per label
+        (never the values themselves); the sample for classifying them is the common values counted."""
+        names: dict[str, list[str]] = {}
+        for f, ls in labels.items():
+            for lb in ls:
+                if is_identifier(lb):
+                    names.setdefault(lb, []).extend(self.families[f])
+        seen: dict[str, set[str]] = {}
+        for p in pairs:
+            seen.setdefault(p["label"], set()).add(p["value"])
         rows = []
-        for lb, values in self._each(labels, lambda lb: self.counter.label_values(lb)):
-            if values is not None:
-                rows.append({"label": lb, "label_values": len(values), "sample": value_sample(values)})
+        for lb, result in self._each(
+            sorted(names),
+            lambda lb: self.counter.evaluate(
+                Count(tuple(names[lb]), f"count(count by ({lb}) ({{x}}))", f'{lb}!=""', split_only=lb)
+            ),
+        ):
+            if result is not None:
+                sample = value_sample(seen.get(lb, ()))
+                rows.append({"label": lb, "label_values": int(result.get((), 0.0)), "sample": sample})
         sink.counted(
             "counted_label_values",
             pl.DataFrame(

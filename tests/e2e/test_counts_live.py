@@ -193,7 +193,9 @@ def test_cli_auto_picks_counts_above_the_threshold_and_says_why(
 
     _vm_data(victoria_metrics, counted_fleet(timestamp_ms=int((time.time() - 120) * 1000)))
     cfg = tmp_path / "costscope.yaml"
-    cfg.write_text(f"sources:\n  - name: vm\n    url: {victoria_metrics.url}\n    collect_threshold: 100\n")
+    cfg.write_text(
+        f"sources:\n  - name: vm\n    url: {victoria_metrics.url}\n    collect_threshold: 100\n    exact_top: 1\n"
+    )
     runner = CliRunner()
     args = [
         "analyze",
@@ -217,3 +219,7 @@ def test_cli_auto_picks_counts_above_the_threshold_and_says_why(
     assert json.loads((tmp_path / "b.json").read_text())["sources"][0]["collect"] == "series"
     bad = runner.invoke(app, [*args, "--collect", "everything"])
     assert bad.exit_code == 2 and "collect must be one of series, counts, auto" in bad.output
+    drops = json.loads((tmp_path / "a.json").read_text())["label_drops"]
+    coverage = {d["coverage"] for d in drops}
+    assert coverage == {"exact", "cardinality_only"}  # exact economics for the largest metric only
+    assert all(d["series_after"] is None for d in drops if d["coverage"] == "cardinality_only")
