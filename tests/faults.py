@@ -42,6 +42,7 @@ class FaultProxy:
     requests: list[tuple[float, str]] = field(default_factory=list)
     in_flight: int = 0
     max_in_flight: int = 0
+    bytes_sent: int = 0  # response bodies passed on, uncompressed
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def pick(self, path: str) -> Fault | None:
@@ -99,6 +100,8 @@ def fault_proxy(upstream: str, faults: list[Fault] | None = None) -> Iterator[tu
                 return
             upstream = client.get(proxy.upstream + self.path, headers={"Accept-Encoding": "identity"})
             body = upstream.content
+            with proxy.lock:
+                proxy.bytes_sent += len(body)
             self.send_response(upstream.status_code)
             self.send_header("Content-Type", upstream.headers.get("Content-Type", "application/json"))
             self.send_header("Content-Length", str(len(body)))

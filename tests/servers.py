@@ -173,8 +173,10 @@ def prometheus(
 
 
 @contextmanager
-def victoria_metrics(workdir: Path, extra_args: list[str] | None = None) -> Iterator[Server]:
-    """A single-node VictoriaMetrics."""
+def victoria_metrics(
+    workdir: Path, extra_args: list[str] | None = None, cache: bool = False
+) -> Iterator[Server]:
+    """A single-node VictoriaMetrics (its query cache off unless ``cache``: tests see fresh data at once)."""
     binary = require_binary("victoria-metrics")
     port = free_port()
     argv = [
@@ -182,7 +184,7 @@ def victoria_metrics(workdir: Path, extra_args: list[str] | None = None) -> Iter
         f"-storageDataPath={workdir / 'vm-data'}",
         f"-httpListenAddr=127.0.0.1:{port}",
         "-retentionPeriod=100y",
-        "-search.disableCache",
+        *([] if cache else ["-search.disableCache"]),
         *(extra_args or []),
     ]
     with running("victoria-metrics", argv, f"http://127.0.0.1:{port}", "/health", workdir) as server:

@@ -103,6 +103,7 @@ class Count:
     by: tuple[str, ...] = ()
     split_only: str | None = None
     never_split: frozenset[str] = frozenset()
+    merged: bool = False  # see PromqlCounter.series_of
 
 
 @dataclass
@@ -203,8 +204,15 @@ class PromqlCounter:
         """A series selector for ``names`` (one of them) with ``matchers``."""
         return "{" + ",".join((_one_of("__name__", names), *matchers)) + "}"
 
-    def series_of(self, names: Sequence[str], matchers: Sequence[str] = ()) -> str:
-        """PromQL for the family's series active in the window, one tagged member per name."""
+    def series_of(self, names: Sequence[str], matchers: Sequence[str] = (), merged: bool = False) -> str:
+        """PromQL for the family's series active in the window, one tagged member per name.
+
+        ``merged``: one selector for every name, for a count that groups by a label anyway and a
+        server that allows series of several names to meet once the name is gone (VictoriaMetrics;
+        Prometheus refuses it), four times faster there than the tagged union.
+        """
+        if merged and len(names) > 1:
+            return f"last_over_time({self.selector(names, matchers)}[{self.range}])"
         members = []
         for name in names:
             inner = f"last_over_time({self.selector([name], matchers)}[{self.range}])"
@@ -218,7 +226,7 @@ class PromqlCounter:
     ) -> dict[tuple[str, ...], float]:
         """The count (per group of ``count.by``), split by a label's values where the server refuses it."""
         member = (*matchers, count.member) if count.member else matchers
-        query = count.outer.replace("{x}", self.series_of(count.names, member))
+        query = count.outer.replace("{x}", self.series_of(count.names, member, count.merged))
         try:
             rows = self.instant(query)
         except QueryTooLarge as exc:
@@ -270,7 +278,7 @@ class PromqlCounter:
             return self.evaluate(count, (*matchers, _equal(label, values[0])), depth + 1)
         member = (*matchers, _one_of(label, values), *((count.member,) if count.member else ()))
         try:
-            rows = self.instant(count.outer.replace("{x}", self.series_of(count.names, member)))
+            rows = self.instant(count.outer.replace("{x}", self.series_of(count.names, member, count.merged)))
         except QueryTooLarge:
             half = len(values) // 2
             halves = self._part(count, matchers, label, values[:half], depth)
@@ -380,9 +388,9 @@ class BackendCounts:
             if ls is not None
         )
         self._groups(sink, families)
-        pairs = self._label_stats(sink, families, labels, per_family)
+        widths, pairs = self._label_stats(sink, families, labels, per_family)
         self._points(sink, families)
-        self._label_values(sink, labels, pairs)
+        self._label_values(sink, labels, widths, pairs)
         for family, (type_, help_, unit) in self.meta.items():
             sink.metadata(family, type_, help_, unit)
         return self.api.scrape_stats().with_columns(source=pl.lit(self.client.source.name))
@@ -413,7 +421,7 @@ class BackendCounts:
 
     def _label_stats(
         self, sink: CountsSink, families: list[str], labels: dict[str, list[str]], series: dict[str, int]
-    ) -> list[dict[str, Any]]:
+    ) -> tuple[dict[tuple[str, str], int], list[dict[str, Any]]]:
         top = set(sorted(families, key=lambda f: (-series[f], f))[: self.top_n])
         work: list[tuple[str, str, str]] = []
         for f in families:
@@ -485,7 +493,8 @@ class BackendCounts:
                 schema={"family": pl.String, "label": pl.String, "value": pl.String, "series": pl.Int64},
             ),
         )
-        return pairs
+        widths = {(str(r["family"]), str(r["label"])): int(str(r["label_values"])) for r in rows}
+        return widths, pairs
 
     def _points(self, sink: CountsSink, families: list[str]) -> None:
         work = []
@@ -511,28 +520,46 @@ class BackendCounts:
         )
 
     def _label_values(
-        self, sink: CountsSink, labels: dict[str, list[str]], pairs: list[dict[str, Any]]
+        self,
+        sink: CountsSink,
+        labels: dict[str, list[str]],
+        widths: dict[tuple[str, str], int],
+        pairs: list[dict[str, Any]],
     ) -> None:
-        """Distinct values of each label over every metric carrying it: one union query per label
-        (never the values themselves); the sample for classifying them is the common values counted."""
-        names: dict[str, list[str]] = {}
+        """Distinct values of each label over every metric carrying it, and a sample to classify them.
+
+        One family: its own count. Few values in each family: the values themselves from the index
+        (``/api/v1/label/L/values`` with ``match[]``, at most ``SAMPLE_VALUES`` per family). Else one
+        union query, never the values (the sample is then the common values counted).
+        """
+        families: dict[str, list[str]] = {}
         for f, ls in labels.items():
             for lb in ls:
-                if is_identifier(lb):
-                    names.setdefault(lb, []).extend(self.families[f])
+                if (f, lb) in widths:
+                    families.setdefault(lb, []).append(f)
         seen: dict[str, set[str]] = {}
         for p in pairs:
             seen.setdefault(p["label"], set()).add(p["value"])
-        rows = []
-        for lb, result in self._each(
-            sorted(names),
-            lambda lb: self.counter.evaluate(
-                Count(tuple(names[lb]), f"count(count by ({lb}) ({{x}}))", f'{lb}!=""', split_only=lb)
-            ),
-        ):
-            if result is not None:
-                sample = value_sample(seen.get(lb, ()))
-                rows.append({"label": lb, "label_values": int(result.get((), 0.0)), "sample": sample})
+
+        def one(lb: str) -> tuple[int, list[str]]:
+            fams = families[lb]
+            names = tuple(n for f in fams for n in self.families[f])
+            if len(fams) == 1:
+                return widths[(fams[0], lb)], value_sample(seen.get(lb, ()))
+            if all(widths[(f, lb)] <= SAMPLE_VALUES for f in fams):
+                values = self.counter.label_values(lb, self.counter.selector(names))
+                return len(values), value_sample(values)
+            union = Count(
+                names, f"count(count by ({lb}) ({{x}}))", f'{lb}!=""', split_only=lb,
+                merged=self.api.flavour == "victoriametrics",
+            )  # fmt: skip
+            return int(self.counter.evaluate(union).get((), 0.0)), value_sample(seen.get(lb, ()))
+
+        rows = [
+            {"label": lb, "label_values": result[0], "sample": result[1]}
+            for lb, result in self._each(sorted(families), one)
+            if result is not None
+        ]
         sink.counted(
             "counted_label_values",
             pl.DataFrame(
