@@ -83,6 +83,14 @@ def _counted(analysis: Analysis, console: Console) -> None:
             f" {row['queries']:,} queries, {row['query_seconds'] or 0:.1f} s{samples}{worst}",
             soft_wrap=True,
         )
+    drops = analysis.label_drops
+    if "coverage" in drops.columns and (drops["coverage"] == "cardinality_only").any():
+        exact = drops.filter(pl.col("coverage") == "exact")["metric"].n_unique()
+        rest = drops.filter(pl.col("coverage") == "cardinality_only")["metric"].n_unique()
+        console.print(
+            f"label economics exact for the {exact} largest counted metric(s); values and carriers only"
+            f" for {rest} more (raise exact_top to count them)"
+        )
     if analysis.uncounted_keep_sets.height:
         console.print(
             f"[yellow]{analysis.uncounted_keep_sets.height} keep set(s) not counted by their backend"

@@ -541,29 +541,53 @@ class BackendCounts:
         for p in pairs:
             seen.setdefault(p["label"], set()).add(p["value"])
 
-        def one(lb: str) -> tuple[int, list[str]]:
+        def one(lb: str) -> tuple[int, list[str], str]:
             fams = families[lb]
             names = tuple(n for f in fams for n in self.families[f])
             if len(fams) == 1:
-                return widths[(fams[0], lb)], value_sample(seen.get(lb, ()))
+                return widths[(fams[0], lb)], value_sample(seen.get(lb, ())), "exact"
             if all(widths[(f, lb)] <= SAMPLE_VALUES for f in fams):
-                values = self.counter.label_values(lb, self.counter.selector(names))
-                return len(values), value_sample(values)
-            union = Count(
+                try:
+                    values = self.counter.label_values(lb, self.counter.selector(names))
+                except SourceError:  # the index search over too many series (VictoriaMetrics' limits)
+                    union: set[str] = set()  # each metric's few values, from PromQL, joined here
+                    for f in fams:
+                        by = Count(self.families[f], f"count by ({lb}) ({{x}})", f'{lb}!=""', by=(lb,))
+                        union |= {key[0] for key in self.counter.evaluate(by)}
+                    values = sorted(union)
+                return len(values), value_sample(values), "exact"
+            union_count = Count(
                 names, f"count(count by ({lb}) ({{x}}))", f'{lb}!=""', split_only=lb,
                 merged=self.api.flavour == "victoriametrics",
             )  # fmt: skip
-            return int(self.counter.evaluate(union).get((), 0.0)), value_sample(seen.get(lb, ()))
+            try:
+                found = int(self.counter.evaluate(union_count).get((), 0.0))
+                return found, value_sample(seen.get(lb, ())), "exact"
+            except CostscopeError as exc:
+                largest = max(widths[(f, lb)] for f in fams)
+                self.errors.append(
+                    InputWarning(
+                        f"label {lb}: its distinct values over {len(fams)} metrics not counted ({exc}); the"
+                        f" largest metric's {largest:,} is used, a lower bound"
+                    )
+                )
+                return largest, value_sample(seen.get(lb, ())), "lower_bound"
 
         rows = [
-            {"label": lb, "label_values": result[0], "sample": result[1]}
+            {"label": lb, "label_values": result[0], "sample": result[1], "coverage": result[2]}
             for lb, result in self._each(sorted(families), one)
             if result is not None
         ]
         sink.counted(
             "counted_label_values",
             pl.DataFrame(
-                rows, schema={"label": pl.String, "label_values": pl.Int64, "sample": pl.List(pl.String)}
+                rows,
+                schema={
+                    "label": pl.String,
+                    "label_values": pl.Int64,
+                    "sample": pl.List(pl.String),
+                    "coverage": pl.String,
+                },
             ),
         )
 

@@ -334,7 +334,8 @@ MIGRATIONS: tuple[Migration, ...] = (
             source       VARCHAR NOT NULL,
             label        VARCHAR NOT NULL,
             label_values BIGINT NOT NULL,
-            sample       VARCHAR[] NOT NULL
+            sample       VARCHAR[] NOT NULL,
+            coverage     VARCHAR NOT NULL     -- exact | lower_bound (the server refused the union)
         );
         CREATE TABLE count_runs (
             snapshot_id  INTEGER NOT NULL,

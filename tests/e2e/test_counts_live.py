@@ -212,6 +212,7 @@ def test_cli_auto_picks_counts_above_the_threshold_and_says_why(
     assert source["collect"] == "counts" and source["collect_reason"].startswith("auto: about ")
     assert source["queries"] > 10
     assert "vm: counted inside the backend (auto: about" in result.output
+    assert "label economics exact for the 1 largest counted metric(s)" in result.output
     assert "collected as" in (tmp_path / "r.html").read_text()
     # forced back to pulling every series from the command line
     result = runner.invoke(app, [*args, "--collect", "series", "--json", str(tmp_path / "b.json")])
