@@ -25,13 +25,14 @@ from costscope.errors import (
 
 if TYPE_CHECKING:
     from costscope.analyze import Analysis
-    from costscope.api import Workspace, analyze, open, simulate_traces, write_report
+    from costscope.api import Workspace, analyze, diff, open, simulate_traces, write_report
     from costscope.logs import mine_templates
 
 _LAZY = {
     "Analysis": "costscope.analyze",
     "Workspace": "costscope.api",
     "analyze": "costscope.api",
+    "diff": "costscope.api",
     "open": "costscope.api",
     "simulate_traces": "costscope.api",
     "write_report": "costscope.api",
@@ -49,6 +50,7 @@ __all__ = [
     "Workspace",
     "__version__",
     "analyze",
+    "diff",
     "mine_templates",
     "open",
     "simulate_traces",

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from costscope.analyze import Analysis
+from costscope.analyze.diff import Diff
 from costscope.config import Config, discover_config
 from costscope.errors import StoreError
 from costscope.run import analyze_snapshot
@@ -203,3 +204,21 @@ def simulate_traces(
             store, builtins.list(sources), cfg, policies_file=Path(policies) if policies else None
         )
     return sim
+
+
+def diff(
+    base: str,
+    head: str,
+    *,
+    db: str | Path | None = None,
+    config: str | Path | None = None,
+    budgets: str | Path | None = None,
+) -> Diff:
+    """What HEAD does to the bill against BASE (as ``costscope diff``): each an exposition file or
+    URL, a Parquet export, or a snapshot id of ``db``."""
+    from costscope.run import run_diff
+
+    cfg = discover_config(config)
+    return run_diff(
+        base, head, cfg, db=Path(db) if db is not None else None, budgets=Path(budgets) if budgets else None
+    )

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from costscope.analyze import Analysis, masked, snapshot_findings
+from costscope.analyze.diff import Diff
 from costscope.analyze.trends import WEEK_S
 from costscope.config import COLLECT_MODES, Config, OwnershipRule
 from costscope.errors import CostscopeError, InputError, InputWarning, SourceError
@@ -24,7 +25,7 @@ from costscope.simulate.engine import Constraints, Simulation
 from costscope.simulate.policies import Policy
 from costscope.simulate.policies_file import DEFAULT_POLICIES
 from costscope.sources import Resolution, resolve
-from costscope.store.database import SourceInfo, Store
+from costscope.store.database import SourceInfo, Store, default_db_path
 from costscope.store.snapshot import SnapshotWriter, SourceErrorRecord, SourceResult
 
 log = logging.getLogger("costscope.run")
@@ -331,3 +332,34 @@ __all__ = [
 def default_report_path() -> Path:
     """Where the HTML report goes when ``--report`` is not given."""
     return Path("costscope-report.html")
+
+
+def _side(side: str, cfg: Config, db: Path | None, workdir: Path) -> Analysis:
+    """One side of a diff: a snapshot id of ``db``, or a source read into a store of its own."""
+    if side.isdigit():
+        path = db or default_db_path()
+        if not path.exists():
+            raise InputError(f"{side} looks like a snapshot id, but there is no database at {path}")
+        with Store.open(path, read_only=True) as store:
+            return analyze_snapshot(store, int(side), cfg.pricing, ownership=cfg.ownership)
+    alone = replace(cfg, sources=())  # the side, and nothing of the config's sources
+    with Store.open(workdir / f"side-{len(list(workdir.iterdir()))}.duckdb") as store:
+        _, analysis = run_analysis(store, [side], alone)
+    return analysis
+
+
+def run_diff(
+    base: str, head: str, config: Config | None = None, *, db: Path | None = None, budgets: Path | None = None
+) -> Diff:
+    """``costscope diff BASE HEAD``: each side an exposition file or URL, a Parquet export, or a
+    snapshot id of ``db``; ``budgets`` are evaluated on HEAD."""
+    import tempfile
+
+    from costscope.analyze.diff import diff_analyses
+
+    cfg = config or Config()
+    with tempfile.TemporaryDirectory(prefix="costscope-diff-") as tmp:
+        before = _side(base, cfg, db, Path(tmp))
+        after = _side(head, cfg, db, Path(tmp))
+    diff = diff_analyses(before, after, base, head)
+    return replace(diff, breaches=apply_budgets(after, budgets).breaches)

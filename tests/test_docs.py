@@ -124,7 +124,9 @@ def _check_commands(script: str, where: str) -> None:
             assert option in help_text, f"{where}: costscope {command} has no {option}"
 
 
-@pytest.mark.parametrize("doc", ["config.md", "otel.md", "scale.md", "traces.md", "usage.md", "weekly.md"])
+@pytest.mark.parametrize(
+    "doc", ["ci.md", "config.md", "otel.md", "scale.md", "traces.md", "usage.md", "weekly.md"]
+)
 def test_every_code_block_of_the_docs_is_read_as_costscope_reads_it(
     doc: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
