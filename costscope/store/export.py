@@ -20,6 +20,8 @@ from costscope.store.snapshot import SnapshotWriter
 IMPORTED_TABLES = (
     "metric_meta", "metric_series", "series_labels", "scrape_stats", "usage_refs", "usage_problems",
     "log_volume", "log_templates", "trace_operations", "spans", "query_windows",
+    "counted_series", "counted_groups", "counted_labels", "counted_keep_sets", "counted_points",
+    "counted_pairs", "counted_label_values", "count_runs",
 )  # fmt: skip
 
 
@@ -88,9 +90,10 @@ def import_export(path: Path, name: str, snapshot: SnapshotWriter) -> int:
             f" SELECT ?, {selected} FROM {files} WHERE snapshot_id = ?",
             [snapshot.id, *params, newest],
         )
-        if table == "metric_series":
-            series = conn.execute(
-                "SELECT count(*) FROM metric_series WHERE snapshot_id = ? AND source LIKE ? || '/%'",
+        if table in ("metric_series", "counted_series"):  # series pulled, or counted by a backend
+            count = "count(*)" if table == "metric_series" else "coalesce(sum(series), 0)"
+            series += conn.execute(
+                f"SELECT {count} FROM {table} WHERE snapshot_id = ? AND source LIKE ? || '/%'",
                 [snapshot.id, name],
             ).fetchall()[0][0]
     return int(series)

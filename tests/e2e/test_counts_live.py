@@ -224,3 +224,22 @@ def test_cli_auto_picks_counts_above_the_threshold_and_says_why(
     coverage = {d["coverage"] for d in drops}
     assert coverage == {"exact", "cardinality_only"}  # exact economics for the largest metric only
     assert all(d["series_after"] is None for d in drops if d["coverage"] == "cardinality_only")
+
+
+def test_a_counted_snapshot_exported_and_read_back_analyzes_the_same(
+    victoria_metrics: servers.Server, tmp_path: Path
+) -> None:
+    from costscope.store.export import export_parquet
+
+    _vm_data(victoria_metrics, counted_fleet(timestamp_ms=int((time.time() - 120) * 1000)))
+    _, counts, store = _both(victoria_metrics.url, tmp_path)
+    export_parquet(store, tmp_path / "export")
+    store.close()
+    with Store.open(tmp_path / "back.duckdb") as back:
+        run, again = run_analysis(
+            back, [str(tmp_path / "export")], Config(ownership=OWNERS), show_values=True
+        )
+    assert run.status == "complete", run.errors
+    _same(counts.metrics, again.metrics, ["metric"], ["series", "monthly_cost"])
+    _same(counts.label_drops, again.label_drops, ["metric", "label"], ["series_after", "coverage"])
+    _same(counts.histograms, again.histograms, ["metric"], ["points", "label_sets"])
