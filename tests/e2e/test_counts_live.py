@@ -243,3 +243,27 @@ def test_a_counted_snapshot_exported_and_read_back_analyzes_the_same(
     _same(counts.metrics, again.metrics, ["metric"], ["series", "monthly_cost"])
     _same(counts.label_drops, again.label_drops, ["metric", "label"], ["series_after", "coverage"])
     _same(counts.histograms, again.histograms, ["metric"], ["points", "label_sets"])
+
+
+def test_prometheus_max_samples_is_split_around(tmp_path: Path) -> None:
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "metrics").write_text(counted_fleet(scale=1))
+    workdir = tmp_path / "prom"
+    workdir.mkdir()
+    with (
+        servers.served_files(served) as base,
+        servers.prometheus(
+            workdir, {"shop": [base.removeprefix("http://")]}, scrape_interval="3s",
+            extra_args=["--query.max-samples=300"],
+        ) as prom,
+    ):  # fmt: skip
+        servers.wait_for(lambda: servers.prom_count(prom.url, 'up{job="shop"}') > 0, timeout=60)
+        time.sleep(7)  # three samples a series: counting a whole metric loads more than 300
+        r = httpx.get(
+            prom.url + "/api/v1/query", params={"query": "count(last_over_time(shop_requests_total[1h]))"}
+        )
+        assert r.status_code == 422 and "too many samples" in r.text, r.text
+        series, counts, store = _both(prom.url, tmp_path)
+    _assert_equal(series, counts)
+    assert store.query("SELECT queries FROM count_runs WHERE source = 'tsdb'")["queries"][0] > 100
