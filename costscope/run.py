@@ -170,15 +170,19 @@ def collect_snapshot(
         if analyze and status != "failed":
             # inside the transaction: the findings are committed with the data they came from
             with timer.stage("analyze"):
-                analysis = analyze_snapshot(
-                    store,
-                    snapshot.id,
-                    cfg.pricing,
-                    ownership=cfg.ownership,
-                    show_values=show_values,
-                    policies=cfg.sampling_policies,
-                    constraints=cfg.sampling_constraints,
-                )
+
+                def findings() -> Analysis:
+                    return analyze_snapshot(
+                        store,
+                        snapshot.id,
+                        cfg.pricing,
+                        ownership=cfg.ownership,
+                        show_values=show_values,
+                        policies=cfg.sampling_policies,
+                        constraints=cfg.sampling_constraints,
+                    )
+
+                analysis = findings()
                 if analysis.uncounted_keep_sets.height:
                     # usage is known now: the backends count the keep sets it asks for, then again
                     for error in count_keep_sets(snapshot, targets, analysis.uncounted_keep_sets):
@@ -192,15 +196,7 @@ def collect_snapshot(
                                 str(error),
                             )
                         )
-                    analysis = analyze_snapshot(
-                        store,
-                        snapshot.id,
-                        cfg.pricing,
-                        ownership=cfg.ownership,
-                        show_values=show_values,
-                        policies=cfg.sampling_policies,
-                        constraints=cfg.sampling_constraints,
-                    )
+                    analysis = findings()
                 snapshot.append("recommendations", analysis.recommendations)
                 snapshot.append("snapshot_costs", analysis.costs)
         snapshot.finish(status, timer.seconds)

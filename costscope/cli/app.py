@@ -7,6 +7,7 @@ and keeps its traceback (without local variables, which could hold secrets).
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -163,3 +164,11 @@ def progress_bar(console: Console, enabled: bool) -> Progress:
 simulate_app = typer.Typer(help="What-if: sampling policies tried on real traffic.", no_args_is_help=True)
 
 app.add_typer(simulate_app, name="simulate")
+
+
+def write_to(text: str, target: str) -> None:
+    """Write ``text`` to the file ``target``, or to stdout when it is ``-``."""
+    if target == "-":
+        sys.stdout.write(text)
+    else:
+        Path(target).write_text(text, encoding="utf-8")

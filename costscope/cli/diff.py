@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +19,7 @@ from costscope.cli.app import (
     app,
     fail,
     start,
+    write_to,
 )
 from costscope.errors import EXIT_BREACH, CostscopeError
 
@@ -64,11 +64,7 @@ def diff(
     except CostscopeError as exc:
         fail(exc, err)
     if json_out is not None:
-        text = json.dumps(diff_document(result), indent=1, default=str) + "\n"
-        if json_out == "-":
-            sys.stdout.write(text)
-        else:
-            Path(json_out).write_text(text, encoding="utf-8")
+        write_to(json.dumps(diff_document(result), indent=1, default=str) + "\n", json_out)
     if markdown is not None:
         markdown.write_text(diff_markdown(result), encoding="utf-8")
     if not quiet:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +21,7 @@ from costscope.cli.app import (
     partial,
     simulate_app,
     start,
+    write_to,
 )
 from costscope.errors import EXIT_SOURCE_FAILED, CostscopeError
 
@@ -96,11 +96,7 @@ def simulate_traces(
         if not quiet:
             print_simulation(sim, out)
         if json_out is not None:
-            text = jsonlib.dumps(sampling_document(sim), indent=2, ensure_ascii=False) + "\n"
-            if json_out == "-":
-                sys.stdout.write(text)
-            else:
-                Path(json_out).write_text(text, encoding="utf-8")
+            write_to(jsonlib.dumps(sampling_document(sim), indent=2, ensure_ascii=False) + "\n", json_out)
         if run.errors:
             if quiet:
                 partial(run.snapshot_id, run.errors, err)
