@@ -25,7 +25,7 @@ from costscope.errors import (
 
 if TYPE_CHECKING:
     from costscope.analyze import Analysis
-    from costscope.api import Workspace, analyze, diff, open, simulate_traces, write_report
+    from costscope.api import Workspace, analyze, diff, open, plan, simulate_traces, write_report
     from costscope.logs import mine_templates
 
 _LAZY = {
@@ -34,6 +34,7 @@ _LAZY = {
     "analyze": "costscope.api",
     "diff": "costscope.api",
     "open": "costscope.api",
+    "plan": "costscope.api",
     "simulate_traces": "costscope.api",
     "write_report": "costscope.api",
     "mine_templates": "costscope.logs",
@@ -53,6 +54,7 @@ __all__ = [
     "diff",
     "mine_templates",
     "open",
+    "plan",
     "simulate_traces",
     "write_report",
 ]

@@ -21,6 +21,7 @@ from costscope.analyze import Analysis
 from costscope.analyze.diff import Diff
 from costscope.config import Config, discover_config
 from costscope.errors import StoreError
+from costscope.recommend.plan import Plan
 from costscope.run import analyze_snapshot
 from costscope.store.database import Store, default_db_path
 
@@ -222,3 +223,23 @@ def diff(
     return run_diff(
         base, head, cfg, db=Path(db) if db is not None else None, budgets=Path(budgets) if budgets else None
     )
+
+
+def plan(
+    sources: Sequence[str] = (),
+    *,
+    db: str | Path | None = None,
+    config: str | Path | None = None,
+    risk_up_to: str = "none",
+    top: int | None = None,
+    ranks: Sequence[int] | None = None,
+) -> Plan:
+    """Collect ``sources`` into a new snapshot and compute the bill after the chosen actions applied
+    together (as ``costscope plan``; write it out with ``costscope.report.plan.write_plan``)."""
+    from costscope.run import run_plan
+
+    cfg = discover_config(config)
+    path = Path(db) if db is not None else default_db_path()
+    with Store.open(path) as store:
+        _, result = run_plan(store, builtins.list(sources), cfg, risk_up_to=risk_up_to, top=top, ranks=ranks)
+    return result

@@ -20,6 +20,7 @@ from costscope.ingest import collect
 from costscope.ingest.counts import count_keep_sets
 from costscope.pricing import CostModel
 from costscope.recommend.actions import recommend
+from costscope.recommend.plan import Plan
 from costscope.runlog import StageTimer, new_run_id
 from costscope.simulate.engine import Constraints, Simulation
 from costscope.simulate.policies import Policy
@@ -359,3 +360,26 @@ def run_diff(
         after = _side(head, cfg, db, Path(tmp))
     diff = diff_analyses(before, after, base, head)
     return replace(diff, breaches=apply_budgets(after, budgets).breaches)
+
+
+def run_plan(
+    store: Store,
+    sources: Sequence[str] = (),
+    config: Config | None = None,
+    *,
+    risk_up_to: str = "none",
+    top: int | None = None,
+    ranks: Sequence[int] | None = None,
+    kind: str = "auto",
+    run_id: str | None = None,
+) -> tuple[SnapshotRun, Plan]:
+    """``costscope plan``: collect and analyze a new snapshot, then the bill after the chosen actions
+    applied together (every action up to ``risk_up_to``, the first ``top``, or those ``ranks``)."""
+    from costscope.recommend.plan import choose_actions, make_plan
+
+    run, analysis = run_analysis(store, sources, config, kind=kind, run_id=run_id, show_values=True)
+    try:
+        actions = choose_actions(analysis.recommendations, risk_up_to, top, ranks)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    return run, make_plan(store, analysis, actions)

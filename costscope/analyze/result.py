@@ -20,6 +20,7 @@ RECOMMENDATION_SCHEMA: dict[str, Any] = {
     "rank": pl.Int32, "kind": pl.String, "target": pl.String, "monthly_savings": pl.Float64,
     "series_saved": pl.Int64, "risk": pl.String, "evidence": pl.String, "config": pl.String,
     "cost_model": pl.String, "risk_level": pl.String,
+    "metric": pl.String, "labels": pl.List(pl.String), "points": pl.List(pl.String),
 }  # fmt: skip
 
 

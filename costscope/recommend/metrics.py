@@ -160,6 +160,8 @@ def recommend_aggregations(
                 evidence=f"{metric} has {row['series_before']:,} series; {why} {row['series_after']:,} remain",
                 config=_aggregate_config(metric, dropped, kept, types.get(metric)),
                 cost_model=model.describe(),
+                metric=metric,
+                labels=tuple(dropped),
             )
         )
     return recs
@@ -194,6 +196,8 @@ def recommend_fewer_buckets(
                 ),
                 config=_reduce_buckets_config(row["metric"], dropped, kept),
                 cost_model=model.describe(),
+                metric=row["metric"],
+                points=tuple(dropped),
             )
         )
     return recs
@@ -267,6 +271,7 @@ def recommend_unused_drops(
                 evidence=f"{row['metric']} has {row['series']:,} series and no reader",
                 config=_drop_config(row["metric"], types.get(row["metric"])),
                 cost_model=model.describe(),
+                metric=row["metric"],
             )
         )
     return recs
@@ -305,6 +310,8 @@ def recommend_keep_used(
                     f"            aggregation_type: sum\n"
                 ),
                 cost_model=model.describe(),
+                metric=metric,
+                labels=tuple(dropped),
             )
         )
     return recs

@@ -28,10 +28,17 @@ class Recommendation:
     cost_model: str
     # none | unknown | coarser | dashboard | trace_links | query | recording_rule | alert | errors | slo
     risk_level: str = "unknown"
+    # what it changes, for composing actions into a plan: the metric family, the labels it
+    # aggregates away, the bucket bounds it drops
+    metric: str | None = None
+    labels: tuple[str, ...] = ()
+    points: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         """Plain fields, for JSON and DataFrames."""
-        return asdict(self)
+        out = asdict(self)
+        out["labels"], out["points"] = list(self.labels), list(self.points)
+        return out
 
 
 # (metric, labels it would lose — None: all of it, what the loss does, whether readers only get

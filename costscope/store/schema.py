@@ -280,7 +280,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         9,
-        "metrics counted inside the backend with PromQL (collect: counts), and what that asked of it",
+        "metrics counted inside the backend with PromQL (collect: counts), what that asked of it;"
+        " what each action changes",
         """
         CREATE TABLE counted_series (        -- series per sample name
             snapshot_id INTEGER NOT NULL,
@@ -350,6 +351,10 @@ MIGRATIONS: tuple[Migration, ...] = (
             seconds      DOUBLE,              -- summed query time
             slowest      JSON                 -- [{query, seconds}]
         );
+        -- what an action changes, to compose actions into a plan
+        ALTER TABLE recommendations ADD COLUMN metric VARCHAR;
+        ALTER TABLE recommendations ADD COLUMN labels VARCHAR[];   -- labels it aggregates away
+        ALTER TABLE recommendations ADD COLUMN points VARCHAR[];   -- bucket bounds it drops
         """,
     ),
 )

@@ -1,0 +1,95 @@
+"""``costscope plan``: what the bill becomes when the chosen actions are applied together."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from costscope.cli.app import (
+    ConfigOpt,
+    DbOpt,
+    KindOpt,
+    LockOpt,
+    LogFormatOpt,
+    NoColorOpt,
+    QuietOpt,
+    SourcesArg,
+    VerboseOpt,
+    app,
+    fail,
+    open_store,
+    start,
+    write_to,
+)
+from costscope.errors import CostscopeError, InputError
+
+
+def _ranks(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise InputError(f"--actions takes ranks separated by commas (1,3,5), not {text!r}") from None
+
+
+@app.command()
+def plan(
+    sources: SourcesArg = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder for plan.json and each action's config.")] = Path(
+        "costscope-plan"
+    ),
+    risk_up_to: Annotated[
+        str,
+        typer.Option(
+            "--risk-up-to",
+            help="Take every action up to this risk: none (default), coarser, unknown, dashboard, trace_links,"
+            " query, recording_rule, alert, errors, slo.",
+        ),
+    ] = "none",
+    top: Annotated[
+        int | None, typer.Option("--top", help="At most this many actions (in rank order).")
+    ] = None,
+    actions: Annotated[
+        str | None,
+        typer.Option("--actions", help="Exactly these actions, by rank: 1,3,5 (overrides --risk-up-to)."),
+    ] = None,
+    json_out: Annotated[
+        str | None, typer.Option("--json", help="Also write plan.json's document to FILE or -.")
+    ] = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    kind: KindOpt = "auto",
+    quiet: QuietOpt = False,
+    no_color: NoColorOpt = False,
+    log_format: LogFormatOpt = "human",
+    verbose: VerboseOpt = False,
+    lock_timeout: LockOpt = 10.0,
+) -> None:
+    """Collect SOURCEs, choose actions, and compute the bill after all of them applied together.
+
+    Overlaps are resolved (a dropped metric's label cuts vanish; label and bucket cuts of one
+    metric are counted as one reshaping, exactly). Exit codes: 0 ok, 2 bad input, 3 a source failed.
+    """
+    from costscope.report.plan import plan_document, print_plan, write_plan
+    from costscope.run import run_plan
+
+    err = Console(stderr=True, no_color=no_color, highlight=False)
+    try:
+        cfg, run_id = start(sources, config, log_format, verbose, err, quiet)
+        with open_store(db, lock_timeout) as store:
+            _, result = run_plan(
+                store, sources or [], cfg, risk_up_to=risk_up_to, top=top, ranks=_ranks(actions), kind=kind,
+                run_id=run_id,
+            )  # fmt: skip
+        write_plan(result, out)
+        if json_out is not None:
+            write_to(json.dumps(plan_document(result), indent=1, default=str) + "\n", json_out)
+    except CostscopeError as exc:
+        fail(exc, err)
+    if not quiet:
+        print_plan(result, err if json_out == "-" else Console(no_color=no_color, highlight=False), out)
