@@ -20,7 +20,7 @@ from costscope.ingest import collect
 from costscope.ingest.counts import count_keep_sets
 from costscope.pricing import CostModel
 from costscope.recommend.actions import recommend
-from costscope.recommend.plan import Plan
+from costscope.recommend.plan import Plan, choose_actions, make_plan
 from costscope.runlog import StageTimer, new_run_id
 from costscope.simulate.engine import Constraints, Simulation
 from costscope.simulate.policies import Policy
@@ -71,6 +71,8 @@ def analyze_snapshot(
         trend_span_s=trend_span_s,
     )  # fmt: skip
     analysis = replace(findings, recommendations=recommend(findings))
+    safe = make_plan(store, analysis, choose_actions(analysis.recommendations))
+    analysis = replace(analysis, plan_bill=(safe.actions.height, safe.total_before, safe.total_after))
     return analysis if show_values else masked(analysis)
 
 
@@ -375,8 +377,6 @@ def run_plan(
 ) -> tuple[SnapshotRun, Plan]:
     """``costscope plan``: collect and analyze a new snapshot, then the bill after the chosen actions
     applied together (every action up to ``risk_up_to``, the first ``top``, or those ``ranks``)."""
-    from costscope.recommend.plan import choose_actions, make_plan
-
     run, analysis = run_analysis(store, sources, config, kind=kind, run_id=run_id, show_values=True)
     try:
         actions = choose_actions(analysis.recommendations, risk_up_to, top, ranks)

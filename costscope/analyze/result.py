@@ -84,6 +84,8 @@ class Analysis:
     breaches: tuple[Breach, ...] = ()  # when the run was given budgets
     timings: dict[str, float] = field(default_factory=dict)
     values_masked: bool = True
+    # every action that breaks nothing, applied together: (actions, bill today, bill after)
+    plan_bill: tuple[int, float, float] | None = None
     # keep sets of metrics counted inside their backend that it has not counted (yet)
     uncounted_keep_sets: pl.DataFrame = field(
         default_factory=lambda: pl.DataFrame(

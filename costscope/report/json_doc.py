@@ -109,6 +109,13 @@ def json_document(analysis: Analysis) -> dict[str, Any]:
         "values_masked": analysis.values_masked,
         "dpm": _rows(analysis.dpm),
         "recommendations": _rows(analysis.recommendations),
+        "plan": None
+        if analysis.plan_bill is None
+        else {
+            "actions": analysis.plan_bill[0],
+            "total_before": round(analysis.plan_bill[1], 2),
+            "total_after": round(analysis.plan_bill[2], 2),
+        },
         "logs": {
             "known": analysis.logs.known,
             "monthly_cost": round(analysis.logs.monthly_cost, 2),

@@ -118,6 +118,12 @@ def _bill(analysis: Analysis, console: Console) -> None:
             f"Since snapshot {trend.baseline_id} ({trend.baseline_started_at[:16]}): {sign}{money(abs(delta))}/month"
             + (f"; grew most: {names}" if names else "")
         )
+    if analysis.plan_bill is not None and analysis.plan_bill[0]:
+        n, before, after = analysis.plan_bill
+        console.print(
+            f"Plan: {n} action(s) that break nothing take the bill from {money(before)} to"
+            f" [bold]{money(after)}[/]/month together (costscope plan --out DIR writes them)"
+        )
     for breach in analysis.breaches:
         console.print(f"[red]over budget[/] {escape(breach.describe())}")
 
