@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -99,19 +100,31 @@ def test_victoria_metrics_counts_equal_series(victoria_metrics: servers.Server, 
     assert store.query("SELECT count(*) AS n FROM metric_series")["n"][0] == 0
 
 
-def test_prometheus_counts_equal_series(tmp_path: Path) -> None:
+@contextmanager
+def _prometheus_scraping(
+    tmp_path: Path, text: str, interval: str, args: list[str] | None = None
+) -> Iterator[str]:
+    """A real Prometheus scraping ``text`` as job shop; yields its URL once the target is up."""
     served = tmp_path / "served"
     served.mkdir()
-    (served / "metrics").write_text(counted_fleet(scale=2))
+    (served / "metrics").write_text(text)
     workdir = tmp_path / "prom"
     workdir.mkdir()
     with (
         servers.served_files(served) as base,
-        servers.prometheus(workdir, {"shop": [base.removeprefix("http://")]}, scrape_interval="1s") as prom,
+        servers.prometheus(
+            workdir, {"shop": [base.removeprefix("http://")]}, scrape_interval=interval, extra_args=args
+        ) as prom,
     ):
-        servers.wait_for(lambda: servers.prom_count(prom.url, "shop_requests_total") > 0, timeout=60)
+        servers.wait_for(lambda: servers.prom_count(prom.url, 'up{job="shop"}') > 0, timeout=60)
+        yield prom.url
+
+
+def test_prometheus_counts_equal_series(tmp_path: Path) -> None:
+    with _prometheus_scraping(tmp_path, counted_fleet(scale=2), "1s") as url:
+        servers.wait_for(lambda: servers.prom_count(url, "shop_requests_total") > 0, timeout=60)
         time.sleep(2)
-        series, counts, store = _both(prom.url, tmp_path)
+        series, counts, store = _both(url, tmp_path)
     _assert_equal(series, counts)
     samples = store.query("SELECT samples FROM count_runs WHERE source = 'tsdb'")["samples"][0]
     assert samples is not None and samples > 0  # Prometheus says what the counting touched (stats=all)
@@ -246,24 +259,12 @@ def test_a_counted_snapshot_exported_and_read_back_analyzes_the_same(
 
 
 def test_prometheus_max_samples_is_split_around(tmp_path: Path) -> None:
-    served = tmp_path / "served"
-    served.mkdir()
-    (served / "metrics").write_text(counted_fleet(scale=1))
-    workdir = tmp_path / "prom"
-    workdir.mkdir()
-    with (
-        servers.served_files(served) as base,
-        servers.prometheus(
-            workdir, {"shop": [base.removeprefix("http://")]}, scrape_interval="3s",
-            extra_args=["--query.max-samples=300"],
-        ) as prom,
-    ):  # fmt: skip
-        servers.wait_for(lambda: servers.prom_count(prom.url, 'up{job="shop"}') > 0, timeout=60)
+    with _prometheus_scraping(tmp_path, counted_fleet(scale=1), "3s", ["--query.max-samples=300"]) as url:
         time.sleep(7)  # three samples a series: counting a whole metric loads more than 300
         r = httpx.get(
-            prom.url + "/api/v1/query", params={"query": "count(last_over_time(shop_requests_total[1h]))"}
+            url + "/api/v1/query", params={"query": "count(last_over_time(shop_requests_total[1h]))"}
         )
         assert r.status_code == 422 and "too many samples" in r.text, r.text
-        series, counts, store = _both(prom.url, tmp_path)
+        series, counts, store = _both(url, tmp_path)
     _assert_equal(series, counts)
     assert store.query("SELECT queries FROM count_runs WHERE source = 'tsdb'")["queries"][0] > 100
