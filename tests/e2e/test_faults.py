@@ -56,7 +56,7 @@ def _digest(db: Path, snapshot_id: int) -> str:
                 f"SELECT * EXCLUDE (snapshot_id) FROM {table} WHERE snapshot_id = ? ORDER BY ALL",
                 [snapshot_id],
             )
-            h.update(rows.write_csv().encode())
+            h.update(rows.write_json().encode())  # JSON: some columns hold lists
         h.update(
             str(
                 store.query("SELECT status, finished_at FROM snapshots WHERE id = ?", [snapshot_id]).rows()
