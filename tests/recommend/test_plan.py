@@ -182,3 +182,17 @@ def test_costscope_plan_on_the_demo_writes_the_plan_and_its_configs(tmp_path: Pa
     bad = CliRunner().invoke(app, ["plan", str(root / "sample_data"), "--out", str(out), "--risk-up-to", "reckless",
                                    "--db", str(tmp_path / "q.duckdb")])  # fmt: skip
     assert bad.exit_code == 2 and "risk level must be one of" in bad.output
+
+
+def test_the_report_headline_shows_the_plan_beside_today(tmp_path: Path) -> None:
+    from costscope.report.html import write_report
+
+    root = Path(__file__).resolve().parents[2]
+    with Store.open(tmp_path / "r.duckdb") as store:
+        _, analysis = run_analysis(store, [str(root / "sample_data")], Config())
+    assert analysis.plan_bill is not None
+    n, before, after = analysis.plan_bill
+    assert n > 0 and after < before
+    write_report(analysis, tmp_path / "r.html")
+    html = (tmp_path / "r.html").read_text()
+    assert f"after the {n} actions that break nothing" in html

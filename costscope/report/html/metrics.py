@@ -34,6 +34,12 @@ def headline_section(a: Analysis) -> str:
             else ""
         )
         + f'<div class="kpi"><b>{money(savings)}</b><span>saved per month by the first action alone</span></div>'
+        + (
+            f'<div class="kpi"><b>{money(a.plan_bill[1])} → {money(a.plan_bill[2])}</b><span>the whole bill'
+            f" per month after the {a.plan_bill[0]} actions that break nothing, together (costscope plan)</span></div>"
+            if a.plan_bill is not None and a.plan_bill[0]
+            else ""
+        )
     )
     return (
         f'<div class="kpis">{kpis}</div>'
