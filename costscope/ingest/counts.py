@@ -18,7 +18,8 @@ from costscope.errors import CostscopeError, SourceError
 from costscope.ingest.metrics import MetricsWriter
 from costscope.sources.http import HttpClient
 from costscope.sources.prometheus_api import PrometheusApiSource
-from costscope.sources.promql_counts import BackendCounts, QueryStats, QueryTooLarge
+from costscope.sources.promql_counter import QueryStats, QueryTooLarge
+from costscope.sources.promql_counts import BackendCounts
 from costscope.store.snapshot import SnapshotWriter
 
 __all__ = ["choose_mode", "collect_counts", "count_keep_sets", "counted_sources"]

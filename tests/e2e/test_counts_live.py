@@ -24,7 +24,7 @@ from costscope.analyze import Analysis
 from costscope.config import Config, OwnershipRule, SourceConfig
 from costscope.run import run_analysis
 from costscope.sources.http import HttpClient
-from costscope.sources.promql_counts import Count, PromqlCounter
+from costscope.sources.promql_counter import Count, PromqlCounter
 from costscope.store import Store
 from tests import servers
 from tests.counted_fleet import counted_fleet

@@ -8,15 +8,8 @@ import pytest
 from costscope.config import SourceConfig
 from costscope.errors import SourceError
 from costscope.sources.http import HttpClient
-from costscope.sources.promql_counts import (
-    TAG,
-    Count,
-    PromqlCounter,
-    QueryTooLarge,
-    is_identifier,
-    quoted,
-    value_sample,
-)
+from costscope.sources.promql_counter import TAG, Count, PromqlCounter, QueryTooLarge, is_identifier, quoted
+from costscope.sources.promql_counts import value_sample
 
 
 @pytest.mark.parametrize(
