@@ -360,36 +360,40 @@ def write_recording(directory: Path, targets: list[tuple[str, str, Exposition]])
     (directory / "recording.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
 
 
-def generate(out: Path, scale: int = 1) -> dict[str, int]:
-    """Write the demo under ``out``; returns series per job (the ground truth)."""
+def fleet(scale: int = 1) -> list[tuple[str, str, Exposition]]:
+    """Every target of the demo company: (job, instance, its exposition), in a fixed order."""
     rng = random.Random(SEED)
     users = [f"u-{rng.getrandbits(32):08x}" for _ in range(400 * scale)]
-    metrics_dir = out / "metrics"
-    if metrics_dir.exists():
-        shutil.rmtree(metrics_dir)
-    counts: dict[str, int] = {}
-    scraped: list[tuple[str, str, Exposition]] = []
-
-    def keep(job: str, instance: str, exp: Exposition) -> None:
-        counts[job] = counts.get(job, 0) + len(exp.series)
-        if job in API_JOBS:
-            scraped.append((job, f"{instance}.shop.svc:8080", exp))
-            return
-        path = metrics_dir / job / f"{instance}.prom"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(exp.text(), encoding="utf-8")
-
+    targets: list[tuple[str, str, Exposition]] = []
     for job, (instances, routes) in SERVICES.items():
         for i in range(instances * scale):
             exp = Exposition(rng)
             _http_metrics(exp, job, routes, users)
             _service_specific(exp, job, pods=instances * scale)
             _go_runtime(exp)
-            keep(job, f"{job}-{i}", exp)
+            targets.append((job, f"{job}-{i}", exp))
     for job, writer in (("postgres", _postgres), ("kafka", _kafka)):
         exp = Exposition(rng)
         writer(exp)
-        keep(job, f"{job}-0", exp)
+        targets.append((job, f"{job}-0", exp))
+    return targets
+
+
+def generate(out: Path, scale: int = 1) -> dict[str, int]:
+    """Write the demo under ``out``; returns series per job (the ground truth)."""
+    metrics_dir = out / "metrics"
+    if metrics_dir.exists():
+        shutil.rmtree(metrics_dir)
+    counts: dict[str, int] = {}
+    scraped: list[tuple[str, str, Exposition]] = []
+    for job, instance, exp in fleet(scale):
+        counts[job] = counts.get(job, 0) + len(exp.series)
+        if job in API_JOBS:
+            scraped.append((job, f"{instance}.shop.svc:8080", exp))
+            continue
+        path = metrics_dir / job / f"{instance}.prom"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(exp.text(), encoding="utf-8")
     write_recording(out / "prometheus", scraped)
     write_usage(out)
     write_logs(out, SEED)

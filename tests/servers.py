@@ -137,9 +137,11 @@ def prometheus(
     metric_relabel_configs: dict[str, list[dict[str, object]]] | None = None,
     rule_files: list[Path] | None = None,
     query_log_file: Path | None = None,
+    extra_config: dict[str, object] | None = None,
 ) -> Iterator[Server]:
     """Prometheus 2.42 scraping ``scrape_targets`` (job -> ["host:port", ...]), with optional
-    ``metric_relabel_configs`` per job and a ``query_log_file``."""
+    ``metric_relabel_configs`` per job, a ``query_log_file`` and ``extra_config`` (top-level keys
+    set as given: ``remote_write``, whole ``scrape_configs``); ``POST /-/reload`` reloads it."""
     binary = require_binary("prometheus")
     port = free_port()
     jobs = []
@@ -156,6 +158,7 @@ def prometheus(
         config["scrape_configs"] = jobs
     if rule_files:
         config["rule_files"] = [str(p) for p in rule_files]
+    config.update(extra_config or {})
     (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
     data = data_dir or workdir / "data"
     data.mkdir(exist_ok=True)
@@ -165,6 +168,7 @@ def prometheus(
         f"--storage.tsdb.path={data}",
         f"--web.listen-address=127.0.0.1:{port}",
         "--web.enable-admin-api",
+        "--web.enable-lifecycle",
         "--storage.tsdb.retention.time=100y",
         *(extra_args or []),
     ]

@@ -37,6 +37,19 @@ def _ranks(text: str | None) -> list[int] | None:
         raise InputError(f"--actions takes ranks separated by commas (1,3,5), not {text!r}") from None
 
 
+def _read_config(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    from costscope.recommend.plan_prometheus import load_prometheus_config
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read it ({exc})") from None
+    load_prometheus_config(text, str(path))  # a bad file is said before anything is collected
+    return text
+
+
 @app.command()
 def plan(
     sources: SourcesArg = None,
@@ -57,6 +70,13 @@ def plan(
     actions: Annotated[
         str | None,
         typer.Option("--actions", help="Exactly these actions, by rank: 1,3,5 (overrides --risk-up-to)."),
+    ] = None,
+    prometheus_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--prometheus-config",
+            help="Your prometheus.yml: DIR/prometheus/prometheus.yml is a copy with the plan applied (comments kept).",
+        ),
     ] = None,
     json_out: Annotated[
         str | None, typer.Option("--json", help="Also write plan.json's document to FILE or -.")
@@ -80,16 +100,18 @@ def plan(
 
     err = Console(stderr=True, no_color=no_color, highlight=False)
     try:
+        prom_text = _read_config(prometheus_config)
         cfg, run_id = start(sources, config, log_format, verbose, err, quiet)
         with open_store(db, lock_timeout) as store:
             _, result = run_plan(
                 store, sources or [], cfg, risk_up_to=risk_up_to, top=top, ranks=_ranks(actions), kind=kind,
                 run_id=run_id,
             )  # fmt: skip
-        write_plan(result, out)
+        write_plan(result, out, prom_text)
         if json_out is not None:
             write_to(json.dumps(plan_document(result), indent=1, default=str) + "\n", json_out)
     except CostscopeError as exc:
         fail(exc, err)
     if not quiet:
-        print_plan(result, err if json_out == "-" else Console(no_color=no_color, highlight=False), out)
+        console = err if json_out == "-" else Console(no_color=no_color, highlight=False)
+        print_plan(result, console, out, prom_text)

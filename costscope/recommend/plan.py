@@ -64,6 +64,9 @@ class Plan:
     actions: pl.DataFrame  # the chosen recommendations, in rank order
     metrics: pl.DataFrame  # metric, series_before, series_after, cost_before, cost_after, exact
     jobs: pl.DataFrame  # job, series_before, series_after, cost_before, cost_after
+    teams: pl.DataFrame  # team, series_before, series_after, cost_before, cost_after (pro rata per metric)
+    # per metric an action changes: its type, sample names and the jobs exposing it (for the configs)
+    shapes: pl.DataFrame  # metric, type, samples, jobs, labels (lists)
     bill_before: dict[str, float]  # per signal (metrics, logs, traces)
     bill_after: dict[str, float]
     cost_model: str
@@ -181,4 +184,75 @@ def make_plan(store: Store, analysis: Analysis, actions: pl.DataFrame) -> Plan:
         if signal in before:
             cut = float(actions.filter(pl.col("kind").is_in(kinds))["monthly_savings"].sum())
             after_bill[signal] = max(before[signal] - cut, 0.0)
-    return Plan(actions, per_metric, per_job, before, after_bill, analysis.cost_model.describe())
+    teams = _per_team(analysis.by_team, per_metric)
+    shapes = metric_shapes(store, analysis, sorted(set(metric_actions["metric"])))
+    return Plan(
+        actions, per_metric, per_job, teams, shapes, before, after_bill, analysis.cost_model.describe()
+    )
+
+
+def _per_team(by_team: pl.DataFrame, per_metric: pl.DataFrame) -> pl.DataFrame:
+    """Each team's share of a metric keeps the metric's ratio after/before (teams come from ownership
+    rules that may read labels an aggregation removes, so they are pro rata, not recounted)."""
+    ratio = per_metric.select(
+        "metric",
+        (pl.col("series_after") / pl.col("series_before").clip(lower_bound=1)).alias("r"),
+        (pl.col("cost_after") / pl.col("cost_before").clip(lower_bound=1e-12)).alias("c"),
+    )
+    return (
+        by_team.join(ratio, on="metric", how="left")
+        .group_by("team")
+        .agg(
+            pl.col("series").sum().alias("series_before"),
+            (pl.col("series") * pl.col("r").fill_null(1.0))
+            .sum()
+            .round(0)
+            .cast(pl.Int64)
+            .alias("series_after"),
+            pl.col("monthly_cost").sum().alias("cost_before"),
+            (pl.col("monthly_cost") * pl.col("c").fill_null(1.0)).sum().alias("cost_after"),
+        )
+        .sort(["cost_before", "team"], descending=[True, False])
+    )
+
+
+def metric_shapes(store: Store, analysis: Analysis, metrics: Sequence[str]) -> pl.DataFrame:
+    """Type, sample names (as stored, else from the type) and jobs of each of ``metrics``."""
+    wanted = pl.DataFrame({"metric": list(metrics)}, schema={"metric": pl.String})
+    store.conn.register("_cs_wanted", wanted.to_arrow())
+    try:
+        stored = store.query(
+            "SELECT DISTINCT ms.family AS metric, ms.metric AS sample FROM metric_series ms"
+            " JOIN _cs_wanted w ON w.metric = ms.family WHERE ms.snapshot_id = $snap ORDER BY ALL",
+            {"snap": analysis.snapshot_id},
+        )
+    finally:
+        store.conn.unregister("_cs_wanted")
+    samples = stored.group_by("metric").agg(pl.col("sample").alias("samples"))
+    types = analysis.metrics.select("metric", "type")
+    jobs = (
+        analysis.by_job.filter(pl.col("job") != "(no job)")
+        .group_by("metric")
+        .agg(pl.col("job").unique().sort().alias("jobs"))
+    )
+    shapes = wanted.join(types, on="metric", how="left").join(samples, on="metric", how="left")
+    names = analysis.label_drops.group_by("metric").agg(pl.col("label").unique().sort().alias("labels"))
+    shapes = (
+        shapes.join(jobs, on="metric", how="left")
+        .join(names, on="metric", how="left")
+        .with_columns(pl.col("jobs", "labels").fill_null(pl.lit([], pl.List(pl.String))))
+    )
+    derived = [
+        list(row["samples"]) if row["samples"] else _samples_of(row["metric"], row["type"])
+        for row in shapes.iter_rows(named=True)
+    ]
+    return shapes.with_columns(pl.Series("samples", derived, dtype=pl.List(pl.String)))
+
+
+def _samples_of(metric: str, type_: str | None) -> list[str]:
+    """The sample names of a family counted inside its backend (no series stored to read them from)."""
+    if type_ in ("histogram", "gaugehistogram"):
+        return [f"{metric}_bucket", f"{metric}_sum", f"{metric}_count"]
+    if type_ == "summary":
+        return [metric, f"{metric}_sum", f"{metric}_count"]
+    return [metric]
