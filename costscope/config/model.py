@@ -72,6 +72,7 @@ class SourceConfig:
     collect_threshold: int = DEFAULT_COLLECT_THRESHOLD
     exact_top: int = DEFAULT_EXACT_TOP
     max_queries: int = DEFAULT_MAX_QUERIES
+    cardinality_api: bool = True  # counts: ask the backend's cardinality API (checked against PromQL)
 
     @property
     def location(self) -> str:

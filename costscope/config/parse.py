@@ -56,6 +56,7 @@ _SOURCE_KEYS = (
     "collect_threshold",
     "exact_top",
     "max_queries",
+    "cardinality_api",
 )
 
 
@@ -107,6 +108,7 @@ def _source(at: YamlAt, index: int, base_dir: Path) -> SourceConfig:
         ),
         exact_top=opt(f, "exact_top", lambda a: a.integer(0, 1_000_000), DEFAULT_EXACT_TOP),
         max_queries=opt(f, "max_queries", lambda a: a.integer(1, 10**9), DEFAULT_MAX_QUERIES),
+        cardinality_api=opt(f, "cardinality_api", YamlAt.boolean, True),
     )
 
 

@@ -110,13 +110,18 @@ def collect_counts(
     """Count ``api``'s server into the snapshot; returns its scrape stats. Failures go to ``errors``."""
     source = api.client.source
     counts = BackendCounts(
-        api, top_n=source.exact_top, max_queries=source.max_queries, group_labels=group_labels
+        api,
+        top_n=source.exact_top,
+        max_queries=source.max_queries,
+        group_labels=group_labels,
+        use_index=source.cardinality_api,
     )
     try:
         return counts.collect(CountsWriter(snapshot, source.name, metrics))
     finally:
         errors.extend(counts.errors)
-        snapshot.append("count_runs", _run_row(source, "counts", reason, counts.end, counts.counter.stats))
+        said = f"{reason}; {counts.index_note}" if counts.index_note else reason
+        snapshot.append("count_runs", _run_row(source, "counts", said, counts.end, counts.counter.stats))
 
 
 def counted_sources(snapshot: SnapshotWriter) -> dict[str, float]:

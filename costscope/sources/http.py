@@ -171,11 +171,13 @@ class HttpClient:
     def get_json(
         self, path: str, params: Mapping[str, Any] | None = None, *, accept: frozenset[int] = frozenset()
     ) -> Any:
-        """GET and decode JSON; a body that is not JSON is a ``SourceError``."""
+        """GET and decode JSON; a body that is not JSON is a ``SourceError`` (None for a status in ``accept``)."""
         response = self.get(path, params, accept=accept)
         try:
             return response.json()
         except ValueError:
+            if response.status_code in accept:
+                return None  # an accepted refusal in plain text ("404 page not found" from Mimir)
             raise self._error(
                 f"expected JSON, got {response.headers.get('Content-Type', 'no content type')}",
                 str(response.url),

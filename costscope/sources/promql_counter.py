@@ -14,12 +14,14 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from costscope.errors import SourceError
 from costscope.sources.http import HttpClient
+
+T = TypeVar("T")
 
 TAG = "__cs_name"
 SPLIT_GROUP = 64  # label values per part when a query must be split
@@ -147,6 +149,23 @@ class PromqlCounter:
         return [
             (dict(item.get("metric") or {}), float(item["value"][1])) for item in data.get("result") or []
         ]
+
+    def timed(self, what: str, fetch: Callable[[], T]) -> T:
+        """``fetch()`` (a request other than a query: a cardinality API) within the query budget,
+        its time in the stats."""
+        with self._lock:
+            if self.stats.queries >= self.max_queries:
+                raise self.client.error(
+                    f"query budget spent: {self.max_queries} requests (raise max_queries)"
+                )
+            self.stats.queries += 1
+        started = time.monotonic()
+        try:
+            return fetch()
+        finally:
+            with self._lock:
+                self.stats.queries -= 1
+                self.stats.add(what, time.monotonic() - started, None)
 
     def labels(self, names: tuple[str, ...], matchers: tuple[str, ...] = ()) -> list[str]:
         """The label names the series of ``names`` carry in the window (from the index)."""

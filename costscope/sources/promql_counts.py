@@ -26,11 +26,13 @@ from typing import Any, Protocol, TypeVar
 import polars as pl
 
 from costscope.errors import CostscopeError, InputWarning, SourceError
+from costscope.sources.cardinality_index import CardinalityIndex, IndexUnavailable, LabelStat, index_for
 from costscope.sources.prometheus_api import PrometheusApiSource, family_of, infer_families
 from costscope.sources.promql_counter import Count, PromqlCounter, QueryTooLarge, is_identifier
 
 SAMPLE_VALUES = 2_000  # values kept per label for risky-label classification
 TOP_VALUES = 10  # most common values kept per top family x label
+INDEX_CHECKS = 3  # metrics on which a cardinality API is checked against PromQL before it is used
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -64,6 +66,7 @@ class BackendCounts:
         max_queries: int,
         group_labels: Sequence[str] = ("job",),
         end: float | None = None,
+        use_index: bool = True,
     ) -> None:
         self.api = api
         self.client = api.client
@@ -74,6 +77,10 @@ class BackendCounts:
         self.errors: list[CostscopeError] = []
         self.families: dict[str, tuple[str, ...]] = {}
         self.meta: dict[str, tuple[str | None, str | None, str | None]] = {}
+        self.index: CardinalityIndex | None = (
+            index_for(api.flavour, self.client, self.counter) if use_index else None
+        )
+        self.index_note: str | None = None  # what the cardinality API answered, for the run's line
 
     def _each(self, items: Sequence[T], work: Callable[[T], R]) -> list[tuple[T, R | None]]:
         """``work`` over ``items`` with the source's concurrency; a failure is an error row, not the end."""
@@ -156,17 +163,24 @@ class BackendCounts:
         self, sink: CountsSink, families: list[str], labels: dict[str, list[str]], series: dict[str, int]
     ) -> tuple[dict[tuple[str, str], int], list[dict[str, Any]]]:
         top = set(sorted(families, key=lambda f: (-series[f], f))[: self.top_n])
-        work: list[tuple[str, str, str]] = []
         for f in families:
             for lb in labels.get(f, []):
                 if not is_identifier(lb):
                     self.errors.append(
                         self.client.error(f"{f}: label {lb!r} cannot be named in PromQL; not counted")
                     )
-                    continue
-                work += [(f, lb, "values"), (f, lb, "carriers")]
+        named = {f: [lb for lb in labels.get(f, []) if is_identifier(lb)] for f in families}
+        indexed = self._from_index(families, named, top, series)
+        work: list[tuple[str, str, str]] = []
+        for f in families:
+            for lb in named[f]:
+                stat = indexed.get((f, lb))
+                if stat is None:
+                    work += [(f, lb, "values"), (f, lb, "carriers")]
                 if f in top:
-                    work += [(f, lb, "after"), (f, lb, "top")]
+                    work.append((f, lb, "after"))
+                    if stat is None or stat.top is None:
+                        work.append((f, lb, "top"))
 
         def one(item: tuple[str, str, str]) -> dict[tuple[str, ...], float]:
             f, lb, what = item
@@ -198,6 +212,11 @@ class BackendCounts:
         found: dict[tuple[str, str, str], dict[tuple[str, ...], float]] = {
             item: r for item, r in self._each(work, one) if r is not None
         }
+        for (f, lb), stat in indexed.items():
+            found[(f, lb, "values")] = {(): float(stat.values)}
+            found[(f, lb, "carriers")] = {(): float(stat.carriers)}
+            if stat.top is not None and f in top:
+                found[(f, lb, "top")] = {(value,): float(n) for value, n in stat.top}
         rows, pairs = [], []
         for f in families:
             for lb in labels.get(f, []):
@@ -228,6 +247,54 @@ class BackendCounts:
         )
         widths = {(str(r["family"]), str(r["label"])): int(str(r["label_values"])) for r in rows}
         return widths, pairs
+
+    def _from_index(
+        self, families: list[str], labels: dict[str, list[str]], top: set[str], series: dict[str, int]
+    ) -> dict[tuple[str, str], LabelStat]:
+        """Values, carriers and common values per (family, label) from the backend's cardinality API,
+        once it has agreed with PromQL on the ``INDEX_CHECKS`` smallest families; {} where it cannot."""
+        index = self.index
+        with_labels = [f for f in families if labels[f]]
+        if index is None or not with_labels:
+            return {}
+
+        def ask(f: str) -> dict[str, LabelStat] | None:
+            try:
+                return index.label_stats(self.families[f], labels[f], TOP_VALUES if f in top else 0)
+            except IndexUnavailable as exc:
+                self.index_note = f"{exc}: PromQL counted its labels instead"
+                return None
+
+        checked = sorted(with_labels, key=lambda f: (series[f], f))[:INDEX_CHECKS]
+        answers = {f: r for f, r in self._each(checked, ask) if r is not None}
+        if len(answers) < len(checked):
+            return {}
+        pairs = [(f, lb) for f in checked for lb in labels[f]]
+        by_promql = dict(self._each(pairs, self._values_and_carriers))
+        for (f, lb), promql in by_promql.items():
+            stat = answers[f][lb]
+            if promql is None or promql != (stat.values, stat.carriers):
+                self.index_note = (
+                    f"{index.name} disagrees with PromQL over the window on {f} {lb} ({stat.values:,} values,"
+                    f" {stat.carriers:,} series vs {promql}): PromQL counted every label"
+                )
+                return {}
+        rest = [f for f in with_labels if f not in answers]
+        answers.update({f: r for f, r in self._each(rest, ask) if r is not None})
+        self.index_note = (
+            f"label values and carriers of {len(answers):,} metric(s) from {index.name}, equal to PromQL on"
+            f" {len(checked)} checked ({len(pairs)} labels)"
+        )
+        return {
+            (f, lb): stat for f, stats in answers.items() for lb, stat in stats.items() if lb in labels[f]
+        }
+
+    def _values_and_carriers(self, pair: tuple[str, str]) -> tuple[int, int]:
+        f, lb = pair
+        names, has = self.families[f], f'{lb}!=""'
+        values = self.counter.evaluate(Count(names, f"count(count by ({lb}) ({{x}}))", has, split_only=lb))
+        carriers = self.counter.evaluate(Count(names, "count({x})", has))
+        return int(values.get((), 0.0)), int(carriers.get((), 0.0))
 
     def _points(self, sink: CountsSink, families: list[str]) -> None:
         work = []

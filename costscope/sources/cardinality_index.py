@@ -1,0 +1,162 @@
+"""A backend's own cardinality API: label statistics from its index, without touching a sample.
+
+Counting a label's distinct values and the series carrying it with PromQL reads every sample of
+the metric in the window, twice per label. Two backends answer both from their index in one call
+per metric:
+
+- VictoriaMetrics ``/api/v1/status/tsdb`` with ``match[]`` (the metric's names), ``topN`` and
+  ``date`` (the day of the evaluation time): ``labelValueCountByLabelName`` and
+  ``seriesCountByLabelName``; ``focusLabel`` gives one label's most common values
+  (``seriesCountByFocusLabelValue``). It counts the series of that day, and in a cluster its sums
+  are inflated by replication.
+- Mimir ``/api/v1/cardinality/label_values`` (``label_names[]``, ``selector``,
+  ``count_method=active``, ``limit`` ≤ 500, one tenant per call): per label ``label_values_count``,
+  ``series_count`` and the most common values. Off unless the cluster runs with
+  ``-querier.cardinality-analysis-enabled``; then it answers 400, or 200 with the error in the body.
+
+Neither counts over exactly PromQL's window, so ``promql_counts`` checks the index against PromQL
+on a few metrics first and uses it only where the two agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from costscope.errors import SourceError
+from costscope.sources.http import HttpClient
+from costscope.sources.promql_counter import PromqlCounter
+
+__all__ = [
+    "CardinalityIndex",
+    "IndexUnavailable",
+    "LabelStat",
+    "MimirCardinality",
+    "VictoriaTsdbStatus",
+    "index_for",
+]
+
+MIMIR_LIMIT = 500  # the most values Mimir's label_values returns per label
+
+
+class IndexUnavailable(Exception):
+    """The backend has no usable cardinality API (disabled, refused, or not the documented shape)."""
+
+
+@dataclass(frozen=True)
+class LabelStat:
+    """One label of one metric, from the index: distinct values, series carrying it, common values."""
+
+    values: int
+    carriers: int
+    top: tuple[tuple[str, int], ...] | None  # None: not asked, or the API gives none
+
+
+class CardinalityIndex(Protocol):
+    """Label statistics of a metric's series from the backend's index."""
+
+    name: str
+
+    def label_stats(self, names: tuple[str, ...], labels: list[str], top: int) -> dict[str, LabelStat]:
+        """Per label of ``labels``: its statistics over the series of ``names`` (``top`` common values, 0: none)."""
+
+
+class VictoriaTsdbStatus:
+    """VictoriaMetrics' ``/api/v1/status/tsdb`` (``match[]``, ``focusLabel``, ``date``)."""
+
+    name = "VictoriaMetrics /api/v1/status/tsdb"
+
+    def __init__(self, client: HttpClient, counter: PromqlCounter) -> None:
+        self.client = client
+        self.counter = counter
+        self.date = dt.datetime.fromtimestamp(counter.end, dt.UTC).date().isoformat()
+
+    def _status(self, selector: str, top_n: int, focus: str | None = None) -> dict[str, Any]:
+        params = {
+            "match[]": selector,
+            "topN": str(top_n),
+            "date": self.date,
+            **({"focusLabel": focus} if focus else {}),
+        }
+        doc = self.counter.timed(
+            f"tsdb status {selector[:120]}", lambda: self.client.get_json("/api/v1/status/tsdb", params)
+        )
+        data = doc.get("data") if isinstance(doc, dict) and doc.get("status") == "success" else None
+        if not isinstance(data, dict) or "labelValueCountByLabelName" not in data:
+            raise IndexUnavailable(
+                f"{self.name}: {doc.get('error') if isinstance(doc, dict) else 'not JSON'}"
+            )
+        return data
+
+    def label_stats(self, names: tuple[str, ...], labels: list[str], top: int) -> dict[str, LabelStat]:
+        """Values and carriers per label in one call; each label's common values in one more."""
+        selector = self.counter.selector(names)
+        data = self._status(selector, 1000)
+        values = {str(e["name"]): int(e["value"]) for e in data.get("labelValueCountByLabelName") or []}
+        carriers = {str(e["name"]): int(e["value"]) for e in data.get("seriesCountByLabelName") or []}
+        if len(values) >= 1000:
+            raise IndexUnavailable(f"{self.name}: over 1,000 labels on {names[0]}")
+        out = {}
+        for label in labels:
+            common = None
+            if top and carriers.get(label):
+                focus = self._status(selector, top, label).get("seriesCountByFocusLabelValue") or []
+                common = tuple((str(e["name"]), int(e["value"])) for e in focus)
+            out[label] = LabelStat(values.get(label, 0), carriers.get(label, 0), common)
+        return out
+
+
+class MimirCardinality:
+    """Mimir's ``/api/v1/cardinality/label_values`` (``count_method=active``)."""
+
+    name = "Mimir /api/v1/cardinality/label_values"
+
+    def __init__(self, client: HttpClient, counter: PromqlCounter) -> None:
+        self.client = client
+        self.counter = counter
+
+    def label_stats(self, names: tuple[str, ...], labels: list[str], top: int) -> dict[str, LabelStat]:
+        """Values, carriers and common values of every label in one call."""
+        params = {"label_names[]": labels, "selector": self.counter.selector(names), "count_method": "active",
+                  "limit": str(max(1, min(top or 1, MIMIR_LIMIT)))}  # fmt: skip
+        try:
+            response = self.counter.timed(
+                f"cardinality {names[0]}",
+                lambda: self.client.get(
+                    "/api/v1/cardinality/label_values", params, accept=frozenset({400, 404})
+                ),
+            )
+        except SourceError as exc:
+            raise IndexUnavailable(f"{self.name}: {exc.message}") from None
+        try:
+            doc = response.json()
+        except ValueError:  # the refusal in plain text: "cardinality analysis is disabled for the tenant: …"
+            doc = None
+        if not isinstance(doc, dict) or "labels" not in doc:
+            error = (
+                (doc.get("error") or doc.get("message")) if isinstance(doc, dict) else response.text.strip()
+            )
+            raise IndexUnavailable(
+                f"{self.name}: HTTP {response.status_code}: {error or 'not its documented shape'}"[:300]
+            )
+        out = {}
+        for item in doc.get("labels") or []:
+            common = tuple(
+                (str(c["label_value"]), int(c["series_count"])) for c in item.get("cardinality") or []
+            )
+            out[str(item["label_name"])] = LabelStat(
+                int(item.get("label_values_count", 0)),
+                int(item.get("series_count", 0)),
+                common if top else None,
+            )
+        return {lb: out.get(lb, LabelStat(0, 0, () if top else None)) for lb in labels}
+
+
+def index_for(flavour: str, client: HttpClient, counter: PromqlCounter) -> CardinalityIndex | None:
+    """The cardinality API of a backend of this flavour, if it has one."""
+    if flavour == "victoriametrics":
+        return VictoriaTsdbStatus(client, counter)
+    if flavour == "mimir":
+        return MimirCardinality(client, counter)
+    return None
