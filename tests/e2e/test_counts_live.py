@@ -95,7 +95,7 @@ def test_victoria_metrics_counts_equal_series(victoria_metrics: servers.Server, 
     series, counts, store = _both(victoria_metrics.url, tmp_path)
     _assert_equal(series, counts)
     run = store.query("SELECT mode, reason, queries FROM count_runs WHERE source = 'tsdb'").row(0, named=True)
-    assert run["mode"] == "counts" and run["reason"] == "collect: counts" and run["queries"] > 20
+    assert run["mode"] == "counts" and run["reason"].startswith("collect: counts") and run["queries"] > 20
     # nothing per series was stored: the backend did the counting
     assert store.query("SELECT count(*) AS n FROM metric_series")["n"][0] == 0
 
