@@ -48,6 +48,7 @@ RISKY_SCHEMA = {
     "id_kind": pl.String,
     "id_share": pl.Float64,
     "reason": pl.String,
+    "coverage": pl.String,  # exact | lower_bound | upper_bound (label_values of several sources added)
 }
 
 
@@ -64,19 +65,23 @@ def classify_values(values: pl.Series) -> tuple[str | None, float]:
 
 
 # Distinct values and carrying series per label. A backend counted inside itself gives both over
-# all its metrics (the values from its index); a label seen by both kinds of source adds up.
+# all its metrics (the values from its index); a label seen by several sources adds up, so its
+# distinct values are then an upper bound (two sources may share values), said in ``coverage``.
 _LABEL_STATS = """
 WITH per AS (
-    SELECT label, count(DISTINCT value) AS label_values, count(*) AS series FROM series_labels
-    WHERE snapshot_id = $snap GROUP BY label
+    SELECT label, count(DISTINCT value) AS label_values, count(*) AS series, 'exact' AS coverage
+    FROM series_labels WHERE snapshot_id = $snap GROUP BY label
     UNION ALL
-    SELECT v.label, v.label_values, coalesce(c.carriers, 0)
+    SELECT v.label, v.label_values, coalesce(c.carriers, 0), v.coverage
     FROM counted_label_values v
     LEFT JOIN (SELECT source, label, sum(carriers) AS carriers FROM counted_labels
                WHERE snapshot_id = $snap GROUP BY ALL) c USING (source, label)
     WHERE v.snapshot_id = $snap
 )
-SELECT label, sum(label_values)::BIGINT AS label_values, sum(series)::BIGINT AS series FROM per GROUP BY label
+SELECT label, sum(label_values)::BIGINT AS label_values, sum(series)::BIGINT AS series,
+       CASE WHEN count(*) > 1 THEN 'upper_bound' WHEN bool_or(coverage = 'lower_bound') THEN 'lower_bound'
+            ELSE 'exact' END AS coverage
+FROM per GROUP BY label
 """
 
 
@@ -91,7 +96,7 @@ def risky_labels(store: Store, snapshot_id: int) -> pl.DataFrame:
     )
     by_label = {label[0]: frame["value"] for label, frame in sample.group_by("label")}
     rows = []
-    for label, n_values, series in stats.iter_rows():
+    for label, n_values, series, coverage in stats.iter_rows():
         kind, share = (
             classify_values(by_label.get(label, pl.Series([], dtype=pl.String)))
             if n_values >= MIN_VALUES
@@ -107,7 +112,7 @@ def risky_labels(store: Store, snapshot_id: int) -> pl.DataFrame:
             reasons.append(f"{n_values:,} values, one per {1 / ratio:.1f} series")
         rows.append(
             {"label": label, "label_values": n_values, "series": series, "values_per_series": ratio,
-             "id_kind": kind, "id_share": share, "reason": "; ".join(reasons) or None}
+             "id_kind": kind, "id_share": share, "reason": "; ".join(reasons) or None, "coverage": coverage}
         )  # fmt: skip
     return pl.DataFrame(rows, schema=RISKY_SCHEMA).sort(["label_values", "label"], descending=[True, False])
 

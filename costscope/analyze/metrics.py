@@ -117,9 +117,14 @@ def top_metrics(
         .agg(pl.col("job").unique().sort().alias("jobs"))
     )
     df = df.join(jobs, on="metric", how="left").with_columns(pl.col("jobs").fill_null([]))
-    return df.with_columns(
-        monthly_cost=price_column(model, pl.col("type"), pl.col("series").cast(pl.Float64))
-    ).select("metric", "type", "series", "share", "monthly_cost", "jobs", "sources", "help")
+    return (
+        df.with_columns(monthly_cost=price_column(model, pl.col("type"), pl.col("series").cast(pl.Float64)))
+        .with_columns(
+            # pulled series by series or counted by the backend's PromQL over the window: both exact
+            coverage=pl.lit("exact")
+        )
+        .select("metric", "type", "series", "share", "monthly_cost", "jobs", "sources", "help", "coverage")
+    )
 
 
 def label_drops(store: Store, snapshot_id: int, model: CostModel) -> pl.DataFrame:

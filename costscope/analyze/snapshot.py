@@ -105,7 +105,9 @@ def snapshot_findings(
     per_label = drops.group_by("label").agg(pl.len().alias("metrics"))
     labels = (
         risky.join(per_label, on="label", how="left")
-        .select("label", "label_values", "metrics", "series", "values_per_series", "id_kind", "reason")
+        .select(
+            "label", "label_values", "metrics", "series", "values_per_series", "id_kind", "reason", "coverage"
+        )
         .sort(["label_values", "label"], descending=[True, False])
     )
     labels_by_metric = {m: sorted(g["label"]) for (m,), g in drops.group_by("metric")}

@@ -95,7 +95,9 @@ def json_document(analysis: Analysis) -> dict[str, Any]:
             "series": analysis.total_series,
             "monthly_cost": round(analysis.total_monthly_cost, 2),
         },
-        "metrics": _rows(analysis.metrics, ["metric", "type", "series", "share", "monthly_cost", "jobs"]),
+        "metrics": _rows(
+            analysis.metrics, ["metric", "type", "series", "share", "monthly_cost", "jobs", "coverage"]
+        ),
         "label_drops": _rows(analysis.label_drops),
         "keep_sets": _rows(analysis.keep_sets),
         "labels": _rows(analysis.labels),

@@ -87,9 +87,24 @@ def _counted(analysis: Analysis, console: Console) -> None:
     if "coverage" in drops.columns and (drops["coverage"] == "cardinality_only").any():
         exact = drops.filter(pl.col("coverage") == "exact")["metric"].n_unique()
         rest = drops.filter(pl.col("coverage") == "cardinality_only")["metric"].n_unique()
+        covered = (
+            drops.filter(pl.col("coverage") == "exact").group_by("metric").agg(pl.col("series_before").max())
+        )
+        share = float(covered["series_before"].sum()) / max(analysis.total_series, 1)
         console.print(
-            f"label economics exact for the {exact} largest counted metric(s); values and carriers only"
-            f" for {rest} more (raise exact_top to count them)"
+            f"label economics exact for the {exact} largest counted metric(s) ({share:.0%} of the series);"
+            f" values and carriers only for {rest} more (raise exact_top to count them)"
+        )
+    labels = analysis.labels
+    if "coverage" in labels.columns and (labels["coverage"] != "exact").any():
+        bounds = labels.filter(pl.col("coverage") != "exact")
+        said = ", ".join(
+            f"{lb} ({c.replace('_', ' ')})" for lb, c in bounds.select("label", "coverage").head(5).rows()
+        )
+        console.print(
+            f"distinct values not exact for {bounds.height} label(s): {escape(said)}"
+            " — several sources added (upper bound) or a union the server refused (lower bound)",
+            soft_wrap=True,
         )
     if analysis.uncounted_keep_sets.height:
         console.print(

@@ -90,19 +90,32 @@ class VictoriaTsdbStatus:
         return data
 
     def label_stats(self, names: tuple[str, ...], labels: list[str], top: int) -> dict[str, LabelStat]:
-        """Values and carriers per label in one call; each label's common values in one more."""
+        """Values, carriers and common values per label in one call; a label whose common values
+        the call's top pairs do not hold is asked again with ``focusLabel``."""
         selector = self.counter.selector(names)
-        data = self._status(selector, 1000)
+        top_n = max(100, 10 * (len(labels) + 1))  # every label listed, and most labels' common values
+        data = self._status(selector, top_n)
         values = {str(e["name"]): int(e["value"]) for e in data.get("labelValueCountByLabelName") or []}
         carriers = {str(e["name"]): int(e["value"]) for e in data.get("seriesCountByLabelName") or []}
-        if len(values) >= 1000:
-            raise IndexUnavailable(f"{self.name}: over 1,000 labels on {names[0]}")
+        if len(values) >= top_n:
+            raise IndexUnavailable(f"{self.name}: over {top_n:,} labels on {names[0]}")
+        listed = data.get("seriesCountByLabelValuePair") or []
+        pairs: dict[str, list[tuple[str, int]]] = {}
+        for entry in listed:
+            label, _, value = str(entry["name"]).partition("=")
+            pairs.setdefault(label, []).append((value, int(entry["value"])))
+        complete = len(listed) < top_n  # not cut: every pair is there
         out = {}
         for label in labels:
             common = None
             if top and carriers.get(label):
-                focus = self._status(selector, top, label).get("seriesCountByFocusLabelValue") or []
-                common = tuple((str(e["name"]), int(e["value"])) for e in focus)
+                found = pairs.get(label, [])
+                # the top pairs hold a label's most common values down to where the list was cut
+                if complete or len(found) >= min(top, values.get(label, 0)):
+                    common = tuple(found[:top])
+                else:
+                    focus = self._status(selector, top, label).get("seriesCountByFocusLabelValue") or []
+                    common = tuple((str(e["name"]), int(e["value"])) for e in focus)
             out[label] = LabelStat(values.get(label, 0), carriers.get(label, 0), common)
         return out
 

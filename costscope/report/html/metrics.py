@@ -137,10 +137,30 @@ def labels_section(a: Analysis, charts: list[str]) -> str:
                 ("series_after", "after"),
                 ("label_values", "values"),
                 ("monthly_savings", "saves/month"),
+                ("coverage", "coverage"),
             ],
             {"series_before", "series_after", "label_values", "monthly_savings"},
         )
+        + _coverage_note(a)
     )
+
+
+def _coverage_note(a: Analysis) -> str:
+    """What the figures above cover, when some are not exact."""
+    notes = []
+    drops = a.label_drops
+    if (drops["coverage"] == "cardinality_only").any():
+        exact = drops.filter(drops["coverage"] == "exact")["metric"].n_unique()
+        notes.append(
+            f"Exact for the {exact} largest metrics counted inside their backend; <em>cardinality_only</em> rows"
+            " have values and carriers but no series after (raise <code>exact_top</code>)."
+        )
+    if (a.labels["coverage"] != "exact").any():
+        notes.append(
+            "Distinct values of labels read from several sources are added (<em>upper_bound</em>), or the"
+            " largest metric's stand in where a backend refused the union (<em>lower_bound</em>)."
+        )
+    return "".join(f'<p class="muted">{n}</p>' for n in notes)
 
 
 def teams_section(a: Analysis) -> str:
