@@ -1,4 +1,4 @@
-"""Counting inside the backend vs pulling every series, on a real VictoriaMetrics 1.79.
+"""Counting inside the backend vs pulling every series, on a real VictoriaMetrics 1.79 (or Prometheus 2.42).
 
 Loads N generated series (default 1,000,000: ``tests.synthetic.fleet_lines``, 100 metrics of
 10,000 series with ``path``, ``status``, ``pod`` and a unique ``user_id``) into Debian's
@@ -11,12 +11,18 @@ row by row afterwards: the 50 largest metrics and every label drop of them must 
 Targets (docs/scale.md): counts peak RSS <= 300 MiB, >= 50x fewer bytes, wall time no worse than
 series mode, top-50 metrics and their drops identical.
 
-Usage: python benchmarks/counts.py [--series N] [--runs R]
+``--backend prometheus``: Debian's Prometheus 2.42 on a TSDB block of the same series written by
+``promtool`` (cached in benchmarks/.cache/ as by collect_prometheus.py; one sample per series at a
+fixed time, so both modes read with a lookback reaching it). Prometheus has no cardinality API:
+PromQL counts every figure there.
+
+Usage: python benchmarks/counts.py [--series N] [--runs R] [--backend victoriametrics|prometheus]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -59,9 +65,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def scrape(url: str, mode: str, db: Path, workdir: Path) -> tuple[float, int]:
+def scrape(url: str, mode: str, db: Path, workdir: Path, lookback: str = "1h") -> tuple[float, int]:
     cfg = workdir / f"{mode}.yaml"
-    cfg.write_text(f"sources:\n  - name: vm\n    url: {url}\n    collect: {mode}\n    concurrency: 4\n")
+    cfg.write_text(
+        f"sources:\n  - name: vm\n    url: {url}\n    collect: {mode}\n    concurrency: 4\n    lookback: {lookback}\n"
+    )
     db.unlink(missing_ok=True)
     started = time.perf_counter()
     done = subprocess.run(
@@ -98,35 +106,47 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--series", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--backend", choices=("victoriametrics", "prometheus"), default="victoriametrics")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    lookback = "1h"
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         work = Path(tmp)
-        with servers.victoria_metrics(work, cache=True) as vm:  # as deployed: its rollup cache on
+        if args.backend == "prometheus":
+            from benchmarks.collect_prometheus import LOOKBACK, build_block
+
+            data = build_block(args.series, Path(__file__).resolve().parent / ".cache")
+            prom_dir = work / "prom"
+            prom_dir.mkdir()
+            vm = stack.enter_context(servers.prometheus(prom_dir, data_dir=data))
+            lookback = LOOKBACK
+            print(f"Prometheus 2.42 on a promtool block of {args.series:,} series")
+        else:
+            vm = stack.enter_context(servers.victoria_metrics(work, cache=True))  # as deployed: cache on
             started = time.perf_counter()
             load(vm, args.series)
             print(
                 f"loaded {args.series:,} series into VictoriaMetrics in {time.perf_counter() - started:.1f}s"
             )
-            figures: dict[str, dict[str, list[float]]] = {
-                m: {"wall": [], "rss": [], "cpu": []} for m in ("series", "counts")
-            }
-            for _ in range(args.runs):
-                for mode in ("series", "counts"):
-                    before = cpu_seconds(vm.process.pid)
-                    wall, rss = scrape(vm.url, mode, work / f"{mode}.duckdb", work)
-                    figures[mode]["wall"].append(wall)
-                    figures[mode]["rss"].append(rss / 1024)
-                    figures[mode]["cpu"].append(cpu_seconds(vm.process.pid) - before)
-            wire: dict[str, tuple[int, int]] = {}
+        figures: dict[str, dict[str, list[float]]] = {
+            m: {"wall": [], "rss": [], "cpu": []} for m in ("series", "counts")
+        }
+        for _ in range(args.runs):
             for mode in ("series", "counts"):
-                with fault_proxy(vm.url) as (proxied, proxy):
-                    scrape(proxied, mode, work / f"wire-{mode}.duckdb", work)
-                    wire[mode] = (proxy.bytes_sent, len(proxy.requests))
-            queries = Store.open(work / "counts.duckdb", read_only=True)
-            with queries as s:
-                run = s.query("SELECT queries, seconds, slowest::VARCHAR AS slowest FROM count_runs").row(
-                    0, named=True
-                )
+                before = cpu_seconds(vm.process.pid)
+                wall, rss = scrape(vm.url, mode, work / f"{mode}.duckdb", work, lookback)
+                figures[mode]["wall"].append(wall)
+                figures[mode]["rss"].append(rss / 1024)
+                figures[mode]["cpu"].append(cpu_seconds(vm.process.pid) - before)
+        wire: dict[str, tuple[int, int]] = {}
+        for mode in ("series", "counts"):
+            with fault_proxy(vm.url) as (proxied, proxy):
+                scrape(proxied, mode, work / f"wire-{mode}.duckdb", work, lookback)
+                wire[mode] = (proxy.bytes_sent, len(proxy.requests))
+        queries = Store.open(work / "counts.duckdb", read_only=True)
+        with queries as s:
+            run = s.query("SELECT queries, seconds, slowest::VARCHAR AS slowest FROM count_runs").row(
+                0, named=True
+            )
         med = {m: {k: statistics.median(v) for k, v in f.items()} for m, f in figures.items()}
         for mode in ("series", "counts"):
             m = med[mode]
@@ -135,7 +155,9 @@ def main() -> None:
                 f" backend CPU {m['cpu']:.1f}s, {wire[mode][0] / 1e6:.1f} MB received in {wire[mode][1]:,} requests"
                 f" (medians of {args.runs})"
             )
-        print(f"counts: {run['queries']:,} PromQL queries, {run['seconds']:.1f}s of query time in all")
+        print(
+            f"counts: {run['queries']:,} queries (PromQL and cardinality API), {run['seconds']:.1f}s of query time in all"
+        )
         for q in json.loads(run["slowest"]):
             print(f"  slowest {q['seconds']:.2f}s {q['query'][:110]}")
         print(

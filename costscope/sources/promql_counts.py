@@ -177,10 +177,8 @@ class BackendCounts:
                 stat = indexed.get((f, lb))
                 if stat is None:
                     work += [(f, lb, "values"), (f, lb, "carriers")]
-                if f in top:
-                    work.append((f, lb, "after"))
-                    if stat is None or stat.top is None:
-                        work.append((f, lb, "top"))
+                if f in top and (stat is None or stat.top is None):
+                    work.append((f, lb, "top"))
 
         def one(item: tuple[str, str, str]) -> dict[tuple[str, ...], float]:
             f, lb, what = item
@@ -217,6 +215,15 @@ class BackendCounts:
             found[(f, lb, "carriers")] = {(): float(stat.carriers)}
             if stat.top is not None and f in top:
                 found[(f, lb, "top")] = {(value,): float(n) for value, n in stat.top}
+        # series left without a label: counted by the backend, unless the counts above prove it
+        after_work = []
+        for f in sorted(top):
+            for lb in named.get(f, []):
+                if self._unchanged(found, f, lb, named[f], series[f]):
+                    found[(f, lb, "after")] = {(): float(series[f])}
+                else:
+                    after_work.append((f, lb, "after"))
+        found.update({item: r for item, r in self._each(after_work, one) if r is not None})
         rows, pairs = [], []
         for f in families:
             for lb in labels.get(f, []):
@@ -247,6 +254,27 @@ class BackendCounts:
         )
         widths = {(str(r["family"]), str(r["label"])): int(str(r["label_values"])) for r in rows}
         return widths, pairs
+
+    @staticmethod
+    def _unchanged(
+        found: dict[tuple[str, str, str], dict[tuple[str, ...], float]],
+        f: str,
+        label: str,
+        labels: list[str],
+        n: int,
+    ) -> bool:
+        """Whether dropping ``label`` provably leaves all ``n`` series of ``f`` apart, with no query:
+        it has one value and every series carries it, or another label has a value of its own on
+        every series (``values == carriers == n``: that label alone tells them apart)."""
+
+        def stat(lb: str) -> tuple[int, int] | None:
+            v, c = found.get((f, lb, "values")), found.get((f, lb, "carriers"))
+            return (int(v.get((), 0.0)), int(c.get((), 0.0))) if v is not None and c is not None else None
+
+        own = stat(label)
+        if own is not None and own == (1, n):
+            return True
+        return any(stat(k) == (n, n) for k in labels if k != label)
 
     def _from_index(
         self, families: list[str], labels: dict[str, list[str]], top: set[str], series: dict[str, int]
