@@ -28,7 +28,7 @@ import polars as pl
 from costscope.errors import CostscopeError, InputWarning, SourceError
 from costscope.sources.cardinality_index import CardinalityIndex, IndexUnavailable, LabelStat, index_for
 from costscope.sources.prometheus_api import PrometheusApiSource, family_of, infer_families
-from costscope.sources.promql_counter import Count, PromqlCounter, QueryTooLarge, is_identifier
+from costscope.sources.promql_counter import TAG, Count, PromqlCounter, QueryTooLarge, is_identifier
 
 SAMPLE_VALUES = 2_000  # values kept per label for risky-label classification
 TOP_VALUES = 10  # most common values kept per top family x label
@@ -108,9 +108,7 @@ class BackendCounts:
     def collect(self, sink: CountsSink) -> pl.DataFrame:
         """Count everything the analysis reads into ``sink``; returns the scrape stats."""
         self.discover()
-        names = [(f, n) for f, ns in self.families.items() for n in ns]
-        counted = self._each(names, lambda fn: self.counter.evaluate(Count((fn[1],), "count({x})")))
-        series = {(f, n): int(r.get((), 0.0)) for (f, n), r in counted if r is not None}
+        series = self._groups(sink, list(self.families))
         sink.counted(
             "counted_series",
             pl.DataFrame(
@@ -127,7 +125,6 @@ class BackendCounts:
             for f, ls in self._each(families, lambda f: self.counter.labels(self.families[f]))
             if ls is not None
         )
-        self._groups(sink, families)
         widths, pairs = self._label_stats(sink, families, labels, per_family)
         self._points(sink, families)
         self._label_values(sink, labels, widths, pairs)
@@ -135,29 +132,33 @@ class BackendCounts:
             sink.metadata(family, type_, help_, unit)
         return self.api.scrape_stats().with_columns(source=pl.lit(self.client.source.name))
 
-    def _groups(self, sink: CountsSink, families: list[str]) -> None:
-        by = ", ".join(self.group_labels)
+    def _groups(self, sink: CountsSink, families: list[str]) -> dict[tuple[str, str], int]:
+        """Series per job and owner label values of each family, and per sample name: one query per
+        family, grouped by the name's tag too (its groups summed are the name's series)."""
+        by = (TAG, *self.group_labels)
         rows = []
+        series: dict[tuple[str, str], int] = {}
         for f, result in self._each(
             families,
             lambda f: self.counter.evaluate(
-                Count(self.families[f], f"count by ({by}) ({{x}})", by=self.group_labels)
+                Count(self.families[f], f"count by ({', '.join(by)}) ({{x}})", by=by)
             ),
         ):
-            for key, value in (result or {}).items():
-                rows.append(
-                    {
-                        "family": f,
-                        "group_labels": list(self.group_labels),
-                        "group_values": list(key),
-                        "series": int(value),
-                    }
-                )
+            groups: dict[tuple[str, ...], int] = {}
+            for (tag, *key), value in (result or {}).items():
+                name = tag or self.families[f][0]  # one name: no tag
+                series[(f, name)] = series.get((f, name), 0) + int(value)
+                groups[tuple(key)] = groups.get(tuple(key), 0) + int(value)
+            rows += [
+                {"family": f, "group_labels": list(self.group_labels), "group_values": list(k), "series": n}
+                for k, n in groups.items()
+            ]
         sink.counted(
             "counted_groups",
             pl.DataFrame(rows, schema={"family": pl.String, "group_labels": pl.List(pl.String),
                                        "group_values": pl.List(pl.String), "series": pl.Int64}),
         )  # fmt: skip
+        return series
 
     def _label_stats(
         self, sink: CountsSink, families: list[str], labels: dict[str, list[str]], series: dict[str, int]
