@@ -71,6 +71,7 @@ class VictoriaTsdbStatus:
         self.client = client
         self.counter = counter
         self.date = dt.datetime.fromtimestamp(counter.end, dt.UTC).date().isoformat()
+        self.first_date = dt.datetime.fromtimestamp(counter.start, dt.UTC).date().isoformat()
 
     def _status(self, selector: str, top_n: int, focus: str | None = None) -> dict[str, Any]:
         params = {
@@ -92,6 +93,10 @@ class VictoriaTsdbStatus:
     def label_stats(self, names: tuple[str, ...], labels: list[str], top: int) -> dict[str, LabelStat]:
         """Values, carriers and common values per label in one call; a label whose common values
         the call's top pairs do not hold is asked again with ``focusLabel``."""
+        if self.first_date != self.date:
+            raise IndexUnavailable(
+                f"{self.name}: the window crosses midnight UTC and the status counts one day"
+            )
         selector = self.counter.selector(names)
         top_n = max(100, 10 * (len(labels) + 1))  # every label listed, and most labels' common values
         data = self._status(selector, top_n)

@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from costscope.config import SourceConfig
 from costscope.store import Store
 from scripts.loopback import loopback
 from tests import servers
@@ -135,15 +136,35 @@ def test_a_cardinality_api_that_cannot_be_trusted_leaves_promql_to_count(
 def test_victoria_metrics_tsdb_status_answers_labels_with_fewer_queries(
     victoria_metrics: servers.Server, tmp_path: Path
 ) -> None:
-    servers.vm_import(victoria_metrics, counted_fleet(scale=3, timestamp_ms=int((time.time() - 120) * 1000)))
-    series, counts, store = _both(victoria_metrics.url, tmp_path)
+    now = time.time()
+    servers.vm_import(victoria_metrics, counted_fleet(scale=3, timestamp_ms=int((now - 120) * 1000)))
+    series, counts, store = _both(victoria_metrics.url, tmp_path, lookback_s=600.0)
     _assert_equal(series, counts)
+    day = time.gmtime(now).tm_yday
+    if time.gmtime(now - 600).tm_yday != day or time.gmtime(time.time()).tm_yday != day:
+        # the status counts one UTC day: a window across midnight is left to PromQL, and says so
+        assert "the window crosses midnight UTC" in _reason(store)
+        return
     assert "from VictoriaMetrics /api/v1/status/tsdb, equal to PromQL on 3 checked" in _reason(store)
     with_index = int(store.query("SELECT queries FROM count_runs WHERE source = 'tsdb'")["queries"][0])
     off = tmp_path / "off"
     off.mkdir()
-    _, without, off_store = _both(victoria_metrics.url, off, cardinality_api=False)
+    _, without, off_store = _both(victoria_metrics.url, off, cardinality_api=False, lookback_s=600.0)
     _assert_equal(series, without)
     assert "cardinality" not in _reason(off_store) and "tsdb" not in _reason(off_store)
     promql_only = int(off_store.query("SELECT queries FROM count_runs WHERE source = 'tsdb'")["queries"][0])
     assert with_index < promql_only
+
+
+def test_the_tsdb_status_is_not_asked_about_a_window_across_midnight() -> None:
+    from costscope.sources.cardinality_index import IndexUnavailable, VictoriaTsdbStatus
+    from costscope.sources.http import HttpClient
+    from costscope.sources.promql_counter import PromqlCounter
+
+    midnight = 1_796_601_600.0  # 2026-12-07T00:00:00Z
+    with HttpClient(SourceConfig(name="vm", url="http://127.0.0.1:9")) as client:
+        index = VictoriaTsdbStatus(client, PromqlCounter(client, midnight + 60, 600, 10))
+        with pytest.raises(IndexUnavailable, match="crosses midnight UTC"):
+            index.label_stats(("m",), ["a"], 0)  # refused before any request is sent
+        inside = VictoriaTsdbStatus(client, PromqlCounter(client, midnight + 700, 600, 10))
+        assert inside.date == inside.first_date == "2026-12-07"
