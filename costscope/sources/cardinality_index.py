@@ -61,6 +61,9 @@ class CardinalityIndex(Protocol):
     def label_stats(self, names: tuple[str, ...], labels: list[str], top: int) -> dict[str, LabelStat]:
         """Per label of ``labels``: its statistics over the series of ``names`` (``top`` common values, 0: none)."""
 
+    def distinct_values(self, names: tuple[str, ...], label: str) -> int:
+        """Distinct values of ``label`` over the series of all of ``names`` (several metrics)."""
+
 
 class VictoriaTsdbStatus:
     """VictoriaMetrics' ``/api/v1/status/tsdb`` (``match[]``, ``focusLabel``, ``date``)."""
@@ -124,6 +127,18 @@ class VictoriaTsdbStatus:
             out[label] = LabelStat(values.get(label, 0), carriers.get(label, 0), common)
         return out
 
+    def distinct_values(self, names: tuple[str, ...], label: str) -> int:
+        """``labelValueCountByLabelName`` over one selector for every name."""
+        if self.first_date != self.date:
+            raise IndexUnavailable(
+                f"{self.name}: the window crosses midnight UTC and the status counts one day"
+            )
+        data = self._status(self.counter.selector(names), 100, label)
+        values = {str(e["name"]): int(e["value"]) for e in data.get("labelValueCountByLabelName") or []}
+        if label not in values and len(values) >= 100:
+            raise IndexUnavailable(f"{self.name}: {label} not among the 100 labels listed")
+        return values.get(label, 0)
+
 
 class MimirCardinality:
     """Mimir's ``/api/v1/cardinality/label_values`` (``count_method=active``)."""
@@ -169,6 +184,27 @@ class MimirCardinality:
                 common if top else None,
             )
         return {lb: out.get(lb, LabelStat(0, 0, () if top else None)) for lb in labels}
+
+    def distinct_values(self, names: tuple[str, ...], label: str) -> int:
+        """``label_values_count`` of ``/api/v1/cardinality/label_names`` over one selector for every name."""
+        params = {"selector": self.counter.selector(names), "limit": str(MIMIR_LIMIT)}
+        try:
+            doc = self.counter.timed(
+                f"cardinality label names {label}",
+                lambda: self.client.get_json(
+                    "/api/v1/cardinality/label_names", params, accept=frozenset({400, 404})
+                ),
+            )
+        except SourceError as exc:
+            raise IndexUnavailable(f"{self.name}: {exc.message}") from None
+        if not isinstance(doc, dict) or "cardinality" not in doc:
+            raise IndexUnavailable(f"Mimir /api/v1/cardinality/label_names: {doc!r}"[:300])
+        counts = {str(c["label_name"]): int(c["label_values_count"]) for c in doc["cardinality"]}
+        if label not in counts and len(counts) >= MIMIR_LIMIT:
+            raise IndexUnavailable(
+                f"Mimir /api/v1/cardinality/label_names: {label} not among the {MIMIR_LIMIT} listed"
+            )
+        return counts.get(label, 0)
 
 
 def index_for(flavour: str, client: HttpClient, counter: PromqlCounter) -> CardinalityIndex | None:

@@ -81,6 +81,7 @@ class BackendCounts:
             index_for(api.flavour, self.client, self.counter) if use_index else None
         )
         self.index_note: str | None = None  # what the cardinality API answered, for the run's line
+        self.indexed = False  # the cardinality API agreed with PromQL and is used
 
     def _each(self, items: Sequence[T], work: Callable[[T], R]) -> list[tuple[T, R | None]]:
         """``work`` over ``items`` with the source's concurrency; a failure is an error row, not the end."""
@@ -277,6 +278,15 @@ class BackendCounts:
             return True
         return any(stat(k) == (n, n) for k in labels if k != label)
 
+    def _distinct_from_index(self, names: tuple[str, ...], label: str) -> int | None:
+        """Distinct values of ``label`` over several metrics from the cardinality API (None: unavailable)."""
+        if self.index is None:
+            return None
+        try:
+            return self.index.distinct_values(names, label)
+        except IndexUnavailable:
+            return None
+
     def _from_index(
         self, families: list[str], labels: dict[str, list[str]], top: set[str], series: dict[str, int]
     ) -> dict[tuple[str, str], LabelStat]:
@@ -310,6 +320,7 @@ class BackendCounts:
                 return {}
         rest = [f for f in with_labels if f not in answers]
         answers.update({f: r for f, r in self._each(rest, ask) if r is not None})
+        self.indexed = True
         self.index_note = (
             f"label values and carriers of {len(answers):,} metric(s) from {index.name}, equal to PromQL on"
             f" {len(checked)} checked ({len(pairs)} labels)"
@@ -379,12 +390,20 @@ class BackendCounts:
                 try:
                     values = self.counter.label_values(lb, self.counter.selector(names))
                 except SourceError:  # the index search over too many series (VictoriaMetrics' limits)
+                    if self.indexed:  # the cardinality API counts them without listing them
+                        found = self._distinct_from_index(names, lb)
+                        if found is not None:
+                            return found, value_sample(seen.get(lb, ())), "exact"
                     union: set[str] = set()  # each metric's few values, from PromQL, joined here
                     for f in fams:
                         by = Count(self.families[f], f"count by ({lb}) ({{x}})", f'{lb}!=""', by=(lb,))
                         union |= {key[0] for key in self.counter.evaluate(by)}
                     values = sorted(union)
                 return len(values), value_sample(values), "exact"
+            if self.indexed:
+                found = self._distinct_from_index(names, lb)
+                if found is not None:
+                    return found, value_sample(seen.get(lb, ())), "exact"
             union_count = Count(
                 names, f"count(count by ({lb}) ({{x}}))", f'{lb}!=""', split_only=lb,
                 merged=self.api.flavour == "victoriametrics",

@@ -58,9 +58,31 @@ def _mimir_double(prometheus: str, mode: str, seen: list[dict[str, str]]) -> typ
             elif url.path == "/api/v1/cardinality/label_values":
                 seen.append({"tenant": self.headers["X-Scope-OrgID"], "selector": params["selector"][0]})
                 self._cardinality(params)
+            elif url.path == "/api/v1/cardinality/label_names":
+                self._label_names(params)
             else:
                 upstream = httpx.get(prometheus + url.path, params=params, timeout=30)
                 self._send(upstream.status_code, upstream.content)
+
+        def _series(self, selector: str) -> list[dict[str, str]]:
+            params = {"match[]": selector, "start": time.time() - 3600}
+            return list(httpx.get(prometheus + "/api/v1/series", params=params, timeout=30).json()["data"])
+
+        def _label_names(self, params: dict[str, list[str]]) -> None:
+            if mode == "disabled":
+                self._send(400, b"cardinality analysis is disabled for the tenant: team-a", "text/plain")
+                return
+            values: dict[str, set[str]] = {}
+            for labels in self._series(params["selector"][0]):
+                for name, value in labels.items():
+                    values.setdefault(name, set()).add(value)
+            items = sorted(values.items(), key=lambda kv: (-len(kv[1]), kv[0]))[: int(params["limit"][0])]
+            doc = {
+                "label_values_count_total": sum(len(v) for v in values.values()),
+                "label_names_count": len(values),
+                "cardinality": [{"label_name": k, "label_values_count": len(v)} for k, v in items],
+            }
+            self._send(200, json.dumps(doc).encode())
 
         def _cardinality(self, params: dict[str, list[str]]) -> None:
             if mode == "disabled":
@@ -70,10 +92,7 @@ def _mimir_double(prometheus: str, mode: str, seen: list[dict[str, str]]) -> typ
                 self._send(200, json.dumps({"status": "error", "error": "ingesters unavailable"}).encode())
                 return
             assert params["count_method"] == ["active"] and int(params["limit"][0]) <= 500
-            series = httpx.get(
-                prometheus + "/api/v1/series", params={"match[]": params["selector"][0], "start": time.time() - 3600},
-                timeout=30,
-            ).json()["data"]  # fmt: skip
+            series = self._series(params["selector"][0])
             factor = 3 if mode == "replicated" else 1
             labels = []
             for name in params["label_names[]"]:
@@ -168,3 +187,21 @@ def test_the_tsdb_status_is_not_asked_about_a_window_across_midnight() -> None:
             index.label_stats(("m",), ["a"], 0)  # refused before any request is sent
         inside = VictoriaTsdbStatus(client, PromqlCounter(client, midnight + 700, 600, 10))
         assert inside.date == inside.first_date == "2026-12-07"
+
+
+@pytest.mark.parametrize("backend", ["victoriametrics", "mimir"])
+def test_a_labels_values_over_many_metrics_come_from_the_index(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # every label has "many" values: its distinct values over several metrics are one index request
+    monkeypatch.setattr("costscope.sources.promql_counts.SAMPLE_VALUES", 1)
+    if backend == "victoriametrics":
+        vm: servers.Server = request.getfixturevalue("victoria_metrics")
+        servers.vm_import(vm, counted_fleet(scale=3, timestamp_ms=int((time.time() - 120) * 1000)))
+        series, counts, store = _both(vm.url, tmp_path, lookback_s=600.0)
+        _assert_equal(series, counts)
+        return
+    with loopback(_mimir_double(request.getfixturevalue("prometheus_url"), "ok", [])) as url:
+        series, counts, store = _both(url, tmp_path, headers=(("X-Scope-OrgID", TENANT),))
+    _assert_equal(series, counts)
+    assert "from Mimir" in _reason(store)
