@@ -149,30 +149,35 @@ class MimirCardinality:
         self.client = client
         self.counter = counter
 
+    def _ask(self, endpoint: str, params: dict[str, Any], key: str) -> dict[str, Any]:
+        """One cardinality request; a refusal (400 in plain text, or an error in a 200 body) or any
+        other shape is IndexUnavailable naming what Mimir said."""
+        path = f"/api/v1/cardinality/{endpoint}"
+        try:
+            response = self.counter.timed(
+                f"cardinality {endpoint} {params['selector'][:100]}",
+                lambda: self.client.get(path, params, accept=frozenset({400, 404})),
+            )
+        except SourceError as exc:
+            raise IndexUnavailable(f"Mimir {path}: {exc.message}") from None
+        try:
+            doc = response.json()
+        except ValueError:  # "cardinality analysis is disabled for the tenant: …"
+            doc = None
+        if not isinstance(doc, dict) or key not in doc:
+            said = (
+                (doc.get("error") or doc.get("message")) if isinstance(doc, dict) else response.text.strip()
+            )
+            raise IndexUnavailable(
+                f"Mimir {path}: HTTP {response.status_code}: {said or 'not its documented shape'}"[:300]
+            )
+        return doc
+
     def label_stats(self, names: tuple[str, ...], labels: list[str], top: int) -> dict[str, LabelStat]:
         """Values, carriers and common values of every label in one call."""
         params = {"label_names[]": labels, "selector": self.counter.selector(names), "count_method": "active",
                   "limit": str(max(1, min(top or 1, MIMIR_LIMIT)))}  # fmt: skip
-        try:
-            response = self.counter.timed(
-                f"cardinality {names[0]}",
-                lambda: self.client.get(
-                    "/api/v1/cardinality/label_values", params, accept=frozenset({400, 404})
-                ),
-            )
-        except SourceError as exc:
-            raise IndexUnavailable(f"{self.name}: {exc.message}") from None
-        try:
-            doc = response.json()
-        except ValueError:  # the refusal in plain text: "cardinality analysis is disabled for the tenant: …"
-            doc = None
-        if not isinstance(doc, dict) or "labels" not in doc:
-            error = (
-                (doc.get("error") or doc.get("message")) if isinstance(doc, dict) else response.text.strip()
-            )
-            raise IndexUnavailable(
-                f"{self.name}: HTTP {response.status_code}: {error or 'not its documented shape'}"[:300]
-            )
+        doc = self._ask("label_values", params, "labels")
         out = {}
         for item in doc.get("labels") or []:
             common = tuple(
@@ -188,22 +193,10 @@ class MimirCardinality:
     def distinct_values(self, names: tuple[str, ...], label: str) -> int:
         """``label_values_count`` of ``/api/v1/cardinality/label_names`` over one selector for every name."""
         params = {"selector": self.counter.selector(names), "limit": str(MIMIR_LIMIT)}
-        try:
-            doc = self.counter.timed(
-                f"cardinality label names {label}",
-                lambda: self.client.get_json(
-                    "/api/v1/cardinality/label_names", params, accept=frozenset({400, 404})
-                ),
-            )
-        except SourceError as exc:
-            raise IndexUnavailable(f"{self.name}: {exc.message}") from None
-        if not isinstance(doc, dict) or "cardinality" not in doc:
-            raise IndexUnavailable(f"Mimir /api/v1/cardinality/label_names: {doc!r}"[:300])
+        doc = self._ask("label_names", params, "cardinality")
         counts = {str(c["label_name"]): int(c["label_values_count"]) for c in doc["cardinality"]}
         if label not in counts and len(counts) >= MIMIR_LIMIT:
-            raise IndexUnavailable(
-                f"Mimir /api/v1/cardinality/label_names: {label} not among the {MIMIR_LIMIT} listed"
-            )
+            raise IndexUnavailable(f"Mimir label_names: {label} not among the {MIMIR_LIMIT} listed")
         return counts.get(label, 0)
 
 
