@@ -26,13 +26,12 @@ from typing import Any, Protocol, TypeVar
 import polars as pl
 
 from costscope.errors import CostscopeError, InputWarning, SourceError
-from costscope.sources.cardinality_index import CardinalityIndex, IndexUnavailable, LabelStat, index_for
+from costscope.sources.cardinality_index import CardinalityIndex, IndexUnavailable, index_for
 from costscope.sources.prometheus_api import PrometheusApiSource, family_of, infer_families
-from costscope.sources.promql_counter import TAG, Count, PromqlCounter, QueryTooLarge, is_identifier
+from costscope.sources.promql_counter import TAG, Count, PromqlCounter, is_identifier
+from costscope.sources.promql_labels import label_stats
 
 SAMPLE_VALUES = 2_000  # values kept per label for risky-label classification
-TOP_VALUES = 10  # most common values kept per top family x label
-INDEX_CHECKS = 3  # metrics on which a cardinality API is checked against PromQL before it is used
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -83,7 +82,7 @@ class BackendCounts:
         self.index_note: str | None = None  # what the cardinality API answered, for the run's line
         self.indexed = False  # the cardinality API agreed with PromQL and is used
 
-    def _each(self, items: Sequence[T], work: Callable[[T], R]) -> list[tuple[T, R | None]]:
+    def each(self, items: Sequence[T], work: Callable[[T], R]) -> list[tuple[T, R | None]]:
         """``work`` over ``items`` with the source's concurrency; a failure is an error row, not the end."""
         with ThreadPoolExecutor(self.client.source.concurrency, thread_name_prefix="costscope-count") as pool:
             futures = [(item, pool.submit(work, item)) for item in items]
@@ -123,7 +122,7 @@ class BackendCounts:
         families = [f for f in self.families if per_family.get(f)]
         labels = dict(
             (f, ls)
-            for f, ls in self._each(families, lambda f: self.counter.labels(self.families[f]))
+            for f, ls in self.each(families, lambda f: self.counter.labels(self.families[f]))
             if ls is not None
         )
         widths, pairs = self._label_stats(sink, families, labels, per_family)
@@ -139,7 +138,7 @@ class BackendCounts:
         by = (TAG, *self.group_labels)
         rows = []
         series: dict[tuple[str, str], int] = {}
-        for f, result in self._each(
+        for f, result in self.each(
             families,
             lambda f: self.counter.evaluate(
                 Count(self.families[f], f"count by ({', '.join(by)}) ({{x}})", by=by)
@@ -164,119 +163,7 @@ class BackendCounts:
     def _label_stats(
         self, sink: CountsSink, families: list[str], labels: dict[str, list[str]], series: dict[str, int]
     ) -> tuple[dict[tuple[str, str], int], list[dict[str, Any]]]:
-        top = set(sorted(families, key=lambda f: (-series[f], f))[: self.top_n])
-        for f in families:
-            for lb in labels.get(f, []):
-                if not is_identifier(lb):
-                    self.errors.append(
-                        self.client.error(f"{f}: label {lb!r} cannot be named in PromQL; not counted")
-                    )
-        named = {f: [lb for lb in labels.get(f, []) if is_identifier(lb)] for f in families}
-        indexed = self._from_index(families, named, top, series)
-        work: list[tuple[str, str, str]] = []
-        for f in families:
-            for lb in named[f]:
-                stat = indexed.get((f, lb))
-                if stat is None:
-                    work += [(f, lb, "values"), (f, lb, "carriers")]
-                if f in top and (stat is None or stat.top is None):
-                    work.append((f, lb, "top"))
-
-        def one(item: tuple[str, str, str]) -> dict[tuple[str, ...], float]:
-            f, lb, what = item
-            names, has = self.families[f], f'{lb}!=""'
-            if what == "values":
-                return self.counter.evaluate(
-                    Count(names, f"count(count by ({lb}) ({{x}}))", has, split_only=lb)
-                )
-            if what == "carriers":
-                return self.counter.evaluate(Count(names, "count({x})", has))
-            if what == "after":
-                return self.counter.evaluate(
-                    Count(names, f"count(count without ({lb}) ({{x}}))", never_split=frozenset({lb}))
-                )
-            # the most common values: never split (a part's top values are not the whole's)
-            try:
-                rows = self.counter.instant(
-                    f"topk({TOP_VALUES}, count by ({lb}) ({self.counter.series_of(names, [has])}))"
-                )
-            except QueryTooLarge:
-                self.errors.append(
-                    InputWarning(
-                        f"{f}: the most common values of {lb} not counted (over the server's query limits)"
-                    )
-                )
-                return {}
-            return {(labels_.get(lb, ""),): v for labels_, v in rows}
-
-        found: dict[tuple[str, str, str], dict[tuple[str, ...], float]] = {
-            item: r for item, r in self._each(work, one) if r is not None
-        }
-        for (f, lb), stat in indexed.items():
-            found[(f, lb, "values")] = {(): float(stat.values)}
-            found[(f, lb, "carriers")] = {(): float(stat.carriers)}
-            if stat.top is not None and f in top:
-                found[(f, lb, "top")] = {(value,): float(n) for value, n in stat.top}
-        # series left without a label: counted by the backend, unless the counts above prove it
-        after_work = []
-        for f in sorted(top):
-            for lb in named.get(f, []):
-                if self._unchanged(found, f, lb, named[f], series[f]):
-                    found[(f, lb, "after")] = {(): float(series[f])}
-                else:
-                    after_work.append((f, lb, "after"))
-        found.update({item: r for item, r in self._each(after_work, one) if r is not None})
-        rows, pairs = [], []
-        for f in families:
-            for lb in labels.get(f, []):
-                if (f, lb, "values") not in found or (f, lb, "carriers") not in found:
-                    continue
-                after = found.get((f, lb, "after"))
-                carriers = int(found[(f, lb, "carriers")].get((), 0.0))
-                if not carriers:
-                    continue
-                rows.append(
-                    {"family": f, "label": lb, "label_values": int(found[(f, lb, "values")].get((), 0.0)),
-                     "carriers": carriers, "series_after": int(after.get((), 0.0)) if after is not None else None,
-                     "coverage": "exact" if after is not None else "cardinality_only"}
-                )  # fmt: skip
-                for (value,), n in (found.get((f, lb, "top")) or {}).items():
-                    pairs.append({"family": f, "label": lb, "value": value, "series": int(n)})
-        sink.counted(
-            "counted_labels",
-            pl.DataFrame(rows, schema={"family": pl.String, "label": pl.String, "label_values": pl.Int64,
-                                       "carriers": pl.Int64, "series_after": pl.Int64, "coverage": pl.String}),
-        )  # fmt: skip
-        sink.counted(
-            "counted_pairs",
-            pl.DataFrame(
-                pairs,
-                schema={"family": pl.String, "label": pl.String, "value": pl.String, "series": pl.Int64},
-            ),
-        )
-        widths = {(str(r["family"]), str(r["label"])): int(str(r["label_values"])) for r in rows}
-        return widths, pairs
-
-    @staticmethod
-    def _unchanged(
-        found: dict[tuple[str, str, str], dict[tuple[str, ...], float]],
-        f: str,
-        label: str,
-        labels: list[str],
-        n: int,
-    ) -> bool:
-        """Whether dropping ``label`` provably leaves all ``n`` series of ``f`` apart, with no query:
-        it has one value and every series carries it, or another label has a value of its own on
-        every series (``values == carriers == n``: that label alone tells them apart)."""
-
-        def stat(lb: str) -> tuple[int, int] | None:
-            v, c = found.get((f, lb, "values")), found.get((f, lb, "carriers"))
-            return (int(v.get((), 0.0)), int(c.get((), 0.0))) if v is not None and c is not None else None
-
-        own = stat(label)
-        if own is not None and own == (1, n):
-            return True
-        return any(stat(k) == (n, n) for k in labels if k != label)
+        return label_stats(self, sink, families, labels, series)
 
     def _distinct_from_index(self, names: tuple[str, ...], label: str) -> int | None:
         """Distinct values of ``label`` over several metrics from the cardinality API (None: unavailable)."""
@@ -287,55 +174,6 @@ class BackendCounts:
         except IndexUnavailable:
             return None
 
-    def _from_index(
-        self, families: list[str], labels: dict[str, list[str]], top: set[str], series: dict[str, int]
-    ) -> dict[tuple[str, str], LabelStat]:
-        """Values, carriers and common values per (family, label) from the backend's cardinality API,
-        once it has agreed with PromQL on the ``INDEX_CHECKS`` smallest families; {} where it cannot."""
-        index = self.index
-        with_labels = [f for f in families if labels[f]]
-        if index is None or not with_labels:
-            return {}
-
-        def ask(f: str) -> dict[str, LabelStat] | None:
-            try:
-                return index.label_stats(self.families[f], labels[f], TOP_VALUES if f in top else 0)
-            except IndexUnavailable as exc:
-                self.index_note = f"{exc}: PromQL counted its labels instead"
-                return None
-
-        checked = sorted(with_labels, key=lambda f: (series[f], f))[:INDEX_CHECKS]
-        answers = {f: r for f, r in self._each(checked, ask) if r is not None}
-        if len(answers) < len(checked):
-            return {}
-        pairs = [(f, lb) for f in checked for lb in labels[f]]
-        by_promql = dict(self._each(pairs, self._values_and_carriers))
-        for (f, lb), promql in by_promql.items():
-            stat = answers[f][lb]
-            if promql is None or promql != (stat.values, stat.carriers):
-                self.index_note = (
-                    f"{index.name} disagrees with PromQL over the window on {f} {lb} ({stat.values:,} values,"
-                    f" {stat.carriers:,} series vs {promql}): PromQL counted every label"
-                )
-                return {}
-        rest = [f for f in with_labels if f not in answers]
-        answers.update({f: r for f, r in self._each(rest, ask) if r is not None})
-        self.indexed = True
-        self.index_note = (
-            f"label values and carriers of {len(answers):,} metric(s) from {index.name}, equal to PromQL on"
-            f" {len(checked)} checked ({len(pairs)} labels)"
-        )
-        return {
-            (f, lb): stat for f, stats in answers.items() for lb, stat in stats.items() if lb in labels[f]
-        }
-
-    def _values_and_carriers(self, pair: tuple[str, str]) -> tuple[int, int]:
-        f, lb = pair
-        names, has = self.families[f], f'{lb}!=""'
-        values = self.counter.evaluate(Count(names, f"count(count by ({lb}) ({{x}}))", has, split_only=lb))
-        carriers = self.counter.evaluate(Count(names, "count({x})", has))
-        return int(values.get((), 0.0)), int(carriers.get((), 0.0))
-
     def _points(self, sink: CountsSink, families: list[str]) -> None:
         work = []
         for f in families:
@@ -345,7 +183,7 @@ class BackendCounts:
             elif type_ == "summary" and f in self.families[f]:
                 work.append((f, f, "quantile"))
         rows = []
-        for (f, _, point), result in self._each(
+        for (f, _, point), result in self.each(
             work, lambda w: self.counter.evaluate(Count((w[1],), f"count by ({w[2]}) ({{x}})", by=(w[2],)))
         ):
             rows += [
@@ -423,7 +261,7 @@ class BackendCounts:
 
         rows = [
             {"label": lb, "label_values": result[0], "sample": result[1], "coverage": result[2]}
-            for lb, result in self._each(sorted(families), one)
+            for lb, result in self.each(sorted(families), one)
             if result is not None
         ]
         sink.counted(
@@ -458,7 +296,7 @@ class BackendCounts:
 
         rows = [
             {"family": f, "dropped": sorted(dropped), "series_after": int(r.get((), 0.0))}
-            for (f, dropped), r in self._each(work, one)
+            for (f, dropped), r in self.each(work, one)
             if r is not None
         ]
         sink.counted(
