@@ -77,6 +77,24 @@ def _stable(url: str, seconds: float = 6.0, timeout: float = 90.0) -> dict[str, 
     pytest.fail(f"the backend kept changing for {timeout}s: {last}")
 
 
+def _count(url: str, expr: str) -> int:
+    res = httpx.get(url + "/api/v1/query", params={"query": expr}, timeout=30).json()["data"]["result"]
+    return int(float(res[0]["value"][1])) if res else 0
+
+
+def _recorded_all(url: str, timeout: float = 120.0) -> None:
+    """Wait until the demo's recording rule has an output for every (job, route, status) of its
+    input: a rate needs two scrapes of each series, and under load they come late."""
+    raw = "count(count by (job, route, status) (http_requests_total))"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        want = _count(url, raw)
+        if want and _count(url, "count(job_route_status:http_requests:rate5m)") == want:
+            return
+        time.sleep(1.0)
+    pytest.fail(f"the recording rule did not cover its input within {timeout}s")
+
+
 def _settled(url: str, expected: dict[str, int], hold: float = 6.0, timeout: float = 120.0) -> dict[str, int]:
     """The backend's series per job once it equals ``expected`` and stays so for ``hold`` seconds
     (nothing more arrives), or what it holds when ``timeout`` runs out. Under load the first
@@ -144,7 +162,8 @@ def test_the_plan_applied_to_prometheus_leaves_exactly_the_predicted_series_and_
         with servers.prometheus(
             prom_dir, scrape_interval=INTERVAL, rule_files=[rules], extra_config=config
         ) as prom:
-            held_before = _stable(before.url)
+            _recorded_all(before.url)
+            held_before = _stable(before.url, seconds=10.0)
             assert sum(held_before.values()) > 28_570  # the fleet, plus up/scrape_* and the recorded rule
 
             store = Store.open(tmp_path / "costscope.duckdb")
