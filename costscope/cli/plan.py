@@ -95,7 +95,7 @@ def plan(
     Overlaps are resolved (a dropped metric's label cuts vanish; label and bucket cuts of one
     metric are counted as one reshaping, exactly). Exit codes: 0 ok, 2 bad input, 3 a source failed.
     """
-    from costscope.report.plan import plan_document, print_plan, write_plan
+    from costscope.report.plan import plan_document, plan_files, print_plan, write_plan
     from costscope.run import run_plan
 
     err = Console(stderr=True, no_color=no_color, highlight=False)
@@ -107,11 +107,12 @@ def plan(
                 store, sources or [], cfg, risk_up_to=risk_up_to, top=top, ranks=_ranks(actions), kind=kind,
                 run_id=run_id,
             )  # fmt: skip
-        write_plan(result, out, prom_text)
+        files, notes = plan_files(result, prom_text)
+        write_plan(result, out, files=files)
         if json_out is not None:
             write_to(json.dumps(plan_document(result), indent=1, default=str) + "\n", json_out)
     except CostscopeError as exc:
         fail(exc, err)
     if not quiet:
         console = err if json_out == "-" else Console(no_color=no_color, highlight=False)
-        print_plan(result, console, out, prom_text)
+        print_plan(result, console, out, files, notes)

@@ -21,12 +21,22 @@ import polars as pl
 from costscope.analyze.result import Analysis
 from costscope.store.database import Store
 
-__all__ = ["RISK_LEVELS", "Plan", "choose_actions", "make_plan"]
+__all__ = [
+    "COUNTER_TYPES",
+    "RISK_LEVELS",
+    "MetricChanges",
+    "Plan",
+    "choose_actions",
+    "make_plan",
+    "metric_changes",
+]
 
 # from safest to most breaking: --risk-up-to takes every action up to and including a level
 RISK_LEVELS = ("none", "coarser", "unknown", "dashboard", "trace_links", "query", "recording_rule",
                "alert", "errors", "slo")  # fmt: skip
 _METRIC_KINDS = ("drop_metric", "aggregate", "keep_used_labels", "reduce_buckets")
+# families whose samples (or some of them) count up: an aggregate of them is a sum of counters
+COUNTER_TYPES = ("counter", "histogram", "gaugehistogram", "summary")
 
 _RESHAPED = """
 WITH s AS (
@@ -80,6 +90,35 @@ class Plan:
     def total_after(self) -> float:
         """The monthly bill once every chosen action is applied."""
         return sum(self.bill_after.values())
+
+
+@dataclass(frozen=True)
+class MetricChanges:
+    """What a plan's metric actions do, per metric: dropped whole, labels summed away, bucket bounds cut."""
+
+    dropped: frozenset[str]
+    away: dict[str, list[str]]  # metric -> labels aggregated away (sorted), dropped metrics left out
+    points: dict[
+        str, list[str]
+    ]  # metric -> bucket bounds cut (in the actions' order), dropped metrics left out
+
+
+def metric_changes(actions: pl.DataFrame) -> MetricChanges:
+    """The metric actions among ``actions`` composed per metric (a dropped metric's other cuts vanish)."""
+    changes = actions.filter(pl.col("metric").is_not_null())
+    dropped = frozenset(changes.filter(pl.col("kind") == "drop_metric")["metric"])
+    away: dict[str, list[str]] = {}
+    points: dict[str, list[str]] = {}
+    for row in changes.filter(~pl.col("metric").is_in(list(dropped))).iter_rows(named=True):
+        if row["kind"] in ("aggregate", "keep_used_labels"):
+            away.setdefault(row["metric"], []).extend(row["labels"] or [])
+        cut = points.setdefault(row["metric"], [])
+        cut.extend(p for p in row["points"] or [] if p not in cut)
+    return MetricChanges(
+        dropped,
+        {m: sorted(set(labels)) for m, labels in away.items() if labels},
+        {m: cut for m, cut in points.items() if cut},
+    )
 
 
 def choose_actions(

@@ -18,11 +18,11 @@ from typing import Any
 import polars as pl
 import yaml
 
-from costscope.recommend.plan import Plan
+from costscope.recommend.plan import COUNTER_TYPES, Plan, metric_changes
+from costscope.recommend.plan_prometheus import drop_buckets, drop_names
 
 __all__ = ["PlanExports", "alloy_process", "plan_exports"]
 
-_COUNTER_TYPES = ("counter", "histogram", "gaugehistogram", "summary")
 # where a document goes, by the words of its opening comment
 _PLACES = (("OpenTelemetry Collector", "otelcol"), ("Promtail", "promtail"), ("Refinery", "refinery"),
            ("Jaeger sampling", "jaeger"))  # fmt: skip
@@ -61,18 +61,6 @@ def _merge(into: dict[str, Any], doc: dict[str, Any], path: str, notes: list[str
             notes.append(f"{path}.{key}: two actions set it ({into[key]!r}, {value!r}); the first is kept")
 
 
-def _metric_rules(plan: Plan) -> tuple[set[str], dict[str, list[str]], dict[str, list[str]]]:
-    actions = plan.actions.filter(pl.col("metric").is_not_null())
-    dropped = set(actions.filter(pl.col("kind") == "drop_metric")["metric"])
-    away: dict[str, list[str]] = {}
-    points: dict[str, list[str]] = {}
-    for row in actions.filter(~pl.col("metric").is_in(list(dropped))).iter_rows(named=True):
-        if row["kind"] in ("aggregate", "keep_used_labels"):
-            away.setdefault(row["metric"], []).extend(row["labels"] or [])
-        points.setdefault(row["metric"], []).extend(row["points"] or [])
-    return dropped, {m: sorted(set(v)) for m, v in away.items() if v}, {m: v for m, v in points.items() if v}
-
-
 def _kept(shapes: dict[str, Any], away: dict[str, list[str]]) -> dict[str, list[str]]:
     """The labels each aggregation keeps: all the metric has but those summed away (and bucket bounds)."""
     return {
@@ -86,7 +74,8 @@ def plan_exports(plan: Plan) -> PlanExports:
     """Every place's documents for ``plan``'s actions."""
     notes: list[str] = []
     docs: dict[str, Any] = {}
-    dropped, away, points = _metric_rules(plan)
+    changes = metric_changes(plan.actions)
+    dropped, away, points = changes.dropped, changes.away, changes.points
     shapes = {r["metric"]: r for r in plan.shapes.iter_rows(named=True)}
     kept_of = _kept(shapes, away)
     collector: dict[str, Any] = {"processors": {}}
@@ -143,11 +132,11 @@ def _is_counter(shape: dict[str, Any] | None, sample: str) -> bool:
     type_ = shape["type"] if shape else None
     if type_ == "summary":  # its quantiles are gauges; _sum and _count count
         return sample.endswith(("_sum", "_count"))
-    return type_ in _COUNTER_TYPES or sample.endswith("_total")
+    return type_ in COUNTER_TYPES or sample.endswith("_total")
 
 
 def _adaptive_metrics(
-    dropped: set[str], away: dict[str, list[str]], shapes: dict[str, Any]
+    dropped: frozenset[str], away: dict[str, list[str]], shapes: dict[str, Any]
 ) -> list[dict[str, Any]]:
     rules: list[dict[str, Any]] = []
     for m in sorted(dropped):
@@ -160,20 +149,11 @@ def _adaptive_metrics(
 
 
 def _vmagent_relabel(
-    dropped: set[str], points: dict[str, list[str]], shapes: dict[str, Any]
-) -> list[dict[str, Any]]:
-    import re
-
-    out: list[dict[str, Any]] = []
+    dropped: frozenset[str], points: dict[str, list[str]], shapes: dict[str, Any]
+) -> list[dict[str, object]]:
     names = [s for m in sorted(dropped) for s in _samples(shapes.get(m), m)]
-    if names:
-        out.append(
-            {"source_labels": ["__name__"], "regex": "|".join(re.escape(n) for n in names), "action": "drop"}
-        )
-    for m, les in sorted(points.items()):
-        regex = f"{re.escape(m)}_bucket;({'|'.join(re.escape(le) for le in les)})"
-        out.append({"source_labels": ["__name__", "le"], "regex": regex, "action": "drop"})
-    return out
+    out = [drop_names(names)] if names else []
+    return out + [drop_buckets(m, les) for m, les in sorted(points.items())]
 
 
 def _vmagent_stream_aggr(away: dict[str, list[str]], shapes: dict[str, Any]) -> list[dict[str, Any]]:

@@ -31,12 +31,15 @@ from typing import Any
 import polars as pl
 
 from costscope.errors import ConfigError
-from costscope.recommend.plan import Plan
+from costscope.recommend.plan import COUNTER_TYPES, Plan, metric_changes
 
 __all__ = [
     "KEPT_SUFFIX",
     "RULES_FILE",
     "PrometheusPlan",
+    "alternation",
+    "drop_buckets",
+    "drop_names",
     "load_prometheus_config",
     "patch_prometheus_config",
     "prometheus_plan",
@@ -48,11 +51,22 @@ RULES_FILE = "costscope-aggregations.rules.yml"
 _SYNTHETIC = {"up", "scrape_duration_seconds", "scrape_samples_scraped", "scrape_samples_post_metric_relabeling",
               "scrape_series_added", "ALERTS", "ALERTS_FOR_STATE"}  # fmt: skip
 _LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-_COUNTER_TYPES = ("counter", "histogram", "gaugehistogram", "summary")
 
 
-def _alternation(names: list[str]) -> str:
+def alternation(names: list[str]) -> str:
+    """A regex matching exactly one of ``names`` (relabel regexes are anchored)."""
     return "|".join(re.escape(n) for n in names)
+
+
+def drop_names(names: list[str]) -> dict[str, object]:
+    """A relabel rule dropping the series of these sample names."""
+    return {"source_labels": ["__name__"], "regex": alternation(names), "action": "drop"}
+
+
+def drop_buckets(metric: str, bounds: list[str]) -> dict[str, object]:
+    """A relabel rule dropping the bucket series of ``metric`` at these ``le`` bounds."""
+    regex = f"{re.escape(metric + '_bucket')};({alternation(bounds)})"
+    return {"source_labels": ["__name__", "le"], "regex": regex, "action": "drop"}
 
 
 @dataclass(frozen=True)
@@ -76,7 +90,7 @@ class PrometheusPlan:
 
 
 def _drops_at_scrape(
-    shapes: pl.DataFrame, dropped: set[str], points: dict[str, list[str]]
+    shapes: pl.DataFrame, dropped: frozenset[str], points: dict[str, list[str]]
 ) -> dict[str, list[dict[str, object]]]:
     """Per job: one rule for every sample of its dropped metrics, one per bucket cut."""
     names: dict[str, list[str]] = {}
@@ -87,44 +101,20 @@ def _drops_at_scrape(
             if metric in dropped:
                 names.setdefault(job, []).extend(samples)
             elif points.get(metric):
-                regex = f"{re.escape(metric + '_bucket')};({_alternation(points[metric])})"
-                rule: dict[str, object] = {
-                    "source_labels": ["__name__", "le"],
-                    "regex": regex,
-                    "action": "drop",
-                }
-                buckets.setdefault(job, []).append(rule)
+                buckets.setdefault(job, []).append(drop_buckets(metric, points[metric]))
     out: dict[str, list[dict[str, object]]] = {}
     for job in sorted(set(names) | set(buckets)):
         rules = list(buckets.get(job, []))
         if names.get(job):
-            rules.insert(
-                0,
-                {
-                    "source_labels": ["__name__"],
-                    "regex": _alternation(sorted(set(names[job]))),
-                    "action": "drop",
-                },
-            )
+            rules.insert(0, drop_names(sorted(set(names[job]))))
         out[job] = rules
     return out
 
 
 def prometheus_plan(plan: Plan) -> PrometheusPlan:
     """What the plan's metric actions become in a Prometheus that remote-writes to the billed backend."""
-    actions = plan.actions.filter(pl.col("metric").is_not_null())
-    dropped = set(actions.filter(pl.col("kind") == "drop_metric")["metric"])
-    points: dict[str, list[str]] = {}
-    labels: dict[str, list[str]] = {}
-    for row in actions.filter(~pl.col("metric").is_in(list(dropped))).iter_rows(named=True):
-        if row["points"]:
-            points.setdefault(row["metric"], []).extend(
-                p for p in row["points"] if p not in points.get(row["metric"], [])
-            )
-        if row["kind"] in ("aggregate", "keep_used_labels") and row["labels"]:
-            labels.setdefault(row["metric"], []).extend(
-                lb for lb in row["labels"] if lb not in labels.get(row["metric"], [])
-            )
+    changes = metric_changes(plan.actions)
+    dropped, points = changes.dropped, changes.points
     notes: list[str] = []
     rules: list[dict[str, object]] = []
     aggregated: dict[str, tuple[str, ...]] = {}
@@ -140,20 +130,18 @@ def prometheus_plan(plan: Plan) -> PrometheusPlan:
             if not row["jobs"] and len(made_here) < len(samples):
                 notes.append(f"{metric}: no job exposes it, dropped in write_relabel_configs only")
             continue
-        away = sorted(labels.get(metric, []))
+        away = changes.away.get(metric, [])
         if not away:
             continue
         bad = [lb for lb in away if not _LABEL.match(lb)]
         if bad:
             notes.append(f"{metric}: labels PromQL cannot name ({', '.join(bad)}): not aggregated")
             continue
-        is_counter = row["type"] in _COUNTER_TYPES or metric.endswith("_total")
         for sample in samples:
-            without = ", ".join(away)
-            expr = f'sum without ({without}) ({{__name__="{sample}"}})'
+            expr = f'sum without ({", ".join(away)}) ({{__name__="{sample}"}})'
             rules.append({"record": f"{sample}{KEPT_SUFFIX}", "expr": expr})
             aggregated[sample] = tuple(away)
-        if is_counter:
+        if row["type"] in COUNTER_TYPES or metric.endswith("_total"):
             summed.append(metric)
     if summed:
         notes.append(
@@ -163,9 +151,7 @@ def prometheus_plan(plan: Plan) -> PrometheusPlan:
         )
     write: list[dict[str, object]] = []
     if aggregated:
-        write.append(
-            {"source_labels": ["__name__"], "regex": _alternation(sorted(aggregated)), "action": "drop"}
-        )
+        write.append(drop_names(sorted(aggregated)))
         write.append(
             {
                 "source_labels": ["__name__"],
@@ -176,13 +162,9 @@ def prometheus_plan(plan: Plan) -> PrometheusPlan:
             }
         )
     if write_drops:
-        write.append(
-            {"source_labels": ["__name__"], "regex": _alternation(sorted(set(write_drops))), "action": "drop"}
-        )
-    for metric, les in sorted(points.items()):
-        if metric not in dropped:  # as above: the cut buckets' staleness markers stay local too
-            regex = f"{re.escape(metric + '_bucket')};({_alternation(les)})"
-            write.append({"source_labels": ["__name__", "le"], "regex": regex, "action": "drop"})
+        write.append(drop_names(sorted(set(write_drops))))
+    # as above: the cut buckets' staleness markers stay local too
+    write.extend(drop_buckets(metric, les) for metric, les in sorted(points.items()))
     return PrometheusPlan(
         _drops_at_scrape(plan.shapes, dropped, points), rules, write, aggregated, tuple(notes)
     )

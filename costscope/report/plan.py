@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -155,14 +156,17 @@ def _readme(plan: Plan, files: dict[str, str], notes: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_plan(plan: Plan, out: Path, prometheus_config: str | None = None) -> list[Path]:
-    """Write ``out/plan.json``, one folder per target (``plan_files``) and
+def write_plan(
+    plan: Plan, out: Path, prometheus_config: str | None = None, files: Mapping[str, str] | None = None
+) -> list[Path]:
+    """Write ``out/plan.json``, one folder per target (``files``, else ``plan_files``) and
     ``out/actions/<rank>-<kind>-<target>.yaml``; returns the files."""
     actions = out / "actions"
     actions.mkdir(parents=True, exist_ok=True)
     written = [out / "plan.json"]
     written[0].write_text(json.dumps(plan_document(plan), indent=1, default=str) + "\n", encoding="utf-8")
-    files, _ = plan_files(plan, prometheus_config)
+    if files is None:
+        files, _ = plan_files(plan, prometheus_config)
     for relative, text in files.items():
         path = out / relative
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -180,9 +184,14 @@ def write_plan(plan: Plan, out: Path, prometheus_config: str | None = None) -> l
 
 
 def print_plan(
-    plan: Plan, console: Console, out: Path | None = None, prometheus_config: str | None = None
+    plan: Plan,
+    console: Console,
+    out: Path | None = None,
+    files: Mapping[str, str] | None = None,
+    notes: Sequence[str] = (),
 ) -> None:
-    """The plan's bill and its actions, as terminal lines."""
+    """The plan's bill and its actions, as terminal lines; with ``out``, the ``files`` written there
+    (``plan_files``) and the ``notes`` on what a target could not take."""
     console.print(
         f"Plan: {plan.actions.height} action(s): {money(plan.total_before)} → {money(plan.total_after)}/month"
         f" ({money(plan.total_before - plan.total_after)} less) [dim]({escape(plan.cost_model)})[/]"
@@ -201,7 +210,8 @@ def print_plan(
             " not recounted together[/]"
         )
     if out is not None:
-        files, notes = plan_files(plan, prometheus_config)
+        if files is None:
+            files, notes = plan_files(plan)
         places = sorted({p.split("/", 1)[0] for p in files if "/" in p})
         console.print(
             f"Written: {escape(str(out / 'plan.json'))}, {escape(str(out / 'README.md'))}, config per target"

@@ -77,6 +77,11 @@ class VictoriaTsdbStatus:
         self.first_date = dt.datetime.fromtimestamp(counter.start, dt.UTC).date().isoformat()
 
     def _status(self, selector: str, top_n: int, focus: str | None = None) -> dict[str, Any]:
+        """One status request; none over a window across midnight (the status counts one day)."""
+        if self.first_date != self.date:
+            raise IndexUnavailable(
+                f"{self.name}: the window crosses midnight UTC and the status counts one day"
+            )
         params = {
             "match[]": selector,
             "topN": str(top_n),
@@ -96,10 +101,6 @@ class VictoriaTsdbStatus:
     def label_stats(self, names: tuple[str, ...], labels: list[str], top: int) -> dict[str, LabelStat]:
         """Values, carriers and common values per label in one call; a label whose common values
         the call's top pairs do not hold is asked again with ``focusLabel``."""
-        if self.first_date != self.date:
-            raise IndexUnavailable(
-                f"{self.name}: the window crosses midnight UTC and the status counts one day"
-            )
         selector = self.counter.selector(names)
         top_n = max(100, 10 * (len(labels) + 1))  # every label listed, and most labels' common values
         data = self._status(selector, top_n)
@@ -129,10 +130,6 @@ class VictoriaTsdbStatus:
 
     def distinct_values(self, names: tuple[str, ...], label: str) -> int:
         """``labelValueCountByLabelName`` over one selector for every name."""
-        if self.first_date != self.date:
-            raise IndexUnavailable(
-                f"{self.name}: the window crosses midnight UTC and the status counts one day"
-            )
         data = self._status(self.counter.selector(names), 100, label)
         values = {str(e["name"]): int(e["value"]) for e in data.get("labelValueCountByLabelName") or []}
         if label not in values and len(values) >= 100:

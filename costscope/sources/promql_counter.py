@@ -109,15 +109,18 @@ class PromqlCounter:
     def _window(self) -> dict[str, str]:
         return {"start": f"{self.start:.3f}", "end": f"{self.end:.3f}"}
 
-    def instant(self, query: str) -> list[tuple[dict[str, str], float]]:
-        """The (labels, value) pairs of one instant query at ``end``."""
+    def _reserve(self, path: str) -> None:
+        """Take one request from the budget (given back and accounted when it returns)."""
         with self._lock:
             if self.stats.queries >= self.max_queries:
                 raise self.client.error(
-                    f"query budget spent: {self.max_queries} queries (raise max_queries to count more)",
-                    "/api/v1/query",
+                    f"query budget spent: {self.max_queries} queries (raise max_queries to count more)", path
                 )
-            self.stats.queries += 1  # reserved now, accounted when it returns
+            self.stats.queries += 1
+
+    def instant(self, query: str) -> list[tuple[dict[str, str], float]]:
+        """The (labels, value) pairs of one instant query at ``end``."""
+        self._reserve("/api/v1/query")
         started = time.monotonic()
         params = {"query": query, "time": f"{self.end:.3f}", "stats": "all"}
         try:
@@ -153,12 +156,7 @@ class PromqlCounter:
     def timed(self, what: str, fetch: Callable[[], T]) -> T:
         """``fetch()`` (a request other than a query: a cardinality API) within the query budget,
         its time in the stats."""
-        with self._lock:
-            if self.stats.queries >= self.max_queries:
-                raise self.client.error(
-                    f"query budget spent: {self.max_queries} requests (raise max_queries)"
-                )
-            self.stats.queries += 1
+        self._reserve("")
         started = time.monotonic()
         try:
             return fetch()

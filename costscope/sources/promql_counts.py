@@ -166,8 +166,9 @@ class BackendCounts:
         return label_stats(self, sink, families, labels, series)
 
     def _distinct_from_index(self, names: tuple[str, ...], label: str) -> int | None:
-        """Distinct values of ``label`` over several metrics from the cardinality API (None: unavailable)."""
-        if self.index is None:
+        """Distinct values of ``label`` over several metrics from the cardinality API, once it has
+        agreed with PromQL (None: not used, or unavailable)."""
+        if self.index is None or not self.indexed:
             return None
         try:
             return self.index.distinct_values(names, label)
@@ -228,20 +229,18 @@ class BackendCounts:
                 try:
                     values = self.counter.label_values(lb, self.counter.selector(names))
                 except SourceError:  # the index search over too many series (VictoriaMetrics' limits)
-                    if self.indexed:  # the cardinality API counts them without listing them
-                        found = self._distinct_from_index(names, lb)
-                        if found is not None:
-                            return found, value_sample(seen.get(lb, ())), "exact"
+                    found = self._distinct_from_index(names, lb)  # counted, not listed
+                    if found is not None:
+                        return found, value_sample(seen.get(lb, ())), "exact"
                     union: set[str] = set()  # each metric's few values, from PromQL, joined here
                     for f in fams:
                         by = Count(self.families[f], f"count by ({lb}) ({{x}})", f'{lb}!=""', by=(lb,))
                         union |= {key[0] for key in self.counter.evaluate(by)}
                     values = sorted(union)
                 return len(values), value_sample(values), "exact"
-            if self.indexed:
-                found = self._distinct_from_index(names, lb)
-                if found is not None:
-                    return found, value_sample(seen.get(lb, ())), "exact"
+            found = self._distinct_from_index(names, lb)
+            if found is not None:
+                return found, value_sample(seen.get(lb, ())), "exact"
             union_count = Count(
                 names, f"count(count by ({lb}) ({{x}}))", f'{lb}!=""', split_only=lb,
                 merged=self.api.flavour == "victoriametrics",

@@ -54,18 +54,11 @@ def label_stats(
 
     def one(item: tuple[str, str, str]) -> dict[tuple[str, ...], float]:
         f, lb, what = item
-        names, has = counts.families[f], f'{lb}!=""'
-        if what == "values":
-            return counts.counter.evaluate(
-                Count(names, f"count(count by ({lb}) ({{x}}))", has, split_only=lb)
-            )
-        if what == "carriers":
-            return counts.counter.evaluate(Count(names, "count({x})", has))
-        if what == "after":
-            return counts.counter.evaluate(
-                Count(names, f"count(count without ({lb}) ({{x}}))", never_split=frozenset({lb}))
-            )
+        names = counts.families[f]
+        if what != "top":
+            return counts.counter.evaluate(_count(what, names, lb))
         # the most common values: never split (a part's top values are not the whole's)
+        has = f'{lb}!=""'
         try:
             rows = counts.counter.instant(
                 f"topk({TOP_VALUES}, count by ({lb}) ({counts.counter.series_of(names, [has])}))"
@@ -193,8 +186,20 @@ def from_index(
 
 
 def values_and_carriers(counts: BackendCounts, pair: tuple[str, str]) -> tuple[int, int]:
+    """A family's label: its distinct values and the series carrying it, counted with PromQL."""
     f, lb = pair
-    names, has = counts.families[f], f'{lb}!=""'
-    values = counts.counter.evaluate(Count(names, f"count(count by ({lb}) ({{x}}))", has, split_only=lb))
-    carriers = counts.counter.evaluate(Count(names, "count({x})", has))
+    values, carriers = (
+        counts.counter.evaluate(_count(w, counts.families[f], lb)) for w in ("values", "carriers")
+    )
     return int(values.get((), 0.0)), int(carriers.get((), 0.0))
+
+
+def _count(what: str, names: tuple[str, ...], label: str) -> Count:
+    """The PromQL count of a family's ``label``: its distinct ``values``, the ``carriers`` (series that
+    have it), or the series left ``after`` it is dropped."""
+    has = f'{label}!=""'
+    if what == "values":
+        return Count(names, f"count(count by ({label}) ({{x}}))", has, split_only=label)
+    if what == "carriers":
+        return Count(names, "count({x})", has)
+    return Count(names, f"count(count without ({label}) ({{x}}))", never_split=frozenset({label}))
