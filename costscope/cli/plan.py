@@ -22,10 +22,11 @@ from costscope.cli.app import (
     app,
     fail,
     open_store,
+    partial,
     start,
     write_to,
 )
-from costscope.errors import CostscopeError, InputError
+from costscope.errors import EXIT_SOURCE_FAILED, CostscopeError, InputError
 
 
 def _ranks(text: str | None) -> list[int] | None:
@@ -103,7 +104,7 @@ def plan(
         prom_text = _read_config(prometheus_config)
         cfg, run_id = start(sources, config, log_format, verbose, err, quiet)
         with open_store(db, lock_timeout) as store:
-            _, result = run_plan(
+            run, result = run_plan(
                 store, sources or [], cfg, risk_up_to=risk_up_to, top=top, ranks=_ranks(actions), kind=kind,
                 run_id=run_id,
             )  # fmt: skip
@@ -116,3 +117,7 @@ def plan(
     if not quiet:
         console = err if json_out == "-" else Console(no_color=no_color, highlight=False)
         print_plan(result, console, out, files, notes)
+    if run.errors:  # some inputs were refused: the plan is of what was read, and the exit code says so
+        if quiet:
+            partial(run.snapshot_id, run.errors, err)
+        raise typer.Exit(EXIT_SOURCE_FAILED)

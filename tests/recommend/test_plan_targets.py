@@ -208,3 +208,16 @@ def test_cli_writes_every_target_and_refuses_an_unreadable_config(tmp_path: Path
     broken.write_text("scrape_configs: [\n")
     bad = CliRunner().invoke(app, [*args, "--prometheus-config", str(broken)])
     assert bad.exit_code == 2 and "not valid YAML" in bad.output
+
+
+def test_a_plan_of_a_folder_with_a_refused_file_is_written_and_exits_3(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "ok.prom").write_text('# TYPE up gauge\nup{job="a"} 1\n')
+    (folder / "bad.prom").write_text('# TYPE x counter\nx{job="a" 1\n')
+    out = tmp_path / "plan"
+    args = ["plan", str(folder), "--out", str(out), "--db", str(tmp_path / "p.duckdb"), "-q"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 3, result.output
+    assert "is partial" in result.output and "bad.prom:2" in result.output
+    assert json.loads((out / "plan.json").read_text())["total_before"] >= 0
