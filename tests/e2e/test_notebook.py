@@ -23,6 +23,9 @@ def test_notebook_runs_and_draws_its_charts() -> None:
     assert len(charts) == 5
     text = json.dumps([o.get("data", {}).get("text/plain", "") for o in outputs])
     assert "http_requests_total" in text
+    assert "series_after" in text and "actions: $777.35 → $73.40 a month" in json.dumps(
+        [o.get("text", "") for o in outputs], ensure_ascii=False
+    )
 
 
 def test_notebook_uses_only_the_public_api() -> None:
