@@ -154,7 +154,7 @@ def collect_snapshot(
             log.info("input warning: %s", warning, extra={"severity": "warning"})
         # a backend counting inside itself groups series by job and the ownership rules' labels
         group_labels = tuple(sorted({"job"} | {label for rule in cfg.ownership for label, _ in rule.match}))
-        with timer.stage("collect"):
+        with timer.stage("collect"), store.appending():
             for source in targets:
                 result, source_errors = collect(
                     source, snapshot, _scoped(progress, source.name), record, group_labels

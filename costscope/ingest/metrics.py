@@ -25,6 +25,9 @@ from costscope.store.snapshot import SnapshotWriter
 DEFAULT_BATCH = 50_000
 APPEND_ROWS = 500_000  # rows gathered before one append: DuckDB appends fewer, larger batches faster
 HASH_SEED = 0x636F_7374  # "cost"
+# rows appended before they are committed (still under the running snapshot): an open
+# transaction's appends stay in memory, about 50 MiB per million rows (store.snapshot)
+COMMIT_ROWS = 4_000_000
 
 # series pulled one by one, or counted by the backend (collect: counts): one source has either
 _META = """
@@ -61,7 +64,8 @@ def identify(
         name_hash.xor(pl.col("labels_xor").fill_null(0)).alias("series_id")
     )
     labels = labels.join(series.select("seq", "series_id"), on="seq")
-    if not unique:
+    # a repeat is rare and costly to look for row by row: one pass over the ids says if there is any
+    if not unique and series.height and not series["series_id"].is_unique().all():
         series = series.unique(["series_id"], keep="first", maintain_order=True)
         labels = labels.unique(["series_id", "label"], keep="first", maintain_order=True)
     return series.select(_SERIES_COLUMNS), labels.select(_LABEL_COLUMNS)
@@ -77,6 +81,7 @@ class MetricsWriter:
         self._meta: dict[str, tuple[str | None, str | None, str | None, str | None]] = {}
         self._pending: list[tuple[pl.DataFrame, pl.DataFrame]] = []
         self._pending_rows = 0
+        self._uncommitted = 0
         self._may_repeat = False  # whether a series may have come in two batches
         self._reset()
 
@@ -138,8 +143,10 @@ class MetricsWriter:
         """The rows ``frames`` would write, with their ids; touches no state (worker threads call it)."""
         return identify(series, labels, unique)
 
-    def rows(self, series: pl.DataFrame, labels: pl.DataFrame) -> None:
-        """Write rows already made by ``prepare`` (e.g. in a worker thread)."""
+    def rows(self, series: pl.DataFrame, labels: pl.DataFrame, unique: bool = True) -> None:
+        """Write rows already made by ``prepare`` (e.g. in a worker thread); ``unique=False``: a
+        series may come again in another batch."""
+        self._may_repeat |= not unique
         self._pending.append((series, labels))
         self._pending_rows += series.height + labels.height
         if self._pending_rows >= APPEND_ROWS:
@@ -162,7 +169,11 @@ class MetricsWriter:
                 )
             finally:
                 conn.unregister("_cs_batch")
+        self._uncommitted += self._pending_rows
         self._pending, self._pending_rows = [], 0
+        if self._uncommitted >= COMMIT_ROWS:
+            self.snapshot.commit_rows()
+            self._uncommitted = 0
 
     def _dedupe(self) -> None:
         """Keep one row per series (and label) where an input listed a series in two batches.

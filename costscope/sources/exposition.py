@@ -130,13 +130,15 @@ class ExpositionParser:
     def chunks(self, lines: Iterable[str], chunk_lines: int = CHUNK_LINES) -> Iterator[Chunk]:
         """Parse ``lines`` (with or without line endings) in chunks of ``chunk_lines``."""
         it = iter(lines)
+        return self.blocks(iter(lambda: list(islice(it, chunk_lines)), []))
+
+    def blocks(self, blocks: Iterable[list[str]]) -> Iterator[Chunk]:
+        """Parse blocks of consecutive lines (e.g. from ``line_blocks``), a chunk per block."""
         first = 1
-        while True:
-            block = list(islice(it, chunk_lines))
-            if not block:
-                break
-            yield self._chunk(block, first)
-            first += len(block)
+        for block in blocks:
+            if block:
+                yield self._chunk(block, first)
+                first += len(block)
         if self.strict_om and self._eof_line is None:
             self._settle([(max(first - 1, 1), "OpenMetrics must end with # EOF", "")])
 
@@ -157,7 +159,7 @@ class ExpositionParser:
         )
         errors: list[tuple[int, str, str]] = []
         if self.strict_om:
-            _openmetrics_lines(df.with_columns(blank=pl.Series(block).str.contains(r"^\r?\n$")), errors)
+            _openmetrics_lines(df.with_columns(blank=pl.Series(block).str.contains(r"^\r?\n?$")), errors)
         # blanks before a token are allowed in the text format, like Prometheus' own parser
         df = df.with_columns(pl.col("text").str.strip_chars_start(" \t")).filter(
             pl.col("text").str.strip_chars_end(" \t") != ""

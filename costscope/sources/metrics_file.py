@@ -23,6 +23,8 @@ from costscope.errors import InputError
 from costscope.sources.exposition import ExpositionParser
 from costscope.sources.exposition_lines import MAX_LINE_BYTES
 from costscope.sources.http import HttpClient
+from costscope.sources.line_blocks import line_blocks
+from costscope.sources.read_ahead import read_ahead
 from costscope.sources.sinks import MetricsSink
 
 EXPOSITION_SUFFIXES = (".prom", ".metrics", ".txt", ".om", ".openmetrics")
@@ -37,40 +39,47 @@ class ExpositionStats:
     families: int
 
 
-def _lines(path: Path) -> Iterator[str]:
+def _blocks(path: Path) -> Iterator[list[str]]:
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rt", encoding="utf-8", newline="\n") as fh:
-            while line := fh.readline(MAX_LINE_BYTES + 1):  # bounded: a 1 GB line is never read whole
-                if len(line) > MAX_LINE_BYTES and not line.endswith("\n"):
-                    while (rest := fh.readline(MAX_LINE_BYTES)) and not rest.endswith("\n"):
-                        pass  # skip the rest: the parser refuses (or, lenient, skips) the line as too long
-                yield line
+            # a line over the bound is cut just past it: the parser refuses (or, lenient, skips) it
+            yield from line_blocks(fh, MAX_LINE_BYTES + 1)
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text ({exc.reason})", file=str(path)) from None
     except (OSError, EOFError) as exc:
         raise InputError(f"cannot read: {exc}", file=str(path)) from None
 
 
-def _write(
+def _prepared(
     parser: ExpositionParser,
-    lines: Iterable[str],
+    blocks: Iterable[list[str]],
     writer: MetricsSink,
     target: tuple[tuple[str, str], ...],
-) -> ExpositionStats:
-    samples = 0
-    for chunk in parser.chunks(lines):
-        samples += chunk.samples.height
+) -> Iterator[tuple[int, pl.DataFrame, pl.DataFrame]]:
+    """Each chunk's sample count and its rows for the store, ids and target labels included."""
+    for chunk in parser.blocks(blocks):
         labels = chunk.labels
         for name, value in target:  # honor_labels: a series' own job/instance wins
             has = labels.filter(pl.col("label") == name)["line"]
             missing = chunk.samples.filter(~pl.col("line").is_in(has.implode()))["line"]
             extra = pl.DataFrame({"line": missing, "label": name, "value": value})
             labels = pl.concat([labels, extra.cast(labels.schema)]) if extra.height else labels
-        writer.frames(
-            chunk.samples.select(pl.col("line").alias("seq"), pl.col("name").alias("metric"), "family"),
-            labels.rename({"line": "seq"}),
-        )
+        series = chunk.samples.select(pl.col("line").alias("seq"), pl.col("name").alias("metric"), "family")
+        yield chunk.samples.height, *writer.prepare(series, labels.rename({"line": "seq"}))
+
+
+def _write(
+    parser: ExpositionParser,
+    blocks: Iterable[list[str]],
+    writer: MetricsSink,
+    target: tuple[tuple[str, str], ...],
+) -> ExpositionStats:
+    samples = 0
+    # parsing the next chunk overlaps writing this one; the parser is only touched by the worker
+    for n, series, labels in read_ahead(_prepared(parser, blocks, writer, target)):
+        samples += n
+        writer.rows(series, labels, unique=False)  # an exposition may list a series in two chunks
     for fam in parser.families.values():
         writer.metadata(fam.name, fam.type, fam.help, fam.unit)
     return ExpositionStats(samples, parser.skipped, len(parser.families))
@@ -105,7 +114,7 @@ def collect_file(
 ) -> ExpositionStats:
     """Parse one exposition file into ``writer`` (held to OpenMetrics' grammar when it is one)."""
     parser = ExpositionParser(str(path), lenient=lenient, openmetrics=is_openmetrics_file(path))
-    return _write(parser, _lines(path), writer, target_labels_for_file(path, root))
+    return _write(parser, _blocks(path), writer, target_labels_for_file(path, root))
 
 
 def collect_url(source: SourceConfig, writer: MetricsSink, client: HttpClient) -> ExpositionStats:
@@ -114,6 +123,6 @@ def collect_url(source: SourceConfig, writer: MetricsSink, client: HttpClient) -
     url = source.url or ""
     openmetrics = response.headers.get("content-type", "").startswith("application/openmetrics-text")
     parser = ExpositionParser(url, lenient=source.lenient, openmetrics=openmetrics)
-    lines = io.StringIO(response.text, newline="\n")
+    blocks = line_blocks(io.StringIO(response.text, newline="\n"), MAX_LINE_BYTES + 1)
     host = urlsplit(url).netloc.rsplit("@", 1)[-1]
-    return _write(parser, lines, writer, (("job", source.name), ("instance", host)))
+    return _write(parser, blocks, writer, (("job", source.name), ("instance", host)))

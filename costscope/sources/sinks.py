@@ -26,8 +26,8 @@ class MetricsSink(Protocol):
         """The rows ``frames`` would write, made without touching the sink (safe in a worker thread)."""
         ...
 
-    def rows(self, series: pl.DataFrame, labels: pl.DataFrame) -> None:
-        """Write rows made by ``prepare``."""
+    def rows(self, series: pl.DataFrame, labels: pl.DataFrame, unique: bool = True) -> None:
+        """Write rows made by ``prepare`` (``unique=False``: a series may come again in another batch)."""
 
     def metadata(
         self,

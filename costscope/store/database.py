@@ -2,9 +2,10 @@
 
 A snapshot goes ``begin → write → complete | partial | failed``. ``begin`` commits a row with
 status ``running`` on its own; everything the run collects is then written in one transaction
-that also sets the final status. A crash or ``kill -9`` mid-run therefore leaves only that
-``running`` row (the data is rolled back by DuckDB's WAL), which the next writer marks ``failed``;
-every earlier snapshot stays intact. DuckDB allows one writing process per file: a second
+that also sets the final status (a large collection commits its rows along the way, still under
+the ``running`` snapshot: see ``store.snapshot``). A crash or ``kill -9`` mid-run therefore
+leaves only a ``running`` snapshot, which the next writer marks ``failed``, deleting whatever
+rows it had; every earlier snapshot stays intact. DuckDB allows one writing process per file: a second
 costscope waits up to ``lock_timeout`` seconds, then fails with a clear message.
 """
 
@@ -15,7 +16,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,12 +27,15 @@ import polars as pl
 from costscope._version import __version__
 from costscope.errors import StoreError
 from costscope.store.schema import MIGRATIONS, SCHEMA_VERSION
-from costscope.store.snapshot import SnapshotWriter
+from costscope.store.snapshot import SnapshotWriter, discard_rows
 
 DEFAULT_DB = "costscope.duckdb"
 # DuckDB spills to disk beyond this, so analysis of tens of millions of series stays bounded;
 # $COSTSCOPE_MEMORY_LIMIT (a DuckDB size such as 8GB) overrides it
 DEFAULT_MEMORY_LIMIT = "3GB"
+# while a collection only appends, DuckDB's cache of the blocks it wrote is worth little: a
+# smaller limit keeps ingesting ten million series under 2 GiB (benchmarks/analyze_metrics.py)
+COLLECT_MEMORY_LIMIT = "1GB"
 
 
 def default_db_path() -> Path:
@@ -81,6 +85,7 @@ class Store:
     def __init__(self, conn: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
         self.conn = conn
         self.path = path
+        self.memory_limit = DEFAULT_MEMORY_LIMIT
         self.read_only = read_only
 
     @classmethod
@@ -97,9 +102,10 @@ class Store:
         try:
             limit = os.environ.get("COSTSCOPE_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
             try:
-                store.conn.execute(f"SET memory_limit = '{limit.replace(chr(39), '')}'")
+                store._set_memory_limit(limit)
             except duckdb.Error as exc:
                 raise StoreError(f"invalid COSTSCOPE_MEMORY_LIMIT {limit!r}: {exc}") from None
+            store.memory_limit = limit
             store.conn.execute("SET preserve_insertion_order = false")
             with contextlib.suppress(duckdb.Error):  # in Jupyter DuckDB may refuse to touch it
                 store.conn.execute("SET enable_progress_bar = false")  # ours draws on the terminal
@@ -108,6 +114,22 @@ class Store:
             store.close()
             raise
         return store
+
+    def _set_memory_limit(self, limit: str) -> None:
+        self.conn.execute(f"SET memory_limit = '{limit.replace(chr(39), '')}'")
+
+    @contextlib.contextmanager
+    def appending(self) -> Iterator[None]:
+        """Hold DuckDB's memory to ``COLLECT_MEMORY_LIMIT`` while a collection appends (unless
+        $COSTSCOPE_MEMORY_LIMIT chose one), then give analysis the whole limit back."""
+        if os.environ.get("COSTSCOPE_MEMORY_LIMIT"):
+            yield
+            return
+        self._set_memory_limit(COLLECT_MEMORY_LIMIT)
+        try:
+            yield
+        finally:
+            self._set_memory_limit(self.memory_limit)
 
     def _prepare(self) -> None:
         version = self.schema_version()
@@ -125,12 +147,25 @@ class Store:
                 )
             return
         self._migrate(version)
-        # We hold the only write lock, so a 'running' snapshot is one whose process died.
-        self.conn.execute(
-            "UPDATE snapshots SET status = 'failed', finished_at = coalesce(finished_at, now()),"
-            " note = coalesce(note, 'interrupted: the run ended before it completed')"
-            " WHERE status = 'running'"
-        )
+        # We hold the only write lock, so a 'running' snapshot is one whose process died: the
+        # rows it had committed along the way go, and it is marked failed, in one transaction
+        dead = [
+            r[0] for r in self.conn.execute("SELECT id FROM snapshots WHERE status = 'running'").fetchall()
+        ]
+        if not dead:
+            return
+        self.conn.execute("BEGIN TRANSACTION")
+        try:
+            discard_rows(self.conn, dead)
+            self.conn.execute(
+                "UPDATE snapshots SET status = 'failed', finished_at = coalesce(finished_at, now()),"
+                " note = coalesce(note, 'interrupted: the run ended before it completed')"
+                " WHERE status = 'running'"
+            )
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
 
     def schema_version(self) -> int:
         """The schema version of this file (0 for a new, empty file)."""

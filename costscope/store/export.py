@@ -14,8 +14,7 @@ from pathlib import Path
 from costscope.errors import InputError
 from costscope.source_kinds import EXPORT_MARKER
 from costscope.store.database import Store
-from costscope.store.retention import snapshot_tables
-from costscope.store.snapshot import SnapshotWriter
+from costscope.store.snapshot import SnapshotWriter, snapshot_tables
 
 IMPORTED_TABLES = (
     "metric_meta", "metric_series", "series_labels", "scrape_stats", "usage_refs", "usage_problems",
@@ -38,7 +37,7 @@ def export_parquet(store: Store, out: Path) -> dict[str, int]:
         f"COPY (SELECT * FROM snapshots ORDER BY id) TO {sql_path(out / EXPORT_MARKER)} (FORMAT parquet)"
     )
     written["snapshots"] = int(store.query("SELECT count(*) AS n FROM snapshots")["n"][0])
-    for table in snapshot_tables(store):
+    for table in snapshot_tables(store.conn):
         n = int(store.query(f"SELECT count(*) AS n FROM {table}")["n"][0])
         if not n:
             continue

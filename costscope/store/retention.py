@@ -4,15 +4,7 @@ from __future__ import annotations
 
 from costscope.errors import StoreError
 from costscope.store.database import Store
-
-
-def snapshot_tables(store: Store) -> list[str]:
-    """Every table holding per-snapshot rows (those with a ``snapshot_id`` column)."""
-    rows = store.query(
-        "SELECT DISTINCT table_name FROM information_schema.columns"
-        " WHERE column_name = 'snapshot_id' AND table_schema = 'main' ORDER BY table_name"
-    )
-    return rows["table_name"].to_list()
+from costscope.store.snapshot import discard_rows
 
 
 def prune(store: Store, keep_s: float) -> list[int]:
@@ -34,8 +26,7 @@ def prune(store: Store, keep_s: float) -> list[int]:
     marks = ", ".join("?" for _ in old)
     store.conn.execute("BEGIN TRANSACTION")
     try:
-        for table in snapshot_tables(store):
-            store.conn.execute(f"DELETE FROM {table} WHERE snapshot_id IN ({marks})", old)
+        discard_rows(store.conn, old)
         store.conn.execute(f"DELETE FROM snapshots WHERE id IN ({marks})", old)
         store.conn.execute("COMMIT")
     except BaseException:

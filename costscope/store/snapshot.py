@@ -1,7 +1,13 @@
-"""One snapshot being written: its rows in a single transaction, then its final status.
+"""One snapshot being written: its rows, then its final status.
 
-Everything ``SnapshotWriter`` writes is committed together with the status it ends with, or rolled
-back whole; ``SourceResult`` and ``SourceErrorRecord`` are how each source ended.
+Everything ``SnapshotWriter`` writes is kept together with the status it ends with, or discarded
+whole; ``SourceResult`` and ``SourceErrorRecord`` are how each source ended. The rows are written
+in one transaction, except that a large collection commits its rows along the way
+(``commit_rows``): DuckDB holds an open transaction's appends in memory that its memory limit
+does not bound (about 50 MiB per million label rows), so ten million series would need
+gigabytes. Rows committed that way belong to a snapshot still ``running``, which no reader
+takes as a result; if the run fails they are deleted, and if the process dies the next writer
+deletes them (``discard_rows``) when it marks the snapshot ``failed``.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+import duckdb
 import polars as pl
 
 from costscope.errors import StoreError
@@ -21,6 +28,24 @@ if TYPE_CHECKING:
     from costscope.store.database import Store
 
 FINAL_STATUSES = ("complete", "partial", "failed")
+
+
+def snapshot_tables(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every table holding per-snapshot rows (those with a ``snapshot_id`` column)."""
+    rows = conn.execute(
+        "SELECT DISTINCT table_name FROM information_schema.columns"
+        " WHERE column_name = 'snapshot_id' AND table_schema = 'main' ORDER BY table_name"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def discard_rows(conn: duckdb.DuckDBPyConnection, snapshot_ids: list[int]) -> None:
+    """Delete every row of these snapshots except their ``snapshots`` row (inside the caller's transaction)."""
+    if not snapshot_ids:
+        return
+    marks = ", ".join("?" for _ in snapshot_ids)
+    for table in snapshot_tables(conn):
+        conn.execute(f"DELETE FROM {table} WHERE snapshot_id IN ({marks})", snapshot_ids)
 
 
 @dataclass(frozen=True)
@@ -58,6 +83,7 @@ class SnapshotWriter:
         self.id = snapshot_id
         self.conn = store.conn
         self._open = False
+        self._committed = False  # whether commit_rows made some of its rows durable already
 
     @contextmanager
     def transaction(self) -> Iterator[SnapshotWriter]:
@@ -67,18 +93,30 @@ class SnapshotWriter:
         try:
             yield self
         except BaseException:
-            self.conn.execute("ROLLBACK")
-            self._open = False
-            self.conn.execute(
-                "UPDATE snapshots SET status = 'failed', finished_at = now(),"
-                " note = 'the run raised an error; nothing was kept' WHERE id = ?",
-                [self.id],
-            )
+            self._discard("the run raised an error; nothing was kept")
             raise
         if self._open:  # the block returned without finish(): keep nothing
-            self.conn.execute("ROLLBACK")
-            self._open = False
+            self._discard("the run ended without a final status; nothing was kept")
             raise StoreError("snapshot written without finish()", path=str(self.store.path))
+
+    def commit_rows(self) -> None:
+        """Make the rows written so far durable (still invisible: the snapshot stays ``running``)."""
+        if self._open:
+            self.conn.execute("COMMIT")
+            self.conn.execute("BEGIN TRANSACTION")
+            self._committed = True
+
+    def _discard(self, note: str) -> None:
+        self.conn.execute("ROLLBACK")
+        self._open = False
+        self.conn.execute("BEGIN TRANSACTION")
+        if self._committed:
+            discard_rows(self.conn, [self.id])
+        self.conn.execute(
+            "UPDATE snapshots SET status = 'failed', finished_at = now(), note = ? WHERE id = ?",
+            [note, self.id],
+        )
+        self.conn.execute("COMMIT")
 
     def add_source(self, result: SourceResult) -> None:
         """Record how one source ended."""

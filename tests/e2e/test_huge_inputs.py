@@ -34,7 +34,8 @@ def test_a_huge_label_value_is_refused_in_bounded_memory(tmp_path: Path) -> None
     code = (
         "import resource, costscope\n"
         "try:\n"
-        f"    costscope.analyze([{str(path)!r}], db={str(tmp_path / 'db')!r})\n"
+        f"    ws = costscope.analyze([{str(path)!r}], db={str(tmp_path / 'db')!r})\n"
+        "    print(' | '.join(ws.analysis().failures['message']))\n"  # the lines before it were kept
         "except costscope.CostscopeError as exc:\n"
         "    print(exc)\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"

@@ -11,6 +11,7 @@ Prometheus' scraper accepts.
 from __future__ import annotations
 
 import subprocess
+from itertools import chain
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from costscope.errors import ParseError
 from costscope.sources.exposition import ExpositionParser
-from costscope.sources.metrics_file import _lines, is_openmetrics_file
+from costscope.sources.metrics_file import _blocks, is_openmetrics_file
 from tests.conftest import REALWORLD
 from tests.servers import require_binary
 
@@ -41,11 +42,14 @@ def test_real_dump_as_promtool_and_prometheus_client_read_it(path: Path) -> None
     parser = ExpositionParser(str(path), openmetrics=is_openmetrics_file(path))
     if _promtool_refuses(path):
         with pytest.raises(ParseError) as info:
-            for _ in parser.chunks(_lines(path)):
+            for _ in parser.blocks(_blocks(path)):
                 pass
         assert info.value.file == str(path) and info.value.line
         return
-    ours = {(_base(s.name), frozenset(s.labels)) for s in ExpositionParser(str(path)).parse(_lines(path))}
+    ours = {
+        (_base(s.name), frozenset(s.labels))
+        for s in ExpositionParser(str(path)).parse(chain.from_iterable(_blocks(path)))
+    }
     text = path.read_text(encoding="utf-8")
     families = text_string_to_metric_families(text)
     theirs = {(_base(s.name), frozenset(s.labels.items())) for f in families for s in f.samples}

@@ -26,7 +26,7 @@ class ListSink:
     ) -> tuple[pl.DataFrame, pl.DataFrame]:
         return series, labels
 
-    def rows(self, series: pl.DataFrame, labels: pl.DataFrame) -> None:
+    def rows(self, series: pl.DataFrame, labels: pl.DataFrame, unique: bool = True) -> None:
         self.frames(series, labels)
 
     def metadata(

@@ -14,6 +14,7 @@ import polars as pl
 import pytest
 
 from costscope.errors import StoreError
+from costscope.ingest import metrics
 from costscope.ingest.metrics import MetricsWriter
 from costscope.store import SCHEMA_VERSION, SourceErrorRecord, SourceInfo, SourceResult, Store
 
@@ -73,6 +74,37 @@ def test_an_exception_mid_write_keeps_nothing_and_marks_failed(store: Store) -> 
     )
 
 
+def test_rows_committed_along_the_way_go_when_the_run_fails(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(metrics, "APPEND_ROWS", 100)
+    monkeypatch.setattr(metrics, "COMMIT_ROWS", 100)
+    good = _snapshot(store, 10)
+    snap = store.begin("r2", [])
+    with pytest.raises(RuntimeError), snap.transaction():
+        w = MetricsWriter(snap, "s", batch_size=50)
+        for i in range(1000):
+            w.series("m", "m", [("a", str(i))])
+        assert snap._committed  # rows were made durable before the failure
+        raise RuntimeError("boom")
+    assert dict(store.snapshots().select("id", "status").iter_rows()) == {good: "complete", snap.id: "failed"}
+    for table in ("metric_series", "series_labels"):
+        n = store.query(f"SELECT count(*) AS n FROM {table} WHERE snapshot_id = ?", [snap.id])["n"][0]
+        assert n == 0, table
+
+
+def test_a_snapshot_committed_along_the_way_is_whole_when_it_completes(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(metrics, "APPEND_ROWS", 100)
+    monkeypatch.setattr(metrics, "COMMIT_ROWS", 100)
+    sid = _snapshot(store, 2500)
+    assert store.query("SELECT count(*) AS n FROM series_labels WHERE snapshot_id = ?", [sid])["n"][0] == 5000
+    assert store.query("SELECT series FROM metric_meta WHERE snapshot_id = ?", [sid])["series"].to_list() == [
+        2500
+    ]
+
+
 def test_errors_are_kept_with_the_snapshot(store: Store) -> None:
     snap = store.begin("r", [])
     with snap.transaction():
@@ -112,7 +144,10 @@ def test_read_only_open_of_a_missing_file_says_how_to_start(tmp_path: Path) -> N
 _WRITER = """
 import sys, time
 from costscope.store import Store, SourceInfo
+from costscope.ingest import metrics
 from costscope.ingest.metrics import MetricsWriter
+# argv[2]: rows between the commits a large collection makes along the way
+metrics.APPEND_ROWS = metrics.COMMIT_ROWS = int(sys.argv[2])
 store = Store.open(sys.argv[1])
 snap = store.begin("victim", [SourceInfo("s", "exposition", "big.prom")])
 with snap.transaction():
@@ -125,13 +160,18 @@ with snap.transaction():
 """
 
 
-@pytest.mark.parametrize("delay", [0.3, 0.8, 1.5, 2.5])
-def test_kill_9_mid_snapshot_leaves_earlier_snapshots_intact(db_path: Path, delay: float) -> None:
+@pytest.mark.parametrize(
+    ("delay", "commit_rows"),
+    [(0.3, 500_000), (0.8, 500_000), (1.5, 500_000), (2.5, 500_000), (1.0, 3000), (2.5, 3000)],
+)
+def test_kill_9_mid_snapshot_leaves_earlier_snapshots_intact(
+    db_path: Path, delay: float, commit_rows: int
+) -> None:
     with Store.open(db_path) as s:
         earlier = _snapshot(s, 3000)
     before = db_path.stat().st_size
     with subprocess.Popen(
-        [sys.executable, "-c", _WRITER, str(db_path)], stdout=subprocess.PIPE, cwd=ROOT
+        [sys.executable, "-c", _WRITER, str(db_path), str(commit_rows)], stdout=subprocess.PIPE, cwd=ROOT
     ) as proc:
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == b"writing"
