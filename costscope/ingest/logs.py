@@ -51,7 +51,12 @@ class LogsWriter:
             return
         if "weight" not in chunk.columns:
             chunk = chunk.with_columns(weight=pl.lit(1.0))
-        shapes = chunk.select(mask_expr("message", has_quotes(chunk["message"])).alias("shape"))["shape"]
+        # a dozen regex passes per message: each distinct message is masked once (logs repeat)
+        distinct = chunk.select(pl.col("message").unique())
+        masked = distinct.with_columns(mask_expr("message", has_quotes(distinct["message"])).alias("shape"))
+        shapes = chunk.select("message").join(
+            masked, on="message", how="left", nulls_equal=True, maintain_order="left"
+        )["shape"]
         uniq = shapes.value_counts(sort=False)
         ids = dict(
             zip(

@@ -35,19 +35,29 @@ def line_blocks(stream: IO[str], keep: int, block_chars: int = BLOCK_CHARS) -> I
     A ``\\r`` before the ``\\n`` stays on the line. An empty stream yields nothing; a last line
     without ``\\n`` is a line.
     """
+    for lines, _ in ended_line_blocks(stream, keep, block_chars):
+        yield lines
+
+
+def ended_line_blocks(
+    stream: IO[str], keep: int, block_chars: int = BLOCK_CHARS
+) -> Iterator[tuple[list[str], bool]]:
+    """``line_blocks``, each block with whether its last line ended with ``\\n`` (only the
+    stream's very last line may not: what a line weighs on disk depends on it)."""
     carry = ""
     while data := stream.read(block_chars):
         data = carry + data if carry else data
         end = data.rfind("\n")
         if end < 0:
             if len(data) > keep:  # one line longer than a block: keep its head, skip the rest
-                yield [data[:keep]]
+                yield [data[:keep]], True
                 carry = _skip_line(stream, block_chars)
             else:
                 carry = data
             continue
         carry = data[end + 1 :]
-        yield _bounded(data[:end].split("\n"), keep)
+        yield _bounded(data[:end].split("\n"), keep), True
     if carry:
         lines = carry.split("\n")
-        yield _bounded(lines[:-1] if lines[-1] == "" else lines, keep)
+        ended = lines[-1] == ""
+        yield _bounded(lines[:-1] if ended else lines, keep), ended

@@ -24,6 +24,8 @@ from typing import IO, cast
 import polars as pl
 
 from costscope.errors import ConfigError, InputError
+from costscope.sources.line_blocks import ended_line_blocks
+from costscope.sources.read_ahead import read_ahead
 
 CHUNK_LINES = 200_000
 LOG_SUFFIXES = (".log", ".jsonl", ".ndjson", ".logfmt")
@@ -219,17 +221,31 @@ def normalize_level(expr: pl.Expr) -> pl.Expr:
 
 
 def parse_chunk(
-    lines: list[str], fmt: str, service: str, header: str | None = None, newline: int = 1
+    lines: list[str],
+    fmt: str,
+    service: str,
+    header: str | None = None,
+    newline: int = 1,
+    ended: bool | None = None,
 ) -> pl.DataFrame:
     """One chunk of lines → (message, level, service, ts, has_trace, bytes) per line.
 
     ``bytes`` is the line as written: a ``\n`` read where the file has ``\r\n`` weighs
-    ``newline`` (2) bytes, and a last line without an ending weighs none for it.
+    ``newline`` (2) bytes, and a last line without an ending weighs none for it. Lines come with
+    their endings, or (``ended`` given: whether the last one had one) without.
     """
     raw = pl.Series(lines, dtype=pl.String)
-    ends = raw.str.ends_with("\n") & ~raw.str.ends_with("\r\n")
-    extra = pl.select(pl.when(pl.lit(ends)).then(newline - 1).otherwise(0)).to_series()
-    frame = pl.DataFrame({"line": raw.str.strip_chars_end("\r\n"), "raw_bytes": raw.str.len_bytes() + extra})
+    if ended is None:
+        ends = raw.str.ends_with("\n") & ~raw.str.ends_with("\r\n")
+        extra = pl.select(pl.when(pl.lit(ends)).then(newline - 1).otherwise(0)).to_series()
+        frame = pl.DataFrame(
+            {"line": raw.str.strip_chars_end("\r\n"), "raw_bytes": raw.str.len_bytes() + extra}
+        )
+    else:
+        weight = raw.str.len_bytes() + newline
+        if not ended:
+            weight[-1] = weight[-1] - newline
+        frame = pl.DataFrame({"line": raw.str.strip_chars_end("\r"), "raw_bytes": weight})
     if fmt == "json":
         parsed = frame.with_columns(
             message=_json_field(_JSON_KEYS["message"]),
@@ -330,23 +346,32 @@ def bounded_lines(stream: IO[str], n: int) -> list[str]:
 def read_log_file(
     path: Path, header: str | None = None, chunk_lines: int = CHUNK_LINES
 ) -> Iterator[pl.DataFrame]:
-    """The parsed chunks of one log file, in order."""
+    """The parsed chunks of one log file, in order (the next one parsed while this one is used)."""
+    return read_ahead(_parsed_chunks(path, header, chunk_lines))
+
+
+def _parsed_chunks(path: Path, header: str | None, chunk_lines: int) -> Iterator[pl.DataFrame]:
     try:
         stream = open_text(path)
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", file=str(path)) from None
+    # about chunk_lines lines a block, by the size of a typical line
+    blocks = ended_line_blocks(stream, MAX_LINE_CHARS, max(chunk_lines * 160, 4096))
+    fmt, service, width = "text", service_of(path), 1
     with stream:
+        for i, (lines, ended) in enumerate(_reading(blocks, path)):
+            if i == 0:
+                fmt = "text" if header else detect_format(lines[:50])
+                width = 2 if "\r\n" in (stream.newlines or ()) else 1  # the endings of the first block read
+            yield parse_chunk(lines, fmt, service, header, width, ended)
+
+
+def _reading(blocks: Iterator[tuple[list[str], bool]], path: Path) -> Iterator[tuple[list[str], bool]]:
+    while True:
         try:
-            first = bounded_lines(stream, chunk_lines)
+            block = next(blocks, None)
         except (OSError, EOFError) as exc:
-            raise InputError(f"cannot read: {exc}", file=str(path)) from None
-        fmt = "text" if header else detect_format(first[:50])
-        service = service_of(path)
-        width = 2 if "\r\n" in (stream.newlines or ()) else 1  # the endings of the first chunk read
-        chunk = first
-        while chunk:
-            yield parse_chunk(chunk, fmt, service, header, width)
-            try:
-                chunk = bounded_lines(stream, chunk_lines)
-            except (OSError, EOFError) as exc:
-                raise InputError(f"cannot read (truncated gzip?): {exc}", file=str(path)) from None
+            raise InputError(f"cannot read (truncated gzip?): {exc}", file=str(path)) from None
+        if block is None:
+            return
+        yield block
