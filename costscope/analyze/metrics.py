@@ -54,12 +54,14 @@ s AS (
 ),
 fam AS (SELECT fam, count(*) AS series FROM s GROUP BY fam),
 p AS (
-    SELECT s.fam, l.label, l.value, xor(xor(l.series_id, l.pair_hash), hash(l.source)) AS reduced
+    SELECT s.fam, l.label, l.pair_hash, xor(xor(l.series_id, l.pair_hash), hash(l.source)) AS reduced
     FROM series_labels l JOIN s ON xor(l.series_id, hash(l.source)) = s.k
     WHERE l.snapshot_id = $snap
 ),
 carried AS (  -- the store holds each series (and label of it) once: rows are series
-    SELECT fam, label, count(*) AS carriers, count(DISTINCT value) AS label_values,
+    -- a label's values told apart by the hash of 'label=value' (as series are by theirs): an
+    -- integer set, not a string one, for the distinct count
+    SELECT fam, label, count(*) AS carriers, count(DISTINCT pair_hash) AS label_values,
            count(DISTINCT reduced) AS reduced
     FROM p GROUP BY fam, label
 )
