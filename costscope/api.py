@@ -118,15 +118,17 @@ class Workspace:
 
     def charts(self, snapshot_id: int | None = None) -> dict[str, go.Figure]:
         """The report's plotly figures: ``top_metrics``, ``treemap``, ``label_values``."""
-        from costscope.report.html.charts import label_values_chart, series_treemap, top_metrics_chart
+        import plotly.graph_objects as go
+
+        from costscope.report.html.charts import cost_treemap, label_values_chart, top_metrics_chart
 
         a = self.analysis(snapshot_id)
-        figures = {
+        charts = {
             "top_metrics": top_metrics_chart(a),
-            "treemap": series_treemap(a),
+            "treemap": cost_treemap(a),
             "label_values": label_values_chart(a),
         }
-        return {name: fig for name, fig in figures.items() if fig is not None}
+        return {name: go.Figure(chart.spec) for name, chart in charts.items() if chart is not None}
 
     def query(self, sql: str) -> pl.DataFrame:
         """Any read-only SQL over the store's tables (see docs/schema.md)."""

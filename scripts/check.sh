@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 declare -A PACKAGES=(
   [prometheus]=prometheus [promtool]=prometheus [victoria-metrics]=victoria-metrics
   [prometheus-pushgateway]=prometheus-pushgateway
-  [prometheus-node-exporter]=prometheus-node-exporter [chromium]=chromium [openssl]=openssl
+  [prometheus-node-exporter]=prometheus-node-exporter [chromium]=chromium
+  [chromedriver]=chromium-driver [openssl]=openssl
 )
 missing=()
 for bin in "${!PACKAGES[@]}"; do

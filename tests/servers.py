@@ -35,6 +35,7 @@ BINARIES = {
     "pushgateway": "prometheus-pushgateway",
     "node_exporter": "prometheus-node-exporter",
     "chromium": "chromium",
+    "chromedriver": "chromedriver",
 }
 
 

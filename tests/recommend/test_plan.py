@@ -186,6 +186,7 @@ def test_costscope_plan_on_the_demo_writes_the_plan_and_its_configs(tmp_path: Pa
 
 def test_the_report_headline_shows_the_plan_beside_today(tmp_path: Path) -> None:
     from costscope.report.html import write_report
+    from costscope.report.terminal import money
 
     root = Path(__file__).resolve().parents[2]
     with Store.open(tmp_path / "r.duckdb") as store:
@@ -195,4 +196,5 @@ def test_the_report_headline_shows_the_plan_beside_today(tmp_path: Path) -> None
     assert n > 0 and after < before
     write_report(analysis, tmp_path / "r.html")
     html = (tmp_path / "r.html").read_text()
-    assert f"after the {n} actions that break nothing" in html
+    assert f"{n} actions that break no dashboard, alert or SLO" in html
+    assert f"{money(before)} → {money(after)}" in html

@@ -1,135 +1,99 @@
-"""The metric sections: headline, metrics, scrape rates, histograms, labels, teams, recommendations."""
+"""What the metric sections show: metrics, scrape rates, histograms, labels, teams, recommendations.
+
+Each function gathers one section's figures and tables; its template
+(``templates/sections/<id>.html.j2``) lays them out.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import polars as pl
 
 from costscope.analyze import Analysis
-from costscope.report.html.tables import esc, table
-from costscope.report.terminal import money
+from costscope.report.html.charts import Chart
+from costscope.report.html.tables import table
 
 __all__ = [
-    "dpm_section",
-    "headline_section",
-    "histograms_section",
-    "labels_section",
-    "metrics_section",
-    "recommendations_section",
-    "teams_section",
+    "dpm_context",
+    "histograms_context",
+    "labels_context",
+    "metrics_context",
+    "recommendations_context",
+    "teams_context",
 ]
 
 
-def headline_section(a: Analysis) -> str:
-    """What it costs, and the first actions."""
-    recs = a.recommendations
-    # each saving is against today's bill and actions on the same series overlap: never add them up
-    savings = float(recs["monthly_savings"][0]) if recs.height else 0.0  # ranked: the first saves most
-    kpis = (
-        f'<div class="kpi"><b>{money(a.total_monthly_cost)}</b><span>metrics per month</span></div>'
-        f'<div class="kpi"><b>{a.total_series:,}</b><span>active series</span></div>'
-        f'<div class="kpi"><b>{a.metrics.height:,}</b><span>metrics</span></div>'
-        + (
-            f'<div class="kpi"><b>{money(a.logs.monthly_cost)}</b><span>logs per month</span></div>'
-            if a.logs.known
-            else ""
-        )
-        + f'<div class="kpi"><b>{money(savings)}</b><span>saved per month by the first action alone</span></div>'
-        + (
-            f'<div class="kpi"><b>{money(a.plan_bill[1])} → {money(a.plan_bill[2])}</b><span>the whole bill'
-            f" per month after the {a.plan_bill[0]} actions that break nothing, together (costscope plan)</span></div>"
-            if a.plan_bill is not None and a.plan_bill[0]
-            else ""
-        )
-    )
-    return (
-        f'<div class="kpis">{kpis}</div>'
-        f'<p class="muted">Costs use {esc(a.cost_model.describe())}; source: {esc(a.cost_model.source)}.</p>'
-        + table(
-            recs.head(5),
-            [("rank", "#"), ("kind", "action"), ("target", "target"), ("monthly_savings", "saves/month")],
-            {"rank", "monthly_savings"},
-        )
-    )
+def metrics_context(a: Analysis, charts: dict[str, Chart | None]) -> dict[str, Any]:
+    """The most expensive metrics, with the top-metrics chart and the cost treemap."""
+    return {
+        "charts": [charts["top_metrics"], charts["treemap"]],
+        "table": table(
+            a.metrics,
+            [("metric", "metric"), ("type", "type"), ("series", "series"), ("share", "share"),
+             ("monthly_cost", "monthly cost"), ("jobs", "jobs")],
+            {"series", "share", "monthly_cost"},
+            limit=500,
+        ),
+    }  # fmt: skip
 
 
-def metrics_section(a: Analysis, charts: list[str]) -> str:
-    """The most expensive metrics, with the top-metrics chart and the treemap."""
-    return "".join(charts[:2]) + table(
-        a.metrics.head(200),
-        [
-            ("metric", "metric"),
-            ("type", "type"),
-            ("series", "series"),
-            ("monthly_cost", "monthly cost"),
-            ("jobs", "jobs"),
-        ],
-        {"series", "monthly_cost"},
-    )
-
-
-def dpm_section(a: Analysis) -> str:
+def dpm_context(a: Analysis) -> dict[str, Any]:
     """Jobs billed on data points per minute."""
-    if not a.dpm.height:
-        return (
-            '<p class="muted">No scrape statistics in this snapshot (they come from Prometheus-compatible'
-            " API sources).</p>"
-        )
-    return (
-        "<p>Jobs scraped more often than once a minute are billed on data points per minute"
-        f" (DPM) under {esc(a.cost_model.name)}; their costs above include that factor.</p>"
-        + table(
+    return {
+        "model": a.cost_model.name,
+        "table": table(
             a.dpm,
             [("job", "job"), ("series", "series"), ("dpm", "DPM"), ("factor", "bill factor")],
             {"series", "dpm", "factor"},
         )
-    )
+        if a.dpm.height
+        else None,
+    }
 
 
-def histograms_section(a: Analysis) -> str:
+def histograms_context(a: Analysis) -> dict[str, Any]:
     """What buckets cost, and what fewer buckets or native histograms would save."""
-    if not a.histograms.height:
-        return '<p class="muted">No histograms or summaries.</p>'
-    return table(
-        a.histograms,
-        [
-            ("metric", "metric"),
-            ("type", "type"),
-            ("points", "buckets/quantiles"),
-            ("label_sets", "label sets"),
-            ("series", "series"),
-            ("fewer_buckets_monthly_savings", "fewer buckets saves/month"),
-            ("native_monthly_savings", "native histogram saves/month"),
-        ],
-        {"points", "label_sets", "series", "fewer_buckets_monthly_savings", "native_monthly_savings"},
-    )
+    return {
+        "table": table(
+            a.histograms,
+            [
+                ("metric", "metric"),
+                ("type", "type"),
+                ("points", "buckets/quantiles"),
+                ("label_sets", "label sets"),
+                ("series", "series"),
+                ("fewer_buckets_monthly_savings", "fewer buckets saves/month"),
+                ("native_monthly_savings", "native histogram saves/month"),
+            ],
+            {"points", "label_sets", "series", "fewer_buckets_monthly_savings", "native_monthly_savings"},
+        )
+        if a.histograms.height
+        else None
+    }
 
 
-def labels_section(a: Analysis, charts: list[str]) -> str:
+def labels_context(a: Analysis, charts: dict[str, Chart | None]) -> dict[str, Any]:
     """Risky labels, the label values carried by most series, and what dropping each label leaves."""
-    if a.risky_labels.height:
-        risky = table(
+    drops = a.label_drops
+    exact_top = None
+    if (drops["coverage"] == "cardinality_only").any():
+        exact_top = drops.filter(pl.col("coverage") == "exact")["metric"].n_unique()
+    return {
+        "chart": charts["label_values"],
+        "risky": table(
             a.risky_labels,
             [("label", "label"), ("label_values", "values"), ("metrics", "metrics"), ("reason", "why")],
             {"label_values", "metrics"},
-        ) + (
-            '<p class="muted">Values of these labels are masked everywhere in this report'
-            " (they may be personal data); --show-values shows them.</p>"
-            if a.values_masked
-            else ""
         )
-    else:
-        risky = '<p class="ok">No label looks like an identifier or grows without bound.</p>'
-    return (
-        "".join(charts[2:])
-        + "<h3>Risky labels</h3>"
-        + risky
-        + "<h3>Label values carried by the most series</h3>"
-        + table(
-            a.top_pairs.head(20), [("label", "label"), ("value", "value"), ("series", "series")], {"series"}
-        )
-        + "<h3>Series left after dropping one label</h3>"
-        + table(
-            a.label_drops.head(200),
+        if a.risky_labels.height
+        else None,
+        "masked": a.values_masked,
+        "pairs": table(
+            a.top_pairs, [("label", "label"), ("value", "value"), ("series", "series")], {"series"}, 20
+        ),
+        "drops": table(
+            drops,
             [
                 ("metric", "metric"),
                 ("label", "label"),
@@ -140,36 +104,17 @@ def labels_section(a: Analysis, charts: list[str]) -> str:
                 ("coverage", "coverage"),
             ],
             {"series_before", "series_after", "label_values", "monthly_savings"},
-        )
-        + _coverage_note(a)
-    )
+            limit=500,
+        ),
+        "exact_top": exact_top,
+        "bounds": bool((a.labels["coverage"] != "exact").any()),
+    }
 
 
-def _coverage_note(a: Analysis) -> str:
-    """What the figures above cover, when some are not exact."""
-    notes = []
-    drops = a.label_drops
-    if (drops["coverage"] == "cardinality_only").any():
-        exact = drops.filter(drops["coverage"] == "exact")["metric"].n_unique()
-        notes.append(
-            f"Exact for the {exact} largest metrics counted inside their backend; <em>cardinality_only</em> rows"
-            " have values and carriers but no series after (raise <code>exact_top</code>)."
-        )
-    if (a.labels["coverage"] != "exact").any():
-        notes.append(
-            "Distinct values of labels read from several sources are added (<em>upper_bound</em>), or the"
-            " largest metric's stand in where a backend refused the union (<em>lower_bound</em>)."
-        )
-    return "".join(f'<p class="muted">{n}</p>' for n in notes)
-
-
-def teams_section(a: Analysis) -> str:
+def teams_context(a: Analysis) -> dict[str, Any]:
     """Cost per team, by the ownership rules."""
     if not a.by_team.height:
-        return (
-            '<p class="muted">No ownership rules in the config: add <code>ownership</code> to see cost per'
-            " team (docs/config.md).</p>"
-        )
+        return {"table": None}
     teams = (
         a.by_team.group_by("team")
         .agg(
@@ -177,25 +122,27 @@ def teams_section(a: Analysis) -> str:
         )
         .sort(["monthly_cost", "team"], descending=[True, False])
     )
-    return table(
-        teams,
-        [("team", "team"), ("metrics", "metrics"), ("series", "series"), ("monthly_cost", "monthly cost")],
-        {"metrics", "series", "monthly_cost"},
-    )
+    return {
+        "table": table(
+            teams,
+            [
+                ("team", "team"),
+                ("metrics", "metrics"),
+                ("series", "series"),
+                ("monthly_cost", "monthly cost"),
+            ],
+            {"metrics", "series", "monthly_cost"},
+        )
+    }
 
 
-def recommendations_section(a: Analysis) -> str:
+def recommendations_context(a: Analysis) -> dict[str, Any]:
     """Every ranked action, with what it would break and its config."""
-    return table(
-        a.recommendations,
-        [
-            ("rank", "#"),
-            ("kind", "kind"),
-            ("target", "target"),
-            ("monthly_savings", "saves/month"),
-            ("risk", "risk"),
-            ("evidence", "evidence"),
-            ("config", "config"),
-        ],
-        {"rank", "monthly_savings"},
-    )
+    return {
+        "table": table(
+            a.recommendations,
+            [("rank", "#"), ("kind", "kind"), ("target", "target"), ("monthly_savings", "saves/month"),
+             ("risk", "risk"), ("evidence", "evidence"), ("config", "config")],
+            {"rank", "monthly_savings"},
+        )
+    }  # fmt: skip

@@ -1,39 +1,46 @@
 """The offline HTML report: one self-contained file, plotly.js inlined, no network at all.
 
-This module is the page; each section is built by its own module (``metrics``, ``quality``,
-``usage``, ``logs``, ``traces``, ``trends``).
+The page is Jinja2 templates (``templates/``) with autoescaping on: every metric name, label
+value, log line and span name is untrusted text and is escaped by default; the data the
+drill-down panels and charts need is embedded as JSON escaped for its script element, and the
+page's script builds the panels with ``textContent`` only. A Content-Security-Policy forbids any
+network access. Each section's figures come from its module (``overview``, ``metrics``,
+``quality``, ``usage``, ``logs``, ``traces``, ``trends``); its layout is its template.
 
-Order follows the questions people ask: what's broken (data quality first when a source failed),
-what it costs and what to cut first, then the detail. Every label name, value and metric name is
-untrusted text: it is escaped for HTML here and before it reaches plotly (whose labels accept
-a subset of HTML). A Content-Security-Policy forbids any network access from the page.
+Order follows the questions people ask: the first screen says what the bill is, what is broken
+and what the plan saves; then what changed (a weekly run) and what failed come first when there
+is such a thing, then the detail.
 """
 
 from __future__ import annotations
 
+import importlib.resources
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import Any
 
+import jinja2
 import polars as pl
-from plotly.offline import get_plotlyjs
 
 from costscope._version import __version__
 from costscope.analyze import Analysis
-from costscope.report.html.figures import charts, figure_div
-from costscope.report.html.logs import logs_section
+from costscope.report.html.charts import Chart, cost_treemap, label_values_chart, top_metrics_chart
+from costscope.report.html.drill import drill_data
+from costscope.report.html.logs import logs_context
 from costscope.report.html.metrics import (
-    dpm_section,
-    headline_section,
-    histograms_section,
-    labels_section,
-    metrics_section,
-    recommendations_section,
-    teams_section,
+    dpm_context,
+    histograms_context,
+    labels_context,
+    metrics_context,
+    recommendations_context,
+    teams_context,
 )
-from costscope.report.html.quality import quality_section
-from costscope.report.html.tables import esc
-from costscope.report.html.traces import traces_section
-from costscope.report.html.trends import trends_section
-from costscope.report.html.usage import usage_section
+from costscope.report.html.overview import overview_context
+from costscope.report.html.quality import quality_context
+from costscope.report.html.traces import traces_context
+from costscope.report.html.trends import trends_context
+from costscope.report.html.usage import usage_context
 
 CSP = (
     "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
@@ -41,78 +48,99 @@ CSP = (
     "base-uri 'none'"
 )
 
-_STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d232a;background:#f6f7f9}
-header{background:#1d232a;color:#fff;padding:18px 32px}header h1{margin:0;font-size:22px}
-header p{margin:4px 0 0;color:#c7cdd4;font-size:13px}
-main{padding:16px 32px;max-width:1280px}
-section{background:#fff;border:1px solid #dde1e6;border-radius:8px;margin:16px 0;padding:16px 20px}
-h2{font-size:18px;margin:0 0 12px}.kpis{display:flex;gap:16px;flex-wrap:wrap}
-.kpi{flex:1;min-width:160px;border:1px solid #dde1e6;border-radius:6px;padding:10px 14px}
-.kpi b{display:block;font-size:22px}.kpi span{color:#5f6b7a;font-size:12px}
-table{border-collapse:collapse;width:100%;font-size:13px}
-th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #eef0f3;vertical-align:top}
-th{cursor:pointer;background:#f0f2f5;user-select:none}td.n,th.n{text-align:right}
-pre{background:#f6f8fa;border:1px solid #e1e4e8;padding:8px;font-size:12px;overflow:auto;margin:4px 0}
-.bad{color:#b42318}.ok{color:#067647}.muted{color:#5f6b7a;font-size:12px}
-details summary{cursor:pointer;color:#2457c5}
-"""
 
-# Sortable tables without any library: click a header to sort by it.
-_SORT_JS = """
-document.querySelectorAll('table.sortable th').forEach(function(th, i){
-  th.addEventListener('click', function(){
-    var tb = th.closest('table').tBodies[0], rows = Array.prototype.slice.call(tb.rows);
-    var asc = th.dataset.asc !== '1'; th.dataset.asc = asc ? '1' : '0';
-    rows.sort(function(a, b){
-      var x = a.cells[i].dataset.v || a.cells[i].textContent, y = b.cells[i].dataset.v || b.cells[i].textContent;
-      var nx = parseFloat(x), ny = parseFloat(y);
-      var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
-      return asc ? c : -c;
-    });
-    rows.forEach(function(r){ tb.appendChild(r); });
-  });
-});
-"""
+@dataclass(frozen=True)
+class Section:
+    """One section of the page: its anchor, title, template and what the template shows."""
+
+    id: str
+    title: str
+    template: str
+    context: dict[str, Any]
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("costscope.report.html", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+@cache
+def _asset(name: str) -> str:
+    return _environment().loader.get_source(_environment(), name)[0]  # type: ignore[union-attr]
+
+
+@cache
+def _plotly_js() -> str:
+    # the bundled file itself: importing plotly.offline for it costs a fifth of a second
+    return (importlib.resources.files("plotly") / "package_data" / "plotly.min.js").read_text(
+        encoding="utf-8"
+    )
+
+
+def _sections(a: Analysis, history: pl.DataFrame, charts: dict[str, Chart | None]) -> list[Section]:
+    sections = [
+        Section("overview", "Overview", "overview", overview_context(a)),
+        Section("data-quality", "Data quality", "data-quality", quality_context(a)),
+        Section("metrics", "Metrics", "metrics", metrics_context(a, charts)),
+        Section("dpm", "Scrape rates", "dpm", dpm_context(a)),
+        Section("histograms", "Histograms", "histograms", histograms_context(a)),
+        Section("labels", "Labels", "labels", labels_context(a, charts)),
+        Section("teams", "Teams", "teams", teams_context(a)),
+        Section("recommendations", "Recommendations", "recommendations", recommendations_context(a)),
+        Section("usage", "Usage", "usage", usage_context(a)),
+        Section("logs", "Logs", "logs", logs_context(a)),
+        Section("traces", "Traces", "traces", traces_context(a)),
+        Section("trends", "What changed", "trends", trends_context(a, history)),
+    ]
+    ids = [s.id for s in sections]
+    if a.trends is not None:  # the weekly question comes next: what changed, and who is over budget
+        sections.insert(1, sections.pop(ids.index("trends")))
+    if a.failures.height:  # what's broken comes before the detail
+        sections.insert(1, sections.pop([s.id for s in sections].index("data-quality")))
+    return sections
 
 
 def render_report(a: Analysis, history: pl.DataFrame | None = None) -> str:
     """The whole report as one HTML string."""
-    figures = charts(a)
     past = history if history is not None else pl.DataFrame(schema={"snapshot_id": pl.Int64})
-    sections = [
-        ("headline", "Headline", headline_section(a)),
-        ("data-quality", "Data quality", quality_section(a)),
-        ("metrics", "Metrics", metrics_section(a, figures)),
-        ("dpm", "Scrape rates", dpm_section(a)),
-        ("histograms", "Histograms and summaries", histograms_section(a)),
-        ("labels", "Labels", labels_section(a, figures)),
-        ("teams", "Teams", teams_section(a)),
-        ("recommendations", "Recommendations", recommendations_section(a)),
-        ("usage", "Usage", usage_section(a)),
-        ("logs", "Logs", logs_section(a, figure_div)),
-        ("traces", "Traces", traces_section(a, figure_div)),
-        ("trends", "What changed", trends_section(a, past, figure_div)),
-    ]
-    order = [sid for sid, _, _ in sections]
-    if a.trends is not None:  # the weekly question comes first: what changed, and who is over budget
-        sections.insert(0, sections.pop(order.index("trends")))
-    if a.failures.height:  # what's broken comes before anything else
-        sections.insert(0, sections.pop([sid for sid, _, _ in sections].index("data-quality")))
-    body = "".join(
-        f'<section id="{sid}"><h2>{esc(title)}</h2>{content}</section>' for sid, title, content in sections
-    )
+    charts = {
+        "top_metrics": top_metrics_chart(a),
+        "treemap": cost_treemap(a),
+        "label_values": label_values_chart(a),
+    }
+    sections = _sections(a, past, charts)
+    shown = [c for s in sections for c in _charts_of(s.context)]
+    data = {"charts": {c.id: c.spec for c in shown}, "panels": drill_data(a)}
     return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>costscope report — snapshot {a.snapshot_id}</title>"
-        f"<style>{_STYLE}</style><script>{get_plotlyjs()}</script></head><body>"
-        f"<header><h1>costscope — what our telemetry costs</h1><p>snapshot {a.snapshot_id} "
-        f"({esc(a.status)}) · started {esc(a.started_at)} · run {esc(a.run_id)} · "
-        f"costscope {esc(__version__)}</p></header><main>{body}</main>"
-        f"<script>{_SORT_JS}</script></body></html>"
+        _environment()
+        .get_template("page.html.j2")
+        .render(
+            a=a,
+            version=__version__,
+            csp=CSP,
+            css=_asset("report.css"),
+            plotly_js=_plotly_js(),
+            app_js=_asset("report.js"),
+            sections=sections,
+            data=data,
+        )
     )
+
+
+def _charts_of(context: dict[str, Any]) -> list[Chart]:
+    found = []
+    for value in context.values():
+        if isinstance(value, Chart):
+            found.append(value)
+        elif isinstance(value, list):
+            found += [v for v in value if isinstance(v, Chart)]
+    return found
 
 
 def write_report(analysis: Analysis, path: str | Path, history: pl.DataFrame | None = None) -> Path:

@@ -1,0 +1,161 @@
+"""What the report's drill-down panels show, embedded in the page as JSON.
+
+Clicking a metric (a table cell, a bar, a treemap tile), a log statement or a trace operation
+opens a panel built in the browser from these records, with ``textContent`` only: the values are
+untrusted and never become markup. The JSON itself is escaped for the script element it sits in
+(``<``, ``>``, ``&`` and ``'`` as ``\\u`` escapes). Records are bounded by the number of metrics,
+statements and operations shown, never by series.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from costscope.analyze import Analysis
+from costscope.report.html.tables import number, shown
+
+MAX_METRICS = 500
+MAX_TEMPLATES = 200
+MAX_OPERATIONS = 200
+MAX_ROWS = 50  # per list inside one panel
+
+
+def _rows(df: pl.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
+    """Rows of ``columns``, each value as the text the report shows (numbers formatted)."""
+    out = []
+    for row in df.head(MAX_ROWS).select(columns).iter_rows(named=True):
+        out.append({c: _text(c, v) for c, v in row.items()})
+    return out
+
+
+def _text(column: str, value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return number(column, value)
+    if isinstance(value, list):
+        return [shown(v) for v in value[:MAX_ROWS]]
+    return shown(value)
+
+
+def _metric_panels(a: Analysis) -> dict[str, dict[str, Any]]:
+    metrics = a.metrics.head(MAX_METRICS)
+    names = metrics["metric"].to_list()
+    wanted = pl.col("metric").is_in(names)
+    jobs = a.by_job.filter(wanted).sort("series", descending=True).partition_by("metric", as_dict=True)
+    teams = a.by_team.filter(wanted).sort("series", descending=True).partition_by("metric", as_dict=True)
+    drops = a.label_drops.filter(wanted).partition_by("metric", as_dict=True)
+    recs = a.recommendations
+    actions = recs.filter(wanted).partition_by("metric", as_dict=True) if "metric" in recs.columns else {}
+    usage = (
+        {r["metric"]: r for r in a.usage.metrics.filter(wanted).iter_rows(named=True)}
+        if a.usage.known
+        else {}
+    )
+    risky = set(a.risky_labels["label"].to_list()) if a.values_masked else set()
+    panels = {}
+    for row in metrics.iter_rows(named=True):
+        name = row["metric"]
+        key = (name,)
+        read = usage.get(name)
+        labels = drops.get(key, pl.DataFrame(schema=a.label_drops.schema))
+        panels[name] = {
+            "title": shown(name),
+            "facts": [
+                ["type", row["type"] or "unknown"],
+                ["active series", number("series", row["series"])],
+                ["monthly cost", number("monthly_cost", row["monthly_cost"])],
+                ["share of the bill", number("share", row["share"])],
+                ["counted", row["coverage"]],
+                ["help", shown(row["help"] or "")],
+            ],
+            "jobs": _rows(jobs.get(key, a.by_job.clear()), ["job", "series", "monthly_cost"]),
+            "teams": _rows(teams.get(key, a.by_team.clear()), ["team", "series", "monthly_cost"]),
+            "labels": [
+                {**r, "masked": "values masked (risky)" if r["label"] in risky else ""}
+                for r in _rows(
+                    labels.sort("series_saved", descending=True),
+                    ["label", "label_values", "series_after", "monthly_savings", "coverage"],
+                )
+            ],
+            "readers": [shown(r) for r in (read["readers"] if read else [])][:MAX_ROWS],
+            "needs": list(read["labels_needed"]) if read else [],
+            "unread": list(read["labels_unused"]) if read else [],
+            "read_known": a.usage.known,
+            "actions": _rows(
+                actions.get(key, recs.clear()),
+                ["rank", "kind", "target", "monthly_savings", "risk", "config"],
+            ),
+        }
+    return panels
+
+
+def _template_panels(a: Analysis) -> dict[str, dict[str, Any]]:
+    logs = a.logs
+    if not logs.known:
+        return {}
+    panels = {}
+    actions = logs.actions.partition_by("template", as_dict=True) if logs.actions.height else {}
+    for row in logs.templates.head(MAX_TEMPLATES).iter_rows(named=True):
+        panels[row["template_id"]] = {
+            "title": shown(row["template"]),
+            "facts": [
+                ["level", row["level"] or "(none)"],
+                ["services", ", ".join(row["services"] or [])],
+                ["lines", number("lines", row["lines"])],
+                ["lines per minute", number("lines_per_minute", row["lines_per_minute"])],
+                ["monthly cost", number("monthly_cost", row["monthly_cost"])],
+                ["error lines", number("error_lines", row["error_lines"])],
+                ["lines with a trace id", number("trace_lines", row["trace_lines"])],
+                ["example (masked)", shown(row["example"] or "")],
+            ],
+            "actions": _rows(
+                actions.get((row["template"],), logs.actions.clear()),
+                ["kind", "service", "level", "monthly_savings", "lost_error_lines", "lost_trace_lines"],
+            ),
+        }
+    return panels
+
+
+def _operation_panels(a: Analysis) -> dict[str, dict[str, Any]]:
+    t = a.traces
+    if not t.known:
+        return {}
+    policies = (
+        _rows(
+            t.sampling.summary,
+            ["policy", "kept_share", "monthly_cost", "error_traces_kept", "slow_traces_kept"],
+        )
+        if t.sampling is not None
+        else []
+    )
+    panels = {}
+    for row in t.operations.head(MAX_OPERATIONS).iter_rows(named=True):
+        spans = row["spans"] or 0.0
+        panels[operation_key(row["service"], row["operation"])] = {
+            "title": shown(f"{row['service']} · {row['operation']}"),
+            "facts": [
+                ["spans read", number("spans", spans)],
+                ["spans per month", number("monthly_spans", row["monthly_spans"])],
+                ["error share", number("error_share", (row["error_spans"] or 0.0) / spans if spans else 0.0)],
+                ["p50", number("p50_ms", row["p50_ms"] or 0.0)],
+                ["p99", number("p99_ms", row["p99_ms"] or 0.0)],
+                ["monthly cost", number("monthly_cost", row["monthly_cost"])],
+            ],
+            "policies": policies,
+        }
+    return panels
+
+
+def operation_key(service: str, operation: str) -> str:
+    """The panel key of a trace operation."""
+    return f"{service}\x1f{operation}"
+
+
+def drill_data(a: Analysis) -> dict[str, Any]:
+    """Every panel's record: ``metric``, ``template`` and ``operation``, by key."""
+    return {"metric": _metric_panels(a), "template": _template_panels(a), "operation": _operation_panels(a)}
