@@ -121,6 +121,19 @@ def test_an_engineer_finds_a_metric_reads_its_labels_copies_its_config(
     assert panel.find_element(By.TAG_NAME, "h2").text == "http_requests_total"
     browser.find_element(By.CSS_SELECTOR, "#panel .close").click()
 
+    # a log statement: who reads it; a trace operation: what sampling keeps
+    logs = browser.find_element(By.ID, "logs")
+    logs.find_element(By.CSS_SELECTOR, "input.filter").send_keys("currency")
+    browser.execute_script(
+        "arguments[0].click()", _visible_rows(logs)[0].find_element(By.CSS_SELECTOR, "button.drill")
+    )
+    assert panel.find_element(By.TAG_NAME, "h2").text.startswith("order <*> placed")
+    assert "alert OrdersStopped" in panel.text  # its LogQL reads these lines
+    operation = browser.find_element(By.CSS_SELECTOR, "#traces button.drill[data-kind=operation]")
+    browser.execute_script("arguments[0].click()", operation)
+    assert "error share" in panel.text and "What each sampling policy keeps" in panel.text
+    browser.find_element(By.CSS_SELECTOR, "#panel .close").click()
+
     # sort a table by a column, both ways
     header = browser.find_element(By.CSS_SELECTOR, "#metrics th.n")
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", header)
@@ -129,12 +142,11 @@ def test_an_engineer_finds_a_metric_reads_its_labels_copies_its_config(
         "arguments[0].dispatchEvent(new Event('input'))",
         metrics.find_element(By.CSS_SELECTOR, "input.filter"),
     )
-    header.click()
-    values = [
-        float(c.get_attribute("data-v"))
-        for c in metrics.find_elements(By.CSS_SELECTOR, "tbody tr:not([hidden]) td.n:nth-of-type(3)")
-    ]
-    assert values == sorted(values)
+    for order in (sorted, lambda v: sorted(v, reverse=True)):
+        header.click()
+        cells = metrics.find_elements(By.CSS_SELECTOR, "tbody tr:not([hidden]) td.n:nth-of-type(3)")
+        values = [float(c.get_attribute("data-v") or 0) for c in cells]
+        assert values and values == order(values)
 
     # follow a table-of-contents link; a URL naming a section opens there
     browser.execute_script("window.scrollTo(0, 0)")

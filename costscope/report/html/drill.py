@@ -14,6 +14,7 @@ from typing import Any
 import polars as pl
 
 from costscope.analyze import Analysis
+from costscope.analyze.log_readers import readers_of, template_lines
 from costscope.report.html.tables import number, shown
 
 MAX_METRICS = 500
@@ -100,7 +101,14 @@ def _template_panels(a: Analysis) -> dict[str, dict[str, Any]]:
         return {}
     panels = {}
     actions = logs.actions.partition_by("template", as_dict=True) if logs.actions.height else {}
+    readers = list(logs.readers)
     for row in logs.templates.head(MAX_TEMPLATES).iter_rows(named=True):
+        lines = [template_lines(row["template"], row["example"])]
+        read_by = {
+            r.describe()
+            for service in (row["services"] or [None])
+            for r in readers_of(readers, service, row["level"], lines)
+        }
         panels[row["template_id"]] = {
             "title": shown(row["template"]),
             "facts": [
@@ -113,6 +121,7 @@ def _template_panels(a: Analysis) -> dict[str, dict[str, Any]]:
                 ["lines with a trace id", number("trace_lines", row["trace_lines"])],
                 ["example (masked)", shown(row["example"] or "")],
             ],
+            "readers": sorted(shown(r) for r in read_by)[:MAX_ROWS],
             "actions": _rows(
                 actions.get((row["template"],), logs.actions.clear()),
                 ["kind", "service", "level", "monthly_savings", "lost_error_lines", "lost_trace_lines"],

@@ -120,7 +120,9 @@
       return parts;
     },
     template: function (d) {
-      return [facts(d.facts), el("h3", "Cuts, and what they lose"),
+      return [facts(d.facts), el("h3", "Who reads it (LogQL)"),
+        d.readers.length ? list(d.readers) : el("p", "no dashboard, alert or rule read from the snapshot selects these lines", "muted"),
+        el("h3", "Cuts, and what they lose"),
         rowsTable(d.actions, ["kind", "service", "level", "monthly_savings", "lost_error_lines", "lost_trace_lines"], ["action", "service", "level", "saves/month", "error lines lost", "trace-linked lost"])];
     },
     operation: function (d) {
