@@ -14,13 +14,10 @@ from typing import Any
 
 import polars as pl
 
+from costscope.ingest.attributes import HASHED_CHARS, OVERHEAD, TRUNCATE_AT
 from costscope.pricing import MONTH_S, CostModel
 from costscope.simulate.policies import Policy
 from costscope.store.database import Store
-
-HASHED_CHARS = 16  # the collector's attributes processor `hash` writes a hex digest; 16 is a floor
-TRUNCATE_AT = 256
-_OVERHEAD = 8  # quotes, colon, comma: what each pair adds around its key and value
 
 _PER_KEY = f"""
 WITH pairs AS (
@@ -30,7 +27,7 @@ WITH pairs AS (
 )
 SELECT key, sum(w) AS spans, approx_count_distinct(v) AS values,
        max(length(coalesce(v, ''))) AS max_chars,
-       sum(w * (length(key) + length(coalesce(v, '')) + {_OVERHEAD})) AS bytes,
+       sum(w * (length(key) + length(coalesce(v, '')) + {OVERHEAD})) AS bytes,
        sum(w * greatest(0, length(coalesce(v, '')) - {HASHED_CHARS})) AS hash_saves,
        sum(w * greatest(0, length(coalesce(v, '')) - {TRUNCATE_AT})) AS truncate_saves
 FROM pairs GROUP BY key
@@ -43,7 +40,7 @@ ATTRIBUTE_SCHEMA: dict[str, Any] = {
 }  # fmt: skip
 
 
-def _readers(policies: Sequence[Policy]) -> dict[str, list[str]]:
+def policy_readers(policies: Sequence[Policy]) -> dict[str, list[str]]:
     """Attribute keys each policy decides on (tail_sampling conditions, Refinery fields)."""
     out: dict[str, list[str]] = {}
 
@@ -88,7 +85,7 @@ def attribute_costs(
         return pl.DataFrame(schema=ATTRIBUTE_SCHEMA)
     scale = MONTH_S / (period_s or MONTH_S)
     per_gb = model.price("trace_gb") / 1e9
-    readers = _readers(policies)
+    readers = policy_readers(policies)
     rows = []
     for r in raw.sort(["bytes", "key"], descending=[True, False]).iter_rows(named=True):
         monthly = float(r["bytes"]) * scale
@@ -116,3 +113,83 @@ def attribute_costs(
             }
         )
     return pl.DataFrame(rows, schema=ATTRIBUTE_SCHEMA)
+
+
+IDENTITY_KEYS = frozenset({"service.name"})
+OTEL_ATTRIBUTE_SCHEMA: dict[str, Any] = {
+    "scope": pl.String, "key": pl.String, "items": pl.Float64, "values": pl.Int64, "values_capped": pl.Boolean,
+    "max_chars": pl.Int64, "monthly_bytes": pl.Float64, "monthly_cost": pl.Float64, "delete_saves": pl.Float64,
+    "hash_saves": pl.Float64, "truncate_saves": pl.Float64, "read_by": pl.List(pl.String), "config": pl.String,
+}  # fmt: skip
+
+
+def _otel_config(signal: str, scope: str, key: str, action: str) -> str:
+    """The collector processor that applies ``action`` to ``key`` of ``signal``'s records or resources."""
+    if action == "keep":
+        return f"# keep {key}: it is read, and hashing its values would save nothing\n"
+    if action == "truncate":
+        context = "resource" if scope == "resource" else ("log" if signal == "logs" else "span")
+        return (
+            f"# OpenTelemetry Collector: cut long values of {key} (processors.transform)\n"
+            f"transform/costscope:\n  {signal[:-1] if signal == 'logs' else 'trace'}_statements:\n"
+            f"    - context: {context}\n      statements:\n"
+            f'        - truncate_all(attributes, {TRUNCATE_AT}) where attributes["{key}"] != nil\n'
+        )
+    processor = "resource" if scope == "resource" else "attributes"
+    field = "attributes" if scope == "resource" else "actions"
+    what = "every record's resource" if signal == "logs" else "every span's resource"
+    where = what if scope == "resource" else ("each log record" if signal == "logs" else "each span")
+    return (
+        f"# OpenTelemetry Collector: {action} {key} of {where} before it is exported (processors.{processor})\n"
+        f"{processor}/costscope:\n  {field}:\n    - {{key: {key!r}, action: {action}}}\n"
+    )
+
+
+def otel_attribute_costs(
+    store: Store, snapshot_id: int, signal: str, model: CostModel, readers: dict[str, list[str]] | None = None
+) -> pl.DataFrame:
+    """Per attribute key of ``signal``'s records and resources (``otel_attributes``): monthly bytes and
+    money, and what deleting, hashing or truncating it saves; ``readers``: who reads each key."""
+    raw = store.query(
+        "SELECT scope, key, sum(items) AS items, sum(bytes) AS bytes, max(value_count) AS value_count,"
+        " bool_or(values_capped) AS values_capped, max(max_chars) AS max_chars, sum(hash_saves) AS hash_saves,"
+        " sum(truncate_saves) AS truncate_saves, max(period_s) AS period_s"
+        " FROM otel_attributes WHERE snapshot_id = ? AND signal = ? GROUP BY scope, key",
+        [snapshot_id, signal],
+    )
+    if raw.is_empty():
+        return pl.DataFrame(schema=OTEL_ATTRIBUTE_SCHEMA)
+
+    def cost(monthly_bytes: float) -> float:
+        price: float = (
+            model.log_bytes_cost(monthly_bytes)
+            if signal == "logs"
+            else monthly_bytes / 1e9 * model.price("trace_gb")
+        )
+        return price
+
+    rows = []
+    for r in raw.sort(["bytes", "scope", "key"], descending=[True, False, False]).iter_rows(named=True):
+        scale = MONTH_S / (r["period_s"] or MONTH_S)
+        saves = {
+            "delete": cost(float(r["bytes"]) * scale),
+            "hash": cost(float(r["hash_saves"]) * scale),
+            "truncate": cost(float(r["truncate_saves"]) * scale),
+        }
+        known = readers or {}
+        read_by = known.get(r["key"]) or known.get(r["key"].replace(".", "_"), [])
+        if r["key"] in IDENTITY_KEYS:  # what the backend files everything under: never cut
+            read_by = [*read_by, "the backend (it names the service)"]
+        best = "hash" if read_by else max(saves, key=lambda a: (saves[a], a == "delete"))
+        if best == "hash" and saves["hash"] <= 0:
+            best = "keep"
+        rows.append(
+            {
+                "scope": r["scope"], "key": r["key"], "items": float(r["items"]), "values": int(r["value_count"]),
+                "values_capped": bool(r["values_capped"]), "max_chars": int(r["max_chars"]),
+                "monthly_bytes": float(r["bytes"]) * scale, "monthly_cost": saves["delete"],
+                "delete_saves": saves["delete"], "hash_saves": saves["hash"], "truncate_saves": saves["truncate"],
+                "read_by": read_by, "config": _otel_config(signal, r["scope"], r["key"], best),
+            }
+        )  # fmt: skip
+    return pl.DataFrame(rows, schema=OTEL_ATTRIBUTE_SCHEMA)

@@ -16,10 +16,11 @@ kinds whose loss hurts debugging most.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
+from costscope.analyze.attributes import OTEL_ATTRIBUTE_SCHEMA, otel_attribute_costs
 from costscope.analyze.log_readers import LogReader, log_readers, readers_frame
 from costscope.pricing import MONTH_S, CostModel
 from costscope.store.database import Store
@@ -37,6 +38,8 @@ class LogsAnalysis:
     templates: pl.DataFrame  # one row per template with money and what it carries
     actions: pl.DataFrame  # kind, target, service, level, bytes_saved_month, monthly_savings, lost_*
     readers: tuple[LogReader, ...] = ()  # dashboards, alerts and rules reading logs (LogQL)
+    # per OTLP attribute key of the records and their resources (analyze.attributes)
+    attributes: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=OTEL_ATTRIBUTE_SCHEMA))
 
     @property
     def known(self) -> bool:
@@ -154,6 +157,20 @@ def analyze_logs(store: Store, snapshot_id: int, model: CostModel) -> LogsAnalys
     """Volume, templates and simulated actions of a snapshot's logs."""
     volume = log_volume(store, snapshot_id, model)
     templates = log_templates(store, snapshot_id, model)
+    readers = tuple(log_readers(store, snapshot_id))
     return LogsAnalysis(
-        volume, templates, simulate_actions(templates, volume, model), tuple(log_readers(store, snapshot_id))
+        volume,
+        templates,
+        simulate_actions(templates, volume, model),
+        readers,
+        otel_attribute_costs(store, snapshot_id, "logs", model, attribute_readers(readers)),
     )
+
+
+def attribute_readers(readers: tuple[LogReader, ...]) -> dict[str, list[str]]:
+    """OTLP attribute keys the LogQL readers select on (as Loki names them: dots become underscores)."""
+    out: dict[str, list[str]] = {}
+    for r in readers:
+        for label in {m[0] for s in r.selectors for m in s.matchers}:
+            out.setdefault(label, []).append(r.describe())
+    return out

@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from costscope.analyze.attributes import ATTRIBUTE_SCHEMA, attribute_costs
+from costscope.analyze.attributes import (
+    ATTRIBUTE_SCHEMA,
+    OTEL_ATTRIBUTE_SCHEMA,
+    attribute_costs,
+    otel_attribute_costs,
+    policy_readers,
+)
 from costscope.pricing import MONTH_S, CostModel
 from costscope.simulate.engine import Constraints, Simulation, simulate
 from costscope.simulate.policies import Policy
@@ -28,6 +34,10 @@ class TracesAnalysis:
     sampling: Simulation | None
     # per span attribute key: bytes, money, what deleting/hashing/truncating saves (analyze.attributes)
     attributes: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ATTRIBUTE_SCHEMA))
+    # per OTLP resource attribute key, as copied onto every span of the resource (analyze.attributes)
+    resource_attributes: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=OTEL_ATTRIBUTE_SCHEMA)
+    )
 
     @property
     def known(self) -> bool:
@@ -79,4 +89,5 @@ def analyze_traces(
         ops,
         simulate(spans, list(policies), model, constraints, period_s=period),
         attribute_costs(store, snapshot_id, model, period, policies),
+        otel_attribute_costs(store, snapshot_id, "traces", model, policy_readers(policies)),
     )

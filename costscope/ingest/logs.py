@@ -12,6 +12,7 @@ import hashlib
 
 import polars as pl
 
+from costscope.ingest.attributes import AttributeTally
 from costscope.ingest.templates import TemplateMiner, has_quotes, mask_expr
 from costscope.store.snapshot import SnapshotWriter
 
@@ -40,6 +41,7 @@ class LogsWriter:
         self.bytes = 0
         self._ts: list[float] = []
         self._volume: pl.DataFrame | None = None
+        self.attributes = AttributeTally()
 
     def add(self, chunk: pl.DataFrame, stream: str) -> None:
         """Add parsed lines (message, level, service, ts, has_trace, bytes) of ``stream``.
@@ -51,6 +53,7 @@ class LogsWriter:
             return
         if "weight" not in chunk.columns:
             chunk = chunk.with_columns(weight=pl.lit(1.0))
+        chunk = self.attributes.add(chunk, "weight")  # OTLP records' own and their resources' attributes
         # a dozen regex passes per message: each distinct message is masked once (logs repeat)
         distinct = chunk.select(pl.col("message").unique())
         masked = distinct.with_columns(mask_expr("message", has_quotes(distinct["message"])).alias("shape"))
@@ -129,6 +132,10 @@ class LogsWriter:
             )
         )
         volume = volume.with_columns(pl.col("lines", "bytes", "error_lines").round().cast(pl.Int64))
+        self.snapshot.append(
+            "otel_attributes",
+            self.attributes.rows("logs", period_s).with_columns(source=pl.lit(self.source)),
+        )
         self.snapshot.append(
             "log_volume", volume.with_columns(source=pl.lit(self.source), period_s=pl.lit(period_s))
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from costscope.ingest.attributes import AttributeTally
 from costscope.store.snapshot import SnapshotWriter
 
 _OPERATIONS = """
@@ -32,11 +33,13 @@ class TracesWriter:
         self.spans = 0
         self._first: int | None = None
         self._last: int | None = None
+        self.attributes = AttributeTally()
 
     def add(self, spans: pl.DataFrame) -> None:
         """Append a batch of spans (columns of ``sources.traces.SPAN_SCHEMA``)."""
         if spans.is_empty():
             return
+        spans = self.attributes.add(spans, "sample_weight")  # OTLP: what each resource copies onto its spans
         self.snapshot.append("spans", spans.with_columns(source=pl.lit(self.source)))
         self.spans += spans.height
         lo = int(spans["start_unix_ns"].min() or 0)  # type: ignore[arg-type]
@@ -51,6 +54,9 @@ class TracesWriter:
         period = max(60.0, ((self._last or 0) - (self._first or 0)) / 1e9)
         self.snapshot.conn.execute(
             _OPERATIONS, {"snap": self.snapshot.id, "source": self.source, "period": period}
+        )
+        self.snapshot.append(
+            "otel_attributes", self.attributes.rows("traces", period).with_columns(source=pl.lit(self.source))
         )
         return self.spans
 

@@ -12,17 +12,21 @@ from costscope.sources.log_files import normalize_level
 from costscope.sources.otlp import documents
 from costscope.sources.sinks import LogsSink
 from costscope.sources.traces import (
+    PAIRS,
     _any_value,
     _attr_map,
     _get,
+    attribute_pairs,
     hex_id,
 )
 
 # --- logs ----------------------------------------------------------------------------------------
 
 _SEVERITY_NUMBERS = [(21, "FATAL"), (17, "ERROR"), (13, "WARN"), (9, "INFO"), (5, "DEBUG"), (1, "TRACE")]
-LINE_SCHEMA = {"message": pl.String, "level": pl.String, "service": pl.String, "ts": pl.Float64,
-               "has_trace": pl.Boolean, "bytes": pl.Int64}  # fmt: skip
+LINE_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "message": pl.String, "level": pl.String, "service": pl.String, "ts": pl.Float64,
+    "has_trace": pl.Boolean, "bytes": pl.Int64, "attr_pairs": PAIRS, "resource_pairs": PAIRS,
+}  # fmt: skip
 
 
 def _severity(record: dict[str, Any]) -> str | None:
@@ -56,6 +60,7 @@ def log_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
             for r in sl.get("logRecords") or _get(sl, "logRecords") or []
         ]
         share = len(json.dumps(resource_attrs or [])) // max(1, len(records))
+        resource_pairs = attribute_pairs(resource)  # copied onto each record where a vendor bills it
         for r in records:
             body = _any_value(r.get("body"))
             message = body if isinstance(body, str) else json.dumps(body)
@@ -68,6 +73,8 @@ def log_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
                     "ts": int(ts) / 1e9 if ts else None,
                     "has_trace": bool(hex_id(_get(r, "traceId"), 32)),
                     "bytes": len(json.dumps(r, separators=(",", ":"))) + share,
+                    "attr_pairs": attribute_pairs(_attr_map(r.get("attributes"))),
+                    "resource_pairs": resource_pairs,
                 }
             )
     return rows

@@ -14,6 +14,7 @@ from costscope.sources.traces import (
     _OTLP_KINDS,
     _OTLP_STATUS,
     _row,
+    attribute_pairs,
     frame,
 )
 
@@ -31,6 +32,7 @@ def proto_span_rows(msg: Any, weight: float = 1.0) -> Iterator[dict[str, Any]]:
     """The span rows of a decoded ``TracesData`` message, read straight from the message (no JSON)."""
     for rs in msg.resource_spans:
         service = next((a.value.string_value for a in rs.resource.attributes if a.key == "service.name"), "")
+        pairs = attribute_pairs({a.key: _proto_value(a.value) for a in rs.resource.attributes})
         for ss in rs.scope_spans:
             for sp in ss.spans:
                 start, end = sp.start_time_unix_nano, sp.end_time_unix_nano or sp.start_time_unix_nano
@@ -38,7 +40,7 @@ def proto_span_rows(msg: Any, weight: float = 1.0) -> Iterator[dict[str, Any]]:
                     sp.trace_id.hex() or None, sp.span_id.hex() or None, sp.parent_span_id.hex() or None,
                     service or "unknown_service", sp.name, _OTLP_KINDS.get(sp.kind, str(sp.kind)),
                     _OTLP_STATUS.get(sp.status.code, "UNSET"), start, end - start,
-                    {a.key: _proto_value(a.value) for a in sp.attributes}, weight,
+                    {a.key: _proto_value(a.value) for a in sp.attributes}, weight, pairs,
                 )  # fmt: skip
 
 

@@ -92,14 +92,26 @@ def _attr_map(items: Any) -> dict[str, Any]:
 def _row(
     trace_id: str | None, span_id: str | None, parent: str | None, service: str, name: str, kind: str,
     status: str, start_ns: int, duration_ns: int, attrs: dict[str, Any], weight: float,
+    resource: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     text = json.dumps({k: v if isinstance(v, str | int | float | bool) else str(v) for k, v in attrs.items()})
-    return {
+    row: dict[str, Any] = {
         "trace_id": trace_id, "span_id": span_id, "parent_span_id": parent, "service": service,
         "operation": name, "kind": kind, "status": status, "start_unix_ns": start_ns,
         "duration_ns": max(0, duration_ns), "attributes": len(attrs),
         "approx_bytes": 64 + len(name) + len(text), "attrs": text, "sample_weight": weight,
     }  # fmt: skip
+    if resource is not None:  # OTLP: its resource's attributes, tallied by the writer (ingest.attributes)
+        row["resource_pairs"] = resource
+    return row
+
+
+def attribute_pairs(attrs: dict[str, Any]) -> list[dict[str, str]]:
+    """Attributes as ``{key, value}`` pairs, each value as the text OTLP JSON writes it."""
+    return [
+        {"key": k, "value": v if isinstance(v, str) else json.dumps(v, separators=(",", ":"))}
+        for k, v in attrs.items()
+    ]
 
 
 def otlp_spans(doc: dict[str, Any], weight: float = 1.0) -> Iterator[dict[str, Any]]:
@@ -107,6 +119,7 @@ def otlp_spans(doc: dict[str, Any], weight: float = 1.0) -> Iterator[dict[str, A
     for rs in _get(doc, "resourceSpans") or []:
         resource = _attr_map((_get(rs, "resource") or {}).get("attributes"))
         service = str(resource.get("service.name") or "unknown_service")
+        pairs = attribute_pairs(resource)
         for ss in _get(rs, "scopeSpans") or _get(rs, "instrumentationLibrarySpans") or []:
             for span in ss.get("spans") or []:
                 attrs = _attr_map(span.get("attributes"))
@@ -128,7 +141,7 @@ def otlp_spans(doc: dict[str, Any], weight: float = 1.0) -> Iterator[dict[str, A
                 yield _row(
                     hex_id(_get(span, "traceId"), 32), hex_id(_get(span, "spanId"), 16),
                     hex_id(_get(span, "parentSpanId"), 16), service, str(span.get("name") or ""), kind,
-                    _OTLP_STATUS.get(code, "UNSET"), start, end - start, attrs, weight,
+                    _OTLP_STATUS.get(code, "UNSET"), start, end - start, attrs, weight, pairs,
                 )  # fmt: skip
 
 
@@ -202,10 +215,18 @@ def spans_of(doc: Any, weight: float = 1.0) -> list[dict[str, Any]]:
     raise ParseError(f"not a trace document (a JSON {type(doc).__name__})")
 
 
+PAIRS = pl.List(pl.Struct({"key": pl.String, "value": pl.String}))
+
+
 def frame(rows: Iterable[dict[str, Any]]) -> pl.DataFrame:
-    """Span rows as a frame of ``SPAN_SCHEMA``; spans without a trace or span id are dropped."""
+    """Span rows as a frame of ``SPAN_SCHEMA`` (with ``resource_pairs`` where OTLP gave them);
+    spans without a trace or span id are dropped."""
+    rows = list(rows)
+    schema: dict[str, pl.DataType | type[pl.DataType]] = dict(SPAN_SCHEMA)
+    if rows and "resource_pairs" in rows[0]:
+        schema["resource_pairs"] = PAIRS
     try:
-        df = pl.DataFrame(list(rows), schema=SPAN_SCHEMA, strict=False)
+        df = pl.DataFrame(rows, schema=schema, strict=False)
     except (pl.exceptions.PolarsError, TypeError, ValueError, OverflowError) as exc:
         raise ParseError(f"malformed trace data ({type(exc).__name__})") from None
     return df.filter(pl.col("trace_id").is_not_null() & pl.col("span_id").is_not_null())

@@ -15,6 +15,8 @@ Tables by signal (the place each later capability writes to):
   time each query log covers)
 - logs: ``log_volume`` (bytes/lines per stream, service, level), ``log_templates``
 - traces: ``trace_operations`` (span/trace rates per service and operation), ``spans``
+- OpenTelemetry attributes of log records and of the resources of logs and spans:
+  ``otel_attributes`` (span attributes are counted from ``spans``)
 - findings: ``recommendations`` (findings are data, written back like any other result)
 - trends: ``snapshot_costs`` (each snapshot's cost per signal and dimension, for comparisons)
 - metrics counted by the backend (``collect: counts``): ``counted_series``, ``counted_groups``,
@@ -355,6 +357,27 @@ MIGRATIONS: tuple[Migration, ...] = (
         ALTER TABLE recommendations ADD COLUMN metric VARCHAR;
         ALTER TABLE recommendations ADD COLUMN labels VARCHAR[];   -- labels it aggregates away
         ALTER TABLE recommendations ADD COLUMN points VARCHAR[];   -- bucket bounds it drops
+        """,
+    ),
+    Migration(
+        10,
+        "what each OpenTelemetry attribute weighs on log records and on the resources of logs and spans",
+        """
+        CREATE TABLE otel_attributes (
+            snapshot_id    INTEGER NOT NULL,
+            source         VARCHAR NOT NULL,
+            signal         VARCHAR NOT NULL,   -- logs | traces
+            scope          VARCHAR NOT NULL,   -- record (a log record's own) | resource (copied onto each)
+            key            VARCHAR NOT NULL,
+            items          DOUBLE NOT NULL,    -- records or spans carrying it
+            bytes          DOUBLE NOT NULL,    -- key, value and JSON punctuation, once per item
+            value_count    BIGINT NOT NULL,    -- distinct values, counted up to values_capped
+            values_capped  BOOLEAN NOT NULL,   -- more distinct values than were counted
+            max_chars      BIGINT NOT NULL,
+            hash_saves     DOUBLE NOT NULL,    -- bytes a 16-character hash of each value saves
+            truncate_saves DOUBLE NOT NULL,    -- bytes cutting each value at 256 characters saves
+            period_s       DOUBLE
+        );
         """,
     ),
 )

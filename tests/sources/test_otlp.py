@@ -161,7 +161,10 @@ def test_otlp_protobuf_traces(tmp_path: Path) -> None:
     ids = {f"{s.context.trace_id:032x}" for s in exporter.get_finished_spans()}
     with Store.open(tmp_path / "c.duckdb", read_only=True) as s:
         assert set(s.query("SELECT DISTINCT trace_id FROM spans")["trace_id"]) == ids
-    assert ws.analysis().traces is not None
+    resources = ws.analysis().traces.resource_attributes
+    sent = dict(exporter.get_finished_spans()[0].resource.attributes)
+    assert set(resources["key"]) == set(sent)
+    assert set(resources["items"]) == {50.0} and set(resources["values"]) == {1}  # copied onto each span
 
 
 def test_a_broken_protobuf_file_is_named(tmp_path: Path) -> None:
@@ -175,3 +178,68 @@ def test_json_names_only_otlp_json(tmp_path: Path) -> None:
     path = tmp_path / "m.json"
     path.write_text(json.dumps({"resourceMetrics": []}))
     assert detect(path) == "otlp_metrics"
+
+
+def _expected_attributes(
+    items: list[tuple[dict[str, object], float]],
+) -> dict[str, tuple[float, float, int, int]]:
+    """The oracle: per key, (items, bytes, distinct values, longest) from the SDK's own records."""
+    out: dict[str, tuple[float, float, set[str], int]] = {}
+    for attrs, weight in items:
+        for key, value in attrs.items():
+            text = value if isinstance(value, str) else json.dumps(value)
+            n, size, seen, longest = out.get(key, (0.0, 0.0, set(), 0))
+            out[key] = (
+                n + weight,
+                size + weight * (len(key) + len(text) + 8),
+                seen | {text},
+                max(longest, len(text)),
+            )
+    return {k: (n, size, len(seen), longest) for k, (n, size, seen, longest) in out.items()}
+
+
+def test_otlp_log_attributes_cost_per_key_on_records_and_resources(tmp_path: Path) -> None:
+    exporter = InMemoryLogRecordExporter()
+    provider = LoggerProvider(resource=RESOURCE)
+    provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+    logger = provider.get_logger("shop.checkout")
+    now = time.time_ns()
+    for i in range(60):
+        attributes: dict[str, str | int | bool] = {
+            "user.id": f"u{i % 23}",
+            "retry": i % 3,
+            "cached": i % 2 == 0,
+        }
+        if i % 4 == 0:  # a header nobody needs, long enough to be worth truncating
+            attributes["http.request.header.cookie"] = "session=" + "x" * (280 + i)
+        logger.emit(timestamp=now + i * 1_000_000_000, severity_number=SeverityNumber.INFO,
+                    body=f"order {i} placed", attributes=attributes)  # fmt: skip
+    finished = list(exporter.get_finished_logs())
+    records = _expected_attributes([(dict(r.log_record.attributes or {}), 1.0) for r in finished])
+    resources = _expected_attributes([(dict(r.resource.attributes), 1.0) for r in finished])
+    request = encode_logs(finished)
+    for encoding in ("proto", "json"):
+        path = tmp_path / encoding / f"logs.{encoding}"
+        path.parent.mkdir()
+        if encoding == "proto":
+            path.write_bytes(_delimited(request.SerializeToString()))
+        else:
+            path.write_text(MessageToJson(request, indent=None) + "\n")
+        ws = costscope.analyze([str(path)], db=path.parent / "c.duckdb")
+        with Store.open(path.parent / "c.duckdb", read_only=True) as s:
+            rows = s.query(
+                "SELECT scope, key, items, bytes, value_count, max_chars, truncate_saves FROM otel_attributes"
+            )
+        got = {(r[0], r[1]): r[2:6] for r in rows.iter_rows()}
+        want = {("record", k): v for k, v in records.items()} | {
+            ("resource", k): v for k, v in resources.items()
+        }
+        assert got == want, encoding
+        cookie = rows.filter(pl.col("key") == "http.request.header.cookie")["truncate_saves"][0]
+        assert cookie == sum(max(0, 8 + 280 + i - 256) for i in range(0, 60, 4))
+        costs = ws.analysis().logs.attributes
+        assert costs["key"][0] == "http.request.header.cookie"  # the heaviest: most bytes a month
+        assert "truncate_all(attributes, 256)" in costs["config"][0] or "action: delete" in costs["config"][0]
+        assert costs.filter(pl.col("scope") == "resource")["key"].to_list() == sorted(
+            resources, key=lambda k: -resources[k][1]
+        )

@@ -7,10 +7,35 @@ from typing import Any
 import polars as pl
 
 from costscope.analyze import Analysis
+from costscope.ingest.attributes import TRUNCATE_AT
 from costscope.report.html.charts import logs_chart
 from costscope.report.html.tables import number, table
 
-__all__ = ["logs_context"]
+__all__ = ["OTEL_COLUMNS", "logs_context", "values_text"]
+
+# what an OpenTelemetry attribute costs, on log records or on the resources of logs and spans
+OTEL_COLUMNS = [
+    ("scope", "of"),
+    ("key", "attribute"),
+    ("items", "carried by"),
+    ("values", "values"),
+    ("max_chars", "longest"),
+    ("monthly_cost", "monthly cost"),
+    ("delete_saves", "delete saves"),
+    ("hash_saves", "hash saves"),
+    ("truncate_saves", "truncate saves"),
+    ("read_by", "read by"),
+    ("config", "config"),
+]
+
+
+def values_text() -> pl.Expr:
+    """Distinct values as shown: ``10000+`` where the count stopped at its cap."""
+    return (
+        pl.when(pl.col("values_capped"))
+        .then(pl.format("{}+", pl.col("values")))
+        .otherwise(pl.col("values").cast(pl.String))
+    )
 
 
 def logs_context(a: Analysis) -> dict[str, Any]:
@@ -24,6 +49,7 @@ def logs_context(a: Analysis) -> dict[str, Any]:
         "cost": number("monthly_cost", logs.monthly_cost),
         "model": a.cost_model.describe(),
         "chart": logs_chart(a),
+        "truncate_at": TRUNCATE_AT,
         "templates": table(
             logs.templates,
             [("template", "template"), ("level", "level"), ("services", "services"), ("lines", "lines"),
@@ -40,6 +66,14 @@ def logs_context(a: Analysis) -> dict[str, Any]:
             {"monthly_savings", "lost_error_lines", "lost_trace_lines"},
             limit=200,
         ),
+        "attributes": table(
+            logs.attributes.with_columns(values=values_text()),
+            OTEL_COLUMNS,
+            {"items", "max_chars", "monthly_cost", "delete_saves", "hash_saves", "truncate_saves"},
+            limit=100,
+        )
+        if logs.attributes.height
+        else None,
         "readers": table(
             readers.with_columns(pl.col("selectors").list.join("; ")),
             [("kind", "kind"), ("name", "name"), ("panel", "panel"), ("selectors", "selects"),
