@@ -131,7 +131,8 @@ def test_an_engineer_finds_a_metric_reads_its_labels_copies_its_config(
     assert "alert OrdersStopped" in panel.text  # its LogQL reads these lines
     operation = browser.find_element(By.CSS_SELECTOR, "#traces button.drill[data-kind=operation]")
     browser.execute_script("arguments[0].click()", operation)
-    assert "error share" in panel.text and "What each sampling policy keeps" in panel.text
+    assert "error share" in panel.text and "What each sampling policy keeps of it" in panel.text
+    assert "head-25%" in panel.text  # one row per policy compared on this operation
     browser.find_element(By.CSS_SELECTOR, "#panel .close").click()
 
     # sort a table by a column, both ways

@@ -134,17 +134,18 @@ def _operation_panels(a: Analysis) -> dict[str, dict[str, Any]]:
     t = a.traces
     if not t.known:
         return {}
-    policies = (
-        _rows(
-            t.sampling.summary,
-            ["policy", "kept_share", "monthly_cost", "error_traces_kept", "slow_traces_kept"],
+    # per policy × operation: the spans and errors it keeps, and how far the RED figures land
+    red = (
+        t.sampling.red.with_columns(pl.col("n").alias("kept"), pl.col("e").alias("errors_kept")).partition_by(
+            "service", "operation", as_dict=True
         )
         if t.sampling is not None
-        else []
+        else {}
     )
     panels = {}
     for row in t.operations.head(MAX_OPERATIONS).iter_rows(named=True):
         spans = row["spans"] or 0.0
+        policies = red.get((row["service"], row["operation"]))
         panels[operation_key(row["service"], row["operation"])] = {
             "title": shown(f"{row['service']} · {row['operation']}"),
             "facts": [
@@ -155,7 +156,11 @@ def _operation_panels(a: Analysis) -> dict[str, dict[str, Any]]:
                 ["p99", number("p99_ms", row["p99_ms"] or 0.0)],
                 ["monthly cost", number("monthly_cost", row["monthly_cost"])],
             ],
-            "policies": policies,
+            "policies": _rows(
+                policies, ["policy", "kept", "errors_kept", "rate_error", "p99_error", "estimable"]
+            )
+            if policies is not None
+            else [],
         }
     return panels
 

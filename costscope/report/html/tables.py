@@ -18,8 +18,9 @@ from costscope.report.terminal import money
 MAX_CELL_CHARS = 300  # one 600 KB label value must not make a 5 MB report
 # fractions shown as percentages
 PERCENT_COLUMNS = frozenset(
-    {"share", "kept_share", "error_traces_kept", "slow_traces_kept", "worst_p99_error", "error_share"}
-)
+    {"share", "kept_share", "error_traces_kept", "slow_traces_kept", "worst_p99_error", "error_share",
+     "rate_error", "p99_error"}
+)  # fmt: skip
 
 
 def esc(value: Any) -> str:

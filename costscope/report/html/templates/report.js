@@ -126,8 +126,8 @@
         rowsTable(d.actions, ["kind", "service", "level", "monthly_savings", "lost_error_lines", "lost_trace_lines"], ["action", "service", "level", "saves/month", "error lines lost", "trace-linked lost"])];
     },
     operation: function (d) {
-      return [facts(d.facts), el("h3", "What each sampling policy keeps (all traffic)"),
-        rowsTable(d.policies, ["policy", "kept_share", "monthly_cost", "error_traces_kept", "slow_traces_kept"], ["policy", "spans kept", "monthly cost", "error traces kept", "slow traces kept"])];
+      return [facts(d.facts), el("h3", "What each sampling policy keeps of it"),
+        rowsTable(d.policies, ["policy", "kept", "errors_kept", "rate_error", "p99_error", "estimable"], ["policy", "spans kept", "errors kept", "rate error", "p99 error", "RED estimable"])];
     }
   };
   function open(kind, key) {
