@@ -16,7 +16,7 @@ series mode, top-50 metrics and their drops identical.
 fixed time, so both modes read with a lookback reaching it). Prometheus has no cardinality API:
 PromQL counts every figure there.
 
-Usage: python benchmarks/counts.py [--series N] [--runs R] [--backend victoriametrics|prometheus]
+Usage: python benchmarks/counts.py [--series N] [--runs R] [--backend victoriametrics|prometheus] [--lookback 10m]
 """
 
 from __future__ import annotations
@@ -107,10 +107,11 @@ def main() -> None:
     parser.add_argument("--series", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--backend", choices=("victoriametrics", "prometheus"), default="victoriametrics")
+    # the samples are 5 minutes old when the runs start; a window within one UTC day lets VM's TSDB
+    # status answer. Runs over 10M series take longer than 10 minutes: give them a longer window.
+    parser.add_argument("--lookback", default="10m")
     args = parser.parse_args()
-    lookback = (
-        "10m"  # the samples are 5 minutes old; a window within one UTC day lets VM's TSDB status answer
-    )
+    lookback = args.lookback
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         work = Path(tmp)
         if args.backend == "prometheus":

@@ -9,6 +9,7 @@ per GB of traces (a model that prices spans only saves nothing by a smaller span
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -63,6 +64,31 @@ def policy_readers(policies: Sequence[Policy]) -> dict[str, list[str]]:
     return out
 
 
+# a TraceQL attribute: span.x, resource.x or .x (either); quoted names as span."x y"
+_TRACEQL_ATTR = re.compile(
+    r'(?:\b(span|resource)|(?<![\w.")\]]))\.(?:"((?:[^"\\]|\\.)+)"|([A-Za-z_][\w.\-/]*))'
+)
+
+
+def traceql_readers(store: Store, snapshot_id: int) -> dict[str, dict[str, list[str]]]:
+    """Per scope (``span``, ``resource``), the attribute keys TraceQL panels select on, and which panels."""
+    rows = store.query(
+        "SELECT DISTINCT kind, name, panel, expr FROM usage_problems"
+        " WHERE snapshot_id = ? AND problem = 'not_promql' AND message = 'TraceQL'",
+        [snapshot_id],
+    )
+    out: dict[str, dict[str, list[str]]] = {"span": {}, "resource": {}}
+    for kind, name, panel, expr in rows.iter_rows():
+        reader = f"{kind} {name!r}" + (f" (panel {panel!r})" if panel else "")
+        for scope, quoted, plain in _TRACEQL_ATTR.findall(expr or ""):
+            key = quoted or plain
+            for s in (scope,) if scope else ("span", "resource"):
+                readers = out[s].setdefault(key, [])
+                if reader not in readers:
+                    readers.append(reader)
+    return out
+
+
 def _config(key: str, action: str) -> str:
     if action == "truncate":
         return (
@@ -77,15 +103,21 @@ def _config(key: str, action: str) -> str:
 
 
 def attribute_costs(
-    store: Store, snapshot_id: int, model: CostModel, period_s: float | None, policies: Sequence[Policy] = ()
+    store: Store,
+    snapshot_id: int,
+    model: CostModel,
+    period_s: float | None,
+    policies: Sequence[Policy] = (),
+    queries: dict[str, list[str]] | None = None,
 ) -> pl.DataFrame:
-    """Per span attribute key: monthly bytes and money, and what deleting, hashing, truncating saves."""
+    """Per span attribute key: monthly bytes and money, and what deleting, hashing, truncating saves;
+    ``queries``: the TraceQL panels reading each key, named with the sampling policies that do."""
     raw = store.query(_PER_KEY.replace("$snap", "?"), [snapshot_id])
     if raw.is_empty():
         return pl.DataFrame(schema=ATTRIBUTE_SCHEMA)
     scale = MONTH_S / (period_s or MONTH_S)
     per_gb = model.price("trace_gb") / 1e9
-    readers = policy_readers(policies)
+    readers = merge_readers(policy_readers(policies), queries or {})
     rows = []
     for r in raw.sort(["bytes", "key"], descending=[True, False]).iter_rows(named=True):
         monthly = float(r["bytes"]) * scale
@@ -121,6 +153,15 @@ OTEL_ATTRIBUTE_SCHEMA: dict[str, Any] = {
     "max_chars": pl.Int64, "monthly_bytes": pl.Float64, "monthly_cost": pl.Float64, "delete_saves": pl.Float64,
     "hash_saves": pl.Float64, "truncate_saves": pl.Float64, "read_by": pl.List(pl.String), "config": pl.String,
 }  # fmt: skip
+
+
+def merge_readers(*maps: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Readers per key from several kinds of reader, each named once."""
+    out: dict[str, list[str]] = {}
+    for m in maps:
+        for key, names in m.items():
+            out.setdefault(key, []).extend(n for n in names if n not in out[key])
+    return out
 
 
 def _otel_config(signal: str, scope: str, key: str, action: str) -> str:

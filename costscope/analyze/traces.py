@@ -11,8 +11,10 @@ from costscope.analyze.attributes import (
     ATTRIBUTE_SCHEMA,
     OTEL_ATTRIBUTE_SCHEMA,
     attribute_costs,
+    merge_readers,
     otel_attribute_costs,
     policy_readers,
+    traceql_readers,
 )
 from costscope.pricing import MONTH_S, CostModel
 from costscope.simulate.engine import Constraints, Simulation, simulate
@@ -84,10 +86,13 @@ def analyze_traces(
     if ops.is_empty():
         return TracesAnalysis(ops, None)
     spans = snapshot_spans(store, snapshot_id)
+    queries = traceql_readers(store, snapshot_id)
     period = float(ops["period_s"].max() or 0.0) or None  # type: ignore[arg-type]
     return TracesAnalysis(
         ops,
         simulate(spans, list(policies), model, constraints, period_s=period),
-        attribute_costs(store, snapshot_id, model, period, policies),
-        otel_attribute_costs(store, snapshot_id, "traces", model, policy_readers(policies)),
+        attribute_costs(store, snapshot_id, model, period, policies, queries["span"]),
+        otel_attribute_costs(
+            store, snapshot_id, "traces", model, merge_readers(policy_readers(policies), queries["resource"])
+        ),
     )

@@ -125,10 +125,13 @@ class Usage:
         )
 
     def unread(self) -> pl.DataFrame:
-        """The problems that no analysis reads: LogQL goes to the log analysis (``log_readers``)."""
+        """The problems that no analysis reads: LogQL goes to the log analysis (``log_readers``),
+        TraceQL to the trace attributes' readers (``analyze.attributes``)."""
         logql = [
-            p == "not_promql" and bool(parse_logql(e or ""))
-            for p, e in zip(self.problems["problem"], self.problems["expr"], strict=True)
+            p == "not_promql" and (m == "TraceQL" or bool(parse_logql(e or "")))
+            for p, e, m in zip(
+                self.problems["problem"], self.problems["expr"], self.problems["message"], strict=True
+            )
         ]
         return self.problems.filter(~pl.Series(logql, dtype=pl.Boolean))
 

@@ -101,6 +101,19 @@ def _datasource_type(ds: Any, variables: Mapping[str, str]) -> str | None:
     return None
 
 
+def _traceql(target: Mapping[str, Any]) -> str | None:
+    """A Tempo target's TraceQL: its query, or the one its search builder's filters make."""
+    query = target.get("query")
+    if isinstance(query, str) and query.strip():
+        return query
+    terms = []
+    for f in target.get("filters") or []:  # queryType traceqlSearch: {scope, tag, operator, value}
+        if isinstance(f, dict) and isinstance(f.get("tag"), str) and f["tag"]:
+            scope = f.get("scope") if f.get("scope") in ("span", "resource") else ""
+            terms.append(f"{scope}.{f['tag']} {f.get('operator') or '='} {json.dumps(f.get('value'))}")
+    return "{ " + " && ".join(terms) + " }" if terms else None
+
+
 def _is_prometheus(ds_type: str | None) -> bool:
     return ds_type is None or ds_type in PROMETHEUS_TYPES or ds_type in ("-- Mixed --", "mixed", "datasource")
 
@@ -179,10 +192,15 @@ def dashboard_queries(
         for target in panel.get("targets") or []:
             if not isinstance(target, dict):
                 continue
+            ds_type = _datasource_type(target.get("datasource"), variables) or panel_type
+            if ds_type == "tempo" and (traceql := _traceql(target)):  # kept: which attributes it reads
+                problems.append(
+                    Problem("dashboard", title, panel_title, origin, traceql, "not_promql", "TraceQL")
+                )
+                continue
             expr = target.get("expr")
             if not isinstance(expr, str) or not expr.strip():
                 continue
-            ds_type = _datasource_type(target.get("datasource"), variables) or panel_type
             if ds_type == "loki":  # kept for the log analysis: which lines the panel reads
                 problems.append(Problem("dashboard", title, panel_title, origin, expr, "not_promql", "LogQL"))
             if not _is_prometheus(ds_type):

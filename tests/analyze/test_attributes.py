@@ -77,3 +77,39 @@ def test_a_key_a_policy_reads_is_named_and_only_hashed(
     assert tenant["read_by"] == ["keep tenant t0"] and "action: hash" in tenant["config"]
     statement = frame.filter(pl.col("key") == "db.statement").row(0, named=True)
     assert statement["read_by"] == [] and "action: delete" in statement["config"]
+
+
+def test_a_tempo_panel_reading_an_attribute_is_named_and_keeps_it(tmp_path: Path) -> None:
+    import costscope
+
+    _trace_file(tmp_path / "t.otlp.json")
+    board = {
+        "title": "DB latency",
+        "panels": [
+            {
+                "title": "slow statements",
+                "datasource": {"type": "tempo", "uid": "tempo"},
+                "targets": [{"refId": "A", "queryType": "traceql",
+                             "query": '{ span.db.statement =~ "SELECT.*" && resource.service.name = "db" } | rate()'}],
+            },
+            {
+                "title": "by tenant",
+                "datasource": {"type": "tempo", "uid": "tempo"},
+                "targets": [{"refId": "A", "queryType": "traceqlSearch",
+                             "filters": [{"id": "t", "scope": "span", "tag": "tenant", "operator": "=", "value": ["t1"]}]}],
+            },
+        ],
+    }  # fmt: skip
+    (tmp_path / "board.json").write_text(json.dumps(board))
+    ws = costscope.analyze(
+        [str(tmp_path / "t.otlp.json"), str(tmp_path / "board.json")], db=tmp_path / "c.duckdb"
+    )
+    a = ws.analysis()
+    spans = {r["key"]: r for r in a.traces.attributes.iter_rows(named=True)}
+    assert spans["db.statement"]["read_by"] == ["dashboard 'DB latency' (panel 'slow statements')"]
+    assert "action: delete" not in spans["db.statement"]["config"]  # read: hashed at most, never deleted
+    assert spans["tenant"]["read_by"] == ["dashboard 'DB latency' (panel 'by tenant')"]
+    assert spans["http.request.header.cookie"]["read_by"] == []
+    resources = {r["key"]: r for r in a.traces.resource_attributes.iter_rows(named=True)}
+    assert "dashboard 'DB latency' (panel 'slow statements')" in resources["service.name"]["read_by"]
+    assert a.usage.unread().filter(pl.col("message") == "TraceQL").is_empty()  # read, not a problem
