@@ -10,6 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from google.protobuf.json_format import MessageToJson
+from opentelemetry import trace as trace_api
 from opentelemetry._logs import SeverityNumber
 from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
 from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
@@ -243,3 +244,26 @@ def test_otlp_log_attributes_cost_per_key_on_records_and_resources(tmp_path: Pat
         assert costs.filter(pl.col("scope") == "resource")["key"].to_list() == sorted(
             resources, key=lambda k: -resources[k][1]
         )
+
+
+def test_protobuf_spans_read_column_by_column_equal_the_json_reading(tmp_path: Path) -> None:
+    from costscope.sources.otlp_traces import proto_spans_frame
+    from costscope.sources.traces import frame, otlp_spans
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(resource=RESOURCE)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("t")
+    for i in range(30):
+        with tracer.start_as_current_span(
+            f"op{i % 4}", attributes={"n": i, "ok": i % 2 == 0, "ratio": i / 7, "tags": ["a", "b"], "s": "x"}
+        ) as span:
+            if i % 5 == 0:
+                span.set_status(trace_api.Status(trace_api.StatusCode.ERROR))
+            with tracer.start_as_current_span("child", kind=trace_api.SpanKind.CLIENT):
+                pass
+    request = encode_spans(exporter.get_finished_spans())
+    from_proto = proto_spans_frame(request.SerializeToString()).sort("span_id")
+    from_json = frame(otlp_spans(json.loads(MessageToJson(request)))).sort("span_id")
+    assert from_proto.height == 60
+    assert from_proto.to_dicts() == from_json.select(from_proto.columns).to_dicts()
