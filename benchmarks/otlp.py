@@ -201,7 +201,13 @@ def replay(spans: int) -> None:
         status = Path(f"/proc/{proc.pid}/status").read_text()
         rss = int(next(x for x in status.splitlines() if x.startswith("VmHWM")).split()[1]) / 1024
         proc.send_signal(2)
-        proc.communicate(timeout=600)
+        _, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err.decode()[-2000:]
+        import duckdb
+
+        with duckdb.connect(f"{tmp}/c.duckdb", read_only=True) as db:
+            (counted,) = db.execute("SELECT sum(spans) FROM trace_operations").fetchone() or (0,)
+        assert round(counted) == len(finished), (counted, len(finished))  # every span counted
         print(f"== tap, replayed: {len(finished):,} spans in {len(bodies)} requests in {elapsed:.1f} s ="
               f" {len(finished) / elapsed:,.0f} spans/s (target >= 50k/s); tap peak RSS {rss:.0f} MiB (<= 500)")  # fmt: skip
 

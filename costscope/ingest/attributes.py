@@ -17,6 +17,7 @@ HASHED_CHARS = 16  # the collector's attributes processor `hash` writes a hex di
 TRUNCATE_AT = 256
 OVERHEAD = 8  # quotes, colon, comma: what each pair adds around its key and value in OTLP JSON
 VALUE_CAP = 10_000
+TALLY_ROWS = 50_000  # items gathered before one tally: a tap's small requests pay polars' overhead once
 PAIR_COLUMNS = {"attr_pairs": "record", "resource_pairs": "resource"}  # column → scope
 
 
@@ -26,17 +27,30 @@ class AttributeTally:
     def __init__(self) -> None:
         self._sums: dict[tuple[str, str], list[float]] = {}  # items, bytes, max_chars, hash, truncate
         self._values: dict[tuple[str, str], set[int]] = {}
+        self._pending: dict[str, list[pl.DataFrame]] = {}
+        self._pending_rows = 0
 
     def add(self, frame: pl.DataFrame, weight: str) -> pl.DataFrame:
         """Tally the pair columns of ``frame`` (each item weighing ``weight``); return it without them."""
         present = [c for c in PAIR_COLUMNS if c in frame.columns]
         for column in present:
-            self._tally(
-                frame.select(pl.col(weight).alias("w"), pl.col(column).alias("p")), PAIR_COLUMNS[column]
-            )
+            part = frame.select(pl.col(weight).cast(pl.Float64).alias("w"), pl.col(column).alias("p"))
+            self._pending.setdefault(PAIR_COLUMNS[column], []).append(part)
+        if present:
+            self._pending_rows += frame.height
+            if self._pending_rows >= TALLY_ROWS:
+                self.flush()
         return frame.drop(present)
 
+    def flush(self) -> None:
+        """Tally what was gathered."""
+        for scope, parts in self._pending.items():
+            self._tally(pl.concat(parts), scope)
+        self._pending, self._pending_rows = {}, 0
+
     def _tally(self, items: pl.DataFrame, scope: str) -> None:
+        if scope == "resource":  # every span of a resource carries the same list: weigh each list once
+            items = items.group_by("p").agg(pl.col("w").sum())
         pairs = items.explode("p").drop_nulls("p").unnest("p")
         if not pairs.height:
             return
@@ -62,6 +76,7 @@ class AttributeTally:
 
     def rows(self, signal: str, period_s: float | None) -> pl.DataFrame:
         """One ``otel_attributes`` row per (scope, key) tallied (without snapshot and source)."""
+        self.flush()
         keys = list(self._sums)
         return pl.DataFrame(
             {

@@ -13,6 +13,7 @@ import polars as pl
 from costscope.ingest.attributes import AttributeTally
 from costscope.store.snapshot import SnapshotWriter
 
+APPEND_SPANS = 20_000
 _OPERATIONS = """
 INSERT INTO trace_operations
     (snapshot_id, source, service, operation, spans, traces, bytes, error_spans, period_s, p50_ms, p99_ms)
@@ -34,21 +35,35 @@ class TracesWriter:
         self._first: int | None = None
         self._last: int | None = None
         self.attributes = AttributeTally()
+        self._pending: list[pl.DataFrame] = []
+        self._pending_rows = 0
 
     def add(self, spans: pl.DataFrame) -> None:
         """Append a batch of spans (columns of ``sources.traces.SPAN_SCHEMA``)."""
         if spans.is_empty():
             return
         spans = self.attributes.add(spans, "sample_weight")  # OTLP: what each resource copies onto its spans
-        self.snapshot.append("spans", spans.with_columns(source=pl.lit(self.source)))
+        # small batches (a tap's requests) are gathered: one DuckDB append per APPEND_SPANS spans
+        self._pending.append(spans)
+        self._pending_rows += spans.height
+        if self._pending_rows >= APPEND_SPANS:
+            self.flush()
         self.spans += spans.height
         lo = int(spans["start_unix_ns"].min() or 0)  # type: ignore[arg-type]
         hi = int((spans["start_unix_ns"] + spans["duration_ns"]).max() or 0)  # type: ignore[arg-type]
         self._first = lo if self._first is None else min(self._first, lo)
         self._last = hi if self._last is None else max(self._last, hi)
 
+    def flush(self) -> None:
+        """Append the spans gathered so far."""
+        if self._pending:
+            batch = pl.concat(self._pending, how="vertical_relaxed")
+            self.snapshot.append("spans", batch.with_columns(source=pl.lit(self.source)))
+            self._pending, self._pending_rows = [], 0
+
     def close(self) -> int:
         """Write the per-operation rates; returns the spans read."""
+        self.flush()
         if not self.spans:
             return 0
         period = max(60.0, ((self._last or 0) - (self._first or 0)) / 1e9)
@@ -83,11 +98,13 @@ class CappedTracesWriter(TracesWriter):
     def add(self, spans: pl.DataFrame) -> None:
         """Keep the spans of traces above the threshold; halve the probability when over the cap."""
         self.received += spans.height
+        spans = self.attributes.add(spans, "sample_weight")  # every span received, before any is dropped
         if self.p < 1.0:
             r = spans["trace_id"].str.slice(-14).str.to_integer(base=16, strict=False).cast(pl.Float64)
             spans = spans.filter(r.fill_null(0.0) >= (1.0 - self.p) * _R_MAX)
         super().add(spans)
         while self.spans > self.max_spans:
+            self.flush()
             self.p /= 2
             conn = self.snapshot.conn
             conn.execute(
@@ -102,6 +119,7 @@ class CappedTracesWriter(TracesWriter):
 
     def close(self) -> int:
         """Weigh every kept span 1/p, then write the per-operation rates; returns the spans kept."""
+        self.flush()
         if self.p < 1.0:
             self.snapshot.conn.execute(
                 "UPDATE spans SET sample_weight = sample_weight / ? WHERE snapshot_id = ? AND source = ?",
