@@ -55,10 +55,18 @@ def identify(
     ``unique`` promises that no label set repeats in the input (an API's answer); otherwise
     repeats (an exposition listing a series twice) are dropped here.
     """
-    labels = labels.with_columns(
-        pl.concat_str([pl.col("label"), pl.lit("="), pl.col("value")]).hash(seed=HASH_SEED).alias("pair_hash")
+    # grouping and joining on a key polars knows is sorted takes its fast paths: about twice as fast
+    # as hashing it, the sort included (a chunk's labels are nearly in order already)
+    labels = labels.sort("seq").with_columns(
+        pl.col("seq").set_sorted(),
+        pl.concat_str([pl.col("label"), pl.lit("="), pl.col("value")])
+        .hash(seed=HASH_SEED)
+        .alias("pair_hash"),
     )
-    ids = labels.group_by("seq").agg(pl.col("pair_hash").bitwise_xor().alias("labels_xor"))
+    series = series.sort("seq").with_columns(pl.col("seq").set_sorted())
+    ids = labels.group_by("seq", maintain_order=True).agg(
+        pl.col("pair_hash").bitwise_xor().alias("labels_xor")
+    )
     name_hash = pl.concat_str([pl.lit("__name__="), pl.col("metric")]).hash(seed=HASH_SEED)
     series = series.join(ids, on="seq", how="left").with_columns(
         name_hash.xor(pl.col("labels_xor").fill_null(0)).alias("series_id")
