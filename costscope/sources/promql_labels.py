@@ -6,6 +6,7 @@ is not asked. ``BackendCounts`` (``promql_counts``) runs it over every family.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -21,6 +22,7 @@ __all__ = ["INDEX_CHECKS", "TOP_VALUES", "label_stats"]
 
 TOP_VALUES = 10  # most common values kept per top family x label
 INDEX_CHECKS = 3  # metrics on which a cardinality API is checked against PromQL before it is used
+INDEX_SLOW_S = 0.5  # an index answering a metric faster than this is never the slow part
 
 Found = dict[tuple[str, str, str], dict[tuple[str, ...], float]]
 
@@ -154,19 +156,42 @@ def from_index(
     if index is None or not with_labels:
         return {}
 
+    took: dict[str, float] = {}  # seconds per checked family: the index's answer, PromQL's
+    promql_took: dict[str, float] = {}
+
     def ask(f: str) -> dict[str, LabelStat] | None:
+        started = time.perf_counter()
         try:
             return index.label_stats(counts.families[f], labels[f], TOP_VALUES if f in top else 0)
         except IndexUnavailable as exc:
             counts.index_note = f"{exc}: PromQL counted its labels instead"
             return None
+        finally:
+            took[f] = time.perf_counter() - started
+
+    def by_promql_timed(pair: tuple[str, str]) -> tuple[int, int]:
+        started = time.perf_counter()
+        try:
+            return values_and_carriers(counts, pair)
+        finally:
+            promql_took[pair[0]] = promql_took.get(pair[0], 0.0) + time.perf_counter() - started
 
     checked = sorted(with_labels, key=lambda f: (series[f], f))[:INDEX_CHECKS]
     answers = {f: r for f, r in counts.each(checked, ask) if r is not None}
     if len(answers) < len(checked):
         return {}
     pairs = [(f, lb) for f in checked for lb in labels[f]]
-    by_promql = dict(counts.each(pairs, lambda pair: values_and_carriers(counts, pair)))
+    by_promql = dict(counts.each(pairs, by_promql_timed))
+    index_s, promql_s = sum(took.values()) / len(checked), sum(promql_took.values()) / len(checked)
+    if index_s > max(2 * promql_s, INDEX_SLOW_S):
+        # a single node's status scans the whole day's index per request: past some millions of
+        # series it costs more than counting a metric's labels with PromQL (docs/scale.md)
+        counts.index_note = (
+            f"{index.name} answers slower than PromQL here ({index_s:.2f} s a metric vs {promql_s:.2f} s"
+            " counting its labels):"
+            " PromQL counted every label"
+        )
+        return {}
     for (f, lb), promql in by_promql.items():
         stat = answers[f][lb]
         if promql is None or promql != (stat.values, stat.carriers):

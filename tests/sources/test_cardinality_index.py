@@ -31,7 +31,7 @@ TENANT = "team-a"
 
 def _mimir_double(prometheus: str, mode: str, seen: list[dict[str, str]]) -> type[BaseHTTPRequestHandler]:
     """Mimir's query API for one tenant: PromQL passed to ``prometheus``, the cardinality API computed
-    from its series as Mimir documents it; ``mode``: ok | disabled | error_in_body | replicated."""
+    from its series as Mimir documents it; ``mode``: ok | disabled | error_in_body | replicated | slow."""
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: object) -> None:
@@ -57,6 +57,8 @@ def _mimir_double(prometheus: str, mode: str, seen: list[dict[str, str]]) -> typ
                 self._send(404, b"404 page not found", "text/plain")
             elif url.path == "/api/v1/cardinality/label_values":
                 seen.append({"tenant": self.headers["X-Scope-OrgID"], "selector": params["selector"][0]})
+                if mode == "slow":  # as a single node scanning a large index answers: right, but late
+                    time.sleep(2.5)
                 self._cardinality(params)
             elif url.path == "/api/v1/cardinality/label_names":
                 self._label_names(params)
@@ -141,6 +143,7 @@ def test_mimir_cardinality_api_answers_labels_and_equals_pulling(prometheus_url:
         ("disabled", "cardinality analysis is disabled for the tenant: team-a"),
         ("error_in_body", "ingesters unavailable"),
         ("replicated", "disagrees with PromQL over the window"),
+        ("slow", "answers slower than PromQL here"),
     ],
 )
 def test_a_cardinality_api_that_cannot_be_trusted_leaves_promql_to_count(
