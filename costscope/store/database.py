@@ -27,7 +27,7 @@ import polars as pl
 from costscope._version import __version__
 from costscope.errors import StoreError
 from costscope.store.schema import MIGRATIONS, SCHEMA_VERSION
-from costscope.store.snapshot import SnapshotWriter, discard_rows
+from costscope.store.snapshot import SnapshotWriter, atomic, discard_rows
 
 DEFAULT_DB = "costscope.duckdb"
 # DuckDB spills to disk beyond this, so analysis of tens of millions of series stays bounded;
@@ -154,18 +154,13 @@ class Store:
         ]
         if not dead:
             return
-        self.conn.execute("BEGIN TRANSACTION")
-        try:
+        with atomic(self.conn):
             discard_rows(self.conn, dead)
             self.conn.execute(
                 "UPDATE snapshots SET status = 'failed', finished_at = coalesce(finished_at, now()),"
                 " note = coalesce(note, 'interrupted: the run ended before it completed')"
                 " WHERE status = 'running'"
             )
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
 
     def schema_version(self) -> int:
         """The schema version of this file (0 for a new, empty file)."""
@@ -192,16 +187,11 @@ class Store:
         for m in MIGRATIONS:
             if m.version <= current:
                 continue
-            self.conn.execute("BEGIN TRANSACTION")
-            try:
+            with atomic(self.conn):
                 self.conn.execute(m.sql)
                 self.conn.execute(
                     "INSERT INTO schema_migrations VALUES (?, ?, now())", [m.version, m.description]
                 )
-                self.conn.execute("COMMIT")
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
 
     def close(self) -> None:
         """Close the connection and release the file lock."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from costscope.errors import StoreError
 from costscope.store.database import Store
-from costscope.store.snapshot import discard_rows
+from costscope.store.snapshot import atomic, discard_rows
 
 
 def prune(store: Store, keep_s: float) -> list[int]:
@@ -24,13 +24,8 @@ def prune(store: Store, keep_s: float) -> list[int]:
     if not old:
         return []
     marks = ", ".join("?" for _ in old)
-    store.conn.execute("BEGIN TRANSACTION")
-    try:
+    with atomic(store.conn):
         discard_rows(store.conn, old)
         store.conn.execute(f"DELETE FROM snapshots WHERE id IN ({marks})", old)
-        store.conn.execute("COMMIT")
-    except BaseException:
-        store.conn.execute("ROLLBACK")
-        raise
     store.conn.execute("CHECKPOINT")
     return [int(i) for i in old]

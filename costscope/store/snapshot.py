@@ -30,6 +30,18 @@ if TYPE_CHECKING:
 FINAL_STATUSES = ("complete", "partial", "failed")
 
 
+@contextmanager
+def atomic(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """The statements inside commit together, or are rolled back together."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 def snapshot_tables(conn: duckdb.DuckDBPyConnection) -> list[str]:
     """Every table holding per-snapshot rows (those with a ``snapshot_id`` column)."""
     rows = conn.execute(
@@ -109,14 +121,13 @@ class SnapshotWriter:
     def _discard(self, note: str) -> None:
         self.conn.execute("ROLLBACK")
         self._open = False
-        self.conn.execute("BEGIN TRANSACTION")
-        if self._committed:
-            discard_rows(self.conn, [self.id])
-        self.conn.execute(
-            "UPDATE snapshots SET status = 'failed', finished_at = now(), note = ? WHERE id = ?",
-            [note, self.id],
-        )
-        self.conn.execute("COMMIT")
+        with atomic(self.conn):
+            if self._committed:
+                discard_rows(self.conn, [self.id])
+            self.conn.execute(
+                "UPDATE snapshots SET status = 'failed', finished_at = now(), note = ? WHERE id = ?",
+                [note, self.id],
+            )
 
     def add_source(self, result: SourceResult) -> None:
         """Record how one source ended."""
