@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
-from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ from costscope.sources.traces import (
     _OTLP_STATUS,
     PAIRS,
     attribute_pairs,
+    attrs_text,
 )
 
 # decoded messages held before one frame is built: the polars pass is paid once for them all
@@ -32,28 +31,12 @@ def _proto_value(v: Any) -> Any:
     return getattr(v, kind)
 
 
-def _json_scalar(v: str | int | float | bool) -> str:
-    if isinstance(v, str):
-        return encode_basestring_ascii(v)
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return int.__repr__(v)
-    return json.dumps(v)
-
-
 def _attrs_json(attributes: Any) -> tuple[int, str]:
-    """A span's attribute count and its attributes as the JSON object the spans table keeps: the
-    text ``json.dumps`` writes, written without it (a third of the reading's time went there)."""
+    """A span's attribute count and its attributes as the JSON object the spans table keeps."""
     if not attributes:
         return 0, "{}"
-    values: dict[str, str | int | float | bool] = {}
-    for a in attributes:
-        v = _proto_value(a.value)
-        values[a.key] = v if isinstance(v, str | int | float | bool) else str(v)
-    return len(values), "{" + ", ".join(
-        f"{encode_basestring_ascii(k)}: {_json_scalar(v)}" for k, v in values.items()
-    ) + "}"
+    values = {a.key: _proto_value(a.value) for a in attributes}
+    return len(values), attrs_text(values)
 
 
 def proto_spans(messages: Iterable[Any], weight: float = 1.0) -> pl.DataFrame:

@@ -11,10 +11,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import costscope
 from costscope.errors import ParseError
-from costscope.sources.traces import hex_id, read_trace_file
+from costscope.sources.traces import attrs_text, hex_id, read_trace_file
 from scripts.loopback import loopback
 from tests.conftest import SHARED
 
@@ -218,3 +220,14 @@ def test_tempo_api(tmp_path: Path, metrics: bool) -> None:
 def test_tempo_missing_is_a_source_error(tmp_path: Path) -> None:
     with api({}) as url, pytest.raises(costscope.SourceError, match="404"):
         _analyze(tmp_path, url, "tempo")
+
+
+_VALUES = st.one_of(
+    st.text(), st.integers(), st.floats(), st.booleans(), st.none(), st.lists(st.integers(), max_size=3)
+)
+
+
+@given(st.dictionaries(st.text(), _VALUES, max_size=6))
+def test_attributes_text_is_what_json_dumps_writes(attrs: dict[str, object]) -> None:
+    plain = {k: v if isinstance(v, str | int | float | bool) else str(v) for k, v in attrs.items()}
+    assert attrs_text(attrs) == json.dumps(plain)
