@@ -89,19 +89,6 @@ def traceql_readers(store: Store, snapshot_id: int) -> dict[str, dict[str, list[
     return out
 
 
-def _config(key: str, action: str) -> str:
-    if action == "truncate":
-        return (
-            "# OpenTelemetry Collector: cut long values of this attribute (processors.transform)\n"
-            "transform/costscope:\n  trace_statements:\n    - context: span\n      statements:\n"
-            f'        - truncate_all(attributes, {TRUNCATE_AT}) where attributes["{key}"] != nil\n'
-        )
-    return (
-        f"# OpenTelemetry Collector: {action} this attribute before it is exported (processors.attributes)\n"
-        f"attributes/costscope:\n  actions:\n    - {{key: {key!r}, action: {action}}}\n"
-    )
-
-
 def attribute_costs(
     store: Store,
     snapshot_id: int,
@@ -141,7 +128,7 @@ def attribute_costs(
                 "hash_saves": saves["hash"],
                 "truncate_saves": saves["truncate"],
                 "read_by": read_by,
-                "config": _config(r["key"], best),
+                "config": collector_config("traces", "span", r["key"], best),
             }
         )
     return pl.DataFrame(rows, schema=ATTRIBUTE_SCHEMA)
@@ -164,24 +151,29 @@ def merge_readers(*maps: dict[str, list[str]]) -> dict[str, list[str]]:
     return out
 
 
-def _otel_config(signal: str, scope: str, key: str, action: str) -> str:
-    """The collector processor that applies ``action`` to ``key`` of ``signal``'s records or resources."""
+def collector_config(signal: str, scope: str, key: str, action: str) -> str:
+    """The collector processor that applies ``action`` (delete, hash, truncate; keep says why not)
+    to ``key`` of ``signal``'s records (``span``, ``record``) or resources (``resource``)."""
     if action == "keep":
         return f"# keep {key}: it is read, and hashing its values would save nothing\n"
+    # a span attribute's config names it below; the others say whose attribute it is
+    subject = {
+        "span": "this attribute",
+        "record": f"{key} of each log record",
+        "resource": f"{key} of every {'record' if signal == 'logs' else 'span'}'s resource",
+    }[scope]
     if action == "truncate":
-        context = "resource" if scope == "resource" else ("log" if signal == "logs" else "span")
+        context = {"span": "span", "record": "log", "resource": "resource"}[scope]
         return (
-            f"# OpenTelemetry Collector: cut long values of {key} (processors.transform)\n"
-            f"transform/costscope:\n  {signal[:-1] if signal == 'logs' else 'trace'}_statements:\n"
+            f"# OpenTelemetry Collector: cut long values of {'this attribute' if scope == 'span' else key}"
+            " (processors.transform)\n"
+            f"transform/costscope:\n  {'log' if signal == 'logs' else 'trace'}_statements:\n"
             f"    - context: {context}\n      statements:\n"
             f'        - truncate_all(attributes, {TRUNCATE_AT}) where attributes["{key}"] != nil\n'
         )
-    processor = "resource" if scope == "resource" else "attributes"
-    field = "attributes" if scope == "resource" else "actions"
-    what = "every record's resource" if signal == "logs" else "every span's resource"
-    where = what if scope == "resource" else ("each log record" if signal == "logs" else "each span")
+    processor, field = ("resource", "attributes") if scope == "resource" else ("attributes", "actions")
     return (
-        f"# OpenTelemetry Collector: {action} {key} of {where} before it is exported (processors.{processor})\n"
+        f"# OpenTelemetry Collector: {action} {subject} before it is exported (processors.{processor})\n"
         f"{processor}/costscope:\n  {field}:\n    - {{key: {key!r}, action: {action}}}\n"
     )
 
@@ -230,7 +222,7 @@ def otel_attribute_costs(
                 "values_capped": bool(r["values_capped"]), "max_chars": int(r["max_chars"]),
                 "monthly_bytes": float(r["bytes"]) * scale, "monthly_cost": saves["delete"],
                 "delete_saves": saves["delete"], "hash_saves": saves["hash"], "truncate_saves": saves["truncate"],
-                "read_by": read_by, "config": _otel_config(signal, r["scope"], r["key"], best),
+                "read_by": read_by, "config": collector_config(signal, r["scope"], r["key"], best),
             }
         )  # fmt: skip
     return pl.DataFrame(rows, schema=OTEL_ATTRIBUTE_SCHEMA)
