@@ -9,12 +9,12 @@ import polars as pl
 from costscope.analyze import Analysis
 from costscope.ingest.attributes import TRUNCATE_AT
 from costscope.report.html.charts import logs_chart
-from costscope.report.html.tables import number, table
+from costscope.report.html.tables import Table, number, table
 
-__all__ = ["OTEL_COLUMNS", "logs_context", "values_text"]
+__all__ = ["logs_context", "otel_attribute_table"]
 
 # what an OpenTelemetry attribute costs, on log records or on the resources of logs and spans
-OTEL_COLUMNS = [
+_OTEL_COLUMNS = [
     ("scope", "of"),
     ("key", "attribute"),
     ("items", "carried by"),
@@ -29,12 +29,21 @@ OTEL_COLUMNS = [
 ]
 
 
-def values_text() -> pl.Expr:
-    """Distinct values as shown: ``10000+`` where the count stopped at its cap."""
-    return (
+def otel_attribute_table(attributes: pl.DataFrame) -> Table | None:
+    """The table of ``analyze.attributes.otel_attribute_costs`` rows (None without any); distinct
+    values shown as ``10000+`` where the count stopped at its cap."""
+    if not attributes.height:
+        return None
+    values = (
         pl.when(pl.col("values_capped"))
         .then(pl.format("{}+", pl.col("values")))
         .otherwise(pl.col("values").cast(pl.String))
+    )
+    return table(
+        attributes.with_columns(values=values),
+        _OTEL_COLUMNS,
+        {"items", "max_chars", "monthly_cost", "delete_saves", "hash_saves", "truncate_saves"},
+        limit=100,
     )
 
 
@@ -66,14 +75,7 @@ def logs_context(a: Analysis) -> dict[str, Any]:
             {"monthly_savings", "lost_error_lines", "lost_trace_lines"},
             limit=200,
         ),
-        "attributes": table(
-            logs.attributes.with_columns(values=values_text()),
-            OTEL_COLUMNS,
-            {"items", "max_chars", "monthly_cost", "delete_saves", "hash_saves", "truncate_saves"},
-            limit=100,
-        )
-        if logs.attributes.height
-        else None,
+        "attributes": otel_attribute_table(logs.attributes),
         "readers": table(
             readers.with_columns(pl.col("selectors").list.join("; ")),
             [("kind", "kind"), ("name", "name"), ("panel", "panel"), ("selectors", "selects"),

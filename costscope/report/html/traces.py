@@ -10,7 +10,7 @@ from costscope.analyze import Analysis
 from costscope.ingest.attributes import TRUNCATE_AT
 from costscope.report.html.charts import sampling_chart
 from costscope.report.html.drill import operation_key
-from costscope.report.html.logs import OTEL_COLUMNS, values_text
+from costscope.report.html.logs import otel_attribute_table
 from costscope.report.html.tables import number, table
 
 __all__ = ["traces_context"]
@@ -49,14 +49,7 @@ def traces_context(a: Analysis) -> dict[str, Any]:
         )
         if t.attributes.height
         else None,
-        "resources": table(
-            t.resource_attributes.with_columns(values=values_text()),
-            OTEL_COLUMNS,
-            {"items", "max_chars", "monthly_cost", "delete_saves", "hash_saves", "truncate_saves"},
-            limit=100,
-        )
-        if t.resource_attributes.height
-        else None,
+        "resources": otel_attribute_table(t.resource_attributes),
         "sampling": sim,
         "constraints": sim.constraints if sim is not None else None,
         "chart": sampling_chart(sim.summary, sim.recommended) if sim is not None else None,
