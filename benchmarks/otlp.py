@@ -106,44 +106,6 @@ def decode(spans: int) -> None:
         print(f"  ratio {times['plain loop'] / times['costscope']:.2f}x (target >= 5x)")
 
 
-def tap(spans: int) -> None:
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
-
-    sys.path.insert(0, str(HERE.parent))
-    from tests.servers import free_port
-
-    with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "costscope", "tap", "--listen",
-             f"127.0.0.1:{port}", "--db", f"{tmp}/c.duckdb", "--report", f"{tmp}/r.html", "-q"],
-            stderr=subprocess.PIPE, cwd=tmp,
-        )  # fmt: skip
-        time.sleep(3)
-        provider = TracerProvider(resource=Resource.create({"service.name": "load"}))
-        provider.add_span_processor(
-            BatchSpanProcessor(OTLPSpanExporter(endpoint=f"http://127.0.0.1:{port}/v1/traces"),
-                               max_queue_size=200_000, max_export_batch_size=2048, schedule_delay_millis=200)
-        )  # fmt: skip
-        tracer = provider.get_tracer("load")
-        t = time.perf_counter()
-        for i in range(spans):
-            with tracer.start_as_current_span(f"op{i % 20}", attributes={"i": i % 100}):
-                pass
-        provider.force_flush()
-        elapsed = time.perf_counter() - t
-        provider.shutdown()
-        status = Path(f"/proc/{proc.pid}/status").read_text()
-        rss = int(next(x for x in status.splitlines() if x.startswith("VmHWM")).split()[1]) / 1024
-        proc.send_signal(2)  # Ctrl-C: the tap keeps what it received and writes its snapshot
-        proc.communicate(timeout=600)
-        print(f"== tap: {spans:,} spans from the SDK in {elapsed:.1f} s = {spans / elapsed:,.0f} spans/s"
-              f" (sender and receiver on the same 2 cores; target >= 50k/s); tap peak RSS {rss:.0f} MiB (<= 500)")  # fmt: skip
-
-
 def _start_tap(tmp: str) -> tuple[subprocess.Popen[bytes], int]:
     sys.path.insert(0, str(HERE.parent))
     from tests.servers import free_port
@@ -163,6 +125,42 @@ def _start_tap(tmp: str) -> tuple[subprocess.Popen[bytes], int]:
         except httpx.TransportError:
             time.sleep(0.1)
     return proc, port
+
+
+def _stop_tap(proc: subprocess.Popen[bytes]) -> float:
+    """Peak RSS (MiB) of the tap, then Ctrl-C: it keeps what it received and writes its snapshot."""
+    status = Path(f"/proc/{proc.pid}/status").read_text()
+    rss = int(next(x for x in status.splitlines() if x.startswith("VmHWM")).split()[1]) / 1024
+    proc.send_signal(2)
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    return rss
+
+
+def tap(spans: int) -> None:
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, port = _start_tap(tmp)
+        provider = TracerProvider(resource=Resource.create({"service.name": "load"}))
+        provider.add_span_processor(
+            BatchSpanProcessor(OTLPSpanExporter(endpoint=f"http://127.0.0.1:{port}/v1/traces"),
+                               max_queue_size=200_000, max_export_batch_size=2048, schedule_delay_millis=200)
+        )  # fmt: skip
+        tracer = provider.get_tracer("load")
+        t = time.perf_counter()
+        for i in range(spans):
+            with tracer.start_as_current_span(f"op{i % 20}", attributes={"i": i % 100}):
+                pass
+        provider.force_flush()
+        elapsed = time.perf_counter() - t
+        provider.shutdown()
+        rss = _stop_tap(proc)
+        print(f"== tap: {spans:,} spans from the SDK in {elapsed:.1f} s = {spans / elapsed:,.0f} spans/s"
+              f" (sender and receiver on the same 2 cores; target >= 50k/s); tap peak RSS {rss:.0f} MiB (<= 500)")  # fmt: skip
 
 
 def replay(spans: int) -> None:
@@ -198,11 +196,7 @@ def replay(spans: int) -> None:
         with ThreadPoolExecutor(2) as pool:
             list(pool.map(post, [bodies[0::2], bodies[1::2]]))
         elapsed = time.perf_counter() - t
-        status = Path(f"/proc/{proc.pid}/status").read_text()
-        rss = int(next(x for x in status.splitlines() if x.startswith("VmHWM")).split()[1]) / 1024
-        proc.send_signal(2)
-        _, err = proc.communicate(timeout=600)
-        assert proc.returncode == 0, err.decode()[-2000:]
+        rss = _stop_tap(proc)
         import duckdb
 
         with duckdb.connect(f"{tmp}/c.duckdb", read_only=True) as db:

@@ -6,6 +6,7 @@ import json
 import struct
 import time
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -36,6 +37,36 @@ RESOURCE = Resource.create(
 
 def _delimited(*messages: bytes) -> bytes:
     return b"".join(struct.pack(">I", len(m)) + m for m in messages)
+
+
+def _recording_logger() -> tuple[InMemoryLogRecordExporter, Any]:
+    """An SDK logger of the checkout service and the exporter that keeps what it emits."""
+    exporter = InMemoryLogRecordExporter()
+    provider = LoggerProvider(resource=RESOURCE)
+    provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+    return exporter, provider.get_logger("shop.checkout")
+
+
+def _recording_tracer() -> tuple[InMemorySpanExporter, Any]:
+    """An SDK tracer of the checkout service and the exporter that keeps its finished spans."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(resource=RESOURCE)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return exporter, provider.get_tracer("t")
+
+
+def _both_encodings(tmp_path: Path, request: Any, name: str) -> list[Path]:
+    """``request`` as the collector's file exporter writes it: length-delimited protobuf, and JSON."""
+    paths = []
+    for encoding in ("proto", "json"):
+        path = tmp_path / encoding / f"{name}.{encoding}"
+        path.parent.mkdir()
+        if encoding == "proto":
+            path.write_bytes(_delimited(request.SerializeToString()))
+        else:
+            path.write_text(MessageToJson(request, indent=None) + "\n")
+        paths.append(path)
+    return paths
 
 
 @pytest.fixture(scope="module")
@@ -111,10 +142,7 @@ def test_otlp_metrics_series_as_prometheus_would_store_them(
 
 
 def test_otlp_logs_in_both_encodings(tmp_path: Path) -> None:
-    exporter = InMemoryLogRecordExporter()
-    provider = LoggerProvider(resource=RESOURCE)
-    provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
-    logger = provider.get_logger("shop.checkout")
+    exporter, logger = _recording_logger()
     now = time.time_ns()
     for i in range(40):
         logger.emit(timestamp=now + i, severity_number=SeverityNumber.INFO, severity_text="INFO",
@@ -123,13 +151,7 @@ def test_otlp_logs_in_both_encodings(tmp_path: Path) -> None:
         logger.emit(timestamp=now + 100 + i, severity_number=SeverityNumber.ERROR,
                     body=f"payment declined for order {2000 + i}")  # fmt: skip
     request = encode_logs(list(exporter.get_finished_logs()))
-    for encoding in ("proto", "json"):
-        path = tmp_path / encoding / f"logs.{encoding}"
-        path.parent.mkdir()
-        if encoding == "proto":
-            path.write_bytes(_delimited(request.SerializeToString()))
-        else:
-            path.write_text(MessageToJson(request, indent=None) + "\n")
+    for path in _both_encodings(tmp_path, request, "logs"):
         assert detect(path) == "otlp_logs"
         ws = costscope.analyze([str(path)], db=path.parent / "c.duckdb")
         templates = ws.analysis().logs.templates
@@ -141,10 +163,7 @@ def test_otlp_logs_in_both_encodings(tmp_path: Path) -> None:
 
 
 def test_otlp_protobuf_traces(tmp_path: Path) -> None:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider(resource=RESOURCE)
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    tracer = provider.get_tracer("t")
+    exporter, tracer = _recording_tracer()
     for i in range(25):
         with (
             tracer.start_as_current_span("checkout", attributes={"order": i}),
@@ -200,10 +219,7 @@ def _expected_attributes(
 
 
 def test_otlp_log_attributes_cost_per_key_on_records_and_resources(tmp_path: Path) -> None:
-    exporter = InMemoryLogRecordExporter()
-    provider = LoggerProvider(resource=RESOURCE)
-    provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
-    logger = provider.get_logger("shop.checkout")
+    exporter, logger = _recording_logger()
     now = time.time_ns()
     for i in range(60):
         attributes: dict[str, str | int | bool] = {
@@ -219,13 +235,8 @@ def test_otlp_log_attributes_cost_per_key_on_records_and_resources(tmp_path: Pat
     records = _expected_attributes([(dict(r.log_record.attributes or {}), 1.0) for r in finished])
     resources = _expected_attributes([(dict(r.resource.attributes), 1.0) for r in finished])
     request = encode_logs(finished)
-    for encoding in ("proto", "json"):
-        path = tmp_path / encoding / f"logs.{encoding}"
-        path.parent.mkdir()
-        if encoding == "proto":
-            path.write_bytes(_delimited(request.SerializeToString()))
-        else:
-            path.write_text(MessageToJson(request, indent=None) + "\n")
+    for path in _both_encodings(tmp_path, request, "logs"):
+        encoding = path.parent.name
         ws = costscope.analyze([str(path)], db=path.parent / "c.duckdb")
         with Store.open(path.parent / "c.duckdb", read_only=True) as s:
             rows = s.query(
@@ -250,10 +261,7 @@ def test_protobuf_spans_read_column_by_column_equal_the_json_reading(tmp_path: P
     from costscope.sources.otlp_traces import proto_spans_frame
     from costscope.sources.traces import frame, otlp_spans
 
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider(resource=RESOURCE)
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    tracer = provider.get_tracer("t")
+    exporter, tracer = _recording_tracer()
     for i in range(30):
         with tracer.start_as_current_span(
             f"op{i % 4}", attributes={"n": i, "ok": i % 2 == 0, "ratio": i / 7, "tags": ["a", "b"], "s": "x"}

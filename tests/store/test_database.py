@@ -74,11 +74,15 @@ def test_an_exception_mid_write_keeps_nothing_and_marks_failed(store: Store) -> 
     )
 
 
-def test_rows_committed_along_the_way_go_when_the_run_fails(
-    store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def small_commits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows appended and committed along the way every 100, so a small snapshot commits several times."""
     monkeypatch.setattr(metrics, "APPEND_ROWS", 100)
     monkeypatch.setattr(metrics, "COMMIT_ROWS", 100)
+
+
+@pytest.mark.usefixtures("small_commits")
+def test_rows_committed_along_the_way_go_when_the_run_fails(store: Store) -> None:
     good = _snapshot(store, 10)
     snap = store.begin("r2", [])
     with pytest.raises(RuntimeError), snap.transaction():
@@ -93,11 +97,8 @@ def test_rows_committed_along_the_way_go_when_the_run_fails(
         assert n == 0, table
 
 
-def test_a_snapshot_committed_along_the_way_is_whole_when_it_completes(
-    store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(metrics, "APPEND_ROWS", 100)
-    monkeypatch.setattr(metrics, "COMMIT_ROWS", 100)
+@pytest.mark.usefixtures("small_commits")
+def test_a_snapshot_committed_along_the_way_is_whole_when_it_completes(store: Store) -> None:
     sid = _snapshot(store, 2500)
     assert store.query("SELECT count(*) AS n FROM series_labels WHERE snapshot_id = ?", [sid])["n"][0] == 5000
     assert store.query("SELECT series FROM metric_meta WHERE snapshot_id = ?", [sid])["series"].to_list() == [
