@@ -143,10 +143,10 @@ def _operation_panels(a: Analysis) -> dict[str, dict[str, Any]]:
         else {}
     )
     panels = {}
-    for row in t.operations.head(MAX_OPERATIONS).iter_rows(named=True):
+    for row in t.operations.head(MAX_OPERATIONS).with_columns(operation_key()).iter_rows(named=True):
         spans = row["spans"] or 0.0
         policies = red.get((row["service"], row["operation"]))
-        panels[operation_key(row["service"], row["operation"])] = {
+        panels[row["op_key"]] = {
             "title": shown(f"{row['service']} · {row['operation']}"),
             "facts": [
                 ["spans read", number("spans", spans)],
@@ -165,9 +165,9 @@ def _operation_panels(a: Analysis) -> dict[str, dict[str, Any]]:
     return panels
 
 
-def operation_key(service: str, operation: str) -> str:
-    """The panel key of a trace operation."""
-    return f"{service}\x1f{operation}"
+def operation_key() -> pl.Expr:
+    """The panel key of a trace operation (``op_key``): its service and name, apart."""
+    return pl.concat_str(["service", "operation"], separator="\x1f").alias("op_key")
 
 
 def drill_data(a: Analysis) -> dict[str, Any]:

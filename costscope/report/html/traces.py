@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import polars as pl
-
 from costscope.analyze import Analysis
 from costscope.ingest.attributes import TRUNCATE_AT
 from costscope.report.html.charts import sampling_chart
@@ -21,11 +19,7 @@ def traces_context(a: Analysis) -> dict[str, Any]:
     t = a.traces
     if not t.known:
         return {"known": False}
-    ops = t.operations.with_columns(
-        pl.struct("service", "operation")
-        .map_elements(lambda r: operation_key(r["service"], r["operation"]), return_dtype=pl.String)
-        .alias("op_key")
-    )
+    ops = t.operations.with_columns(operation_key())
     sim = t.sampling
     return {
         "known": True,
