@@ -84,10 +84,6 @@ def _binary(arr: npt.NDArray[np.uint8], starts: Ints, lengths: Ints) -> pl.Serie
     return pl.Series(_arrow(pa.large_binary(), *wire.slices(arr, starts, lengths)))
 
 
-# each byte's two hex digits as one 16-bit item: one take a byte
-_HEX = np.frombuffer(b"".join(f"{i:02x}".encode() for i in range(256)), dtype=np.uint16)
-
-
 def _hex_ids(arr: npt.NDArray[np.uint8], starts: Ints, lengths: Ints) -> pl.Series:
     """Ids at the given byte ranges as lowercase hex ("" where absent); ids of one width (as
     every trace's and every span's are) are read as rows of a window, others byte by byte."""
@@ -99,13 +95,31 @@ def _hex_ids(arr: npt.NDArray[np.uint8], starts: Ints, lengths: Ints) -> pl.Seri
             if n
             else pl.Series([], dtype=pl.String)
         )
-    if width > 64 or not np.isin(lengths, (0, width)).all():
+    if width > 64 or not ((lengths == 0) | (lengths == width)).all():
         return _binary(arr, starts, lengths).bin.encode("hex")
     window = np.ndarray(shape=(len(arr) - width + 1, width), dtype=np.uint8, buffer=arr, strides=(1, 1))
     rows = window[starts[lengths == width]]
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(lengths * 2, out=offsets[1:])
-    return pl.Series(_arrow(pa.large_string(), offsets, _HEX.take(rows).ravel().view(np.uint8)))
+    if width % 2 == 0:  # two bytes' four digits a take
+        digits = _hex_pairs().take(rows.view(np.uint16)).view(np.uint8)
+    else:
+        digits = (
+            _hex_pairs().take(rows.astype(np.uint16)).view(np.uint8).reshape(len(rows), width, 4)[:, :, :2]
+        )
+    return pl.Series(_arrow(pa.large_string(), offsets, np.ascontiguousarray(digits).ravel()))
+
+
+@cache
+def _hex_pairs() -> npt.NDArray[np.uint32]:
+    """Each little-endian 16-bit value's two bytes as four lowercase hex digits (one 32-bit item)."""
+    digits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+    value = np.arange(1 << 16)
+    out = np.empty((1 << 16, 4), dtype=np.uint8)
+    for i, byte in enumerate((value & 0xFF, value >> 8)):
+        out[:, 2 * i] = digits[byte >> 4]
+        out[:, 2 * i + 1] = digits[byte & 0xF]
+    return out.view("<u4").ravel()
 
 
 def _nested(

@@ -117,7 +117,9 @@ def _span_parts(draw: Any) -> list[trace_pb2.Span]:
     for _ in range(draw(st.integers(1, 3))):
         span = trace_pb2.Span()
         if draw(st.booleans()):
-            span.trace_id = draw(st.sampled_from([bytes(range(16)), b"\x01" * 16, b"", b"\xff" * 8]))
+            span.trace_id = draw(
+                st.sampled_from([bytes(range(16)), b"\x01" * 16, b"", b"\xff" * 8, b"\x05" * 5])
+            )
         if draw(st.booleans()):
             span.span_id = draw(st.sampled_from([bytes(range(8)), b"\x02" * 8, b""]))
         if draw(st.booleans()):
@@ -251,3 +253,10 @@ def test_plain_spans_are_read_without_the_protobuf_classes() -> None:
     assert raw.height == 50
     assert slow.size == 0
     assert raw["attrs"][0] == '{"route": "/r0", "code": 200, "ok": true, "ratio": 0.5, "q": "x\\"y"}'
+
+
+@pytest.mark.parametrize("width", [1, 5, 8, 16, 33])
+def test_ids_of_one_width_as_hex(width: int) -> None:
+    spans = [trace_pb2.Span(trace_id=bytes([i, 255 - i] * width)[:width], span_id=bytes([i]) * 8).SerializeToString()
+             for i in range(0, 256, 5)]  # fmt: skip
+    _same([_traces([(_resource("s"), spans)])])
