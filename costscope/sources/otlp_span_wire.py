@@ -85,20 +85,22 @@ def _binary(arr: npt.NDArray[np.uint8], starts: Ints, lengths: Ints) -> pl.Serie
 
 
 def _hex_ids(arr: npt.NDArray[np.uint8], starts: Ints, lengths: Ints) -> pl.Series:
-    """Ids at the given byte ranges as lowercase hex ("" where absent); ids of one width (as
-    every trace's and every span's are) are read as rows of a window, others byte by byte."""
+    """Ids at the given byte ranges as lowercase hex, null where absent (empty); ids of one width
+    (as every trace's and every span's are) are read as rows of a window, others byte by byte."""
     n = len(starts)
     width = int(lengths.max(initial=0))
     if width == 0:  # none has one (a parent id, on root spans)
         return (
-            pl.Series([""], dtype=pl.String).extend_constant("", n - 1)
+            pl.Series([None], dtype=pl.String).extend_constant(None, n - 1)
             if n
             else pl.Series([], dtype=pl.String)
         )
     if width > 64 or not ((lengths == 0) | (lengths == width)).all():
-        return _binary(arr, starts, lengths).bin.encode("hex")
-    window = np.ndarray(shape=(len(arr) - width + 1, width), dtype=np.uint8, buffer=arr, strides=(1, 1))
-    rows = window[starts[lengths == width]]
+        return _binary(arr, starts, lengths).bin.encode("hex").replace("", None)
+    present = lengths == width
+    rows = np.ndarray(shape=(len(arr) - width + 1, width), dtype=np.uint8, buffer=arr, strides=(1, 1))[
+        starts[present]
+    ]
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(lengths * 2, out=offsets[1:])
     if width % 2 == 0:  # two bytes' four digits a take
@@ -107,7 +109,13 @@ def _hex_ids(arr: npt.NDArray[np.uint8], starts: Ints, lengths: Ints) -> pl.Seri
         digits = (
             _hex_pairs().take(rows.astype(np.uint16)).view(np.uint8).reshape(len(rows), width, 4)[:, :, :2]
         )
-    return pl.Series(_arrow(pa.large_string(), offsets, np.ascontiguousarray(digits).ravel()))
+    valid = None if present.all() else pa.py_buffer(np.packbits(present, bitorder="little"))
+    text = pa.Array.from_buffers(
+        pa.large_string(),
+        n,
+        [valid, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(digits).ravel())],
+    )
+    return pl.Series(text)
 
 
 @cache

@@ -82,9 +82,10 @@ def _span_frame(raw: pl.DataFrame, resources: list[dict[str, Any]], weight: floa
     # a time past 2262 (out of int64 nanoseconds) is garbage a sender made: held at the largest
     start, end = (pl.col(c).clip(upper_bound=2**63 - 1).cast(pl.Int64) for c in ("start", "end"))
     end = pl.when(pl.col("end") == 0).then(start).otherwise(end)
+    # ids as hex, null where absent: the wire reading gives them so, the classes' reading as bytes
     hexed = {
-        c: (pl.col(c) if raw.schema[c] == pl.String else pl.col(c).bin.encode("hex")).replace("", None)
-        for c in ("trace", "span", "parent")
+        c: pl.col(c) if raw.schema[c] == pl.String else pl.col(c).bin.encode("hex").replace("", None)
+        for c in _IDS
     }
     kind, code = pl.col("kind"), pl.col("code")
     return (
@@ -163,7 +164,7 @@ def wire_spans(raws: list[bytes], weight: float = 1.0, numbered_from: int | None
     raw = raw.with_columns(r=pl.Series(resource_of[raw["i"].to_numpy()], dtype=pl.UInt32))
     if others.height:
         others = others.with_columns(
-            *(pl.col(c).bin.encode("hex") for c in _IDS), i=pl.Series(slow, dtype=pl.Int64)
+            *(pl.col(c).bin.encode("hex").replace("", None) for c in _IDS), i=pl.Series(slow, dtype=pl.Int64)
         )
         raw = pl.concat([raw, others.select(raw.columns)]).sort("i")
     return _span_frame(
