@@ -82,22 +82,23 @@ def float_texts(values: npt.NDArray[np.float64]) -> list[str]:
     return [json.dumps(float(x)) for x in values]
 
 
-def objects(record: Ints, n: int, pairs: pl.Series) -> pl.Series:
-    """Per record (0..n-1), the JSON object of its pairs: ``record`` and the text ('"key": value')
-    of each pair. Pairs keep their order within a record; a record without pairs gets "{}"."""
+def objects(record: Ints, n: int, texts: pl.Series, which: Ints | None = None) -> pl.Series:
+    """Per record (0..n-1), the JSON object of its pairs: ``record`` of each pair, and its text
+    ('"key": value') — ``texts[which[i]]`` where ``which`` is given (pairs that repeat share a
+    text), else ``texts[i]``. Pairs keep their order within a record; a record without pairs
+    gets "{}"."""
     order = np.argsort(record, kind="stable")
     record = record[order]
     first = np.ones(len(record), dtype=bool)
     first[1:] = record[1:] != record[:-1]
     last = np.ones(len(record), dtype=bool)
     last[:-1] = record[1:] != record[:-1]
-    frame = pl.DataFrame({"text": pairs.gather(order), "first": first, "last": last})
     pieces = (
-        frame.select(
+        pl.select(
             pl.concat_str(
-                pl.when("first").then(pl.lit("{")).otherwise(pl.lit(", ")),
-                "text",
-                pl.when("last").then(pl.lit("}")).otherwise(pl.lit("")),
+                pl.when(pl.lit(pl.Series(first))).then(pl.lit("{")).otherwise(pl.lit(", ")),
+                pl.lit(texts.gather(order if which is None else which[order])),
+                pl.when(pl.lit(pl.Series(last))).then(pl.lit("}")).otherwise(pl.lit("")),
             )
         )
         .to_series()
@@ -107,8 +108,10 @@ def objects(record: Ints, n: int, pairs: pl.Series) -> pl.Series:
         pieces = pieces.combine_chunks()
     _, offsets, data = pieces.buffers()
     piece_offsets = np.frombuffer(offsets, dtype=np.int64, count=len(pieces) + 1)
+    counts = np.bincount(record, minlength=n)
     per_record = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(record, minlength=n), out=per_record[1:])
-    bounds = piece_offsets[per_record]
-    written = pl.Series(pa.LargeStringArray.from_buffers(n, pa.py_buffer(bounds), data))
+    np.cumsum(counts, out=per_record[1:])
+    written = pl.Series(pa.LargeStringArray.from_buffers(n, pa.py_buffer(piece_offsets[per_record]), data))
+    if counts.all():
+        return written
     return pl.select(pl.when(written == "").then(pl.lit("{}")).otherwise(written)).to_series()

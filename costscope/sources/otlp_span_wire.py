@@ -20,7 +20,7 @@ import polars as pl
 import pyarrow as pa
 
 from costscope.sources import protobuf_wire as wire
-from costscope.sources.json_objects import NotText, byte_views, float_texts, json_strings, objects
+from costscope.sources.json_objects import NotText, float_texts, json_strings, objects
 from costscope.sources.protobuf_wire import I64, LEN, VARINT, Fields, Ints
 
 Flags = npt.NDArray[np.bool_]
@@ -194,13 +194,7 @@ def _attributes(arr: npt.NDArray[np.uint8], spans: Fields, n: int) -> tuple[pl.S
     method, a status code, a route), then its text is taken for every span that holds it."""
     owner, starts, sizes = spans.rows(_ATTRIBUTES)
     lengths = sizes.astype(np.int64)
-    first = (
-        pl.DataFrame({"kv": byte_views(arr, starts, lengths)})
-        .with_row_index("i")
-        .select(pl.col("i").first().over("kv"))
-        .to_series()
-        .to_numpy()
-    )
+    first = wire.first_equal(arr, starts, lengths)
     distinct = np.flatnonzero(first == np.arange(len(first)))
     which = np.searchsorted(distinct, first)
     texts, key_hashes, odd = _pairs(arr, starts[distinct], lengths[distinct])
@@ -208,7 +202,7 @@ def _attributes(arr: npt.NDArray[np.uint8], spans: Fields, n: int) -> tuple[pl.S
     pair = key_hashes[which] * np.uint64(0xC2B2AE3D27D4EB4F) + owner.astype(np.uint64)
     twice = pl.Series(pair).is_duplicated().to_numpy()
     slow = np.unique(owner[odd[which] | twice])
-    return objects(owner, n, texts.gather(which)), slow
+    return objects(owner, n, texts, which), slow
 
 
 def located(raws: list[bytes]) -> tuple[list[bytes], list[bytes], Ints]:

@@ -173,3 +173,51 @@ def outside(
     count = np.zeros(len(data) + 1, dtype=np.int64)
     np.cumsum(~allowed.take(data), out=count[1:])
     return count[offsets[1:]] > count[offsets[:-1]]
+
+
+_SHORT = 24  # ranges this long or shorter are compared as three 8-byte words
+# the low v bytes of a word, v = 0..8
+_MASKS = np.array([(1 << (8 * v)) - 1 for v in range(9)], dtype=np.uint64)
+
+
+def first_equal(arr: npt.NDArray[np.uint8], starts: Ints, lengths: Ints) -> Ints:
+    """For each byte range, the index of the first range with the same bytes (exact). Short ranges
+    are grouped by a hash of their length and words and each checked against its group's first;
+    a hash collision only leaves a range its own first. Longer ranges are grouped by polars on
+    views of their bytes."""
+    import polars as pl
+
+    from costscope.sources.json_objects import byte_views
+
+    n = len(starts)
+    long = np.flatnonzero(lengths > _SHORT)
+    short: slice | Ints = slice(None) if not long.size else np.flatnonzero(lengths <= _SHORT)
+    at, size = starts[short], lengths[short]
+    mix = np.uint64(0x9E3779B97F4A7C15)
+    hashed = size.astype(np.uint64) * mix
+    words = []
+    for k in range(_SHORT // 8):
+        # a word past the range is masked whole: where it is read from does not matter
+        word = fixed(arr, np.minimum(at + 8 * k, len(arr) - 8), 8) & _MASKS.take(np.clip(size - 8 * k, 0, 8))
+        words.append(word)
+        hashed = (hashed ^ word) * mix
+    hashed ^= hashed >> np.uint64(31)
+    leader = (
+        pl.DataFrame({"h": hashed})
+        .with_row_index("i")
+        .select(pl.col("i").first().over("h"))
+        .to_series()
+        .to_numpy()
+    )
+    same = size == size[leader]
+    for word in words:
+        same &= word == word[leader]
+    index = np.arange(len(size), dtype=np.int64)
+    first = np.where(same, leader, index).astype(np.int64)
+    if not long.size:
+        return first
+    out = np.arange(n, dtype=np.int64)
+    out[short] = np.asarray(short)[first]
+    views = pl.DataFrame({"b": byte_views(arr, starts[long], lengths[long])}).with_row_index("i")
+    out[long] = long[views.select(pl.col("i").first().over("b")).to_series().to_numpy()]
+    return out

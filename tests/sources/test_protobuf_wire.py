@@ -97,3 +97,21 @@ def test_walk_marks_what_it_cannot_read() -> None:
     starts = np.cumsum(lengths) - lengths
     fields = walk(arr, starts, starts + lengths, {5: LEN})
     assert fields.bad.tolist() == [False, True, True, True, True]
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from([b"", b"a", b"ab" * 4, b"x" * 24, b"x" * 25, b"y" * 60]), st.binary(max_size=40)
+        ),
+        max_size=60,
+    )
+)
+def test_first_equal_finds_each_ranges_first_twin(chunks: list[bytes]) -> None:
+    from costscope.sources.protobuf_wire import first_equal
+
+    arr = padded(b"".join(b"\x0a" + c for c in chunks))
+    lengths = np.array([len(c) for c in chunks], dtype=np.int64)
+    starts = np.cumsum(lengths + 1) - lengths
+    seen: dict[bytes, int] = {}
+    assert first_equal(arr, starts, lengths).tolist() == [seen.setdefault(c, i) for i, c in enumerate(chunks)]
