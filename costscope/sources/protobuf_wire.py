@@ -22,7 +22,7 @@ import numpy.typing as npt
 Ints = npt.NDArray[np.int64]
 Words = npt.NDArray[np.uint64]
 
-_PAD = 16  # zero bytes after the data: a varint or fixed64 read near the end stays in bounds
+_PAD = 32  # zero bytes after the data: a tag and a value read past its end stay in bounds
 VARINT, I64, LEN, I32 = 0, 1, 2, 5
 
 
@@ -115,11 +115,11 @@ def walk(arr: npt.NDArray[np.uint8], starts: Ints, ends: Ints, wires: Mapping[in
     live = np.flatnonzero(starts < ends)
     p, e = starts[live], ends[live]
     parts: dict[int, list[tuple[Ints, Ints, Words]]] = {}
-    limit = len(arr) - _PAD
     while live.size:
+        # a tag and a value are read at most 20 bytes past the data: within the padding
         tags, size, long = varints(arr, p)  # one byte for fields 1 to 15, as nearly every message has
         p = p + size
-        ok = np.ones(live.size, dtype=bool) if long is None else ~long
+        wrong: list[npt.NDArray[Any]] = [] if long is None else [np.flatnonzero(long)]
         lo, hi = int(tags.min()), int(tags.max())
         distinct = [lo] if lo == hi else np.unique(tags).tolist()
         nxt = p if len(distinct) == 1 else np.empty_like(p)
@@ -127,18 +127,21 @@ def walk(arr: npt.NDArray[np.uint8], starts: Ints, ends: Ints, wires: Mapping[in
             at: slice | Ints = slice(None) if len(distinct) == 1 else np.flatnonzero(tags == tag)
             number, kind = tag >> 3, tag & 7
             if number == 0 or wires.get(number, kind) != kind or kind not in (VARINT, I64, LEN, I32):
-                ok[at] = False  # a group, a field number 0, or a named field of another wire type
+                # a group, a field number 0, or a named field of another wire type
+                wrong.append(np.arange(live.size)[at])
                 continue
             q = p[at]
             if kind in (I64, I32):
-                value = fixed(arr, np.minimum(q, limit), 8 if kind == I64 else 4)
+                value = fixed(arr, q, 8 if kind == I64 else 4)
                 start, after = q, q + (8 if kind == I64 else 4)
             else:
-                value, vsize, vlong = varints(arr, np.minimum(q, limit))
+                value, vsize, vlong = varints(arr, q)
                 if vlong is not None:
-                    ok[at] &= ~vlong
+                    wrong.append(np.arange(live.size)[at][vlong])
                 start = q + vsize
-                after = start + value.astype(np.int64) if kind == LEN else start
+                after = (
+                    start + np.minimum(value, np.uint64(len(arr))).astype(np.int64) if kind == LEN else start
+                )
                 if kind == VARINT:
                     start = q
             if number in wires:
@@ -147,11 +150,15 @@ def walk(arr: npt.NDArray[np.uint8], starts: Ints, ends: Ints, wires: Mapping[in
                 nxt = after
             else:
                 nxt[at] = after
-        ok &= nxt <= e
+        ok = nxt <= e
+        if wrong:
+            ok[np.concatenate(wrong)] = False
+        more = ok & (nxt < e)
         if not ok.all():
             bad[live[~ok]] = True
-        more = ok & (nxt < e)
-        live, p, e = live[more], nxt[more], e[more]
+        if not more.all():
+            live, nxt, e = live[more], nxt[more], e[more]
+        p = nxt
     return Fields(parts, bad)
 
 
