@@ -32,27 +32,32 @@ class NotText(Exception):
     """A string's bytes are no valid UTF-8."""
 
 
-def byte_views(arr: Bytes, starts: Ints, lengths: Ints, kind: pa.DataType | None = None) -> pl.Series:
-    """The byte ranges as a polars Binary series of Arrow views into ``arr`` (which must have 12
-    bytes of padding after its data): nothing copied but the first 12 bytes of each."""
+def views(arr: Bytes, starts: Ints, lengths: Ints, kind: pa.DataType) -> pa.Array:
+    """The byte ranges as an Arrow view array (``binary_view`` or ``string_view``) into ``arr``
+    (which must have 12 bytes of padding after its data): nothing copied but the first 12 bytes
+    of each. Nothing is validated."""
     n = len(starts)
-    views = np.zeros((n, 4), dtype=np.uint32)
-    views[:, 0] = lengths
+    items = np.zeros((n, 4), dtype=np.uint32)
+    items[:, 0] = lengths
     window = np.ndarray(shape=(len(arr) - _INLINE + 1, _INLINE), dtype=np.uint8, buffer=arr, strides=(1, 1))
     inline = lengths <= _INLINE
     kept = np.where(inline, lengths, 4)  # a longer string keeps its first 4 bytes as a prefix
     head = window[np.minimum(starts, len(arr) - _INLINE)]
-    views.view(np.uint8).reshape(n, 16)[:, 4:] = np.where(np.arange(_INLINE) < kept[:, None], head, 0)
+    items.view(np.uint8).reshape(n, 16)[:, 4:] = np.where(np.arange(_INLINE) < kept[:, None], head, 0)
     long = np.flatnonzero(~inline)
-    views[long, 2] = 0  # the buffer's index
-    views[long, 3] = starts[long]
-    array = pa.Array.from_buffers(kind or pa.binary_view(), n, [None, pa.py_buffer(views), pa.py_buffer(arr)])
-    return pl.Series(array)
+    items[long, 2] = 0  # the buffer's index
+    items[long, 3] = starts[long]
+    return pa.Array.from_buffers(kind, n, [None, pa.py_buffer(items), pa.py_buffer(arr)])
+
+
+def byte_views(arr: Bytes, starts: Ints, lengths: Ints) -> pl.Series:
+    """The byte ranges as a polars Binary series of views into ``arr`` (see ``views``)."""
+    return pl.Series(views(arr, starts, lengths, pa.binary_view()))
 
 
 def string_views(arr: Bytes, starts: Ints, lengths: Ints) -> pl.Series:
-    """``byte_views`` as a String series: the caller vouches for UTF-8."""
-    return byte_views(arr, starts, lengths, pa.string_view())
+    """``byte_views`` as a String series: the caller vouches for UTF-8 (polars does not check)."""
+    return pl.Series(views(arr, starts, lengths, pa.string_view()))
 
 
 def json_strings(arr: Bytes, starts: Ints, lengths: Ints) -> pl.Series:
@@ -93,17 +98,14 @@ def objects(record: Ints, n: int, texts: pl.Series, which: Ints | None = None) -
     first[1:] = record[1:] != record[:-1]
     last = np.ones(len(record), dtype=bool)
     last[:-1] = record[1:] != record[:-1]
-    pieces = (
-        pl.select(
-            pl.concat_str(
-                pl.when(pl.lit(pl.Series(first))).then(pl.lit("{")).otherwise(pl.lit(", ")),
-                pl.lit(texts.gather(order if which is None else which[order])),
-                pl.when(pl.lit(pl.Series(last))).then(pl.lit("}")).otherwise(pl.lit("")),
-            )
-        )
-        .to_series()
-        .to_arrow(compat_level=pl.CompatLevel.oldest())
-    )
+    # each text in its four places (alone, first, last, between), so a pair is one take
+    table = pl.concat(
+        [pl.select(pl.concat_str(pl.lit(before), pl.lit(texts), pl.lit(after))).to_series()
+         for before, after in (("{", "}"), ("{", ""), (", ", "}"), (", ", ""))]
+    )  # fmt: skip
+    place = (~first).astype(np.int64) * 2 + (~last)
+    picked = (np.arange(len(texts)) if which is None else which)[order]
+    pieces = table.gather(place * len(texts) + picked).to_arrow(compat_level=pl.CompatLevel.oldest())
     if isinstance(pieces, pa.ChunkedArray):
         pieces = pieces.combine_chunks()
     _, offsets, data = pieces.buffers()

@@ -20,7 +20,7 @@ import polars as pl
 import pyarrow as pa
 
 from costscope.sources import protobuf_wire as wire
-from costscope.sources.json_objects import NotText, float_texts, json_strings, objects
+from costscope.sources.json_objects import NotText, float_texts, json_strings, objects, views
 from costscope.sources.protobuf_wire import I64, LEN, VARINT, Fields, Ints
 
 Flags = npt.NDArray[np.bool_]
@@ -66,18 +66,15 @@ def _arrow(kind: pa.DataType, offsets: npt.NDArray[np.int64], data: npt.NDArray[
     return pa.Array.from_buffers(kind, len(offsets) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
-def _strings(
-    arr: npt.NDArray[np.uint8], starts: Ints, lengths: Ints
-) -> tuple[pa.Array, npt.NDArray[np.int64], npt.NDArray[np.uint8]]:
-    """UTF-8 strings at the given byte ranges (and their offsets and bytes); ``WireRefused`` where
-    one is not valid UTF-8 (protobuf refuses such a string field)."""
-    offsets, data = wire.slices(arr, starts, lengths)
-    array = _arrow(pa.large_string(), offsets, data)
+def _strings(arr: npt.NDArray[np.uint8], starts: Ints, lengths: Ints) -> pl.Series:
+    """UTF-8 strings at the given byte ranges (views into ``arr``); ``WireRefused`` where one is
+    not valid UTF-8 (protobuf refuses such a string field)."""
+    array = views(arr, starts, lengths, pa.string_view())
     try:
         array.validate(full=True)
     except pa.ArrowInvalid:
         raise WireRefused from None
-    return array, offsets, data
+    return pl.Series(array)
 
 
 def _binary(arr: npt.NDArray[np.uint8], starts: Ints, lengths: Ints) -> pl.Series:
@@ -265,7 +262,7 @@ def columns(spans: list[bytes]) -> tuple[pl.DataFrame, Ints]:
     counts = f.count(_ATTRIBUTES, n).astype(np.int32)
     raw = pl.DataFrame(
         {"trace": _hex_ids(arr, *last_bytes(_TRACE_ID)), "span": _hex_ids(arr, *last_bytes(_SPAN_ID)),
-         "parent": _hex_ids(arr, *last_bytes(_PARENT)), "name": pl.Series(_strings(arr, *last_bytes(_NAME))[0]),
+         "parent": _hex_ids(arr, *last_bytes(_PARENT)), "name": _strings(arr, *last_bytes(_NAME)),
          "kind": kind.astype(np.int64), "code": code,
          "start": f.column(_START, n), "end": f.column(_END, n),
          "attributes": counts, "attrs": attrs, "i": np.arange(n, dtype=np.int64)},
