@@ -20,7 +20,7 @@ import polars as pl
 import pyarrow as pa
 
 from costscope.sources import protobuf_wire as wire
-from costscope.sources.json_objects import NotText, float_texts, json_strings, objects, views
+from costscope.sources.json_objects import NotText, float_texts, json_strings, objects
 from costscope.sources.protobuf_wire import I64, LEN, VARINT, Fields, Ints
 
 Flags = npt.NDArray[np.bool_]
@@ -67,9 +67,9 @@ def _arrow(kind: pa.DataType, offsets: npt.NDArray[np.int64], data: npt.NDArray[
 
 
 def _strings(arr: npt.NDArray[np.uint8], starts: Ints, lengths: Ints) -> pl.Series:
-    """UTF-8 strings at the given byte ranges (views into ``arr``); ``WireRefused`` where one is
-    not valid UTF-8 (protobuf refuses such a string field)."""
-    array = views(arr, starts, lengths, pa.string_view())
+    """UTF-8 strings at the given byte ranges; ``WireRefused`` where one is not valid UTF-8
+    (protobuf refuses such a string field)."""
+    array = _arrow(pa.large_string(), *wire.slices(arr, starts, lengths))
     try:
         array.validate(full=True)
     except pa.ArrowInvalid:
