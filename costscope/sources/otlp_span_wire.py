@@ -95,18 +95,21 @@ def _hex_ids(arr: npt.NDArray[np.uint8], starts: Ints, lengths: Ints) -> pl.Seri
     if width > 64 or not ((lengths == 0) | (lengths == width)).all():
         return _binary(arr, starts, lengths).bin.encode("hex").replace("", None)
     present = lengths == width
-    rows = np.ndarray(shape=(len(arr) - width + 1, width), dtype=np.uint8, buffer=arr, strides=(1, 1))[
-        starts[present]
-    ]
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(lengths * 2, out=offsets[1:])
+    every = bool(present.all())
+    window = np.ndarray(shape=(len(arr) - width + 1, width), dtype=np.uint8, buffer=arr, strides=(1, 1))
+    rows = window[starts if every else starts[present]]
+    if every:
+        offsets = np.arange(0, 2 * width * (n + 1), 2 * width, dtype=np.int64)
+    else:
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(lengths * 2, out=offsets[1:])
     if width % 2 == 0:  # two bytes' four digits a take
         digits = _hex_pairs().take(rows.view(np.uint16)).view(np.uint8)
     else:
         digits = (
             _hex_pairs().take(rows.astype(np.uint16)).view(np.uint8).reshape(len(rows), width, 4)[:, :, :2]
         )
-    valid = None if present.all() else pa.py_buffer(np.packbits(present, bitorder="little"))
+    valid = None if every else pa.py_buffer(np.packbits(present, bitorder="little"))
     text = pa.Array.from_buffers(
         pa.large_string(),
         n,
