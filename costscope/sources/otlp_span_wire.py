@@ -6,7 +6,8 @@ the fields of all spans, their attributes and their values a round at a time. Wh
 that this reading does not take plainly — an array, key-value list or bytes attribute value, a key
 twice in one span, a field sent twice where protobuf would merge, anything malformed — sends that
 span (or, for bytes that are no valid UTF-8, the batch) back to the real ``opentelemetry-proto``
-classes, so the result is always what decoding the messages gives.
+classes, so the result is what decoding the messages gives. One difference is left: strings this
+reading does not use (the scope's name, a status message, event names) are not checked for UTF-8.
 """
 
 from __future__ import annotations
