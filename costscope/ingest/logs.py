@@ -19,6 +19,8 @@ from costscope.store.snapshot import SnapshotWriter
 TRUNCATE_BYTES = 4096  # lines longer than this are "oversized": truncating them is an action
 DEFAULT_PERIOD_S = 86_400.0  # a file without timestamps is taken to hold one day
 FOLD_ROWS = 200_000  # partial aggregates gathered before they are folded again
+DEDUPE_BELOW = 0.6  # share of distinct messages under which masking each distinct one once pays
+REMEASURE_CHUNKS = 8
 
 _ERROR = ("ERROR", "FATAL")
 
@@ -42,6 +44,8 @@ class LogsWriter:
         self._ts: list[float] = []
         self._volume: pl.DataFrame | None = None
         self.attributes = AttributeTally()
+        self._chunks = 0
+        self._distinct_share = 0.0  # of the messages in the last chunk measured
 
     def add(self, chunk: pl.DataFrame, stream: str) -> None:
         """Add parsed lines (message, level, service, ts, has_trace, bytes) of ``stream``.
@@ -54,12 +58,7 @@ class LogsWriter:
         if "weight" not in chunk.columns:
             chunk = chunk.with_columns(weight=pl.lit(1.0))
         chunk = self.attributes.add(chunk, "weight")  # OTLP records' own and their resources' attributes
-        # a dozen regex passes per message: each distinct message is masked once (logs repeat)
-        distinct = chunk.select(pl.col("message").unique())
-        masked = distinct.with_columns(mask_expr("message", has_quotes(distinct["message"])).alias("shape"))
-        shapes = chunk.select("message").join(
-            masked, on="message", how="left", nulls_equal=True, maintain_order="left"
-        )["shape"]
+        shapes = self._shapes(chunk)
         uniq = shapes.value_counts(sort=False)
         ids = dict(
             zip(
@@ -81,6 +80,22 @@ class LogsWriter:
         self._fold(frame)
         self.lines += chunk.height
         self.bytes += int(chunk["bytes"].sum())
+
+    def _shapes(self, chunk: pl.DataFrame) -> pl.Series:
+        """Each line's shape (its message masked). A dozen regex passes a message: where messages
+        repeat, each distinct one is masked once; where nearly all differ (the last measure said
+        so), finding the distinct ones would cost more than it saves, and every line is masked.
+        The share is measured again every ``REMEASURE_CHUNKS`` chunks."""
+        messages = chunk["message"]
+        self._chunks += 1
+        if self._distinct_share > DEDUPE_BELOW and self._chunks % REMEASURE_CHUNKS:
+            return chunk.select(mask_expr("message", has_quotes(messages)).alias("shape")).to_series()
+        distinct = chunk.select(pl.col("message").unique())
+        self._distinct_share = distinct.height / chunk.height
+        masked = distinct.with_columns(mask_expr("message", has_quotes(distinct["message"])).alias("shape"))
+        return chunk.select("message").join(
+            masked, on="message", how="left", nulls_equal=True, maintain_order="left"
+        )["shape"]
 
     def set_volume(self, volume: pl.DataFrame) -> None:
         """Use these (stream, service, level, lines, bytes, error_lines) rows as the volume: an index knows better than a sample."""

@@ -9,7 +9,6 @@ from typing import Any
 import polars as pl
 
 from costscope.errors import InputError, ParseError
-from costscope.sources import otlp_span_wire as span_wire
 from costscope.sources.otlp import _messages, _proto_class, _raw
 from costscope.sources.traces import (
     _OTLP_KINDS,
@@ -142,6 +141,8 @@ def wire_spans(raws: list[bytes], weight: float = 1.0, numbered_from: int | None
     from google.protobuf.message import DecodeError
     from opentelemetry.proto.resource.v1 import resource_pb2
     from opentelemetry.proto.trace.v1 import trace_pb2
+
+    from costscope.sources import otlp_span_wire as span_wire  # numpy and pyarrow: only where spans are read
 
     try:
         spans, resource_bytes, resource_of = span_wire.located(raws)
