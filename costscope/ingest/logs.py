@@ -86,16 +86,20 @@ class LogsWriter:
         repeat, each distinct one is masked once; where nearly all differ (the last measure said
         so), finding the distinct ones would cost more than it saves, and every line is masked.
         The share is measured again every ``REMEASURE_CHUNKS`` chunks."""
-        messages = chunk["message"]
         self._chunks += 1
         if self._distinct_share > DEDUPE_BELOW and self._chunks % REMEASURE_CHUNKS:
-            return chunk.select(mask_expr("message", has_quotes(messages)).alias("shape")).to_series()
+            return chunk.select(mask_expr("message", has_quotes(chunk["message"])).alias("shape")).to_series()
+        return self._distinct_shapes(chunk)
+
+    def _distinct_shapes(self, chunk: pl.DataFrame) -> pl.Series:
+        """``_shapes`` by masking each distinct message once; measures the share of distinct ones."""
         distinct = chunk.select(pl.col("message").unique())
         self._distinct_share = distinct.height / chunk.height
         masked = distinct.with_columns(mask_expr("message", has_quotes(distinct["message"])).alias("shape"))
-        return chunk.select("message").join(
+        joined = chunk.select("message").join(
             masked, on="message", how="left", nulls_equal=True, maintain_order="left"
-        )["shape"]
+        )
+        return joined["shape"]
 
     def set_volume(self, volume: pl.DataFrame) -> None:
         """Use these (stream, service, level, lines, bytes, error_lines) rows as the volume: an index knows better than a sample."""

@@ -1,0 +1,85 @@
+"""The log tables a ``LogsWriter`` writes do not depend on how it finds each line's shape: masking
+each distinct message once, or every line straight when nearly all messages differ."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+import costscope.ingest.logs as logs
+from costscope.ingest.logs import LogsWriter
+from costscope.store import Store
+
+
+def _chunk(rng: random.Random, n: int, repeat: bool) -> pl.DataFrame:
+    words = ["cache", "order", "user", "payment"]
+    messages = [
+        f"{words[i % 4]} {'abc' if repeat else f'{rng.getrandbits(32):08x}'} handled in {i % 7 if repeat else rng.randint(1, 999)} ms"
+        if i % 9 else ""  # a line without a message now and then
+        for i in range(n)
+    ]  # fmt: skip
+    return pl.DataFrame(
+        {"message": messages, "level": ["ERROR" if i % 5 == 0 else "INFO" for i in range(n)],
+         "service": [f"svc-{i % 3}" for i in range(n)], "ts": [1_700_000_000.0 + i for i in range(n)],
+         "has_trace": [i % 2 == 0 for i in range(n)], "bytes": [80 + i % 40 for i in range(n)]},
+        schema={"message": pl.String, "level": pl.String, "service": pl.String, "ts": pl.Float64,
+                "has_trace": pl.Boolean, "bytes": pl.Int64},
+    )  # fmt: skip
+
+
+def _tables(tmp_path: Path, name: str, chunks: list[pl.DataFrame]) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    store = Store.open(tmp_path / f"{name}.duckdb")
+    snap = store.begin("r", [])
+    with snap.transaction():
+        writer = LogsWriter(snap, "app")
+        for chunk in chunks:
+            writer.add(chunk, "app.log")
+        writer.close()
+        snap.finish("complete", {})
+    templates = store.query(
+        "SELECT template, level, list_sort(services) AS services, lines, bytes, example FROM log_templates"
+    ).sort("template", "level")
+    volume = store.query("SELECT service, level, lines, bytes, error_lines FROM log_volume").sort(
+        "service", "level"
+    )
+    return templates, volume, writer._chunks
+
+
+@pytest.mark.parametrize("repeat", [False, True], ids=["distinct messages", "repeated messages"])
+def test_the_tables_are_the_same_whichever_way_shapes_are_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, repeat: bool
+) -> None:
+    rng = random.Random(5)
+    chunks = [_chunk(rng, 2_000, repeat) for _ in range(12)]
+    straight = _tables(tmp_path, "auto", chunks)
+    monkeypatch.setattr(logs, "DEDUPE_BELOW", 2.0)  # every chunk's distinct messages masked once
+    deduped = _tables(tmp_path, "dedupe", chunks)
+    assert_frame_equal(straight[0], deduped[0])
+    assert_frame_equal(straight[1], deduped[1])
+    assert straight[0]["lines"].sum() == 12 * 2_000
+
+
+def test_nearly_distinct_messages_are_masked_straight_and_measured_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    measured_at: list[int] = []
+    real = LogsWriter._distinct_shapes
+
+    def measuring(self: LogsWriter, chunk: pl.DataFrame) -> pl.Series:
+        measured_at.append(self._chunks)
+        return real(self, chunk)
+
+    monkeypatch.setattr(LogsWriter, "_distinct_shapes", measuring)
+    rng = random.Random(1)
+    writer = LogsWriter(Store.open(tmp_path / "c.duckdb").begin("r", []), "app")
+    for _ in range(17):
+        writer._shapes(_chunk(rng, 500, repeat=False))
+    assert measured_at == [1, 8, 16]  # the first chunk, then one in every REMEASURE_CHUNKS
+    assert writer._distinct_share > logs.DEDUPE_BELOW
+    for _ in range(8):
+        writer._shapes(_chunk(rng, 500, repeat=True))  # logs that start repeating: deduplicated again
+    assert measured_at == [1, 8, 16, 24, 25]
