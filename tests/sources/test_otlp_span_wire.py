@@ -23,26 +23,13 @@ from polars.testing import assert_frame_equal
 
 from costscope.errors import ParseError
 from costscope.sources.otlp_traces import _parsed, proto_spans, read_proto_traces, wire_spans
-
-
-def _field(number: int, payload: bytes) -> bytes:
-    """A length-delimited field: tag, length, bytes."""
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
-
-
-def _varint(v: int) -> bytes:
-    out = bytearray()
-    while True:
-        out.append((v & 0x7F) | (0x80 if v > 0x7F else 0))
-        v >>= 7
-        if not v:
-            return bytes(out)
+from tests.protobuf_encoding import field, varint
 
 
 def _traces(resources: list[tuple[bytes, list[bytes]]]) -> bytes:
     """A ``TracesData`` message: per resource, its attributes message and its spans' bytes."""
     return b"".join(
-        _field(1, _field(1, resource) + _field(2, b"".join(_field(2, s) for s in spans)))
+        field(1, field(1, resource) + field(2, b"".join(field(2, s) for s in spans)))
         for resource, spans in resources
     )
 
@@ -176,10 +163,10 @@ def _plain_span(i: int, **attrs: Any) -> bytes:
         ("a long key and value", [_plain_span(1, **{"k" * 300: "v" * 70_000})]),
         ("no spans", []),
         ("a span with nothing set", [b""]),
-        ("a 2-byte length and a multi-byte tag (flags)", [_plain_span(1, x="y" * 200) + _varint(16 << 3 | 5) + b"\x01\x00\x00\x00"]),
-        ("an unknown field of each wire type", [_plain_span(1, a="b") + _varint(99 << 3 | 0) + b"\x05" + _varint(98 << 3 | 1)
-                                                + b"\x00" * 8 + _varint(97 << 3 | 2) + b"\x01z" + _varint(96 << 3 | 5) + b"\x00" * 4]),
-        ("a known field with another wire type", [_plain_span(1) + _varint(5 << 3 | 0) + b"\x07"]),
+        ("a 2-byte length and a multi-byte tag (flags)", [_plain_span(1, x="y" * 200) + varint(16 << 3 | 5) + b"\x01\x00\x00\x00"]),
+        ("an unknown field of each wire type", [_plain_span(1, a="b") + varint(99 << 3 | 0) + b"\x05" + varint(98 << 3 | 1)
+                                                + b"\x00" * 8 + varint(97 << 3 | 2) + b"\x01z" + varint(96 << 3 | 5) + b"\x00" * 4]),
+        ("a known field with another wire type", [_plain_span(1) + varint(5 << 3 | 0) + b"\x07"]),
     ],
 )  # fmt: skip
 def test_wire_oddities_read_as_protobuf_reads_them(case: str, spans: list[bytes]) -> None:
@@ -208,8 +195,8 @@ def pl_value() -> Any:
     [
         (_traces([(_resource("s"), [_plain_span(1)])])[:-3], "invalid OTLP traces protobuf"),
         (_traces([(_resource("s"), [trace_pb2.Span(name="x").SerializeToString()[:-1] + b"\xff"])]), "invalid OTLP traces protobuf"),
-        (_traces([(_resource("s"), [_field(5, b"\xc3\x28")])]), "invalid OTLP traces protobuf"),  # a name that is no UTF-8
-        (_traces([(_resource("s"), [_plain_span(1)[:-1] + _field(9, _field(1, b"\xff"))])]), "invalid OTLP traces protobuf"),
+        (_traces([(_resource("s"), [field(5, b"\xc3\x28")])]), "invalid OTLP traces protobuf"),  # a name that is no UTF-8
+        (_traces([(_resource("s"), [_plain_span(1)[:-1] + field(9, field(1, b"\xff"))])]), "invalid OTLP traces protobuf"),
         (_traces([(_resource("s"), [_plain_span(1)[:-4]])]), "invalid OTLP traces protobuf"),
     ],
 )  # fmt: skip

@@ -9,20 +9,12 @@ from hypothesis import strategies as st
 from opentelemetry.proto.trace.v1 import trace_pb2
 
 from costscope.sources.protobuf_wire import I64, LEN, VARINT, fixed, padded, slices, varints, walk
-
-
-def _varint(v: int) -> bytes:
-    out = bytearray()
-    while True:
-        out.append((v & 0x7F) | (0x80 if v > 0x7F else 0))
-        v >>= 7
-        if not v:
-            return bytes(out)
+from tests.protobuf_encoding import varint
 
 
 @given(st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=50))
 def test_varints(values: list[int]) -> None:
-    encoded = [_varint(v) for v in values]
+    encoded = [varint(v) for v in values]
     arr = padded(b"".join(encoded))
     starts = np.cumsum([0] + [len(e) for e in encoded[:-1]]).astype(np.int64)
     got, size, long = varints(arr, starts)
