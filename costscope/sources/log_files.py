@@ -27,7 +27,7 @@ from costscope.errors import ConfigError, InputError
 from costscope.sources.line_blocks import ended_line_blocks
 from costscope.sources.read_ahead import read_ahead
 
-CHUNK_LINES = 200_000
+CHUNK_LINES = 100_000
 LOG_SUFFIXES = (".log", ".jsonl", ".ndjson", ".logfmt")
 LEVELS = ("TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "FATAL")
 _LEVEL_NORMAL = {
