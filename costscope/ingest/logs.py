@@ -13,7 +13,7 @@ import hashlib
 import polars as pl
 
 from costscope.ingest.attributes import AttributeTally
-from costscope.ingest.templates import TemplateMiner, has_quotes, mask_expr
+from costscope.ingest.templates import TemplateMiner, mask_expr, present_in
 from costscope.store.snapshot import SnapshotWriter
 
 TRUNCATE_BYTES = 4096  # lines longer than this are "oversized": truncating them is an action
@@ -60,15 +60,17 @@ class LogsWriter:
         chunk = self.attributes.add(chunk, "weight")  # OTLP records' own and their resources' attributes
         shapes = self._shapes(chunk)
         uniq = shapes.value_counts(sort=False)
-        ids = dict(
-            zip(
-                uniq["shape"].to_list(),
-                self.miner.add_shapes(uniq["shape"].to_list(), uniq["count"].to_list()),
-                strict=True,
-            )
+        ids = uniq.select(
+            "shape",
+            shape_id=pl.Series(
+                self.miner.add_shapes(uniq["shape"].to_list(), uniq["count"].to_list()), dtype=pl.Int64
+            ),
+        )
+        shape_ids = shapes.to_frame().join(
+            ids, on="shape", how="left", nulls_equal=True, maintain_order="left"
         )
         frame = chunk.with_columns(
-            shape_id=shapes.replace_strict(ids, return_dtype=pl.Int64),
+            shape_id=shape_ids["shape_id"],
             shape=shapes,
             stream=pl.lit(stream),
             error=pl.col("level").is_in(list(_ERROR)).fill_null(False),
@@ -88,14 +90,14 @@ class LogsWriter:
         The share is measured again every ``REMEASURE_CHUNKS`` chunks."""
         self._chunks += 1
         if self._distinct_share > DEDUPE_BELOW and self._chunks % REMEASURE_CHUNKS:
-            return chunk.select(mask_expr("message", has_quotes(chunk["message"])).alias("shape")).to_series()
+            return chunk.select(mask_expr("message", present_in(chunk["message"])).alias("shape")).to_series()
         return self._distinct_shapes(chunk)
 
     def _distinct_shapes(self, chunk: pl.DataFrame) -> pl.Series:
         """``_shapes`` by masking each distinct message once; measures the share of distinct ones."""
         distinct = chunk.select(pl.col("message").unique())
         self._distinct_share = distinct.height / chunk.height
-        masked = distinct.with_columns(mask_expr("message", has_quotes(distinct["message"])).alias("shape"))
+        masked = distinct.with_columns(mask_expr("message", present_in(distinct["message"])).alias("shape"))
         joined = chunk.select("message").join(
             masked, on="message", how="left", nulls_equal=True, maintain_order="left"
         )

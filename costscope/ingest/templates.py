@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from itertools import chain
 
 import polars as pl
 
@@ -60,24 +61,35 @@ _MASKS = (
     (r"\b\w+\(<\*>\)", "<*>"),  # a value wrapped in a word: LOCAL(0)
     (r"<\*>(?:[\s:,./()-]*<\*>\)?)+", "<*>"),  # a run of variables is one variable
 )
+# what a mask cannot match without: where a chunk of lines holds none of it, the regex pass is left
+# out. None of these is written by an earlier mask, so the original lines tell. (Masks that need
+# only what nearly every log holds — a dash, a dot — are not worth the look.)
+_NEEDS: dict[str, tuple[str, ...]] = {
+    _MASKS[0][0]: ('"',), _MASKS[1][0]: ("'",), _MASKS[2][0]: ("...",), _MASKS[4][0]: ("@",),
+    _MASKS[5][0]: ("://",), _MASKS[7][0]: ("/",),
+}  # fmt: skip
 
 
-def mask_expr(column: str = "line", quotes: bool = True) -> pl.Expr:
+def mask_expr(column: str = "line", present: frozenset[str] | None = None) -> pl.Expr:
     """The polars expression that masks the variables of ``column``.
 
-    ``quotes=False`` leaves out the quoted-string masks: for a chunk with no quote in it, where
-    they would change nothing (two regex passes saved on most JSON messages).
+    ``present``: the strings some mask needs that the lines hold (``present_in`` of them); a mask
+    that needs one they do not hold is left out, as it would change nothing. None: every mask.
     """
     expr = pl.col(column).str.strip_chars()
     for pattern, repl in _MASKS:
-        if quotes or pattern not in _QUOTED:
+        if present is None or all(needed in present for needed in _NEEDS.get(pattern, ())):
             expr = expr.str.replace_all(pattern, repl)
     return expr
 
 
-def has_quotes(lines: pl.Series) -> bool:
-    """Whether any line holds a quote (so the quoted-string masks can change something)."""
-    return bool(lines.str.contains("[\"']").any())
+def present_in(lines: pl.Series) -> frozenset[str]:
+    """Which of the strings the masks need occur in any of ``lines``, in one parallel pass."""
+    needed = sorted(set(chain.from_iterable(_NEEDS.values())))
+    found = pl.select(
+        pl.lit(lines).str.contains(n, literal=True).any().alias(str(i)) for i, n in enumerate(needed)
+    ).row(0)
+    return frozenset(n for n, hit in zip(needed, found, strict=True) if hit)
 
 
 _TOKEN = re.compile(r"<\*>|[^\s=:,()\[\]{}]+|[=:,()\[\]{}]")
@@ -126,7 +138,7 @@ class TemplateMiner:
     def add_lines(self, lines: pl.Series | list[str]) -> pl.Series:
         """Mask one chunk of lines and remember its shapes → the shape id of each line, in order."""
         column = pl.Series("line", lines, dtype=pl.String)
-        frame = column.to_frame().with_columns(shape=mask_expr("line", has_quotes(column)))
+        frame = column.to_frame().with_columns(shape=mask_expr("line", present_in(column)))
         uniq = frame.group_by("shape", maintain_order=True).len()
         ids = pl.DataFrame(
             {

@@ -143,3 +143,17 @@ def test_a_vocabulary_that_recurs_is_a_variable_and_two_verbs_are_not() -> None:
     assert {"payment via <*> declined: <*>", "refund <*> issued via <*> for <*>"} <= got
     assert "payment provider <*> slow: <*>" in got
     assert {"Connection closed by <*>", "Connection reset by <*>"} <= got
+
+
+_PIECES = st.sampled_from(
+    ["GET", " ", "/api/v1", "user@example.com", "http://h.example:8080/x", "db.local:5432", "...", "a-b",
+     '"quoted words"', "'q'", "(", ")", "[]", "12", "3.5", "ms", "Mon", "Jan", "=", ":", ",", "x", "é", "\t"]
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(_PIECES, max_size=12).map("".join), min_size=1, max_size=20))
+def test_masks_left_out_for_what_a_chunk_lacks_change_nothing(lines: list[str]) -> None:
+    frame = pl.DataFrame({"line": lines}, schema={"line": pl.String})
+    present = templates.present_in(frame["line"])
+    assert frame.select(mask_expr("line", present)).equals(frame.select(mask_expr("line")))
