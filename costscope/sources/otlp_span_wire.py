@@ -243,9 +243,9 @@ def _status_codes(arr: npt.NDArray[np.uint8], spans: Fields, n: int) -> tuple[In
 
 
 def columns(spans: list[bytes]) -> tuple[pl.DataFrame, Ints]:
-    """The span table's raw columns (ids as bytes, kind and status code as numbers, ``attrs`` as
-    JSON text, ``i`` the span's index) for the spans read here, and the indices of those left to
-    the real classes."""
+    """The span table's raw columns (ids as hex, null where absent; kind and status code as
+    numbers; ``attrs`` as JSON text; ``i`` the span's index) for the spans read here, and the
+    indices of those left to the real classes."""
     n = len(spans)
     lengths = np.fromiter(map(len, spans), dtype=np.int64, count=n)
     starts = np.zeros(n, dtype=np.int64)
