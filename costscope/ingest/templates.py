@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from itertools import chain
 
 import polars as pl
 
@@ -34,7 +33,6 @@ OVERFLOW_SHAPE = "<overflow: more distinct line shapes than costscope keeps>"
 CHUNK_LINES = 100_000
 _DELIMS = r"\s=:,()\[\]{}\"';|@"
 _RUNS = re.compile(r"<\*>(?:[\s:,./-]*<\*>)+")
-# masks applied in order; each pattern is Rust regex syntax
 _MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
 _DAYS = "Mon|Tue|Wed|Thu|Fri|Sat|Sun"
 _ZONES = "UTC|GMT|[ECMP][SD]T|CES?T"
@@ -45,29 +43,27 @@ _QUOTED = (
     r"""(^|[\s=:(\[,])"(?:[^"\\/]|\\.)+"([\s,.;)\]}]|$)""",
     r"""(^|[\s=:(\[,])'[^'\s/][^'/]*'([\s,.;:)\]}]|$)""",
 )
-_MASKS = (
-    (_QUOTED[0], '${1}"<*>"${2}'),
-    (_QUOTED[1], "${1}'<*>'${2}"),
-    (r"(\.{3,})", " $1 "),  # dot leaders (``store operation......0x1``) separate words from values
-    (r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b", "<*>"),
-    (r"[\w.+-]+@[\w-]+\.[\w.-]+", "<*>"),  # e-mail addresses
-    (r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"']+", "<*>"),  # URLs
-    (r"[\w-]+(?:\.[\w-]+)+:\d+", "<*>"),  # host:port
-    (r"(^|[\s(\"'=\[])(?:[\w.-]*/)+[^\s\"')\]]*", "${1}<*>"),  # paths, URL paths with query strings
-    (rf"\b(?:{_DAYS}|{_MONTHS}|{_ZONES})\b", "<*>"),  # dates spelled out
-    (rf"[^{_DELIMS}]*[0-9][^{_DELIMS}]*", "<*>"),  # any token holding a digit
-    (r"\(\)|\[\]|\{\}|\"\"|''", "(<*>)"),  # an empty value is a value
-    (rf"<\*>\s*(?:{_UNITS})\b", "<*>"),  # a quantity's unit belongs to it
-    (r"\b\w+\(<\*>\)", "<*>"),  # a value wrapped in a word: LOCAL(0)
-    (r"<\*>(?:[\s:,./()-]*<\*>\)?)+", "<*>"),  # a run of variables is one variable
+# masks applied in order: (Rust regex, replacement, what the mask cannot match without). Where a
+# chunk of lines holds none of the third, the regex pass is left out; none of those strings is
+# written by an earlier mask, so the original lines tell. (Masks that need only what nearly every
+# log holds — a dash, a dot — are not worth the look.)
+_MASKS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    (_QUOTED[0], '${1}"<*>"${2}', ('"',)),
+    (_QUOTED[1], "${1}'<*>'${2}", ("'",)),
+    (r"(\.{3,})", " $1 ", ("...",)),  # dot leaders (``store operation......0x1``) separate words from values
+    (r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b", "<*>", ()),
+    (r"[\w.+-]+@[\w-]+\.[\w.-]+", "<*>", ("@",)),  # e-mail addresses
+    (r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"']+", "<*>", ("://",)),  # URLs
+    (r"[\w-]+(?:\.[\w-]+)+:\d+", "<*>", ()),  # host:port
+    (r"(^|[\s(\"'=\[])(?:[\w.-]*/)+[^\s\"')\]]*", "${1}<*>", ("/",)),  # paths, URL paths with query strings
+    (rf"\b(?:{_DAYS}|{_MONTHS}|{_ZONES})\b", "<*>", ()),  # dates spelled out
+    (rf"[^{_DELIMS}]*[0-9][^{_DELIMS}]*", "<*>", ()),  # any token holding a digit
+    (r"\(\)|\[\]|\{\}|\"\"|''", "(<*>)", ()),  # an empty value is a value
+    (rf"<\*>\s*(?:{_UNITS})\b", "<*>", ()),  # a quantity's unit belongs to it
+    (r"\b\w+\(<\*>\)", "<*>", ()),  # a value wrapped in a word: LOCAL(0)
+    (r"<\*>(?:[\s:,./()-]*<\*>\)?)+", "<*>", ()),  # a run of variables is one variable
 )
-# what a mask cannot match without: where a chunk of lines holds none of it, the regex pass is left
-# out. None of these is written by an earlier mask, so the original lines tell. (Masks that need
-# only what nearly every log holds — a dash, a dot — are not worth the look.)
-_NEEDS: dict[str, tuple[str, ...]] = {
-    _MASKS[0][0]: ('"',), _MASKS[1][0]: ("'",), _MASKS[2][0]: ("...",), _MASKS[4][0]: ("@",),
-    _MASKS[5][0]: ("://",), _MASKS[7][0]: ("/",),
-}  # fmt: skip
+_NEEDED = sorted({n for _, _, needs in _MASKS for n in needs})
 
 
 def mask_expr(column: str = "line", present: frozenset[str] | None = None) -> pl.Expr:
@@ -77,19 +73,18 @@ def mask_expr(column: str = "line", present: frozenset[str] | None = None) -> pl
     that needs one they do not hold is left out, as it would change nothing. None: every mask.
     """
     expr = pl.col(column).str.strip_chars()
-    for pattern, repl in _MASKS:
-        if present is None or all(needed in present for needed in _NEEDS.get(pattern, ())):
+    for pattern, repl, needs in _MASKS:
+        if present is None or all(needed in present for needed in needs):
             expr = expr.str.replace_all(pattern, repl)
     return expr
 
 
 def present_in(lines: pl.Series) -> frozenset[str]:
     """Which of the strings the masks need occur in any of ``lines``, in one parallel pass."""
-    needed = sorted(set(chain.from_iterable(_NEEDS.values())))
     found = pl.select(
-        pl.lit(lines).str.contains(n, literal=True).any().alias(str(i)) for i, n in enumerate(needed)
+        pl.lit(lines).str.contains(n, literal=True).any().alias(str(i)) for i, n in enumerate(_NEEDED)
     ).row(0)
-    return frozenset(n for n, hit in zip(needed, found, strict=True) if hit)
+    return frozenset(n for n, hit in zip(_NEEDED, found, strict=True) if hit)
 
 
 _TOKEN = re.compile(r"<\*>|[^\s=:,()\[\]{}]+|[=:,()\[\]{}]")
