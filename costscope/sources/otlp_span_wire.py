@@ -139,22 +139,10 @@ def _nested(
     return records, wire.walk(arr, starts, starts + lengths.astype(np.int64), wires)
 
 
-def _key_hashes(arr: npt.NDArray[np.uint8], starts: Ints, lengths: Ints) -> npt.NDArray[np.uint64]:
-    """A hash of each key from its length and its first, middle and last eight bytes: equal keys
-    hash equal; two keys of one span that collide only cost that span the slower reading."""
-    short = lengths < 8
-    head = wire.fixed(arr, starts, 8)
-    head[short] &= (np.uint64(1) << (lengths[short].astype(np.uint64) * np.uint64(8))) - np.uint64(1)
-    middle = wire.fixed(arr, starts + np.maximum(lengths - 8, 0) // 2, 8)
-    tail = wire.fixed(arr, starts + np.maximum(lengths - 8, 0), 8)
-    middle[short] = tail[short] = 0
-    mix = np.uint64(0x9E3779B97F4A7C15)
-    return ((head * mix) ^ middle) * mix ^ (tail * mix + lengths.astype(np.uint64))
-
-
-def _pairs(arr: npt.NDArray[np.uint8], starts: Ints, lengths: Ints) -> tuple[pl.Series, wire.Words, Flags]:
+def _pairs(arr: npt.NDArray[np.uint8], starts: Ints, lengths: Ints) -> tuple[pl.Series, Ints, Flags]:
     """Key-value messages at the given byte ranges: each one's text ('"key": value', as
-    ``traces.attrs_text`` writes it), its key's hash, and whether the real classes must read it."""
+    ``traces.attrs_text`` writes it), which of them first holds the same key (``first_equal``),
+    and whether the real classes must read it."""
     m = len(starts)
     kv = wire.walk(arr, starts, starts + lengths, {1: LEN, 2: LEN})
     holder, av = _nested(arr, kv, 2, _ANY_WIRES_ALL)  # holder: the key-value each AnyValue is of
@@ -186,7 +174,7 @@ def _pairs(arr: npt.NDArray[np.uint8], starts: Ints, lengths: Ints) -> tuple[pl.
     if doubles.size:
         text = text.scatter(doubles, float_texts(value[doubles].view(np.float64)))
     pairs = pl.select(pl.concat_str(json_strings(arr, keys_at, keys_len), pl.lit(": "), text)).to_series()
-    return pairs, _key_hashes(arr, keys_at, keys_len), odd
+    return pairs, wire.first_equal(arr, keys_at, keys_len), odd
 
 
 def _attributes(arr: npt.NDArray[np.uint8], spans: Fields, n: int) -> tuple[pl.Series, Ints]:
@@ -198,10 +186,11 @@ def _attributes(arr: npt.NDArray[np.uint8], spans: Fields, n: int) -> tuple[pl.S
     first = wire.first_equal(arr, starts, lengths)
     distinct = np.flatnonzero(first == np.arange(len(first)))
     which = np.searchsorted(distinct, first)
-    texts, key_hashes, odd = _pairs(arr, starts[distinct], lengths[distinct])
+    texts, same_key, odd = _pairs(arr, starts[distinct], lengths[distinct])
     # a key twice in one span is left to the dict the real reading builds
-    pair = key_hashes[which] * np.uint64(0xC2B2AE3D27D4EB4F) + owner.astype(np.uint64)
-    twice = pl.Series(pair).is_duplicated().to_numpy()
+    twice = (
+        pl.Series(owner * len(distinct) + same_key[which]).is_duplicated().to_numpy()
+    )  # (span, key), exact
     slow = np.unique(owner[odd[which] | twice])
     return objects(owner, n, texts, which), slow
 
