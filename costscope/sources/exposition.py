@@ -32,33 +32,17 @@ from costscope.sources.exposition_lines import (
     _NAME_RE,
     _OM_COMMENT,
     MAX_LINE_BYTES,
+    METRIC_TYPES,
+    SUFFIXES,
     _fast,
     _openmetrics_lines,
     _slow,
     unescape,
 )
+from costscope.sources.exposition_plain import PlainChunk, family_map, plain_chunk
 
-METRIC_TYPES = frozenset(
-    {
-        "counter",
-        "gauge",
-        "histogram",
-        "gaugehistogram",
-        "summary",
-        "info",
-        "stateset",
-        "unknown",
-        "untyped",
-    }
-)
-# sample-name suffixes that belong to a family of the given type
-SUFFIXES: dict[str, tuple[str, ...]] = {
-    "counter": ("_total", "_created"),
-    "histogram": ("_bucket", "_sum", "_count", "_created"),
-    "gaugehistogram": ("_bucket", "_gsum", "_gcount"),
-    "summary": ("_sum", "_count", "_created"),
-    "info": ("_info",),
-}
+__all__ = ["METRIC_TYPES", "SUFFIXES", "Chunk", "ExpositionParser", "Family", "Sample", "parse_text"]
+
 CHUNK_LINES = 200_000
 
 
@@ -152,6 +136,10 @@ class ExpositionParser:
                 yield Sample(name, family, tuple(pairs.get(line, ())), value, ts)
 
     def _chunk(self, block: list[str], first: int) -> Chunk:
+        if first == 1 and not self.strict_om:
+            plain = plain_chunk(block, first, SUFFIXES)
+            if plain is not None:
+                return self._plain(plain)
         df = (
             pl.DataFrame({"text": block}, schema={"text": pl.String})
             .with_row_index("line", offset=first)
@@ -225,14 +213,19 @@ class ExpositionParser:
         self._seen.update(samples["family"].unique().to_list())
         return Chunk(samples, labels)
 
+    def _plain(self, plain: PlainChunk) -> Chunk:
+        """Take up a plain first block's families (``exposition_plain``) as ``_comment`` would."""
+        helps, types = plain.said.helps, plain.said.types
+        for name in plain.said.order:
+            self.families[name] = Family(name, types.get(name, "unknown"), helps.get(name))
+        self._said.update(("HELP", name) for name in helps)
+        self._said.update(("TYPE", name) for name in types)
+        self._seen.update(plain.families)
+        return Chunk(plain.samples, plain.labels)
+
     def _family_expr(self) -> pl.Expr:
-        mapping: dict[str, str] = {}
-        for fam in self.families.values():
-            for suffix in SUFFIXES.get(fam.type, ()):
-                mapping.setdefault(fam.name + suffix, fam.name)
-        for fam in self.families.values():
-            if fam.type not in SUFFIXES:
-                mapping[fam.name] = fam.name
+        types = {fam.name: fam.type for fam in self.families.values()}
+        mapping = family_map(dict.fromkeys(types), types, SUFFIXES)
         if not mapping:
             return pl.col("name")
         return pl.col("name").replace_strict(mapping, default=pl.col("name"), return_dtype=pl.String)

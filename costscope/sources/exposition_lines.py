@@ -12,6 +12,17 @@ import re
 
 import polars as pl
 
+METRIC_TYPES = frozenset(
+    {"counter", "gauge", "histogram", "gaugehistogram", "summary", "info", "stateset", "unknown", "untyped"}
+)
+# sample-name suffixes that belong to a family of the given type
+SUFFIXES: dict[str, tuple[str, ...]] = {
+    "counter": ("_total", "_created"),
+    "histogram": ("_bucket", "_sum", "_count", "_created"),
+    "gaugehistogram": ("_bucket", "_gsum", "_gcount"),
+    "summary": ("_sum", "_count", "_created"),
+    "info": ("_info",),
+}
 MAX_EXEMPLAR_CHARS = 128
 MAX_LINE_BYTES = 1 << 20  # a 1 MiB line is a broken or hostile exposition, not a metric
 
@@ -25,7 +36,11 @@ _LINE = (
 )
 _SIMPLE_PAIR = rf'{_LABEL}="[^"\\}},\n]*"'  # no quote, escape, brace or comma in the value
 # the common line shape: single spaces, no escapes or braces in values, no exemplar
-_FAST = rf"^{_NAME}(?:\{{(?:{_SIMPLE_PAIR},)*(?:{_SIMPLE_PAIR})?,?\}})? [^ \t#]+(?: [^ \t#]+)?$"
+# (a value or timestamp with a brace or quote is bad or a blank before the block: the careful path's)
+_FAST = (
+    rf"^{_NAME}(?:\{{(?:(?:{_SIMPLE_PAIR},)*{_SIMPLE_PAIR},?)?\}})?"
+    r' [^ \t#{}"]+(?: [^ \t#{}"]+)?$'
+)
 _PAIR = rf'{_LABEL}[ \t]*=[ \t]*"(?:[^"\\\n]|\\.)*"'
 _PAIR_GROUPS = rf'^(?P<label>{_LABEL})[ \t]*=[ \t]*"(?P<value>(?:[^"\\\n]|\\.)*)"$'
 _EXEMPLAR = re.compile(rf"#[ \t]*\{{{_PAIRS}\}}[ \t]+([^ \t]+)(?:[ \t]+([^ \t]+))?[ \t]*")

@@ -104,6 +104,8 @@ INVALID = [
     ('metric{a="1",a="2"} 1', "duplicate label name"),
     ('metric{a="1",,b="2"} 1', "two commas"),
     ('metric{,a="1"} 1', "leading comma"),
+    ("metric{,} 1", "a lone comma in the label block"),
+    ('metric{a="1",,} 1', "two commas before the closing brace"),
     ('metric{a="1"}1', "no space before the value"),
     ('metric{a:"1"} 1', "colon instead of equals"),
     ("metric{} ", "empty label block, no value"),
@@ -139,6 +141,13 @@ def test_invalid_input_is_refused_with_its_line(text: str, why: str) -> None:
     assert info.value.file == "bad.prom"
     assert info.value.line is not None and info.value.line >= 1
     assert "bad.prom:" in str(info.value)
+
+
+@pytest.mark.parametrize("text", ["metric {} 1", 'metric {a="1"} 1', "metric{} 1"])
+def test_a_blank_before_the_label_block_is_allowed_as_prometheus_does(text: str) -> None:
+    (sample,) = parse_text(text + "\n")
+    assert sample.name == "metric"
+    assert sample.value == 1.0
 
 
 @pytest.mark.parametrize(("text", "why"), INVALID, ids=[w for _, w in INVALID])

@@ -1,0 +1,203 @@
+"""The plain fast path gives the columnar parser's frames and families, or steps aside.
+
+Every comparison parses the same lines twice: once as ``ExpositionParser`` does (plain path first)
+and once with the plain path switched off. Where the columnar parser raises, the plain path must
+have stepped aside (returned None), so the error a user sees is the same.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from unittest.mock import patch
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from costscope.errors import ParseError
+from costscope.sources.exposition import SUFFIXES, ExpositionParser
+from costscope.sources.exposition_plain import PLAIN_MAX_LINES, plain_chunk
+from tests.conftest import EXPOSITION, REALWORLD
+
+REAL_FILES = sorted(
+    p
+    for root in (EXPOSITION, REALWORLD / "metrics", REALWORLD / "openmetrics")
+    if root.is_dir()
+    for p in root.rglob("*")
+    if p.is_file() and p.suffix in (".txt", ".prom")
+)
+
+
+def _parse(lines: list[str], *, plain: bool) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, object]] | str:
+    """Samples, labels and families of ``lines``, or the error message the parser raised."""
+    parser = ExpositionParser("x.prom")
+    try:
+        if plain:
+            chunks = list(parser.chunks(lines))
+        else:
+            with patch("costscope.sources.exposition.plain_chunk", return_value=None):
+                chunks = list(parser.chunks(lines))
+    except ParseError as exc:
+        return str(exc)
+    samples = pl.concat([c.samples for c in chunks]) if chunks else pl.DataFrame()
+    labels = pl.concat([c.labels for c in chunks]) if chunks else pl.DataFrame()
+    return samples, labels, dict(parser.families)
+
+
+def _agree(text: str) -> bool:
+    """Both paths give the same result; True where the plain path took the lines itself."""
+    lines = text.split("\n")
+    took = plain_chunk(lines, 1, SUFFIXES) is not None
+    ours, columnar = _parse(lines, plain=True), _parse(lines, plain=False)
+    if isinstance(columnar, str):
+        assert not took, f"plain path accepted what the columnar parser refuses: {columnar}"
+        assert ours == columnar
+        return took
+    assert not isinstance(ours, str)
+    assert ours[0].equals(columnar[0])
+    # label rows are joined on the line: the columnar parser puts its careful path's rows last
+    assert ours[1].sort("line", maintain_order=True).equals(columnar[1].sort("line", maintain_order=True))
+    assert ours[2] == columnar[2]
+    return took
+
+
+def test_the_real_files_are_there() -> None:
+    if not REAL_FILES:
+        pytest.skip(f"{EXPOSITION} is missing (../shared/fixtures)")
+    assert len(REAL_FILES) >= 20
+
+
+@pytest.mark.parametrize("path", REAL_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_real_files_parse_alike_on_both_paths(path: Path) -> None:
+    _agree(path.read_text(encoding="utf-8"))
+
+
+def test_a_node_exporter_scrape_takes_the_plain_path() -> None:
+    path = EXPOSITION / "node_exporter" / "e2e-output.txt"
+    if not path.exists():
+        pytest.skip(f"{path} is missing (../shared/fixtures)")
+    assert _agree(path.read_text(encoding="utf-8"))
+
+
+PLAIN = """\
+# HELP http_requests_total Requests \\\\ served.\\nSecond line.
+# TYPE http_requests_total counter
+http_requests_total{code="200",path="/a,b=c"} 1027 1395066363000
+http_requests_total{code="400",} 3
+# a free comment
+# HELP rpc_duration_seconds RPC latency.
+# TYPE rpc_duration_seconds summary
+rpc_duration_seconds{quantile="0.5"} 4773
+rpc_duration_seconds_sum +Inf
+rpc_duration_seconds_count NaN
+no_help_or_type{} 1e3
+untyped_total 1
+"""
+
+
+def test_a_plain_exposition_takes_the_plain_path() -> None:
+    assert _agree(PLAIN)
+
+
+# (name, text): each is not plain; the columnar parser reads it (and names what is wrong)
+NOT_PLAIN = [
+    ("escaped quote", 'm{a="x\\"y"} 1'),
+    ("brace in a value", 'm{a="}"} 1'),
+    ("exemplar", 'm_total{a="b"} 1 # {t="1"} 1'),
+    ("tab before the value", "m\t1"),
+    ("two spaces", "m  1"),
+    ("blank before the block", 'm {a="b"} 1'),
+    ("blank first", " m 1"),
+    ("blank-only line", "m 1\n   \nn 2"),
+    ("carriage return", "m 1\r\nn 2\r"),
+    ("tab-spaced HELP", "#\tHELP m text\nm 1"),
+    ("HELP with two spaces", "# HELP m  text\nm 1"),
+    ("HELP ending in a carriage return", "# HELP m text\r\nm 1"),
+    ("TYPE with a tab", "# TYPE m\tcounter\nm 1"),
+    ("second HELP", "# HELP m a\n# HELP m b\nm 1"),
+    ("second TYPE", "# TYPE m gauge\n# TYPE m gauge\nm 1"),
+    ("unknown type", "# TYPE m meter\nm 1"),
+    ("UNIT", "# UNIT m_seconds seconds\nm_seconds 1"),
+    ("EOF", "m 1\n# EOF"),
+    ("bad name in TYPE", "# TYPE 0m gauge\nm 1"),
+    ("TYPE after samples", "m 1\n# TYPE m gauge"),
+    ("bad value", "m one"),
+    ("bad timestamp", "m 1 soon"),
+    ("infinite timestamp", "m 1 +Inf"),
+    ("duplicate label", 'm{a="1",a="2"} 1'),
+    ("value starting with a comma", 'm{a=",x"} 1'),
+    ("empty pair", "m{,} 1"),
+    ("two commas", 'm{a="b",,} 1'),
+    ("empty block with a blank", "m {} 1"),
+]
+
+
+@pytest.mark.parametrize(("case", "text"), NOT_PLAIN, ids=[c for c, _ in NOT_PLAIN])
+def test_what_is_not_plain_goes_to_the_columnar_parser(case: str, text: str) -> None:
+    assert plain_chunk(text.split("\n"), 1, SUFFIXES) is None, case
+    assert not _agree(text)
+
+
+def test_a_value_ending_in_equals_is_still_one_pair() -> None:
+    assert _agree('m{a="x=",b="=y="} 1')
+    labels = plain_chunk(['m{a="x=",b="=y="} 1'], 1, SUFFIXES)
+    assert labels is not None
+    assert labels.labels.rows() == [(1, "a", "x="), (1, "b", "=y=")]
+
+
+def test_long_blocks_go_to_the_columnar_parser() -> None:
+    assert plain_chunk(["m 1"] * (PLAIN_MAX_LINES + 1), 1, SUFFIXES) is None
+
+
+def test_only_the_first_block_and_never_strict_openmetrics() -> None:
+    assert plain_chunk(["m 1"], 1, SUFFIXES) is not None
+    with patch("costscope.sources.exposition.plain_chunk") as spy:
+        list(ExpositionParser("x.om", openmetrics=True).chunks(["m 1", "# EOF"]))
+        list(ExpositionParser("x.prom").chunks(["m 1", "n 2", "o 3"], chunk_lines=1))
+    assert spy.call_count == 1  # the text format's first block only
+
+
+_names = st.sampled_from(["m", "m_total", "m_bucket", "m_sum", "m_count", "n", "n_info", "a:b"])
+# mostly plain pieces, some not: the plain path must both answer and step aside
+_label_values = st.one_of(
+    *[st.text(alphabet="ab=, :", max_size=4)] * 6, st.text(alphabet='a"}{\\\t#', max_size=3)
+)
+_pairs = st.lists(st.tuples(st.sampled_from(["a", "b", "le", "0x"]), _label_values), max_size=3)
+_values = st.sampled_from(["1", "-2.5", "+Inf", "NaN", "1e3"] * 4 + ["x", "", "0x1", "1,5"])
+_sample = st.builds(
+    lambda name, pairs, comma, value, ts, sep: (
+        name
+        + (
+            "{" + ",".join(f'{k}="{v}"' for k, v in pairs) + ("," if comma and pairs else "") + "}"
+            if pairs
+            else ""
+        )
+        + sep
+        + value
+        + (f" {ts}" if ts else "")
+    ),
+    _names,
+    _pairs,
+    st.booleans(),
+    _values,
+    st.sampled_from([None] * 8 + ["1395066363000", "-1", "inf", "z"]),
+    st.sampled_from([" "] * 8 + ["  ", "\t"]),
+)
+_comment = st.builds(
+    lambda keyword, name, rest: f"# {keyword} {name}{rest}",
+    st.sampled_from(["HELP", "TYPE"] * 8 + ["UNIT"]),
+    st.sampled_from(["m", "n", "m"] * 3 + ["0bad"]),
+    st.sampled_from(
+        [" counter", " histogram", " summary", " info", " untyped", " gauge", " text \\n", ""] * 3
+        + [" meter", "  x", " x\r"]
+    ),
+)
+_odd_lines = st.sampled_from(["", "# free", "", "#\tHELP m x", "   "])
+_line = st.one_of(*[_sample] * 6, *[_comment] * 2, _odd_lines)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_line, max_size=10))
+def test_generated_expositions_parse_alike_on_both_paths(lines: list[str]) -> None:
+    _agree("\n".join(lines))
