@@ -63,8 +63,8 @@ def _comments(lines: list[tuple[int, str]]) -> PlainComments | None:
         head = text[:7]
         if head == "# HELP ":
             name, _, rest = text[7:].partition(" ")
-            # str.split would have eaten leading blanks, the columnar parser's line end a '\r'
-            if name in helps or rest[:1].isspace() or rest[-1:] == "\r":
+            # str.split would have eaten leading blanks, the columnar parser a line's '\r' or '\n'
+            if name in helps or rest[:1].isspace() or rest.endswith(("\r", "\n")):
                 return None
             helps[name] = unescape(rest)
         elif head == "# TYPE ":

@@ -45,9 +45,12 @@ def _parse(lines: list[str], *, plain: bool) -> tuple[pl.DataFrame, pl.DataFrame
     return samples, labels, dict(parser.families)
 
 
-def _agree(text: str) -> bool:
-    """Both paths give the same result; True where the plain path took the lines itself."""
-    lines = text.split("\n")
+def _agree(text: str, ended: bool = False) -> bool:
+    """Both paths give the same result; True where the plain path took the lines itself.
+
+    ``ended``: lines keep their ``\\n``, as ``ExpositionParser.chunks`` also takes them.
+    """
+    lines = [line + "\n" for line in text.split("\n")] if ended else text.split("\n")
     took = plain_chunk(lines, 1, SUFFIXES) is not None
     ours, columnar = _parse(lines, plain=True), _parse(lines, plain=False)
     if isinstance(columnar, str):
@@ -139,6 +142,11 @@ def test_what_is_not_plain_goes_to_the_columnar_parser(case: str, text: str) -> 
     assert not _agree(text)
 
 
+@pytest.mark.parametrize("text", ["# HELP m text", "# HELP m text\n# TYPE m gauge", "# free\n# HELP m"])
+def test_line_endings_are_not_help_text(text: str) -> None:
+    _agree(text, ended=True)
+
+
 def test_a_value_ending_in_equals_is_still_one_pair() -> None:
     assert _agree('m{a="x=",b="=y="} 1')
     labels = plain_chunk(['m{a="x=",b="=y="} 1'], 1, SUFFIXES)
@@ -198,6 +206,6 @@ _line = st.one_of(*[_sample] * 6, *[_comment] * 2, _odd_lines)
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.lists(_line, max_size=10))
-def test_generated_expositions_parse_alike_on_both_paths(lines: list[str]) -> None:
-    _agree("\n".join(lines))
+@given(st.lists(_line, max_size=10), st.booleans())
+def test_generated_expositions_parse_alike_on_both_paths(lines: list[str], ended: bool) -> None:
+    _agree("\n".join(lines), ended)
