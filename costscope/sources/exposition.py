@@ -37,11 +37,10 @@ from costscope.sources.exposition_lines import (
     _fast,
     _openmetrics_lines,
     _slow,
+    family_map,
     unescape,
 )
-from costscope.sources.exposition_plain import PlainChunk, family_map, plain_chunk
-
-__all__ = ["METRIC_TYPES", "SUFFIXES", "Chunk", "ExpositionParser", "Family", "Sample", "parse_text"]
+from costscope.sources.exposition_plain import PlainChunk, plain_chunk
 
 CHUNK_LINES = 200_000
 
@@ -137,7 +136,7 @@ class ExpositionParser:
 
     def _chunk(self, block: list[str], first: int) -> Chunk:
         if first == 1 and not self.strict_om:
-            plain = plain_chunk(block, first, SUFFIXES)
+            plain = plain_chunk(block, first)
             if plain is not None:
                 return self._plain(plain)
         df = (
@@ -224,8 +223,7 @@ class ExpositionParser:
         return Chunk(plain.samples, plain.labels)
 
     def _family_expr(self) -> pl.Expr:
-        types = {fam.name: fam.type for fam in self.families.values()}
-        mapping = family_map(dict.fromkeys(types), types, SUFFIXES)
+        mapping = family_map({fam.name: fam.type for fam in self.families.values()})
         if not mapping:
             return pl.col("name")
         return pl.col("name").replace_strict(mapping, default=pl.col("name"), return_dtype=pl.String)

@@ -34,9 +34,11 @@ _LINE = (
     rf"^(?P<name>{_NAME})[ \t]*(?:\{{(?P<block>{_PAIRS})\}})?[ \t]+(?P<value>[^ \t#]+)"
     rf"(?:[ \t]+(?P<ts>[^ \t#]+))?[ \t]*(?P<exemplar>#.*)?$"
 )
-_SIMPLE_PAIR = rf'{_LABEL}="[^"\\}},\n]*"'  # no quote, escape, brace or comma in the value
-# the common line shape: single spaces, no escapes or braces in values, no exemplar
-# (a value or timestamp with a brace or quote is bad or a blank before the block: the careful path's)
+# a plain label value holds no quote, backslash or closing brace and starts with no comma, so
+# '",' only ever ends a pair (commas inside are common: Go build flags, CPU lists)
+_SIMPLE_PAIR = rf'{_LABEL}="(?:[^"\\}},\n][^"\\}}\n]*)?"'
+# the common line shape: single spaces, plain values, no exemplar (a value or timestamp with a
+# brace or quote is bad or a blank before the block: the careful path's)
 _FAST = (
     rf"^{_NAME}(?:\{{(?:(?:{_SIMPLE_PAIR},)*{_SIMPLE_PAIR},?)?\}})?"
     r' [^ \t#{}"]+(?: [^ \t#{}"]+)?$'
@@ -134,18 +136,37 @@ def _fast(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     )
     f = f.unnest("c")
     samples = _samples(f)
-    # no escapes, quotes, braces or commas inside values here, so '",' only ever ends a pair
-    labels = (
-        f.filter(pl.col("block") != "")
-        .select(
+    labels = split_pairs(f.lazy().filter(pl.col("block") != "").select("line", "block")).collect()
+    return samples, labels
+
+
+def family_map(types: dict[str, str]) -> dict[str, str]:
+    """Sample name → family name, from every family's type (``unknown`` included) in order of mention.
+
+    A typed family claims its suffixed names; a family of a type without suffixes its own name.
+    """
+    mapping: dict[str, str] = {}
+    for name, kind in types.items():
+        for suffix in SUFFIXES.get(kind, ()):
+            mapping.setdefault(name + suffix, name)
+    for name, kind in types.items():
+        if kind not in SUFFIXES:
+            mapping[name] = name
+    return mapping
+
+
+def split_pairs(blocks: pl.LazyFrame) -> pl.LazyFrame:
+    """(line, label, value) of ``_FAST``-shaped label blocks given as (line, block)."""
+    # plain values (``_SIMPLE_PAIR``): '",' only ever ends a pair and the first '="' starts one
+    return (
+        blocks.select(
             "line", pl.col("block").str.strip_suffix(",").str.strip_suffix('"').str.split('",').alias("p")
         )
         .explode("p")
-        .with_columns(pl.col("p").str.splitn('="', 2).struct.rename_fields(["label", "value"]).alias("p"))
+        .select("line", pl.col("p").str.splitn('="', 2).struct.rename_fields(["label", "value"]).alias("p"))
         .unnest("p")
         .cast(_LABEL_COLUMNS)  # type: ignore[arg-type]
     )
-    return samples, labels
 
 
 def _slow(

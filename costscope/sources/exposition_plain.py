@@ -14,36 +14,38 @@ parser's, row for row (tests/sources/test_exposition_plain.py).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import polars as pl
 
-from costscope.sources.exposition_lines import _LABEL, _NAME, MAX_LINE_BYTES, METRIC_TYPES, unescape
+from costscope.sources.exposition_lines import (
+    _FAST,
+    _NAME,
+    MAX_LINE_BYTES,
+    METRIC_TYPES,
+    family_map,
+    split_pairs,
+    unescape,
+)
 
 # at most this many lines: there the columnar parser catches up (measured: lines of five labels
 # break even near 10k lines, kube-apiserver's 23k lines of few labels too; at 50k it is 20 % faster)
 PLAIN_MAX_LINES = 10_000
 _KEYWORDS = frozenset({"HELP", "TYPE", "UNIT", "EOF"})
-# a plain label value holds no quote, backslash or closing brace and starts with no comma, so
-# '",' only ever ends a pair (commas inside are common: Go build flags, CPU lists)
-_PAIR = rf'{_LABEL}="(?:[^"\\}},\n][^"\\}}\n]*)?"'
-_SAMPLE = rf'^{_NAME}(?:\{{(?:(?:{_PAIR},)*{_PAIR},?)?\}})? [^ \t#{{}}"]+(?: [^ \t#{{}}"]+)?$'
 _NAMES = re.compile(rf"(?:{_NAME}\n)*")
 _SAMPLES = {"line": pl.Int64, "name": pl.String, "family": pl.String, "value": pl.Float64,
             "timestamp": pl.Float64}  # fmt: skip
-_LABELS = {"line": pl.Int64, "label": pl.String, "value": pl.String}
 
 
+@dataclass(slots=True)
 class PlainComments:
     """What the ``# HELP`` and ``# TYPE`` lines of a plain block said, in order of first mention."""
 
-    __slots__ = ("helps", "order", "type_lines", "types")
-
-    def __init__(self) -> None:
-        self.order: dict[str, None] = {}  # families in order of first mention
-        self.helps: dict[str, str] = {}
-        self.types: dict[str, str] = {}
-        self.type_lines: dict[str, int] = {}
+    order: dict[str, None] = field(default_factory=dict)  # families in order of first mention
+    helps: dict[str, str] = field(default_factory=dict)
+    types: dict[str, str] = field(default_factory=dict)
+    type_lines: dict[str, int] = field(default_factory=dict)
 
 
 class PlainChunk(NamedTuple):
@@ -85,11 +87,11 @@ def _comments(lines: list[tuple[int, str]]) -> PlainComments | None:
     return said
 
 
-def plain_chunk(block: list[str], first: int, suffixes: dict[str, tuple[str, ...]]) -> PlainChunk | None:
+def plain_chunk(block: list[str], first: int) -> PlainChunk | None:
     """A plain block of lines taken apart, or None where it is not plain.
 
-    ``first`` is the number of the block's first line; ``suffixes`` the sample-name suffixes of
-    each family type. Samples are (line, name, family, value, timestamp), labels (line, label, value).
+    ``first`` is the number of the block's first line. Samples are (line, name, family, value,
+    timestamp), labels (line, label, value): the columnar parser's frames.
     """
     if len(block) > PLAIN_MAX_LINES:
         return None
@@ -107,7 +109,7 @@ def plain_chunk(block: list[str], first: int, suffixes: dict[str, tuple[str, ...
         if text[0] == "#":
             comments.append((line, text))
             continue
-        # taken apart before it is checked: a line of any other shape fails _SAMPLE below
+        # taken apart before it is checked: a line of any other shape fails _FAST below
         name, brace, rest = text.partition("{")
         if brace:
             pairs, _, rest = rest.partition("}")
@@ -126,9 +128,9 @@ def plain_chunk(block: list[str], first: int, suffixes: dict[str, tuple[str, ...
     said = _comments(comments)
     if said is None or (texts and max(map(len, texts)) * 4 > MAX_LINE_BYTES):
         return None
-    if texts and not pl.Series(texts, dtype=pl.String).str.contains(_SAMPLE).all():
+    if texts and not pl.Series(texts, dtype=pl.String).str.contains(_FAST).all():
         return None
-    mapping = family_map(said.order, said.types, suffixes)
+    mapping = family_map({name: said.types.get(name, "unknown") for name in said.order})
     families = [mapping.get(name, name) for name in names]
     first_sample = dict(zip(reversed(families), reversed(sample_lines), strict=True))
     for fam, line in said.type_lines.items():
@@ -155,32 +157,9 @@ def plain_chunk(block: list[str], first: int, suffixes: dict[str, tuple[str, ...
 
 def _labels(lines: list[int], blocks: list[str]) -> pl.DataFrame | None:
     """Label pairs of plain label blocks; None where a line may name a label twice."""
-    # a plain value holds no quote, so '",' only ever ends a pair and the first '="' starts one
-    labels = (
-        pl.LazyFrame({"line": lines, "p": blocks}, schema={"line": pl.Int64, "p": pl.String})
-        .select("line", pl.col("p").str.strip_suffix(",").str.strip_suffix('"').str.split('",'))
-        .explode("p")
-        .select("line", pl.col("p").str.splitn('="', 2).struct.rename_fields(["label", "value"]).alias("p"))
-        .unnest("p")
-        .collect()
-    )
+    frame = pl.LazyFrame({"line": lines, "block": blocks}, schema={"line": pl.Int64, "block": pl.String})
+    labels = split_pairs(frame).collect()
     # equal pairs hash alike, so as many hashes as rows means no line names a label twice
     # (a rare collision only sends the block to the columnar parser, which checks exactly)
     distinct = labels.select((pl.col("line").hash() ^ pl.col("label").hash()).n_unique()).item()
-    if distinct != labels.height:
-        return None
-    return labels.cast(_LABELS)  # type: ignore[arg-type]
-
-
-def family_map(
-    names: dict[str, None], types: dict[str, str], suffixes: dict[str, tuple[str, ...]]
-) -> dict[str, str]:
-    """Sample name → family name: a typed family's suffixed names, and untyped-suffix families."""
-    mapping: dict[str, str] = {}
-    for name in names:
-        for suffix in suffixes.get(types.get(name, "unknown"), ()):
-            mapping.setdefault(name + suffix, name)
-    for name in names:
-        if types.get(name, "unknown") not in suffixes:
-            mapping[name] = name
-    return mapping
+    return labels if distinct == labels.height else None

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from costscope.errors import ParseError
-from costscope.sources.exposition import SUFFIXES, ExpositionParser
+from costscope.sources.exposition import ExpositionParser
 from costscope.sources.exposition_plain import PLAIN_MAX_LINES, plain_chunk
 from tests.conftest import EXPOSITION, REALWORLD
 
@@ -51,7 +51,7 @@ def _agree(text: str, ended: bool = False) -> bool:
     ``ended``: lines keep their ``\\n``, as ``ExpositionParser.chunks`` also takes them.
     """
     lines = [line + "\n" for line in text.split("\n")] if ended else text.split("\n")
-    took = plain_chunk(lines, 1, SUFFIXES) is not None
+    took = plain_chunk(lines, 1) is not None
     ours, columnar = _parse(lines, plain=True), _parse(lines, plain=False)
     if isinstance(columnar, str):
         assert not took, f"plain path accepted what the columnar parser refuses: {columnar}"
@@ -138,7 +138,7 @@ NOT_PLAIN = [
 
 @pytest.mark.parametrize(("case", "text"), NOT_PLAIN, ids=[c for c, _ in NOT_PLAIN])
 def test_what_is_not_plain_goes_to_the_columnar_parser(case: str, text: str) -> None:
-    assert plain_chunk(text.split("\n"), 1, SUFFIXES) is None, case
+    assert plain_chunk(text.split("\n"), 1) is None, case
     assert not _agree(text)
 
 
@@ -149,17 +149,17 @@ def test_line_endings_are_not_help_text(text: str) -> None:
 
 def test_a_value_ending_in_equals_is_still_one_pair() -> None:
     assert _agree('m{a="x=",b="=y="} 1')
-    labels = plain_chunk(['m{a="x=",b="=y="} 1'], 1, SUFFIXES)
+    labels = plain_chunk(['m{a="x=",b="=y="} 1'], 1)
     assert labels is not None
     assert labels.labels.rows() == [(1, "a", "x="), (1, "b", "=y=")]
 
 
 def test_long_blocks_go_to_the_columnar_parser() -> None:
-    assert plain_chunk(["m 1"] * (PLAIN_MAX_LINES + 1), 1, SUFFIXES) is None
+    assert plain_chunk(["m 1"] * (PLAIN_MAX_LINES + 1), 1) is None
 
 
 def test_only_the_first_block_and_never_strict_openmetrics() -> None:
-    assert plain_chunk(["m 1"], 1, SUFFIXES) is not None
+    assert plain_chunk(["m 1"], 1) is not None
     with patch("costscope.sources.exposition.plain_chunk") as spy:
         list(ExpositionParser("x.om", openmetrics=True).chunks(["m 1", "# EOF"]))
         list(ExpositionParser("x.prom").chunks(["m 1", "n 2", "o 3"], chunk_lines=1))
