@@ -16,6 +16,12 @@ for bin in "${!PACKAGES[@]}"; do
   command -v "$bin" >/dev/null 2>&1 || missing+=("${PACKAGES[$bin]}")
 done
 python3 -c "import ensurepip, venv" 2>/dev/null || missing+=(python3-venv)
+# the compiled exposition splitter (costscope/sources/_plain_lines.c): without them it is skipped
+# at install and the tests that compare it with the Python one fail under CI
+command -v gcc >/dev/null 2>&1 || missing+=(gcc)
+[ -e /usr/include/stdlib.h ] || missing+=(libc6-dev)
+python3 -c "import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')))" \
+  || missing+=(python3-dev)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
   echo "installing Debian packages: $(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')"

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import polars as pl
+import pyarrow as pa
 
 from costscope.sources.exposition_lines import (
     _FAST,
@@ -29,13 +30,20 @@ from costscope.sources.exposition_lines import (
     unescape,
 )
 
+if TYPE_CHECKING:
+    from costscope.sources._plain_lines import CompiledComments
+
+try:
+    from costscope.sources._plain_lines import split as _split
+except ImportError:  # installed without a C compiler: split_python gives the same columns
+    _split = None  # type: ignore[assignment]
+
 # at most this many lines: there the columnar parser catches up (measured: lines of five labels
 # break even near 10k lines, kube-apiserver's 23k lines of few labels too; at 50k it is 20 % faster)
 PLAIN_MAX_LINES = 10_000
 _KEYWORDS = frozenset({"HELP", "TYPE", "UNIT", "EOF"})
 _NAMES = re.compile(rf"(?:{_NAME}\n)*")
-_SAMPLES = {"line": pl.Int64, "name": pl.String, "family": pl.String, "value": pl.Float64,
-            "timestamp": pl.Float64}  # fmt: skip
+_TEXT_SAMPLES = {"line": pl.Int64, "run": pl.Int32, "value": pl.String, "timestamp": pl.String}
 
 
 @dataclass(slots=True)
@@ -77,9 +85,8 @@ def _comments(lines: list[tuple[int, str]]) -> PlainComments | None:
             types[name] = "unknown" if kind == "untyped" else kind
             type_lines[name] = line
         else:
-            parts = text.split(None, 2)
-            if len(parts) > 1 and parts[1] in _KEYWORDS:
-                return None  # an odd-spaced HELP/TYPE, a UNIT or an EOF: the columnar parser's
+            if _names_keyword(text):
+                return None
             continue
         order[name] = None
     if order and not _NAMES.fullmatch("\n".join(order) + "\n"):
@@ -87,17 +94,47 @@ def _comments(lines: list[tuple[int, str]]) -> PlainComments | None:
     return said
 
 
-def plain_chunk(block: list[str], first: int) -> PlainChunk | None:
-    """A plain block of lines taken apart, or None where it is not plain.
+def _names_keyword(comment: str) -> bool:
+    """Whether a comment other than ``# HELP ``/``# TYPE `` is an odd-spaced HELP or TYPE, a UNIT or an
+    EOF: the columnar parser's."""
+    parts = comment.split(None, 2)
+    return len(parts) > 1 and parts[1] in _KEYWORDS
 
-    ``first`` is the number of the block's first line. Samples are (line, name, family, value,
-    timestamp), labels (line, label, value): the columnar parser's frames.
-    """
-    if len(block) > PLAIN_MAX_LINES:
+
+def _said(parts: CompiledComments) -> PlainComments | None:
+    """The compiled splitter's HELP and TYPE lines as ``_comments`` reads them (names already checked)."""
+    mentions, help_names, help_texts, type_names, kinds, type_lines, others = parts
+    helps, types = dict(zip(help_names, help_texts, strict=True)), dict(zip(type_names, kinds, strict=True))
+    if len(helps) < len(help_names) or len(types) < len(type_names):
+        return None  # a family's HELP or TYPE said twice
+    if any(_names_keyword(text) for _, text in others):
         return None
+    if any("\\" in text for text in help_texts):
+        helps = {name: unescape(text) for name, text in helps.items()}
+    return PlainComments(
+        dict.fromkeys(mentions), helps, types, dict(zip(type_names, type_lines, strict=True))
+    )
+
+
+class PlainLines(NamedTuple):
+    """A plain block's lines taken apart, numbers still text: what both splitters give."""
+
+    said: PlainComments
+    samples: pl.DataFrame  # line, run, value, timestamp (value and timestamp as text)
+    # sample names by runs of equal names (a histogram's buckets, one metric's series): each
+    # run's name and first line; a sample's ``run`` indexes them
+    run_names: list[str]
+    run_lines: list[int]
+    labels: pl.DataFrame  # line, label, value
+
+
+def split_python(block: list[str], first: int) -> PlainLines | None:
+    """Take a block's lines apart with str.partition and check them with ``_FAST``; None where one is not plain."""
     sample_lines: list[int] = []
     texts: list[str] = []
-    names: list[str] = []
+    runs: list[int] = []
+    run_names: list[str] = []
+    run_lines: list[int] = []
     values: list[str] = []
     stamps: list[str | None] = []
     block_lines: list[int] = []
@@ -120,9 +157,12 @@ def plain_chunk(block: list[str], first: int) -> PlainChunk | None:
         else:
             name, _, rest = text.partition(" ")
         value, space, stamp = rest.partition(" ")
+        if not run_names or name != run_names[-1]:
+            run_names.append(name)
+            run_lines.append(line)
         sample_lines.append(line)
         texts.append(text)
-        names.append(name)
+        runs.append(len(run_names) - 1)
         values.append(value)
         stamps.append(stamp if space else None)
     said = _comments(comments)
@@ -130,29 +170,95 @@ def plain_chunk(block: list[str], first: int) -> PlainChunk | None:
         return None
     if texts and not pl.Series(texts, dtype=pl.String).str.contains(_FAST).all():
         return None
-    mapping = family_map({name: said.types.get(name, "unknown") for name in said.order})
-    families = [mapping.get(name, name) for name in names]
-    first_sample = dict(zip(reversed(families), reversed(sample_lines), strict=True))
-    for fam, line in said.type_lines.items():
-        if first_sample.get(fam, line + 1) < line:
-            return None  # TYPE after its family's samples: an error the columnar parser names
-    samples = pl.DataFrame(
-        {
-            "line": sample_lines,
-            "name": names,
-            "family": families,
-            "value": pl.Series(values, dtype=pl.String).cast(pl.Float64, strict=False),
-            "timestamp": pl.Series(stamps, dtype=pl.String).cast(pl.Float64, strict=False),
-        },
-        schema=_SAMPLES,
-    )
-    t = samples["timestamp"]
-    if samples["value"].null_count() or t.null_count() != stamps.count(None) or not t.is_finite().all():
-        return None  # a bad value or timestamp: an error the columnar parser names
     labels = _labels(block_lines, blocks)
     if labels is None:
         return None
-    return PlainChunk(said, samples, labels, set(first_sample))
+    samples = pl.DataFrame(
+        {"line": sample_lines, "run": runs, "value": values, "timestamp": stamps}, schema=_TEXT_SAMPLES
+    )
+    return PlainLines(said, samples, run_names, run_lines, labels)
+
+
+def _strings(rows: int, offsets: bytes, data: bytes, bitmap: bytes | None = None, nulls: int = 0) -> pa.Array:
+    validity = None if bitmap is None else pa.py_buffer(bitmap)
+    return pa.LargeStringArray.from_buffers(rows, pa.py_buffer(offsets), pa.py_buffer(data), validity, nulls)
+
+
+def _numbers(rows: int, data: bytes) -> pa.Array:
+    return pa.Array.from_buffers(pa.int64(), rows, [None, pa.py_buffer(data)])
+
+
+def split_compiled(block: list[str], first: int) -> PlainLines | None:
+    """``split_python``'s answer from one pass in C (``_plain_lines``), as Arrow buffers."""
+    assert _split is not None
+    parts = _split(block, first)
+    if parts is None:
+        return None
+    (
+        comments,
+        rows,
+        lines,
+        (run_names, run_lines, runs),
+        values,
+        stamps,
+        pairs,
+        pair_lines,
+        labels,
+        label_values,
+    ) = parts
+    said = _said(comments)
+    if said is None:
+        return None
+    samples = {
+        "line": _numbers(rows, lines),
+        "run": pa.Array.from_buffers(pa.int32(), rows, [None, pa.py_buffer(runs)]),
+        "value": _strings(rows, *values),
+        "timestamp": _strings(rows, *stamps),
+    }
+    pair_table = {
+        "line": _numbers(pairs, pair_lines),
+        "label": _strings(pairs, *labels),
+        "value": _strings(pairs, *label_values),
+    }
+    return PlainLines(said, pl.DataFrame(samples), run_names, run_lines, pl.DataFrame(pair_table))
+
+
+# the compiled splitter where the install could build it (a C compiler), else the Python one
+split_lines = split_compiled if _split is not None else split_python
+
+
+def plain_chunk(block: list[str], first: int) -> PlainChunk | None:
+    """A plain block of lines taken apart, or None where it is not plain.
+
+    ``first`` is the number of the block's first line. Samples are (line, name, family, value,
+    timestamp), labels (line, label, value): the columnar parser's frames.
+    """
+    if len(block) > PLAIN_MAX_LINES:
+        return None
+    parts = split_lines(block, first)
+    if parts is None:
+        return None
+    said = parts.said
+    mapping = family_map({name: said.types.get(name, "unknown") for name in said.order})
+    families = [mapping.get(name, name) for name in parts.run_names]
+    first_sample = dict(zip(reversed(families), reversed(parts.run_lines), strict=True))
+    for fam, line in said.type_lines.items():
+        if first_sample.get(fam, line + 1) < line:
+            return None  # TYPE after its family's samples: an error the columnar parser names
+    run = parts.samples["run"]
+    samples = parts.samples.select(
+        "line",
+        pl.Series("name", parts.run_names, dtype=pl.String).gather(run),
+        pl.Series("family", families, dtype=pl.String).gather(run),
+        pl.col("value").cast(pl.Float64, strict=False),
+        pl.col("timestamp").cast(pl.Float64, strict=False),
+    )
+    t = samples["timestamp"]
+    if samples["value"].null_count() or t.null_count() != parts.samples["timestamp"].null_count():
+        return None  # a bad value or timestamp: an error the columnar parser names
+    if not t.is_finite().all():
+        return None
+    return PlainChunk(said, samples, parts.labels, set(first_sample))
 
 
 def _labels(lines: list[int], blocks: list[str]) -> pl.DataFrame | None:

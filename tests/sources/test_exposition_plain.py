@@ -2,11 +2,15 @@
 
 Every comparison parses the same lines twice: once as ``ExpositionParser`` does (plain path first)
 and once with the plain path switched off. Where the columnar parser raises, the plain path must
-have stepped aside (returned None), so the error a user sees is the same.
+have stepped aside (returned None), so the error a user sees is the same. Every test runs with
+each of the two splitters (the compiled one and the Python one), and the two are compared with
+each other too.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from unittest.mock import patch
 
@@ -16,9 +20,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from costscope.errors import ParseError
+from costscope.sources import exposition_plain
 from costscope.sources.exposition import ExpositionParser
-from costscope.sources.exposition_plain import PLAIN_MAX_LINES, plain_chunk
+from costscope.sources.exposition_plain import (
+    PLAIN_MAX_LINES,
+    PlainLines,
+    plain_chunk,
+    split_compiled,
+    split_python,
+)
 from tests.conftest import EXPOSITION, REALWORLD
+
+COMPILED = exposition_plain._split is not None
 
 REAL_FILES = sorted(
     p
@@ -27,6 +40,36 @@ REAL_FILES = sorted(
     for p in root.rglob("*")
     if p.is_file() and p.suffix in (".txt", ".prom")
 )
+
+
+@pytest.fixture(autouse=True, scope="module", params=["compiled", "python"])
+def splitter(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Run the module's tests once with each splitter."""
+    if request.param == "compiled" and not COMPILED:
+        pytest.skip("costscope.sources._plain_lines is not built (no C compiler at install)")
+    split = split_compiled if request.param == "compiled" else split_python
+    with patch.object(exposition_plain, "split_lines", split):
+        yield request.param
+
+
+def test_the_compiled_splitter_is_built() -> None:
+    if not COMPILED and os.environ.get("CI") != "true":
+        pytest.skip("no C compiler at install: the Python splitter does the work")
+    assert COMPILED, "CI installs a C compiler (scripts/check.sh): _plain_lines must be built"
+
+
+def _same_split(lines: list[str]) -> bool:
+    """The two splitters agree (both None, or equal columns); True where they took the lines."""
+    ours, theirs = split_compiled(lines, 1), split_python(lines, 1)
+    if ours is None or theirs is None:
+        assert ours is theirs, "one splitter took lines the other refused"
+        return False
+    assert isinstance(ours, PlainLines)
+    assert ours.said == theirs.said
+    assert ours.samples.equals(theirs.samples)
+    assert (ours.run_names, ours.run_lines) == (theirs.run_names, theirs.run_lines)
+    assert ours.labels.equals(theirs.labels)
+    return True
 
 
 def _parse(lines: list[str], *, plain: bool) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, object]] | str:
@@ -51,6 +94,8 @@ def _agree(text: str, ended: bool = False) -> bool:
     ``ended``: lines keep their ``\\n``, as ``ExpositionParser.chunks`` also takes them.
     """
     lines = [line + "\n" for line in text.split("\n")] if ended else text.split("\n")
+    if COMPILED:
+        _same_split(lines)
     took = plain_chunk(lines, 1) is not None
     ours, columnar = _parse(lines, plain=True), _parse(lines, plain=False)
     if isinstance(columnar, str):
@@ -169,7 +214,9 @@ def test_only_the_first_block_and_never_strict_openmetrics() -> None:
 _names = st.sampled_from(["m", "m_total", "m_bucket", "m_sum", "m_count", "n", "n_info", "a:b"])
 # mostly plain pieces, some not: the plain path must both answer and step aside
 _label_values = st.one_of(
-    *[st.text(alphabet="ab=, :", max_size=4)] * 6, st.text(alphabet='a"}{\\\t#', max_size=3)
+    *[st.text(alphabet="ab=, :", max_size=4)] * 6,
+    st.text(alphabet='a"}{\\\t#', max_size=3),
+    st.text(alphabet="é\x00\u3000\x85\n a", max_size=3),  # bytes past ASCII, NUL, blanks only Python knows
 )
 _pairs = st.lists(st.tuples(st.sampled_from(["a", "b", "le", "0x"]), _label_values), max_size=3)
 _values = st.sampled_from(["1", "-2.5", "+Inf", "NaN", "1e3"] * 4 + ["x", "", "0x1", "1,5"])
@@ -190,7 +237,7 @@ _sample = st.builds(
     st.booleans(),
     _values,
     st.sampled_from([None] * 8 + ["1395066363000", "-1", "inf", "z"]),
-    st.sampled_from([" "] * 8 + ["  ", "\t"]),
+    st.sampled_from([" "] * 8 + ["  ", "\t", "\u3000"]),
 )
 _comment = st.builds(
     lambda keyword, name, rest: f"# {keyword} {name}{rest}",
@@ -198,7 +245,7 @@ _comment = st.builds(
     st.sampled_from(["m", "n", "m"] * 3 + ["0bad"]),
     st.sampled_from(
         [" counter", " histogram", " summary", " info", " untyped", " gauge", " text \\n", ""] * 3
-        + [" meter", "  x", " x\r"]
+        + [" meter", "  x", " x\r", " \u3000x", " \x85x", " é", " counter\u3000", " gauge\x1f", "\u2028"]
     ),
 )
 _odd_lines = st.sampled_from(["", "# free", "", "#\tHELP m x", "   "])
