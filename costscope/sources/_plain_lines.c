@@ -113,10 +113,13 @@ typedef struct {
     size_t last_len;
     /* HELP and TYPE lines: names in order of mention, then each kind's names and what it said */
     PyObject *mentions, *help_names, *help_texts, *type_names, *type_kinds, *type_lines, *others;
+    Py_ssize_t escaped; /* HELP texts with a backslash */
 } Out;
 
-static const char *const TYPES[] = {"counter", "gauge",   "histogram", "gaugehistogram", "summary",
-                                    "info",    "stateset", "unknown",   "untyped"};
+#define N_TYPES 9
+static const char *const TYPES[N_TYPES] = {"counter", "gauge",   "histogram", "gaugehistogram", "summary",
+                                           "info",    "stateset", "unknown",   "untyped"};
+static PyObject *type_names[N_TYPES]; /* each type as one str (untyped as unknown), made at import */
 
 
 static int append_new(PyObject *list, PyObject *item) {
@@ -134,7 +137,15 @@ static int comment_line(Out *out, int64_t line, PyObject *text, const unsigned c
     size_t name_end = i;
     if (i < n && s[i] != ' ') return 0;
     size_t rest = i < n ? i + 1 : n; /* str.partition(" "): no space, no text */
-    PyObject *name = PyUnicode_FromStringAndSize((const char *)s + 7, (Py_ssize_t)(name_end - 7));
+    /* a family's HELP and TYPE lines are mostly neighbours: the same name, one str */
+    PyObject *last = PyList_GET_SIZE(out->mentions) ? PyList_GET_ITEM(out->mentions, PyList_GET_SIZE(out->mentions) - 1) : NULL;
+    PyObject *name;
+    if (last != NULL && PyUnicode_GET_LENGTH(last) == (Py_ssize_t)(name_end - 7) &&
+        memcmp(PyUnicode_DATA(last), s + 7, name_end - 7) == 0) { /* names are ASCII: one byte a character */
+        name = Py_NewRef(last);
+    } else {
+        name = PyUnicode_FromStringAndSize((const char *)s + 7, (Py_ssize_t)(name_end - 7));
+    }
     if (name == NULL || PyList_Append(out->mentions, name) < 0) {
         Py_XDECREF(name);
         return -1;
@@ -145,22 +156,23 @@ static int comment_line(Out *out, int64_t line, PyObject *text, const unsigned c
         if (rest < n && Py_UNICODE_ISSPACE(PyUnicode_READ_CHAR(text, (Py_ssize_t)rest))) rc = 0;
         else if (rest < n && (s[n - 1] == '\r' || s[n - 1] == '\n')) rc = 0;
         else if (PyList_Append(out->help_names, name) < 0) rc = -1;
-        else /* the prefix is ASCII: byte and character offsets agree up to the text */
+        else { /* the prefix is ASCII: byte and character offsets agree up to the text */
             rc = append_new(out->help_texts, PyUnicode_Substring(text, (Py_ssize_t)rest, PyUnicode_GET_LENGTH(text))) < 0 ? -1 : 1;
+            if (memchr(s + rest, '\\', n - rest) != NULL) out->escaped++;
+        }
     } else {
         /* str.strip(): by characters (the prefix is ASCII, so `rest` is a character offset too) */
         Py_ssize_t a = (Py_ssize_t)rest, b = PyUnicode_GET_LENGTH(text);
         while (a < b && Py_UNICODE_ISSPACE(PyUnicode_READ_CHAR(text, a))) a++;
         while (b > a && Py_UNICODE_ISSPACE(PyUnicode_READ_CHAR(text, b - 1))) b--;
-        const char *kind = NULL;
-        for (size_t k = 0; k < sizeof TYPES / sizeof TYPES[0] && kind == NULL; k++) {
+        PyObject *kind = NULL;
+        for (size_t k = 0; k < N_TYPES && kind == NULL; k++) {
             Py_ssize_t len = (Py_ssize_t)strlen(TYPES[k]), c = 0;
             while (c < len && c < b - a && PyUnicode_READ_CHAR(text, a + c) == (Py_UCS4)TYPES[k][c]) c++;
-            if (c == len && len == b - a) kind = TYPES[k];
+            if (c == len && len == b - a) kind = type_names[k];
         }
         if (kind == NULL) rc = 0;
-        else if (PyList_Append(out->type_names, name) < 0 ||
-                 append_new(out->type_kinds, PyUnicode_FromString(strcmp(kind, "untyped") ? kind : "unknown")) < 0 ||
+        else if (PyList_Append(out->type_names, name) < 0 || PyList_Append(out->type_kinds, kind) < 0 ||
                  append_new(out->type_lines, PyLong_FromLongLong(line)) < 0)
             rc = -1;
         else rc = 1;
@@ -312,8 +324,8 @@ static PyObject *split(PyObject *self, PyObject *args) {
             goto done;
         }
     }
-    result = Py_BuildValue("((OOOOOOO)nN(OON)N(NNNn)nNNN)", out.mentions, out.help_names, out.help_texts,
-                           out.type_names, out.type_kinds, out.type_lines, out.others, out.values.rows,
+    result = Py_BuildValue("((OOOnOOOO)nN(OON)N(NNNn)nNNN)", out.mentions, out.help_names, out.help_texts,
+                           out.escaped, out.type_names, out.type_kinds, out.type_lines, out.others, out.values.rows,
                            bytes_of(&out.sample_lines), out.run_names, out.run_lines, bytes_of(&out.runs),
                            column_tuple(&out.values), bytes_of(&out.stamps.offsets), bytes_of(&out.stamps.data),
                            bitmap_of(&out.stamps), out.stamps.nulls, out.label_names.rows,
@@ -338,4 +350,10 @@ static struct PyModuleDef module = {
     .m_methods = methods,
 };
 
-PyMODINIT_FUNC PyInit__plain_lines(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__plain_lines(void) {
+    for (size_t k = 0; k < N_TYPES; k++)
+        if (type_names[k] == NULL &&
+            (type_names[k] = PyUnicode_InternFromString(strcmp(TYPES[k], "untyped") ? TYPES[k] : "unknown")) == NULL)
+            return NULL;
+    return PyModule_Create(&module);
+}

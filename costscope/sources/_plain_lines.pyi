@@ -5,6 +5,7 @@ CompiledComments = tuple[
     list[str],  # families in order of mention by HELP or TYPE
     list[str],  # families with a HELP line
     list[str],  # their HELP texts, escapes unresolved
+    int,  # how many of them hold a backslash
     list[str],  # families with a TYPE line
     list[str],  # their types (untyped as unknown)
     list[int],  # the TYPE lines' numbers

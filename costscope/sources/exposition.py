@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from itertools import islice
+from itertools import islice, repeat
 from typing import NamedTuple
 
 import polars as pl
@@ -55,7 +55,7 @@ class Sample(NamedTuple):
     timestamp: float | None
 
 
-@dataclass
+@dataclass(slots=True)
 class Family:
     """What ``# TYPE``, ``# HELP`` and ``# UNIT`` said about a metric family."""
 
@@ -135,9 +135,10 @@ class ExpositionParser:
                 yield Sample(name, family, tuple(pairs.get(line, ())), value, ts)
 
     def _chunk(self, block: list[str], first: int) -> Chunk:
-        if first == 1 and not self.strict_om:
-            plain = plain_chunk(block, first)
-            if plain is not None:
+        if not self.strict_om and self._eof_line is None:
+            earlier = {name: fam.type for name, fam in self.families.items()}
+            plain = plain_chunk(block, first, earlier)
+            if plain is not None and self._fits(plain):
                 return self._plain(plain)
         df = (
             pl.DataFrame({"text": block}, schema={"text": pl.String})
@@ -212,13 +213,32 @@ class ExpositionParser:
         self._seen.update(samples["family"].unique().to_list())
         return Chunk(samples, labels)
 
+    def _fits(self, plain: PlainChunk) -> bool:
+        """Whether a plain block agrees with the blocks before it: no family's HELP or TYPE said
+        again, no TYPE after samples of an earlier block (errors the columnar parser names)."""
+        said, types = self._said, plain.said.types
+        return self._seen.isdisjoint(types) and (
+            not said
+            or (
+                said.isdisjoint(zip(repeat("HELP"), plain.said.helps))
+                and said.isdisjoint(zip(repeat("TYPE"), types))
+            )
+        )
+
     def _plain(self, plain: PlainChunk) -> Chunk:
-        """Take up a plain first block's families (``exposition_plain``) as ``_comment`` would."""
-        helps, types = plain.said.helps, plain.said.types
+        """Take up a plain block's families (``exposition_plain``) as ``_comment`` would."""
+        helps, types, families = plain.said.helps, plain.said.types, self.families
         for name in plain.said.order:
-            self.families[name] = Family(name, types.get(name, "unknown"), helps.get(name))
-        self._said.update(("HELP", name) for name in helps)
-        self._said.update(("TYPE", name) for name in types)
+            fam = families.get(name)
+            if fam is None:
+                families[name] = Family(name, types.get(name, "unknown"), helps.get(name))
+                continue
+            if name in types:
+                fam.type = types[name]
+            if name in helps:
+                fam.help = helps[name]
+        self._said.update(zip(repeat("HELP"), helps))
+        self._said.update(zip(repeat("TYPE"), types))
         self._seen.update(plain.families)
         return Chunk(plain.samples, plain.labels)
 

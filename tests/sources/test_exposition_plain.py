@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from costscope.errors import ParseError
 from costscope.sources import exposition_plain
-from costscope.sources.exposition import ExpositionParser
+from costscope.sources.exposition import CHUNK_LINES, ExpositionParser
 from costscope.sources.exposition_plain import (
     PLAIN_MAX_LINES,
     PlainLines,
@@ -60,7 +60,8 @@ def test_the_compiled_splitter_is_built() -> None:
 
 def _same_split(lines: list[str]) -> bool:
     """The two splitters agree (both None, or equal columns); True where they took the lines."""
-    ours, theirs = split_compiled(lines, 1), split_python(lines, 1)
+    with patch.object(exposition_plain, "PLAIN_MAX_LINES", len(lines)):  # the Python one's cap is for speed
+        ours, theirs = split_compiled(lines, 1), split_python(lines, 1)
     if ours is None or theirs is None:
         assert ours is theirs, "one splitter took lines the other refused"
         return False
@@ -72,24 +73,29 @@ def _same_split(lines: list[str]) -> bool:
     return True
 
 
-def _parse(lines: list[str], *, plain: bool) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, object]] | str:
-    """Samples, labels and families of ``lines``, or the error message the parser raised."""
-    parser = ExpositionParser("x.prom")
+Parsed = tuple[pl.DataFrame, pl.DataFrame, dict[str, object], int]
+
+
+def _parse(
+    lines: list[str], *, plain: bool, chunk_lines: int = CHUNK_LINES, lenient: bool = False
+) -> Parsed | str:
+    """Samples, labels, families and lines skipped of ``lines``, or the error message the parser raised."""
+    parser = ExpositionParser("x.prom", lenient=lenient)
     try:
         if plain:
-            chunks = list(parser.chunks(lines))
+            chunks = list(parser.chunks(lines, chunk_lines))
         else:
             with patch("costscope.sources.exposition.plain_chunk", return_value=None):
-                chunks = list(parser.chunks(lines))
+                chunks = list(parser.chunks(lines, chunk_lines))
     except ParseError as exc:
         return str(exc)
     samples = pl.concat([c.samples for c in chunks]) if chunks else pl.DataFrame()
     labels = pl.concat([c.labels for c in chunks]) if chunks else pl.DataFrame()
-    return samples, labels, dict(parser.families)
+    return samples, labels, dict(parser.families), parser.skipped
 
 
-def _agree(text: str, ended: bool = False) -> bool:
-    """Both paths give the same result; True where the plain path took the lines itself.
+def _agree(text: str, ended: bool = False, *, chunk_lines: int = CHUNK_LINES, lenient: bool = False) -> bool:
+    """Both paths give the same result; True where the plain path took the (first block's) lines itself.
 
     ``ended``: lines keep their ``\\n``, as ``ExpositionParser.chunks`` also takes them.
     """
@@ -97,7 +103,8 @@ def _agree(text: str, ended: bool = False) -> bool:
     if COMPILED:
         _same_split(lines)
     took = plain_chunk(lines, 1) is not None
-    ours, columnar = _parse(lines, plain=True), _parse(lines, plain=False)
+    ours = _parse(lines, plain=True, chunk_lines=chunk_lines, lenient=lenient)
+    columnar = _parse(lines, plain=False, chunk_lines=chunk_lines, lenient=lenient)
     if isinstance(columnar, str):
         assert not took, f"plain path accepted what the columnar parser refuses: {columnar}"
         assert ours == columnar
@@ -106,7 +113,7 @@ def _agree(text: str, ended: bool = False) -> bool:
     assert ours[0].equals(columnar[0])
     # label rows are joined on the line: the columnar parser puts its careful path's rows last
     assert ours[1].sort("line", maintain_order=True).equals(columnar[1].sort("line", maintain_order=True))
-    assert ours[2] == columnar[2]
+    assert ours[2:] == columnar[2:]
     return took
 
 
@@ -199,16 +206,37 @@ def test_a_value_ending_in_equals_is_still_one_pair() -> None:
     assert labels.labels.rows() == [(1, "a", "x="), (1, "b", "=y=")]
 
 
-def test_long_blocks_go_to_the_columnar_parser() -> None:
-    assert plain_chunk(["m 1"] * (PLAIN_MAX_LINES + 1), 1) is None
+def test_long_blocks_go_to_the_columnar_parser_without_the_compiled_splitter(splitter: str) -> None:
+    taken = plain_chunk(["m 1"] * (PLAIN_MAX_LINES + 1), 1)
+    assert (taken is not None) == (splitter == "compiled")
 
 
-def test_only_the_first_block_and_never_strict_openmetrics() -> None:
+def test_every_block_of_the_text_format_and_never_strict_openmetrics() -> None:
     assert plain_chunk(["m 1"], 1) is not None
-    with patch("costscope.sources.exposition.plain_chunk") as spy:
+    with patch("costscope.sources.exposition.plain_chunk", return_value=None) as spy:
         list(ExpositionParser("x.om", openmetrics=True).chunks(["m 1", "# EOF"]))
         list(ExpositionParser("x.prom").chunks(["m 1", "n 2", "o 3"], chunk_lines=1))
-    assert spy.call_count == 1  # the text format's first block only
+    assert spy.call_count == 3
+
+
+# (name, text, lines per block): each block is plain, what joins them is for the columnar parser
+ACROSS_BLOCKS = [
+    ("HELP in one block, TYPE in the next", "# HELP m x\n# TYPE m counter\nm_total 1", 1),
+    ("a family's samples in two blocks", '# TYPE h histogram\nh_bucket{le="1"} 1\nh_count 1\nh_sum 2', 2),
+    ("second HELP in the next block", "# HELP m a\nm 1\n# HELP m b\nn 1", 2),
+    ("second TYPE in the next block", "# TYPE m gauge\nm 1\n# TYPE m gauge\nn 1", 2),
+    ("TYPE after the last block's samples", "m_total 1\nn 2\n# TYPE m counter", 2),
+    ("samples after an EOF", "m 1\n# EOF\nn 2", 2),
+    ("earlier family claims a suffix", "# TYPE s summary\nx 1\ns_count 3\ns_sum 1", 2),
+]
+
+
+@pytest.mark.parametrize(("case", "text", "size"), ACROSS_BLOCKS, ids=[c for c, _, _ in ACROSS_BLOCKS])
+@pytest.mark.parametrize("lenient", [False, True])
+def test_blocks_after_the_first_parse_alike_on_both_paths(
+    case: str, text: str, size: int, lenient: bool
+) -> None:
+    _agree(text, chunk_lines=size, lenient=lenient)
 
 
 _names = st.sampled_from(["m", "m_total", "m_bucket", "m_sum", "m_count", "n", "n_info", "a:b"])
@@ -253,6 +281,13 @@ _line = st.one_of(*[_sample] * 6, *[_comment] * 2, _odd_lines)
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.lists(_line, max_size=10), st.booleans())
-def test_generated_expositions_parse_alike_on_both_paths(lines: list[str], ended: bool) -> None:
-    _agree("\n".join(lines), ended)
+@given(
+    st.lists(_line, max_size=10),
+    st.booleans(),
+    st.sampled_from([CHUNK_LINES, CHUNK_LINES, 1, 2, 3]),
+    st.booleans(),
+)
+def test_generated_expositions_parse_alike_on_both_paths(
+    lines: list[str], ended: bool, chunk_lines: int, lenient: bool
+) -> None:
+    _agree("\n".join(lines), ended, chunk_lines=chunk_lines, lenient=lenient)
