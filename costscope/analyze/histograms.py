@@ -69,14 +69,19 @@ def _le_key(value: str) -> float:
         return float("inf")
 
 
+def _le_order(value: str) -> tuple[float, str]:
+    """By value, then by text: ``0`` and ``0.0`` (two exporters' spellings) in one fixed order."""
+    return _le_key(value), value
+
+
 def kept_buckets(les: list[str], target: int = TARGET_BUCKETS, pinned: Iterable[str] = ()) -> list[str]:
     """``target`` of the bucket bounds, evenly by rank, always with the last (``+Inf``) one, and the ``pinned`` ones."""
-    ordered = sorted(les, key=_le_key)
+    ordered = sorted(les, key=_le_order)
     if len(ordered) <= target:
         return ordered
     step = (len(ordered) - 1) / (target - 1)
     keep = {ordered[round(i * step)] for i in range(target)} | (set(pinned) & set(ordered))
-    return sorted(keep, key=_le_key)
+    return sorted(keep, key=_le_order)
 
 
 def read_by_name(les: list[str], named: Iterable[str]) -> list[str]:
@@ -92,7 +97,7 @@ def histogram_costs(store: Store, snapshot_id: int, model: CostModel) -> pl.Data
     rows = []
     per_series = model.series_cost(1.0)
     for r in df.iter_rows(named=True):
-        points = sorted(r["points"] or [], key=_le_key)
+        points = sorted(r["points"] or [], key=_le_order)
         label_sets = int(r["label_sets"] or 0)
         series = int(r["series"])
         is_hist = r["type"] != "summary"

@@ -57,8 +57,13 @@ def listing(readers: Sequence[Describable], limit: int = 4) -> str:
 
 
 def unique(readers: list[Reader]) -> list[Reader]:
-    """Readers without repeats, the most severe first."""
+    """Readers without repeats (of a dashboard, its first panel by name), the most severe first."""
     seen: dict[tuple[str, str, str | None], Reader] = {}
-    for r in readers:
+    # in a fixed order, not the order they were found in (which may follow a set's)
+    for r in sorted(readers, key=_order):
         seen.setdefault((r.kind, r.name, r.via), r)
-    return sorted(seen.values(), key=lambda r: (-SEVERITY.get(r.kind, 0), r.kind, r.name))
+    return sorted(seen.values(), key=lambda r: (-SEVERITY.get(r.kind, 0), *_order(r)))
+
+
+def _order(r: Reader) -> tuple[str, str, str, str]:
+    return r.kind, r.name, r.via or "", r.panel or ""

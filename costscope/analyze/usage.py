@@ -184,7 +184,7 @@ def unknown_guard(metric: str, labels: list[str] | None, effect: str, soft: bool
 
 
 def _resolve(
-    refs: pl.DataFrame, names: list[str], labels_of: dict[str, set[str]], family_of: dict[str, str]
+    refs: pl.DataFrame, names: list[str], labels_of: dict[str, set[str]], families_of: dict[str, list[str]]
 ) -> pl.DataFrame:
     """Each ref with the concrete sample names it selects (refs to unknown names keep theirs)."""
     known = pl.Series("sample", names, dtype=pl.String)
@@ -195,7 +195,7 @@ def _resolve(
             rows = []
             for matchers, g in group.group_by("matchers"):
                 want = set(matchers[0] or [])
-                hits = [n for n in names if want <= labels_of.get(family_of[n], set())]
+                hits = [n for n in names if any(want <= labels_of.get(f, set()) for f in families_of[n])]
                 rows.append(g.join(pl.DataFrame({"sample": hits}, schema={"sample": pl.String}), how="cross"))
             parts.extend(rows)
             continue
@@ -210,15 +210,18 @@ def _resolve(
     return pl.concat(parts, how="diagonal_relaxed") if parts else refs.with_columns(sample=pl.col("metric"))
 
 
-def _pinned_readers(resolved: pl.DataFrame, family_of: dict[str, str]) -> dict[str, frozenset[Reader]]:
+def _pinned_readers(
+    resolved: pl.DataFrame, families_of: dict[str, list[str]]
+) -> dict[str, frozenset[Reader]]:
     """Per histogram, the direct readers whose every selector of its buckets names the bounds it reads."""
     buckets = resolved.filter(
-        pl.col("sample").str.ends_with("_bucket") & pl.col("sample").is_in(list(family_of))
+        pl.col("sample").str.ends_with("_bucket") & pl.col("sample").is_in(list(families_of))
     )
     pinned: dict[str, set[Reader]] = defaultdict(set)
     for (sample, kind, name, panel), g in buckets.group_by(["sample", "kind", "name", "panel"]):
         if all(g["bounds"].to_list()):
-            pinned[family_of[str(sample)]].add(Reader(str(kind), str(name), panel))
+            for family in families_of[str(sample)]:
+                pinned[family].add(Reader(str(kind), str(name), panel))
     return {family: frozenset(readers) for family, readers in pinned.items()}
 
 
@@ -272,15 +275,19 @@ def analyze_usage(
         " UNION SELECT DISTINCT metric, family FROM counted_series WHERE snapshot_id = $snap",
         {"snap": snapshot_id},
     )
-    family_of = dict(zip(samples["metric"], samples["family"], strict=True))
+    # a sample name may belong to two families: a counter's x_total in one source, a family named
+    # x_total in another (typed unknown there): a query of it reads both
+    families_of: dict[str, list[str]] = defaultdict(list)
+    for sample, family in samples.sort("metric", "family").iter_rows():
+        families_of[sample].append(family)
     labels_of = {m: set(v) for m, v in labels_by_metric.items()}
-    resolved = _resolve(refs, sorted(family_of), labels_of, family_of)
+    resolved = _resolve(refs, sorted(families_of), labels_of, families_of)
     by_sample = _readers_by_sample(resolved)
-    pinned = _pinned_readers(resolved, family_of)
+    pinned = _pinned_readers(resolved, families_of)
     readers: dict[str, list[tuple[Reader, bool, frozenset[str]]]] = defaultdict(list)
     for sample, entries in by_sample.items():
-        if sample in family_of:
-            readers[family_of[sample]].extend(entries)
+        for family in families_of.get(sample, ()):
+            readers[family].extend(entries)
     logged = logged_queries(refs)
     queried: dict[str, QueryUse] = {}
     rows = []
@@ -334,8 +341,8 @@ def analyze_usage(
         readers=dict(readers) if known else {},
         pinned=pinned,
         everyone=everyone,
-        missing=readers_of_missing(refs, set(family_of) | set(family_of.values()))
-        if known and family_of
+        missing=readers_of_missing(refs, set(families_of) | {f for fs in families_of.values() for f in fs})
+        if known and families_of
         else pl.DataFrame(schema=MISSING_SCHEMA),
         queried=queried,
         window=query_window(store, snapshot_id),

@@ -59,7 +59,9 @@ class LogsWriter:
             chunk = chunk.with_columns(weight=pl.lit(1.0))
         chunk = self.attributes.add(chunk, "weight")  # OTLP records' own and their resources' attributes
         shapes = self._shapes(chunk)
-        uniq = shapes.value_counts(sort=False)
+        # shape ids in order of first appearance: which shape of a template is met first decides its
+        # text (and so its id), so the same lines must give the same ids in every run
+        uniq = shapes.to_frame().group_by("shape", maintain_order=True).agg(pl.len().alias("count"))
         ids = uniq.select(
             "shape",
             shape_id=pl.Series(
@@ -168,7 +170,7 @@ class LogsWriter:
         )
         top_level = level_rank.group_by("template_id", maintain_order=True).agg(pl.col("level").first())
         templates = (
-            by_template.sort("first_ts", nulls_last=True)
+            by_template.sort("first_ts", "shape_id", nulls_last=True)  # ties: the shape seen first
             .group_by("template_id", "template")
             .agg(
                 pl.col("service").unique().sort().alias("services"),

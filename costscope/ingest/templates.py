@@ -239,7 +239,9 @@ def merge_vocabularies(
     a multi-word value merges with a one-word one. Returns old template → merged template.
     """
     frames: dict[tuple[tuple[str, ...], tuple[str, ...]], set[tuple[str, ...]]] = {}
-    for t in templates:
+    # in a fixed order: a vocabulary found for one frame counts for the next (``known``), and a set's
+    # order changes with the interpreter's string hashes from run to run
+    for t in sorted(templates):
         is_word = [bool(_WORD.fullmatch(x)) for x in t]
         has_letters = [x != WILDCARD and any(c.isalpha() for c in x) for x in t]
         before = [0]  # words in t[:i]

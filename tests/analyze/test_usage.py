@@ -210,3 +210,17 @@ def test_readers_of_metrics_no_source_has_are_a_finding(broken: costscope.Worksp
     assert missing["kind"][0] == "alert"  # broken alerts come first
     summary = broken.analysis().usage.summary()
     assert (summary["broken_readers"], summary["broken_alerts"]) == (3, 2)
+
+
+def test_a_sample_name_of_two_families_is_read_in_both(tmp_path: Path) -> None:
+    # a counter's x_total in one exposition, a family named x_total (untyped) in another: the
+    # dashboard's query reads both, whichever order the store gives the names back in
+    (tmp_path / "typed.prom").write_text('# TYPE x counter\nx_total{job="a"} 1\n')
+    (tmp_path / "untyped.prom").write_text('x_total{job="b"} 1\n')
+    board = {"title": "B", "panels": [{"title": "rate", "targets": [{"expr": "sum(rate(x_total[5m]))"}]}]}
+    (tmp_path / "board.json").write_text(json.dumps(board))
+    ws = costscope.analyze([str(tmp_path)], db=tmp_path / "db")
+    for family in ("x", "x_total"):
+        row = _usage(ws, family)
+        assert row["status"] == "used", family
+        assert row["readers"] == ["dashboard 'B' (panel 'rate')"]

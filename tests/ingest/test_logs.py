@@ -83,3 +83,30 @@ def test_nearly_distinct_messages_are_masked_straight_and_measured_again(
     for _ in range(8):
         writer._shapes(_chunk(rng, 500, repeat=True))  # logs that start repeating: deduplicated again
     assert measured_at == [1, 8, 16, 24, 25]
+
+
+def test_shapes_are_numbered_in_the_order_lines_bring_them(tmp_path: Path) -> None:
+    # which shape of a template comes first decides its text and id: the same lines must give the
+    # same ids in every run, whatever order a hash table hands the distinct shapes back in
+    store = Store.open(tmp_path / "db.duckdb")
+    snap = store.begin("r", [])
+    rng = random.Random(3)
+    chunks = [_chunk(rng, 3_000, repeat) for repeat in (False, True, False)]
+    with snap.transaction():
+        writer = LogsWriter(snap, "app")
+        for chunk in chunks:
+            writer.add(chunk, "app.log")
+        shapes = writer.miner.shapes
+        writer.close()
+        snap.finish("complete", {})
+    masked = pl.concat(chunks).select(logs.mask_expr("message").alias("shape"))["shape"]
+    assert shapes == masked.unique(maintain_order=True).to_list()
+
+
+def test_a_template_example_is_the_first_line_seen_among_equal_times(tmp_path: Path) -> None:
+    messages = [f"user {name} logged in" for name in ("zed", "amy", "bob", "eve", "kim")]
+    chunk = _chunk(random.Random(1), len(messages), True).with_columns(
+        message=pl.Series(messages), ts=pl.lit(1_700_000_000.0)
+    )
+    templates, _, _ = _tables(tmp_path, "same-time", [chunk])
+    assert templates["example"].to_list() == ["user zed logged in"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
 import sys
 from pathlib import Path
 
@@ -157,3 +159,33 @@ def test_masks_left_out_for_what_a_chunk_lacks_change_nothing(lines: list[str]) 
     frame = pl.DataFrame({"line": lines}, schema={"line": pl.String})
     present = templates.present_in(frame["line"])
     assert frame.select(mask_expr("line", present)).equals(frame.select(mask_expr("line")))
+
+
+def test_the_same_lines_give_the_same_templates_in_every_process() -> None:
+    # string hashes change from process to process: no template may depend on a set's order
+    code = (
+        "import sys; from costscope.ingest.templates import mine_templates; from tests.ingest.test_templates"
+        " import _vocabulary_lines; t = mine_templates(_vocabulary_lines());"
+        " sys.stdout.write(repr(list(zip(t['template_id'], t['template']))))"
+    )
+    root = Path(__file__).parents[2]
+    outs = {
+        subprocess.run(
+            [sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            cwd=root, capture_output=True, text=True, check=True,
+        ).stdout
+        for seed in (0, 1, 2, 3)
+    }  # fmt: skip
+    assert len(outs) == 1
+
+
+def _vocabulary_lines() -> list[str]:
+    """Statements whose variables are found through vocabularies that recur (``merge_vocabularies``)."""
+    lines = []
+    for provider in ("adyen", "stripe", "paypal"):
+        for reason in ("timeout", "card expired", "connection reset by peer", "do not honor", "fraud"):
+            lines.append(f"payment via {provider} declined: {reason}")
+            lines.append(f"refund 42 issued via {provider} for {reason}")
+            lines.append(f"chargeback from {provider} flagged {reason} for review")
+        lines.append(f"payment provider {provider} slow: 31ms")
+    return lines + _lines(seed=11, n=500)
