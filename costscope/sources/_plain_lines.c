@@ -5,9 +5,11 @@
    spaces, plain label values, no exemplar), names a label twice, or is longer than
    MAX_SAMPLE_BYTES; exposition_plain then hands the block to the columnar parser, which names
    what is wrong. Otherwise it returns the columns of the samples and labels as Arrow buffers
-   (int64 line numbers; large_string offsets and data; a validity bitmap for timestamps) and the
-   comment lines as (line, text) pairs. Values and timestamps stay text: polars casts them, as
-   the Python path does, so both read numbers alike.
+   (int64 line numbers; large_string offsets and data; a validity bitmap for timestamps), sample
+   names by runs of equal names, what the `# HELP ` and `# TYPE ` lines said (checked as
+   exposition_plain._comments checks them: names, blanks by str.isspace, types), and every other
+   comment line as a (line, text) pair. Values and timestamps stay text: polars casts them, as the
+   Python path does, so both read numbers alike. The layout is in _plain_lines.pyi.
 
    Every byte is bounds-checked against the line's length (a line may hold NUL): the input is
    untrusted text. */
