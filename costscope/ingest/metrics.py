@@ -168,7 +168,8 @@ class MetricsWriter:
             (("metric_series", _SERIES_COLUMNS), ("series_labels", _LABEL_COLUMNS))
         ):
             frame = pl.concat([p[i] for p in self._pending], rechunk=False)
-            conn.register("_cs_batch", frame.to_arrow())
+            # string views as polars holds them: no copy into Arrow's offset strings (DuckDB reads both)
+            conn.register("_cs_batch", frame.to_arrow(compat_level=pl.CompatLevel.newest()))
             try:
                 cols = ", ".join(columns)
                 conn.execute(
