@@ -1,14 +1,15 @@
-"""Small expositions in their plain shape, parsed with Python's string methods.
+"""Expositions in their plain shape, taken apart without the columnar parser's fifty-odd steps.
 
-A node_exporter scrape is a few thousand lines; there the fifty-odd polars steps of the columnar
-parser cost more than the lines do. Almost every such scrape is *plain*: ``# HELP name text``
-and ``# TYPE name type`` with single spaces, sample lines with single spaces and no escapes,
-quotes, braces or exemplars, no blank-only lines, no ``\r``, no OpenMetrics ``# EOF`` or
-``# UNIT``, nothing wrong. ``plain_chunk`` takes such a block apart with str.partition, checks
-every sample line against one regex and splits the label pairs in one polars query; it gives up
-(returns ``None``) where anything is not plain, and the columnar parser — the one that names
-errors — reads the block instead. Where it does answer, its frames and families are the columnar
-parser's, row for row (tests/sources/test_exposition_plain.py).
+A node_exporter scrape is a few thousand lines; there the polars steps of the columnar parser cost
+more than the lines do. Almost every exposition is *plain*: ``# HELP name text`` and ``# TYPE name
+type`` with single spaces, sample lines with single spaces and no escapes, quotes, braces or
+exemplars, no blank-only lines, no ``\r``, no OpenMetrics ``# EOF`` or ``# UNIT``, nothing wrong.
+``plain_chunk`` takes such a block apart with one of two splitters that give the same columns:
+the compiled one (``_plain_lines.c``, one pass over the lines' bytes) where the install could
+build it, else ``split_python`` (str.partition, one regex check of the sample lines, one polars
+query for the label pairs). It gives up (returns ``None``) where anything is not plain, and the
+columnar parser — the one that names errors — reads the block instead. Where it does answer, its
+frames and families are the columnar parser's, row for row (tests/sources/test_exposition_plain.py).
 """
 
 from __future__ import annotations
