@@ -53,17 +53,29 @@ s AS (
     FROM metric_series ms JOIN f USING (family) WHERE ms.snapshot_id = $snap
 ),
 fam AS (SELECT fam, count(*) AS series FROM s GROUP BY fam),
-p AS (
+p AS MATERIALIZED (
     SELECT s.fam, l.label, l.pair_hash, xor(xor(l.series_id, l.pair_hash), hash(l.source)) AS reduced
     FROM series_labels l JOIN s ON xor(l.series_id, hash(l.source)) = s.k
     WHERE l.snapshot_id = $snap
 ),
-carried AS (  -- the store holds each series (and label of it) once: rows are series
+-- the store holds each series (and label of it) once: rows are series. A label with one value
+-- on every series that carries it (a file's job and instance) merges none of them: only the
+-- others need the distinct counts, the costly part
+st AS (
+    SELECT fam, label, count(*) AS carriers, min(pair_hash) = max(pair_hash) AS one_value
+    FROM p GROUP BY fam, label
+),
+varied AS (
     -- a label's values told apart by the hash of 'label=value' (as series are by theirs): an
     -- integer set, not a string one, for the distinct count
-    SELECT fam, label, count(*) AS carriers, count(DISTINCT pair_hash) AS label_values,
-           count(DISTINCT reduced) AS reduced
-    FROM p GROUP BY fam, label
+    SELECT fam, label, count(DISTINCT pair_hash) AS label_values, count(DISTINCT reduced) AS reduced
+    FROM p SEMI JOIN (SELECT fam, label FROM st WHERE NOT one_value) v USING (fam, label)
+    GROUP BY fam, label
+),
+carried AS (
+    SELECT st.fam, st.label, st.carriers, coalesce(v.label_values, 1) AS label_values,
+           coalesce(v.reduced, st.carriers) AS reduced
+    FROM st LEFT JOIN varied v USING (fam, label)
 )
 SELECT f.family AS metric, c.label, n.series AS series_before, c.reduced AS series_after,
        c.carriers, c.label_values
