@@ -69,7 +69,8 @@ def classify_values(values: pl.Series) -> tuple[str | None, float]:
 # distinct values are then an upper bound (two sources may share values), said in ``coverage``.
 _LABEL_STATS = """
 WITH per AS (
-    SELECT label, count(DISTINCT value) AS label_values, count(*) AS series, 'exact' AS coverage
+    -- values told apart by the hash of 'label=value', as label drops count them: an integer set
+    SELECT label, count(DISTINCT pair_hash) AS label_values, count(*) AS series, 'exact' AS coverage
     FROM series_labels WHERE snapshot_id = $snap GROUP BY label
     UNION ALL
     SELECT v.label, v.label_values, coalesce(c.carriers, 0), v.coverage

@@ -203,8 +203,8 @@ def series_by_label(store: Store, snapshot_id: int, model: CostModel, label: str
     """Active series and monthly cost per value of ``label`` × metric (``(no <label>)`` when absent)."""
     df = store.query(
         """
-        SELECT coalesce(j.value, '(no ' || $label || ')') AS value, ms.family AS metric,
-               count(DISTINCT (ms.source, ms.series_id)) AS series
+        -- one row per series: the store holds a series once, and a label of it once
+        SELECT coalesce(j.value, '(no ' || $label || ')') AS value, ms.family AS metric, count(*) AS series
         FROM metric_series ms
         LEFT JOIN series_labels j
           ON j.snapshot_id = ms.snapshot_id AND j.source = ms.source
