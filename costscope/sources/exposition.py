@@ -88,6 +88,9 @@ class ExpositionParser:
         self.openmetrics = openmetrics
         self._eof_line: int | None = None
         self._seen: set[str] = set()  # families that already had samples in earlier chunks
+        # strict OpenMetrics never takes the plain path; an input with a block that is not plain
+        # stops trying it (an attempt refused late in a block costs up to a third more)
+        self._try_plain = not openmetrics
         self._said: set[tuple[str, str]] = set()  # (keyword, family) of the HELP/TYPE/UNIT lines read
 
     # --- errors ---------------------------------------------------------------------------
@@ -135,11 +138,12 @@ class ExpositionParser:
                 yield Sample(name, family, tuple(pairs.get(line, ())), value, ts)
 
     def _chunk(self, block: list[str], first: int) -> Chunk:
-        if not self.strict_om and self._eof_line is None:
+        if self._try_plain and self._eof_line is None:
             earlier = {name: fam.type for name, fam in self.families.items()}
             plain = plain_chunk(block, first, earlier)
             if plain is not None and self._fits(plain):
                 return self._plain(plain)
+            self._try_plain = False
         df = (
             pl.DataFrame({"text": block}, schema={"text": pl.String})
             .with_row_index("line", offset=first)

@@ -213,10 +213,18 @@ def test_long_blocks_go_to_the_columnar_parser_without_the_compiled_splitter(spl
 
 def test_every_block_of_the_text_format_and_never_strict_openmetrics() -> None:
     assert plain_chunk(["m 1"], 1) is not None
-    with patch("costscope.sources.exposition.plain_chunk", return_value=None) as spy:
+    with patch("costscope.sources.exposition.plain_chunk", wraps=plain_chunk) as spy:
         list(ExpositionParser("x.om", openmetrics=True).chunks(["m 1", "# EOF"]))
         list(ExpositionParser("x.prom").chunks(["m 1", "n 2", "o 3"], chunk_lines=1))
     assert spy.call_count == 3
+
+
+def test_after_a_block_that_is_not_plain_the_rest_go_to_the_columnar_parser() -> None:
+    lines = ["m 1", 'n{a="x\\"y"} 2', "o 3", "p 4"]  # an escaped quote in the second block
+    with patch("costscope.sources.exposition.plain_chunk", wraps=plain_chunk) as spy:
+        chunks = list(ExpositionParser("x.prom").chunks(lines, chunk_lines=1))
+    assert spy.call_count == 2
+    assert [c.samples["name"].item() for c in chunks] == ["m", "n", "o", "p"]
 
 
 # (name, text, lines per block): each block is plain, what joins them is for the columnar parser
