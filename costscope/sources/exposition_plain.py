@@ -189,8 +189,8 @@ def _strings(rows: int, offsets: bytes, data: bytes, bitmap: bytes | None = None
     return pa.LargeStringArray.from_buffers(rows, pa.py_buffer(offsets), pa.py_buffer(data), validity, nulls)
 
 
-def _numbers(rows: int, data: bytes) -> pa.Array:
-    return pa.Array.from_buffers(pa.int64(), rows, [None, pa.py_buffer(data)])
+def _numbers(rows: int, data: bytes, kind: pa.DataType | None = None) -> pa.Array:
+    return pa.Array.from_buffers(kind or pa.int64(), rows, [None, pa.py_buffer(data)])
 
 
 def split_compiled(block: list[str], first: int) -> PlainLines | None:
@@ -216,7 +216,7 @@ def split_compiled(block: list[str], first: int) -> PlainLines | None:
         return None
     samples = {
         "line": _numbers(rows, lines),
-        "run": pa.Array.from_buffers(pa.int32(), rows, [None, pa.py_buffer(runs)]),
+        "run": _numbers(rows, runs, pa.int32()),
         "value": _strings(rows, *values),
         "timestamp": _strings(rows, *stamps),
     }
@@ -264,10 +264,12 @@ def plain_chunk(block: list[str], first: int, earlier: dict[str, str] | None = N
         pl.col("timestamp").cast(pl.Float64, strict=False),
     )
     t = samples["timestamp"]
-    if samples["value"].null_count() or t.null_count() != parts.samples["timestamp"].null_count():
+    if (
+        samples["value"].null_count()
+        or t.null_count() != parts.samples["timestamp"].null_count()
+        or not t.is_finite().all()
+    ):
         return None  # a bad value or timestamp: an error the columnar parser names
-    if not t.is_finite().all():
-        return None
     return PlainChunk(said, samples, parts.labels, set(first_sample))
 
 
