@@ -69,11 +69,16 @@ def _keep_sets(
         .join(metric_types(store, snapshot_id), on="metric", how="left")
         .with_columns(series_saved=pl.col("series_before") - pl.col("series_after"))
     )
-    return out.with_columns(
-        monthly_savings=price_column(
-            model, pl.col("type").fill_null("unknown"), pl.col("series_saved").cast(pl.Float64)
+    # joins keep no order: without the sort, two runs of one snapshot list them differently
+    return (
+        out.with_columns(
+            monthly_savings=price_column(
+                model, pl.col("type").fill_null("unknown"), pl.col("series_saved").cast(pl.Float64)
+            )
         )
-    ).select("metric", "dropped", "series_before", "series_after", "series_saved", "monthly_savings")
+        .select("metric", "dropped", "series_before", "series_after", "series_saved", "monthly_savings")
+        .sort(["series_saved", "metric"], descending=[True, False], nulls_last=True)
+    )
 
 
 def snapshot_findings(

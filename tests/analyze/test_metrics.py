@@ -102,3 +102,19 @@ def test_two_unique_labels_are_recommended_away_together(tmp_path: Path) -> None
     assert a.keep_sets.select("dropped", "series_after").rows() == [(["pod", "user_id"], 4)]
     (rec,) = a.recommendations.filter(a.recommendations["kind"] == "aggregate").iter_rows(named=True)
     assert rec["target"] == "req_total without pod, user_id" and rec["series_saved"] == 96
+
+
+def test_keep_sets_are_listed_by_series_saved_then_metric(tmp_path: Path) -> None:
+    from costscope.run import analyze_snapshot
+
+    def unique(n: int) -> list[dict[str, str]]:
+        return [{"user_id": f"u-{i:08x}", "pod": f"app-{i:06x}", "route": f"/r{i % 4}"} for i in range(n)]
+
+    # equal savings tie on the metric's name; joins alone gave these in a different order per run
+    metrics = {f"m{k:02d}_total": unique(40 if k % 3 else 60) for k in range(30, 0, -1)}
+    with Store.open(tmp_path / "order.duckdb") as store:
+        sid = _store_series(store, metrics)
+        a = analyze_snapshot(store, sid, cost_model())
+    rows = a.keep_sets.select("series_saved", "metric").rows()
+    assert len(rows) == 30
+    assert rows == sorted(rows, key=lambda r: (-r[0], r[1]))
