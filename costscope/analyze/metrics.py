@@ -61,21 +61,20 @@ p AS MATERIALIZED (
 -- the store holds each series (and label of it) once: rows are series. A label with one value
 -- on every series that carries it (a file's job and instance) merges none of them: only the
 -- others need the distinct counts, the costly part
-st AS (
-    SELECT fam, label, count(*) AS carriers, min(pair_hash) = max(pair_hash) AS one_value
+st AS MATERIALIZED (  -- once: the numbering below must be the same for every reader
+    SELECT fam, label, count(*) AS carriers, min(pair_hash) = max(pair_hash) AS one_value,
+           row_number() OVER ()::INTEGER AS fl  -- (family, label) as one small integer
     FROM p GROUP BY fam, label
 ),
-varied AS (
-    -- a label's values told apart by the hash of 'label=value' (as series are by theirs): an
-    -- integer set, not a string one, for the distinct count
-    SELECT fam, label, count(DISTINCT pair_hash) AS label_values, count(DISTINCT reduced) AS reduced
-    FROM p SEMI JOIN (SELECT fam, label FROM st WHERE NOT one_value) v USING (fam, label)
-    GROUP BY fam, label
-),
+q AS MATERIALIZED (SELECT st.fl, p.pair_hash, p.reduced FROM p JOIN st USING (fam, label) WHERE NOT st.one_value),
+-- a label's values told apart by the hash of 'label=value' (as series are by theirs): integer
+-- sets, not string ones, and keyed by one integer, for the distinct counts
+vals AS (SELECT fl, count(*) AS label_values FROM (SELECT DISTINCT fl, pair_hash FROM q) GROUP BY fl),
+red AS (SELECT fl, count(*) AS reduced FROM (SELECT DISTINCT fl, reduced FROM q) GROUP BY fl),
 carried AS (
     SELECT st.fam, st.label, st.carriers, coalesce(v.label_values, 1) AS label_values,
-           coalesce(v.reduced, st.carriers) AS reduced
-    FROM st LEFT JOIN varied v USING (fam, label)
+           coalesce(r.reduced, st.carriers) AS reduced
+    FROM st LEFT JOIN vals v USING (fl) LEFT JOIN red r USING (fl)
 )
 SELECT f.family AS metric, c.label, n.series AS series_before, c.reduced AS series_after,
        c.carriers, c.label_values
