@@ -6,8 +6,8 @@ and ``/api/library-elements/<uid>`` for the library panels they refer to.
 
 What counts as a query: ``targets[].expr`` of every panel, including panels inside rows (the
 current ``panels[].panels`` and the legacy ``rows[].panels`` layouts); template variables of type
-``query`` (``label_values(m{…}, label)`` needs ``label`` of ``m``; ``query_result(expr)`` needs
-all; ``metrics(regex)`` reads every metric the regex matches); Prometheus annotations. Targets of a
+``query`` (``label_values(m{…}, label)`` needs ``label`` of ``m``, and a selector naming no metric
+reads only the metrics that carry ``label``; ``query_result(expr)`` needs all; ``metrics(regex)`` reads every metric the regex matches); Prometheus annotations. Targets of a
 datasource known to be something else (Tempo, Elasticsearch…) are left out; Loki targets are kept
 as LogQL (``usage_problems`` ``not_promql``) for the log analysis (``analyze/log_readers.py``).
 """
@@ -32,6 +32,7 @@ _LABEL_VALUES = re.compile(r"^\s*label_values\((?P<args>.*)\)\s*$", re.S)
 _QUERY_RESULT = re.compile(r"^\s*query_result\((?P<expr>.*)\)\s*$", re.S)
 _METRICS = re.compile(r"^\s*metrics\((?P<regex>.*)\)\s*$", re.S)
 _VAR_REF = re.compile(r"^\$\{?(\w+)\}?$")
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
 
 def read_dashboard_file(path: Path) -> dict[str, Any]:
@@ -153,7 +154,10 @@ def _variable_queries(doc: Mapping[str, Any], title: str, origin: str) -> Iterat
             args = _split_args(m.group("args"))
             if len(args) == 2 and args[0]:  # label_values(label) alone reads no metric
                 label = args[1].strip("\"' ")
-                yield Query("dashboard", title, where, origin, args[0], LabelNeed(False, frozenset([label])))
+                need = LabelNeed(False, frozenset([label]))
+                # a label named by a variable could be any label: no series can be ruled out
+                carrying = frozenset([label]) if _LABEL_NAME.fullmatch(label) else frozenset()
+                yield Query("dashboard", title, where, origin, args[0], need, carrying=carrying)
         elif m := _QUERY_RESULT.match(query):
             yield Query("dashboard", title, where, origin, m.group("expr"))
         elif m := _METRICS.match(query):

@@ -59,6 +59,9 @@ class Query:
     origin: str  # file path or URL (without credentials)
     expr: str
     need: LabelNeed = ALL  # what the query's consumer depends on (a variable: its label)
+    # labels a series must carry to be read at all: label_values(selector, label) reads only the
+    # series that have the label, so a selector naming no metric does not read every metric
+    carrying: frozenset[str] = frozenset()
     # from a query log: times it ran, who ran it, its first and last run (unix seconds)
     uses: int | None = None
     clients: tuple[str, ...] = ()
@@ -124,7 +127,9 @@ def refs_frame(
                     "name_match": ref.match,
                     "labels": sorted(ref.need.labels),
                     "all_labels": ref.need.every,
-                    "matchers": list(ref.matchers),
+                    "matchers": sorted(set(ref.matchers) | q.carrying)
+                    if ref.match == "any"
+                    else list(ref.matchers),
                     "kind": q.kind,
                     "name": q.name,
                     "panel": q.panel,

@@ -224,3 +224,26 @@ def test_a_sample_name_of_two_families_is_read_in_both(tmp_path: Path) -> None:
         row = _usage(ws, family)
         assert row["status"] == "used", family
         assert row["readers"] == ["dashboard 'B' (panel 'rate')"]
+
+
+@pytest.mark.parametrize(
+    ("label", "read"),
+    [
+        ("cluster", {"with_cluster"}),  # only series that carry the label give it values
+        ("$label", {"with_cluster", "without_cluster", "no_job"}),  # chosen at run time: any label
+    ],
+)
+def test_a_label_values_variable_of_no_metric_reads_the_metrics_with_its_label(
+    tmp_path: Path, label: str, read: set[str]
+) -> None:
+    # a file's series get job (its name) where they lack one, as a scrape gives them
+    (tmp_path / "m.prom").write_text(
+        'with_cluster{job="a",cluster="eu"} 1\nwithout_cluster{job="a",pod="p"} 1\nno_job{pod="q"} 1\n'
+    )
+    variable = {"name": "cluster", "type": "query", "query": f'label_values({{job=~"$job"}}, {label})'}
+    board = {"title": "B", "templating": {"list": [variable]}, "panels": []}
+    (tmp_path / "board.json").write_text(json.dumps(board))
+    ws = costscope.analyze([str(tmp_path)], db=tmp_path / "db")
+    status = dict(ws.usage().select("metric", "status").iter_rows())
+    assert {m for m, s in status.items() if s == "used"} == read
+    assert _usage(ws, "with_cluster")["readers"] == ["dashboard 'B' (panel 'variable $cluster')"]
