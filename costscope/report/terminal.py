@@ -223,8 +223,7 @@ def _usage(analysis: Analysis, console: Console) -> None:
         console.print(f"[yellow]{risky.height} risky label(s) (ID-like or unbounded): {names}[/]")
 
 
-def _tables(analysis: Analysis, console: Console) -> None:
-    """Top metrics, top labels, top actions."""
+def _metrics_table(analysis: Analysis, console: Console) -> None:
     t = Table(title="Top metrics by cost", title_justify="left")
     for col, just in (
         ("metric", "left"),
@@ -243,6 +242,12 @@ def _tables(analysis: Analysis, console: Console) -> None:
             money(r["monthly_cost"]),
         )
     console.print(t)
+
+
+def _tables(analysis: Analysis, console: Console) -> None:
+    """Top metrics, top labels, top actions."""
+    if analysis.metrics.height:
+        _metrics_table(analysis, console)
 
     labels = analysis.labels.head(5)
     if labels.height:
@@ -282,8 +287,10 @@ def _tables(analysis: Analysis, console: Console) -> None:
             f"{recs.height} actions; each saving is against today's bill, and actions on the same series"
             " overlap, so they don't add up."
         )
-    else:
+    elif analysis.metrics.height:
         console.print("No label cut saves 10% or more of any metric.")
+    else:
+        console.print("No action to recommend.")
 
 
 def print_simulation(sim: Simulation, console: Console) -> None:

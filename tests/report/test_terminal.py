@@ -1,0 +1,24 @@
+"""The terminal summary beyond the golden run: inputs that have no metrics at all."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+import costscope
+from costscope.report.terminal import print_summary
+from tests.conftest import SAMPLE_DATA
+
+
+@pytest.mark.parametrize("folder", ["traces", "logs"])
+def test_a_run_without_metrics_shows_no_empty_metric_table(tmp_path: Path, folder: str) -> None:
+    analysis = costscope.analyze([str(SAMPLE_DATA / folder)], db=tmp_path / "db").analysis()
+    assert analysis.metrics.is_empty()
+    console = Console(width=100, no_color=True, record=True, file=io.StringIO())
+    print_summary(analysis, console)
+    text = console.export_text()
+    assert "Top metrics by cost" not in text
+    assert "label cut" not in text  # nothing says no metric could be cut when there were none
