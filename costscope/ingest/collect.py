@@ -127,7 +127,9 @@ def _exposition(r: Reading) -> None:
     source = r.source
     if source.url is not None:
         with HttpClient(source) as client:
-            r.skipped = collect_url(source, r.writer, client).skipped_lines
+            stats = collect_url(source, r.writer, client)
+        r.skipped = stats.skipped_lines
+        r.errors.extend(stats.warnings())
         return
     files = files_of(r)
     assert source.path is not None
@@ -141,6 +143,7 @@ def _exposition(r: Reading) -> None:
             r.errors.append(exc)
             continue
         r.skipped += stats.skipped_lines
+        r.errors.extend(stats.warnings())
         if not stats.samples:
             r.errors.append(InputWarning("no samples (an exposition with no sample lines)", file=str(f)))
 

@@ -92,6 +92,10 @@ class ExpositionParser:
         # stops trying it (an attempt refused late in a block costs up to a third more)
         self._try_plain = not openmetrics
         self._said: set[tuple[str, str]] = set()  # (keyword, family) of the HELP/TYPE/UNIT lines read
+        # the text format's departures that Prometheus scrapes anyway (a family's HELP or TYPE said
+        # twice, a TYPE after its samples): read as Prometheus reads them, and counted here
+        self.tolerated = 0
+        self.first_tolerated: ParseError | None = None
 
     # --- errors ---------------------------------------------------------------------------
 
@@ -110,6 +114,11 @@ class ExpositionParser:
         if self.first_error is None:
             self.first_error = self._error(*errors[0])
         return bad
+
+    def _tolerate(self, line: int, message: str, text: str) -> None:
+        self.tolerated += 1
+        if self.first_tolerated is None or line < (self.first_tolerated.line or 0):
+            self.first_tolerated = self._error(line, message, text)
 
     # --- parsing --------------------------------------------------------------------------
 
@@ -300,7 +309,11 @@ class ExpositionParser:
         )
         for fam, line in type_lines.items():
             if fam in self._seen or first.get(fam, line + 1) < line:
-                errors.append((line, f"# {keyword} for {fam} after its samples", f"# {keyword} {fam} ..."))
+                error = (line, f"# {keyword} for {fam} after its samples", f"# {keyword} {fam} ...")
+                if self.strict_om:
+                    errors.append(error)
+                else:
+                    self._tolerate(*error)
 
     def _comment(
         self, line: int, text: str, errors: list[tuple[int, str, str]], type_lines: dict[str, int]
@@ -324,9 +337,13 @@ class ExpositionParser:
             return
         name = parts[2]
         rest = parts[3] if len(parts) > 3 else ""
-        if (keyword, name) in self._said:  # a family split in two: not one exposition (promtool agrees)
-            errors.append((line, f"second # {keyword} for {name}", text))
-            return
+        if (keyword, name) in self._said:
+            # a family split in two: OpenMetrics (and promtool) refuse it; Prometheus scrapes it,
+            # the last HELP and TYPE winning, so a text-format exposition is read the same way
+            if self.strict_om:
+                errors.append((line, f"second # {keyword} for {name}", text))
+                return
+            self._tolerate(line, f"second # {keyword} for {name}", text)
         self._said.add((keyword, name))
         if self.strict_om and keyword != "TYPE":
             self._om_meta[name] = line
@@ -358,7 +375,9 @@ class ExpositionParser:
                 errors.append((line, f"{name} clashes with the samples of {clash}", text))
             else:
                 fam.type = "unknown" if kind == "untyped" else kind
-                type_lines[name] = line
+                type_lines.setdefault(
+                    name, line
+                )  # a second TYPE: samples before the first are what came early
 
 
 def parse_text(text: str, file: str = "<exposition>", *, lenient: bool = False) -> list[Sample]:

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import polars as pl
 
 from costscope.config import SourceConfig
-from costscope.errors import InputError
+from costscope.errors import InputError, InputWarning, ParseError
 from costscope.sources.exposition import ExpositionParser
 from costscope.sources.exposition_lines import MAX_LINE_BYTES
 from costscope.sources.http import HttpClient
@@ -37,6 +37,23 @@ class ExpositionStats:
     samples: int
     skipped_lines: int
     families: int
+    # lines Prometheus scrapes but promtool refuses (text format), read as Prometheus reads them
+    tolerated: int = 0
+    first_tolerated: ParseError | None = None
+
+    def warnings(self) -> list[InputWarning]:
+        """A data-quality line for what was read although promtool would refuse it."""
+        first = self.first_tolerated
+        if first is None:
+            return []
+        return [
+            InputWarning(
+                f"read as Prometheus scrapes it, though promtool check metrics refuses it:"
+                f" {self.tolerated} line(s) like this one: {first.message}",
+                file=first.file,
+                line=first.line,
+            )
+        ]
 
 
 def _blocks(path: Path) -> Iterator[list[str]]:
@@ -82,7 +99,9 @@ def _write(
         writer.rows(series, labels, unique=False)  # an exposition may list a series in two chunks
     for fam in parser.families.values():
         writer.metadata(fam.name, fam.type, fam.help, fam.unit)
-    return ExpositionStats(samples, parser.skipped, len(parser.families))
+    return ExpositionStats(
+        samples, parser.skipped, len(parser.families), parser.tolerated, parser.first_tolerated
+    )
 
 
 def target_labels_for_file(path: Path, root: Path | None) -> tuple[tuple[str, str], ...]:

@@ -112,8 +112,6 @@ INVALID = [
     ('metric{a="1"} 1 # {x="y"}', "exemplar without a value"),
     ('metric{a="1"} 1 # trace', "exemplar without labels"),
     ("# TYPE metric nonsense", "unknown metric type"),
-    ("# TYPE metric counter\n# TYPE metric gauge", "second TYPE for a family"),
-    ("metric 1\n# TYPE metric counter", "TYPE after the family's samples"),
     ("# TYPE 1bad counter", "TYPE with an invalid name"),
     ("# HELP", "HELP without a name"),
     ("# TYPE", "TYPE without a name"),
@@ -141,6 +139,35 @@ def test_invalid_input_is_refused_with_its_line(text: str, why: str) -> None:
     assert info.value.file == "bad.prom"
     assert info.value.line is not None and info.value.line >= 1
     assert "bad.prom:" in str(info.value)
+
+
+# What promtool (and OpenMetrics) refuse and Prometheus scrapes: (text, line reported, families' last word)
+SPLIT_FAMILIES = [
+    ("# TYPE m counter\n# TYPE m gauge\nm 1", 2, "gauge", None),
+    ("m 1\n# TYPE m counter", 2, "counter", None),
+    ("# HELP m a\n# HELP m b\nm 1", 2, "unknown", "b"),
+    (
+        '# TYPE h histogram\nh_sum 1\n# TYPE x gauge\nx 1\n# TYPE h histogram\nh_count{a="b"} 1',
+        5,
+        "histogram",
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "kind", "help_"), SPLIT_FAMILIES)
+def test_a_family_split_in_two_is_read_as_prometheus_scrapes_it(
+    text: str, line: int, kind: str, help_: str | None
+) -> None:
+    parser = ExpositionParser("split.prom")
+    samples = list(parser.parse(text.split("\n")))
+    assert len(samples) == text.count(" 1")
+    assert parser.tolerated >= 1 and parser.first_tolerated is not None
+    assert (parser.first_tolerated.file, parser.first_tolerated.line) == ("split.prom", line)
+    fam = parser.families[samples[-1].family]
+    assert (fam.type, fam.help) == (kind, help_)
+    with pytest.raises(ParseError):  # OpenMetrics refuses it
+        list(ExpositionParser("split.om", openmetrics=True).parse([*text.split("\n"), "# EOF"]))
 
 
 @pytest.mark.parametrize("text", ["metric {} 1", 'metric {a="1"} 1', "metric{} 1"])
