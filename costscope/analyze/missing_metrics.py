@@ -13,8 +13,14 @@ MISSING_SCHEMA: dict[str, Any] = {
     "via": pl.String, "expr": pl.String,
 }  # fmt: skip
 _ABSENT = ("absent(", "absent_over_time(")  # an expression that means to find nothing is not broken
+# Prometheus makes these for every target it scrapes; no exposition holds them, so where the
+# snapshot read expositions (as a scrape would) they are there, not missing
+SCRAPE_METRICS = frozenset(
+    ("up", "scrape_duration_seconds", "scrape_samples_scraped", "scrape_samples_post_metric_relabeling",
+     "scrape_series_added")
+)  # fmt: skip
 
-__all__ = ["MISSING_SCHEMA", "readers_of_missing"]
+__all__ = ["MISSING_SCHEMA", "SCRAPE_METRICS", "readers_of_missing"]
 
 
 _MISSING_EMPTY = pl.DataFrame(schema=MISSING_SCHEMA)

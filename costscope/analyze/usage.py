@@ -22,7 +22,7 @@ import polars as pl
 
 from costscope.analyze.log_readers import parse_logql
 from costscope.analyze.metrics import keep_only
-from costscope.analyze.missing_metrics import MISSING_SCHEMA, readers_of_missing
+from costscope.analyze.missing_metrics import MISSING_SCHEMA, SCRAPE_METRICS, readers_of_missing
 from costscope.analyze.query_usage import QueryUse, QueryWindow, day, logged_queries, query_use, query_window
 from costscope.analyze.readers import MAX_CHAIN, SEVERITY, Reader, count, listing, unique
 from costscope.pricing import CostModel
@@ -250,6 +250,14 @@ def _readers_by_sample(resolved: pl.DataFrame) -> dict[str, list[tuple[Reader, b
     return result
 
 
+def _present(store: Store, snapshot_id: int, families_of: dict[str, list[str]]) -> set[str]:
+    """Sample names and families the snapshot has, and what Prometheus adds to each scrape of an exposition."""
+    present = set(families_of) | {f for fs in families_of.values() for f in fs}
+    if "exposition" in set(store.snapshot_sources(snapshot_id)["kind"]):
+        present |= SCRAPE_METRICS
+    return present
+
+
 def analyze_usage(
     store: Store,
     snapshot_id: int,
@@ -341,7 +349,7 @@ def analyze_usage(
         readers=dict(readers) if known else {},
         pinned=pinned,
         everyone=everyone,
-        missing=readers_of_missing(refs, set(families_of) | {f for fs in families_of.values() for f in fs})
+        missing=readers_of_missing(refs, _present(store, snapshot_id, families_of))
         if known and families_of
         else pl.DataFrame(schema=MISSING_SCHEMA),
         queried=queried,

@@ -247,3 +247,17 @@ def test_a_label_values_variable_of_no_metric_reads_the_metrics_with_its_label(
     status = dict(ws.usage().select("metric", "status").iter_rows())
     assert {m for m, s in status.items() if s == "used"} == read
     assert _usage(ws, "with_cluster")["readers"] == ["dashboard 'B' (panel 'variable $cluster')"]
+
+
+@pytest.mark.parametrize("metric", ["up", "scrape_duration_seconds", "scrape_series_added"])
+def test_what_prometheus_adds_to_a_scrape_is_not_missing_where_expositions_were_read(
+    tmp_path: Path, metric: str
+) -> None:
+    (tmp_path / "m.prom").write_text('http_requests_total{job="a"} 1\n')  # no exporter exposes up
+    rules = {"groups": [{"name": "g", "rules": [
+        {"alert": "TargetDown", "expr": f'{metric}{{job="a"}} == 0'},
+        {"alert": "Typo", "expr": "rate(http_requets_total[5m]) > 1"},
+    ]}]}  # fmt: skip
+    (tmp_path / "rules.yml").write_text(yaml.safe_dump(rules))
+    missing = costscope.analyze([str(tmp_path)], db=tmp_path / "db").analysis().usage.missing
+    assert missing.select("name", "metric").rows() == [("Typo", "http_requets_total")]

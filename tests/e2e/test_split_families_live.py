@@ -43,7 +43,9 @@ def test_files_prometheus_scrapes_despite_promtool_are_counted_as_it_stores_them
     assert {t["labels"]["job"]: (t["health"], t["lastError"]) for t in targets} == {
         name: ("up", "") for name in SPLIT
     }
-    analysis = costscope.analyze([str(folder / f"{name}.prom") for name in SPLIT], db=tmp_path / "db").analysis()
+    analysis = costscope.analyze(
+        [str(folder / f"{name}.prom") for name in SPLIT], db=tmp_path / "db"
+    ).analysis()
     counted = dict(analysis.sources.select("source", "series").iter_rows())
     assert counted == {f"{name}.prom": stored[name] for name in SPLIT}
     warnings = analysis.errors.filter(analysis.errors["severity"] == "warning")
