@@ -18,7 +18,8 @@ from typing import ParamSpec, TypeVar
 import polars as pl
 
 from costscope.errors import ParseError
-from costscope.sources.promql import ALL, LabelNeed, metric_refs
+from costscope.sources.promql import ALL, LabelNeed, MetricRef, metric_refs
+from costscope.sources.promql_names import mentioned_names
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -114,11 +115,10 @@ def refs_frame(
                 problems.append(
                     Problem(q.kind, q.name, q.panel, q.origin, q.expr, "not_promql", "LogQL/TraceQL")
                 )
-            else:
-                problems.append(
-                    Problem(q.kind, q.name, q.panel, q.origin, q.expr, "parse_error", exc.message)
-                )
-            continue
+                continue
+            problems.append(Problem(q.kind, q.name, q.panel, q.origin, q.expr, "parse_error", exc.message))
+            # what it mentions is read all the same: dropping it would break the query
+            refs = [MetricRef(name, "mentioned", ALL) for name in mentioned_names(q.expr)]
         for ref in refs:
             rows.append(
                 {

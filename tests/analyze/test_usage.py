@@ -11,6 +11,7 @@ import yaml
 
 import costscope
 from costscope.recommend import Recommendation, rank
+from tests.conftest import shared
 
 
 def _exposition() -> str:
@@ -261,3 +262,29 @@ def test_what_prometheus_adds_to_a_scrape_is_not_missing_where_expositions_were_
     (tmp_path / "rules.yml").write_text(yaml.safe_dump(rules))
     missing = costscope.analyze([str(tmp_path)], db=tmp_path / "db").analysis().usage.missing
     assert missing.select("name", "metric").rows() == [("Typo", "http_requets_total")]
+
+
+def test_a_metric_read_only_by_metricsql_is_not_dropped(tmp_path: Path) -> None:
+    # Sloth's VictoriaMetrics example: its SLIs are MetricsQL (histogram_share), which the PromQL
+    # parser refuses; the metric they read must not come out unused and be dropped
+    spec = shared("realworld", "usage", "sloth", "specs", "victoria-metrics.yml")
+    (tmp_path / "m.prom").write_text(
+        "# TYPE requests_duration_seconds histogram\n"
+        'requests_duration_seconds_bucket{vmrange="1e-1...2e-1",container_name="foo-bar-grpc"} 1\n'
+        "requests_duration_seconds_sum 1\nrequests_duration_seconds_count 1\n"
+        "# TYPE idle gauge\nidle 1\n"
+    )
+    (tmp_path / "slo.yml").write_text(spec.read_text())
+    ws = costscope.analyze([str(tmp_path)], db=tmp_path / "db")
+    row = _usage(ws, "requests_duration_seconds")
+    assert row["status"] == "used"
+    assert row["readers"] == [
+        "SLO 'foo-bar/grpc-latency-percentile-90'",
+        "SLO 'foo-bar/grpc-latency-percentile-99'",
+    ]
+    assert _usage(ws, "idle")["status"] == "unused"
+    recs = ws.analysis().recommendations
+    assert recs.filter(pl.col("target").str.starts_with("requests_duration_seconds")).is_empty()
+    # the queries it could not parse are still said, and none of their names is a "missing" metric
+    usage = ws.analysis().usage
+    assert usage.summary()["problems"] == 4 and usage.missing.is_empty()
