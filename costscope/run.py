@@ -294,7 +294,7 @@ def run_simulation(
     kind: str = "auto",
 ) -> tuple[SnapshotRun, Simulation]:
     """Collect trace sources into a new snapshot and compare sampling policies on its spans."""
-    from costscope.analyze.traces import snapshot_spans
+    from costscope.analyze.traces import snapshot_spans, traced_period
     from costscope.simulate.engine import simulate
     from costscope.simulate.policies_file import load_policies
 
@@ -313,7 +313,8 @@ def run_simulation(
             + (f": {failures}" if failures else " (give trace files or a Jaeger/Tempo URL)")
         )
     with run.timer.stage("simulate"):
-        sim = simulate(spans, policies, cfg.pricing, constraints or file_constraints)
+        period = traced_period(store, run.snapshot_id)  # the captures' time, as the analysis counts it
+        sim = simulate(spans, policies, cfg.pricing, constraints or file_constraints, period_s=period)
     return run, sim
 
 

@@ -74,6 +74,14 @@ def snapshot_spans(store: Store, snapshot_id: int) -> pl.DataFrame:
     return store.query(f"SELECT {cols} FROM spans WHERE snapshot_id = ?", [snapshot_id])
 
 
+def traced_period(store: Store, snapshot_id: int) -> float | None:
+    """Seconds a snapshot's traces cover (the longest of its sources'), None without traces."""
+    ((period,),) = store.conn.execute(
+        "SELECT max(period_s) FROM trace_operations WHERE snapshot_id = ?", [snapshot_id]
+    ).fetchall()
+    return float(period) if period else None
+
+
 def analyze_traces(
     store: Store,
     snapshot_id: int,
@@ -87,7 +95,7 @@ def analyze_traces(
         return TracesAnalysis(ops, None)
     spans = snapshot_spans(store, snapshot_id)
     queries = traceql_readers(store, snapshot_id)
-    period = float(ops["period_s"].max() or 0.0) or None  # type: ignore[arg-type]
+    period = traced_period(store, snapshot_id)
     return TracesAnalysis(
         ops,
         simulate(spans, list(policies), model, constraints, period_s=period),

@@ -115,6 +115,8 @@ def _traces(r: Reading) -> None:
             except CostscopeError as exc:
                 r.errors.append(exc)
                 continue
+            finally:
+                writer.next_capture()  # a file is one capture, whenever it was taken
             if writer.spans == before:
                 r.errors.append(InputWarning("no spans (a trace document with no spans in it)", file=str(f)))
     finally:  # what was read before a failure is kept

@@ -2,8 +2,11 @@
 
 Spans are appended batch by batch as a source reads them (never a whole file in memory);
 ``close`` derives ``trace_operations`` in DuckDB from what was stored. Counts are weighted by
-``sample_weight`` (1/rate where the input held only a sample) and cover ``period_s`` seconds
-(the spans' time span, at least a minute).
+``sample_weight`` (1/rate where the input held only a sample) and cover ``period_s`` seconds:
+the time the captures cover, at least a minute. Each trace file is one capture, from its first
+span's start to its last span's end; the period is the length of their union. Six exports taken
+months apart then cover minutes, not the months between them, which would make every rate (and
+so every monthly cost) near zero.
 """
 
 from __future__ import annotations
@@ -32,8 +35,8 @@ class TracesWriter:
         self.snapshot = snapshot
         self.source = source
         self.spans = 0
-        self._first: int | None = None
-        self._last: int | None = None
+        self._window: tuple[int, int] | None = None  # the current capture's first and last ns
+        self._windows: list[tuple[int, int]] = []  # the captures before it
         self.attributes = AttributeTally()
         self._pending: list[pl.DataFrame] = []
         self._pending_rows = 0
@@ -49,10 +52,33 @@ class TracesWriter:
         if self._pending_rows >= APPEND_SPANS:
             self.flush()
         self.spans += spans.height
-        lo = int(spans["start_unix_ns"].min() or 0)  # type: ignore[arg-type]
-        hi = int((spans["start_unix_ns"] + spans["duration_ns"]).max() or 0)  # type: ignore[arg-type]
-        self._first = lo if self._first is None else min(self._first, lo)
-        self._last = hi if self._last is None else max(self._last, hi)
+        # a start of 0 is no time at all (a Zipkin span without a timestamp): it covers no capture
+        timed = spans.filter(pl.col("start_unix_ns") > 0)
+        if timed.is_empty():
+            return
+        lo = int(timed["start_unix_ns"].min())  # type: ignore[arg-type]
+        hi = int((timed["start_unix_ns"] + timed["duration_ns"]).max())  # type: ignore[arg-type]
+        w = self._window
+        self._window = (lo, hi) if w is None else (min(w[0], lo), max(w[1], hi))
+
+    def next_capture(self) -> None:
+        """End a capture (a file): spans added after this belong to another, maybe far away in time."""
+        if self._window is not None:
+            self._windows.append(self._window)
+            self._window = None
+
+    def period_s(self) -> float:
+        """Seconds the captures cover together (their union), at least a minute."""
+        self.next_capture()
+        covered, end = 0, None
+        for lo, hi in sorted(self._windows):
+            if end is None or lo > end:
+                covered += hi - lo
+                end = hi
+            elif hi > end:
+                covered += hi - end
+                end = hi
+        return max(60.0, covered / 1e9)
 
     def flush(self) -> None:
         """Append the spans gathered so far."""
@@ -66,7 +92,7 @@ class TracesWriter:
         self.flush()
         if not self.spans:
             return 0
-        period = max(60.0, ((self._last or 0) - (self._first or 0)) / 1e9)
+        period = self.period_s()
         self.snapshot.conn.execute(
             _OPERATIONS, {"snap": self.snapshot.id, "source": self.source, "period": period}
         )

@@ -75,10 +75,14 @@ def simulate(
     traffic = traffic_of(spans, index)
     traces = traffic.traces
     if period_s is None:
-        bounds = spans.select(
-            (pl.col("start_unix_ns") + pl.col("duration_ns")).max().alias("hi"),
-            pl.col("start_unix_ns").min().alias("lo"),
-        ).row(0)
+        bounds = (
+            spans.filter(pl.col("start_unix_ns") > 0)  # 0: no timestamp (Zipkin lets a span omit it)
+            .select(
+                (pl.col("start_unix_ns") + pl.col("duration_ns")).max().alias("hi"),
+                pl.col("start_unix_ns").min().alias("lo"),
+            )
+            .row(0)
+        )
         period_s = max(60.0, ((bounds[0] or 0) - (bounds[1] or 0)) / 1e9)
     scale = MONTH_S / period_s
     weight = traces["input_weight"].fill_null(1.0).to_numpy()
