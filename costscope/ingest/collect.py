@@ -62,6 +62,8 @@ def _otlp_logs(r: Reading) -> None:
             except CostscopeError as exc:
                 r.errors.append(exc)
                 continue
+            finally:
+                writer.captures.end()  # a file is one capture
             if not records:
                 r.errors.append(
                     InputWarning("no log records (OTLP logs with no records in them)", file=str(f))
@@ -82,6 +84,8 @@ def _logs(r: Reading) -> None:
         except CostscopeError as exc:
             r.errors.append(exc)
             continue
+        finally:
+            writer.captures.end()  # a file is one capture, whenever it was taken
         if writer.lines == before:
             r.errors.append(InputWarning("no log lines (an empty file)", file=str(f)))
     writer.close()
@@ -116,7 +120,7 @@ def _traces(r: Reading) -> None:
                 r.errors.append(exc)
                 continue
             finally:
-                writer.next_capture()  # a file is one capture, whenever it was taken
+                writer.captures.end()  # a file is one capture, whenever it was taken
             if writer.spans == before:
                 r.errors.append(InputWarning("no spans (a trace document with no spans in it)", file=str(f)))
     finally:  # what was read before a failure is kept

@@ -13,6 +13,7 @@ import hashlib
 import polars as pl
 
 from costscope.ingest.attributes import AttributeTally
+from costscope.ingest.captures import Captures
 from costscope.ingest.templates import TemplateMiner, mask_expr, present_in
 from costscope.store.snapshot import SnapshotWriter
 
@@ -41,7 +42,7 @@ class LogsWriter:
         self._rows = 0
         self.lines = 0
         self.bytes = 0
-        self._ts: list[float] = []
+        self.captures = Captures()
         self._volume: pl.DataFrame | None = None
         self.attributes = AttributeTally()
         self._chunks = 0
@@ -80,7 +81,7 @@ class LogsWriter:
         )
         ts = chunk["ts"].drop_nulls()
         if ts.len():
-            self._ts += [float(ts.min()), float(ts.max())]  # type: ignore[arg-type]
+            self.captures.see(float(ts.min()), float(ts.max()))  # type: ignore[arg-type]
         self._fold(frame)
         self.lines += chunk.height
         self.bytes += int(chunk["bytes"].sum())
@@ -145,8 +146,8 @@ class LogsWriter:
             schema={"shape_id": pl.Int64, "template_id": pl.String, "template": pl.String},
         )
         if period_s is None:
-            period_s = max(self._ts) - min(self._ts) if len(self._ts) >= 2 else DEFAULT_PERIOD_S
-            period_s = max(period_s, 60.0)
+            covered = self.captures.covered()
+            period_s = DEFAULT_PERIOD_S if covered is None else max(covered, 60.0)
         volume = (
             self._volume
             if self._volume is not None

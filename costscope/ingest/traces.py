@@ -3,10 +3,7 @@
 Spans are appended batch by batch as a source reads them (never a whole file in memory);
 ``close`` derives ``trace_operations`` in DuckDB from what was stored. Counts are weighted by
 ``sample_weight`` (1/rate where the input held only a sample) and cover ``period_s`` seconds:
-the time the captures cover, at least a minute. Each trace file is one capture, from its first
-span's start to its last span's end; the period is the length of their union. Six exports taken
-months apart then cover minutes, not the months between them, which would make every rate (and
-so every monthly cost) near zero.
+the time the captures cover (``ingest.captures``; a trace file is one), at least a minute.
 """
 
 from __future__ import annotations
@@ -14,6 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from costscope.ingest.attributes import AttributeTally
+from costscope.ingest.captures import Captures
 from costscope.store.snapshot import SnapshotWriter
 
 APPEND_SPANS = 20_000
@@ -35,8 +33,7 @@ class TracesWriter:
         self.snapshot = snapshot
         self.source = source
         self.spans = 0
-        self._window: tuple[int, int] | None = None  # the current capture's first and last ns
-        self._windows: list[tuple[int, int]] = []  # the captures before it
+        self.captures = Captures()
         self.attributes = AttributeTally()
         self._pending: list[pl.DataFrame] = []
         self._pending_rows = 0
@@ -58,27 +55,7 @@ class TracesWriter:
             return
         lo = int(timed["start_unix_ns"].min())  # type: ignore[arg-type]
         hi = int((timed["start_unix_ns"] + timed["duration_ns"]).max())  # type: ignore[arg-type]
-        w = self._window
-        self._window = (lo, hi) if w is None else (min(w[0], lo), max(w[1], hi))
-
-    def next_capture(self) -> None:
-        """End a capture (a file): spans added after this belong to another, maybe far away in time."""
-        if self._window is not None:
-            self._windows.append(self._window)
-            self._window = None
-
-    def period_s(self) -> float:
-        """Seconds the captures cover together (their union), at least a minute."""
-        self.next_capture()
-        covered, end = 0, None
-        for lo, hi in sorted(self._windows):
-            if end is None or lo > end:
-                covered += hi - lo
-                end = hi
-            elif hi > end:
-                covered += hi - end
-                end = hi
-        return max(60.0, covered / 1e9)
+        self.captures.see(lo, hi)  # integer ns: sums stay exact
 
     def flush(self) -> None:
         """Append the spans gathered so far."""
@@ -92,7 +69,7 @@ class TracesWriter:
         self.flush()
         if not self.spans:
             return 0
-        period = self.period_s()
+        period = max(60.0, (self.captures.covered() or 0) / 1e9)
         self.snapshot.conn.execute(
             _OPERATIONS, {"snap": self.snapshot.id, "source": self.source, "period": period}
         )

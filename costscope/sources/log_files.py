@@ -25,6 +25,7 @@ import polars as pl
 
 from costscope.errors import ConfigError, InputError
 from costscope.sources.line_blocks import ended_line_blocks
+from costscope.sources.log_times import line_seconds
 from costscope.sources.read_ahead import read_ahead
 
 CHUNK_LINES = 100_000
@@ -279,6 +280,7 @@ def parse_chunk(
             ),
             trace=pl.col("line").str.extract(_TRACE_TEXT, 0),
             ts_text=pl.lit(None, pl.String),
+            ts_line=line_seconds(pl.col("line"), lines[0] if lines else ""),
         )
     else:
         parsed = frame.with_columns(
@@ -287,6 +289,7 @@ def parse_chunk(
             service=pl.lit(None, pl.String),
             trace=pl.col("line").str.extract(_TRACE_TEXT, 0),
             ts_text=pl.lit(None, pl.String),
+            ts_line=line_seconds(pl.col("line"), lines[0] if lines else ""),
         )
     if fmt == "json":
         parsed = parsed.with_columns(
@@ -299,7 +302,11 @@ def parse_chunk(
         pl.col("message").fill_null(pl.col("line")),
         normalize_level(pl.col("level")).alias("level"),
         pl.col("service").fill_null(service),
-        epoch_seconds(pl.col("ts_text")).alias("ts"),
+        # JSON and logfmt name their time; a plain line writes it at its head (sources.log_times)
+        pl.coalesce(
+            epoch_seconds(pl.col("ts_text")),
+            pl.col("ts_line") if "ts_line" in parsed.columns else pl.lit(None, pl.Float64),
+        ).alias("ts"),
         pl.col("trace").is_not_null().alias("has_trace"),
         pl.col("raw_bytes").cast(pl.Int64).alias("bytes"),
     )

@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+import costscope
 import costscope.ingest.logs as logs
 from costscope.ingest.logs import LogsWriter
 from costscope.store import Store
@@ -110,3 +111,19 @@ def test_a_template_example_is_the_first_line_seen_among_equal_times(tmp_path: P
     )
     templates, _, _ = _tables(tmp_path, "same-time", [chunk])
     assert templates["example"].to_list() == ["user zed logged in"]
+
+
+@pytest.mark.parametrize(
+    ("starts", "minutes"),
+    [(["2025-10-01", "2025-11-01"], 20), (["2025-11-01", "2025-11-01"], 10), (["2025-11-01"], 10)],
+)
+def test_log_files_cover_their_own_windows_not_the_time_between(
+    tmp_path: Path, starts: list[str], minutes: int
+) -> None:
+    for k, day in enumerate(starts):  # each file: a line a minute for ten minutes
+        lines = [f"{day}T10:{m:02d}:00.000Z INFO request {m} served" for m in range(11)]
+        (tmp_path / f"app{k}.log").write_text("\n".join(lines) + "\n")
+    costscope.analyze([str(tmp_path)], db=tmp_path / "db")
+    with Store.open(tmp_path / "db", read_only=True) as store:
+        periods = store.query("SELECT DISTINCT period_s FROM log_volume")["period_s"].to_list()
+    assert periods == [minutes * 60.0]
