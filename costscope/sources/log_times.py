@@ -7,7 +7,8 @@ guess (an access log of three and a half days would cost 3.5 times too much). Re
 - ISO 8601 at the head of the line, optionally in brackets, with ``T`` or a blank between date
   and time, a fraction after ``.`` or ``,`` (log4j, Python logging), and a zone (``Z``, ``+02:00``);
   a time without a zone is taken as UTC;
-- the Common Log Format's ``[17/May/2015:10:05:03 +0000]`` (Apache, nginx access logs).
+- the Common Log Format's ``[17/May/2015:10:05:03 +0000]`` (Apache, nginx access logs);
+- C's ctime in brackets at the head, ``[Sun Dec 04 04:47:44 2005]`` (Apache's error log), taken as UTC.
 
 Forms without a year (syslog's ``Nov 25 10:00:00``) or with a guessable order of day and month
 (``17/06/09``) are left alone: a wrong guess is worse than the one-day default, which says so.
@@ -24,6 +25,8 @@ _ISO_HEAD = re.compile(
     r"(?=[\]\s,|]|$)"
 )
 _CLF = re.compile(r"\[(\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4})\]")
+# C's ctime in brackets, as Apache's error log writes it (2.4 adds microseconds)
+_CTIME = re.compile(r"^\[([A-Z][a-z]{2} [A-Z][a-z]{2} \d{2} \d{2}:\d{2}:\d{2})(\.\d{1,9})? (\d{4})\]")
 
 
 def _iso(line: pl.Expr, head: re.Match[str]) -> pl.Expr:
@@ -45,6 +48,12 @@ def _clf(line: pl.Expr) -> pl.Expr:
     return stamp.str.to_datetime("%d/%b/%Y:%H:%M:%S %z", time_zone="UTC", strict=False)
 
 
+def _ctime(line: pl.Expr, head: re.Match[str]) -> pl.Expr:
+    fraction = f"%.{len(head.group(2)) - 1}f" if head.group(2) else ""
+    stamp = line.str.slice(1, head.end() - 2)
+    return stamp.str.to_datetime(f"%a %b %d %H:%M:%S{fraction} %Y", time_zone="UTC", strict=False)
+
+
 def line_seconds(line: pl.Expr, sample: str) -> pl.Expr:
     """Epoch seconds a plain line writes at its head (ISO 8601) or in CLF brackets; null when neither.
 
@@ -55,6 +64,8 @@ def line_seconds(line: pl.Expr, sample: str) -> pl.Expr:
         stamp = _iso(line, head)
     elif _CLF.search(sample):
         stamp = _clf(line)
+    elif head := _CTIME.match(sample):
+        stamp = _ctime(line, head)
     else:
         return pl.lit(None, pl.Float64)
     return stamp.dt.epoch("ms").cast(pl.Float64) / 1e3

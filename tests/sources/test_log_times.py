@@ -30,6 +30,14 @@ CASES = [
         '83.149.9.216 - - [17/May/2015:10:05:03 +0000] "GET / HTTP/1.1" 200 1',
         _utc("17/May/2015:10:05:03 +0000", "%d/%b/%Y:%H:%M:%S %z"),
     ),
+    (
+        "[Sun Dec 04 04:47:44 2005] [notice] workerEnv.init() ok",
+        _utc("Sun Dec 04 04:47:44 2005", "%a %b %d %H:%M:%S %Y"),
+    ),
+    (
+        "[Wed Oct 11 14:32:52.123456 2000] [core:error] [pid 35708] AH00037",
+        _utc("Wed Oct 11 14:32:52.123 2000", "%a %b %d %H:%M:%S.%f %Y"),
+    ),
     ("Nov 25 10:00:00 host sshd[1]: no year: left alone", None),
     ("17/06/09 20:10:40 INFO day or month first: left alone", None),
     ("2025-13-45T99:00:00Z not a time", None),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -50,7 +51,8 @@ def test_header_pattern() -> None:
     chunk = parse_chunk(["2025-01-01 10:00:00 WARNING [db.pool]: pool exhausted"], "text", "svc",
                         "<Date> <Time> <Level> [<Component>]: <Content>")  # fmt: skip
     assert regex.startswith("^") and chunk.row(0, named=True) | {"bytes": 0} == {
-        "message": "pool exhausted", "level": "WARN", "service": "db.pool", "ts": None, "has_trace": False, "bytes": 0,
+        "message": "pool exhausted", "level": "WARN", "service": "db.pool", "has_trace": False, "bytes": 0,
+        "ts": datetime(2025, 1, 1, 10, tzinfo=UTC).timestamp(),  # the time the line writes at its head
     }  # fmt: skip
 
 
