@@ -57,7 +57,8 @@ def _headline_and_problems(analysis: Analysis, console: Console) -> None:
             # soft-wrapped: a path or URL stays whole, to copy
             console.print(f"  [red]✗[/] {escape(row['source'])}: {escape(row['message'])}", soft_wrap=True)
     if warnings.height:
-        console.print(f"[yellow]{warnings.height} input warning(s) (read nothing from these):[/]")
+        # some inputs gave nothing (a LICENSE file, an empty log), some were read with a caveat
+        console.print(f"[yellow]{warnings.height} input warning(s):[/]")
         for row in warnings.head(MAX_WARNINGS).iter_rows(named=True):
             console.print(f"  [yellow]![/] {escape(row['message'])}", soft_wrap=True)
         if warnings.height > MAX_WARNINGS:

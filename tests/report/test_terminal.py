@@ -22,3 +22,17 @@ def test_a_run_without_metrics_shows_no_empty_metric_table(tmp_path: Path, folde
     text = console.export_text()
     assert "Top metrics by cost" not in text
     assert "label cut" not in text  # nothing says no metric could be cut when there were none
+
+
+def test_a_file_read_with_a_caveat_is_not_said_to_have_given_nothing(tmp_path: Path) -> None:
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "split.prom").write_text('# HELP m a\nm 1\n# HELP m b\nm{x="y"} 2\n')
+    (inputs / "LICENSE").write_text("Apache License\nVersion 2.0\n")
+    analysis = costscope.analyze([str(inputs)], db=tmp_path / "db").analysis()
+    assert analysis.total_series == 2
+    console = Console(width=200, no_color=True, record=True, file=io.StringIO())
+    print_summary(analysis, console)
+    text = console.export_text()
+    assert "2 input warning(s):" in text and "read nothing" not in text
+    assert "split.prom:3: read as Prometheus scrapes it" in text
