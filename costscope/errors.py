@@ -92,7 +92,7 @@ class ParseError(InputError):
 
 
 class InputWarning(InputError):
-    """A file that was not recognised, or was read and yielded nothing: a line in data quality.
+    """A file that was not recognised, yielded nothing, or was read with a caveat: a line in data quality.
 
     Never raised: it is recorded with the snapshot (severity ``warning``) and shown in every
     output, and does not make a run partial.

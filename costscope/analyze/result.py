@@ -112,7 +112,7 @@ class Analysis:
 
     @property
     def warnings(self) -> pl.DataFrame:
-        """Files that were not recognised, or were read and yielded nothing (``severity`` warning)."""
+        """Files not recognised, yielding nothing, or read with a caveat (``severity`` warning)."""
         if "severity" not in self.errors.columns:
             return self.errors.clear()
         return self.errors.filter(pl.col("severity") == "warning")
