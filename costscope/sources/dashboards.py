@@ -7,7 +7,8 @@ and ``/api/library-elements/<uid>`` for the library panels they refer to.
 What counts as a query: ``targets[].expr`` of every panel, including panels inside rows (the
 current ``panels[].panels`` and the legacy ``rows[].panels`` layouts); template variables of type
 ``query`` (``label_values(m{…}, label)`` needs ``label`` of ``m``, and a selector naming no metric
-reads only the metrics that carry ``label``; ``query_result(expr)`` needs all; ``metrics(regex)`` reads every metric the regex matches); Prometheus annotations. Targets of a
+reads only the metrics that carry ``label``; ``query_result(expr)`` needs all; ``metrics(regex)``
+reads every metric the regex matches); Prometheus annotations. Targets of a
 datasource known to be something else (Tempo, Elasticsearch…) are left out; Loki targets are kept
 as LogQL (``usage_problems`` ``not_promql``) for the log analysis (``analyze/log_readers.py``).
 """

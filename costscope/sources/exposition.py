@@ -375,9 +375,8 @@ class ExpositionParser:
                 errors.append((line, f"{name} clashes with the samples of {clash}", text))
             else:
                 fam.type = "unknown" if kind == "untyped" else kind
-                type_lines.setdefault(
-                    name, line
-                )  # a second TYPE: samples before the first are what came early
+                # a second TYPE: the samples that came early are those before the first
+                type_lines.setdefault(name, line)
 
 
 def parse_text(text: str, file: str = "<exposition>", *, lenient: bool = False) -> list[Sample]:
