@@ -12,6 +12,7 @@ import polars as pl
 
 from costscope.ingest.attributes import AttributeTally
 from costscope.ingest.captures import Captures
+from costscope.simulate.span_index import timed_window
 from costscope.store.snapshot import SnapshotWriter
 
 APPEND_SPANS = 20_000
@@ -49,13 +50,8 @@ class TracesWriter:
         if self._pending_rows >= APPEND_SPANS:
             self.flush()
         self.spans += spans.height
-        # a start of 0 is no time at all (a Zipkin span without a timestamp): it covers no capture
-        timed = spans.filter(pl.col("start_unix_ns") > 0)
-        if timed.is_empty():
-            return
-        lo = int(timed["start_unix_ns"].min())  # type: ignore[arg-type]
-        hi = int((timed["start_unix_ns"] + timed["duration_ns"]).max())  # type: ignore[arg-type]
-        self.captures.see(lo, hi)  # integer ns: sums stay exact
+        if window := timed_window(spans):
+            self.captures.see(*window)  # integer ns: sums stay exact
 
     def flush(self) -> None:
         """Append the spans gathered so far."""

@@ -25,7 +25,7 @@ import polars as pl
 from costscope.pricing import MONTH_S, CostModel
 from costscope.simulate.policies import Policy, Traffic, decide
 from costscope.simulate.red import estimates, truth
-from costscope.simulate.span_index import SpanIndex, index_spans
+from costscope.simulate.span_index import SpanIndex, index_spans, timed_window
 
 MIN_SPANS_FOR_P99 = 100  # operations with fewer spans say nothing about a p99
 
@@ -75,15 +75,8 @@ def simulate(
     traffic = traffic_of(spans, index)
     traces = traffic.traces
     if period_s is None:
-        bounds = (
-            spans.filter(pl.col("start_unix_ns") > 0)  # 0: no timestamp (Zipkin lets a span omit it)
-            .select(
-                (pl.col("start_unix_ns") + pl.col("duration_ns")).max().alias("hi"),
-                pl.col("start_unix_ns").min().alias("lo"),
-            )
-            .row(0)
-        )
-        period_s = max(60.0, ((bounds[0] or 0) - (bounds[1] or 0)) / 1e9)
+        window = timed_window(spans)
+        period_s = max(60.0, (window[1] - window[0]) / 1e9 if window else 0.0)
     scale = MONTH_S / period_s
     weight = traces["input_weight"].fill_null(1.0).to_numpy()
     span_count = traces["spans"].to_numpy() * weight

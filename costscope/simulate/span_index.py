@@ -26,6 +26,22 @@ TRACE_KEY_SEED = 0x7472
 _INT64_MAX = np.iinfo(np.int64).max
 
 
+def timed_window(spans: pl.DataFrame) -> tuple[int, int] | None:
+    """The first start and last end (unix ns) of the spans that have a time; None when none has.
+
+    A start of 0 is no time at all: Zipkin lets a span omit its timestamp, and it reads as 1970.
+    """
+    lo, hi = (
+        spans.filter(pl.col("start_unix_ns") > 0)
+        .select(
+            pl.col("start_unix_ns").min().alias("lo"),
+            (pl.col("start_unix_ns") + pl.col("duration_ns")).max().alias("hi"),
+        )
+        .row(0)
+    )
+    return None if lo is None else (int(lo), int(hi))
+
+
 @dataclass(frozen=True)
 class SpanIndex:
     """Per span: ``tix``, ``oix``, ``err``, ``duration_ns``; per trace: ``traces``; per operation: ``ops``."""
