@@ -280,7 +280,6 @@ def parse_chunk(
             ),
             trace=pl.col("line").str.extract(_TRACE_TEXT, 0),
             ts_text=pl.lit(None, pl.String),
-            ts_line=line_seconds(pl.col("line"), lines[0] if lines else ""),
         )
     else:
         parsed = frame.with_columns(
@@ -289,7 +288,6 @@ def parse_chunk(
             service=pl.lit(None, pl.String),
             trace=pl.col("line").str.extract(_TRACE_TEXT, 0),
             ts_text=pl.lit(None, pl.String),
-            ts_line=line_seconds(pl.col("line"), lines[0] if lines else ""),
         )
     if fmt == "json":
         parsed = parsed.with_columns(
@@ -298,15 +296,14 @@ def parse_chunk(
         )
     elif fmt == "logfmt":  # a quoted logfmt value escapes quotes and backslashes as Go's %q does
         parsed = parsed.with_columns(unescaped(parsed["message"]), unescaped(parsed["service"]))
+    # JSON and logfmt name their time; a plain line writes it at its head (sources.log_times)
+    named = fmt in ("json", "logfmt")
+    line_time = pl.lit(None, pl.Float64) if named else line_seconds(pl.col("line"), lines[0] if lines else "")
     return parsed.select(
         pl.col("message").fill_null(pl.col("line")),
         normalize_level(pl.col("level")).alias("level"),
         pl.col("service").fill_null(service),
-        # JSON and logfmt name their time; a plain line writes it at its head (sources.log_times)
-        pl.coalesce(
-            epoch_seconds(pl.col("ts_text")),
-            pl.col("ts_line") if "ts_line" in parsed.columns else pl.lit(None, pl.Float64),
-        ).alias("ts"),
+        pl.coalesce(epoch_seconds(pl.col("ts_text")), line_time).alias("ts"),
         pl.col("trace").is_not_null().alias("has_trace"),
         pl.col("raw_bytes").cast(pl.Int64).alias("bytes"),
     )

@@ -1,4 +1,4 @@
-"""When a plain log line says it was written: the time at its head, in the two forms most lines use.
+"""When a plain log line says it was written: the time at its head, in the forms most lines use.
 
 JSON and logfmt lines name their time (``ts``, ``time``, ``@timestamp`` …); a plain line only
 writes it. Without it a file is taken to hold one day, and the per-month figures follow that
@@ -55,7 +55,7 @@ def _ctime(line: pl.Expr, head: re.Match[str]) -> pl.Expr:
 
 
 def line_seconds(line: pl.Expr, sample: str) -> pl.Expr:
-    """Epoch seconds a plain line writes at its head (ISO 8601) or in CLF brackets; null when neither.
+    """Epoch seconds a plain line writes (ISO 8601 or ctime at its head, or CLF brackets); else null.
 
     The lines of one file share a form: ``sample`` (a line of them) picks it and where the stamp
     sits, so each line pays for one slice and one strict read, not a search.
