@@ -228,7 +228,8 @@ class ExpositionParser:
 
     def _fits(self, plain: PlainChunk) -> bool:
         """Whether a plain block agrees with the blocks before it: no family's HELP or TYPE said
-        again, no TYPE after samples of an earlier block (errors the columnar parser names)."""
+        again, no TYPE after samples of an earlier block (the columnar parser refuses these in
+        OpenMetrics and counts them in the text format)."""
         said, types = self._said, plain.said.types
         return self._seen.isdisjoint(types) and (
             not said
