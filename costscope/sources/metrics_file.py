@@ -27,7 +27,10 @@ from costscope.sources.line_blocks import line_blocks
 from costscope.sources.read_ahead import read_ahead
 from costscope.sources.sinks import MetricsSink
 
-EXPOSITION_SUFFIXES = (".prom", ".metrics", ".txt", ".om", ".openmetrics")
+# names only an exposition has: such a file is read even when broken, so the parser names the line.
+# Not ``.txt``: a folder's notes.txt or requirements.txt would fail the run; a dump named .txt is
+# still told by its content.
+EXPOSITION_SUFFIXES = (".prom", ".metrics", ".om", ".openmetrics")
 
 
 @dataclass(frozen=True)
