@@ -241,8 +241,11 @@ def run_analysis(
 
 
 def every_input_failed(run: SnapshotRun) -> CostscopeError:
-    """The error of a run that kept nothing: bad input (exit 2) when every input was bad, else a failure."""
-    failures = "; ".join(str(e) for e in run.errors) or "no series"
+    """The error of a run that kept nothing: bad input (exit 2) when every input was bad, else a failure.
+
+    It names every failure, then every file not recognised: the run prints no summary that would.
+    """
+    failures = "; ".join(str(e) for e in (*run.errors, *run.warnings)) or "no series"
     if run.errors and all(isinstance(e, InputError) for e in run.errors):
         return InputError(f"every input was bad: {failures}")
     return SourceError(f"every source failed: {failures}")

@@ -62,6 +62,17 @@ def test_a_folder_of_only_bad_files_is_bad_input(tmp_path: Path) -> None:
     assert "every input was bad" in result.stderr and "b0.prom:1" in result.stderr
 
 
+def test_a_failed_run_still_names_the_files_it_did_not_recognise(tmp_path: Path) -> None:
+    """No summary follows a run that kept nothing: its one error line names the other files too."""
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    (folder / "b.prom").write_text("up{ 1\n")
+    (folder / "NOTES").write_text("Copyright nobody\nthese are notes\n")
+    result, _ = _analyze(tmp_path, str(folder))
+    assert result.returncode == 2, result.stderr
+    assert "b.prom:1" in result.stderr and "NOTES: not recognised" in result.stderr
+
+
 def test_an_unrecognised_file_is_a_warning_not_a_failure(tmp_path: Path) -> None:
     folder = tmp_path / "mixed"
     folder.mkdir()
