@@ -26,6 +26,7 @@ from costscope.sources.otlp import file_signal, json_signal
 from costscope.sources.parquet_export import MARKER as EXPORT_MARKER
 from costscope.sources.query_logs import detect_document, detect_lines
 from costscope.sources.replay import MANIFEST
+from costscope.sources.rules import is_rules_answer
 from costscope.sources.sniff import Sniff
 
 # --- detectors: content first ------------------------------------------------------------------
@@ -111,11 +112,14 @@ def _yaml_kinds(doc: Any) -> bool:
 
 
 def is_rules(s: Sniff) -> bool:
-    """Prometheus/Loki rule files, ``PrometheusRule`` resources, Sloth, OpenSLO and Pyrra SLOs.
+    """Prometheus/Loki rule files, ``PrometheusRule`` resources, Sloth, OpenSLO and Pyrra SLOs, and
+    a server's ``/api/v1/rules`` answer saved to a file.
 
     An empty YAML file (or one holding only ``null`` or ``{}``, as some mixins publish) named ``.yml``
     or ``.yaml`` is taken as a rule file too: it is then read, and yields no readers, said so.
     """
+    if s.json is not None and not s.json_lines and is_rules_answer(s.json):  # a saved /api/v1/rules
+        return True
     docs = s.yaml
     if docs:
         return any(_yaml_kinds(d) for d in docs) or (s.has_suffix((".yml", ".yaml")) and not any(docs))
@@ -212,7 +216,9 @@ FILE_KINDS: tuple[FileKind, ...] = (
     ),
     FileKind("grafana", "Grafana dashboard JSON", is_grafana),
     FileKind(
-        "rules", "rule or SLO YAML (Prometheus/Loki rules, PrometheusRule, Sloth, OpenSLO, Pyrra)", is_rules
+        "rules",
+        "rule or SLO YAML (Prometheus/Loki rules, PrometheusRule, Sloth, OpenSLO, Pyrra), rules API answer",
+        is_rules,
     ),
     FileKind("exposition", "Prometheus or OpenMetrics exposition", is_exposition),
     FileKind("logs", "log lines (JSON Lines, logfmt, text)", is_logs),

@@ -1,8 +1,9 @@
 """Prometheus rules and SLO definitions as usage.
 
 Rules come from rule files (``groups:``, or a ``PrometheusRule`` custom resource with
-``spec.groups``; several YAML documents per file allowed) or from a live server's
-``/api/v1/rules``. An alert's name and a recorded metric's name say who uses a metric.
+``spec.groups``; several YAML documents per file allowed), from a live server's ``/api/v1/rules``
+or from its answer saved to a file (``curl …/api/v1/rules > rules.json``: Mimir, Thanos and Loki
+rulers answer the same shape). An alert's name and a recorded metric's name say who uses a metric.
 
 SLOs are usage of their own kind (breaking one is worse than breaking a dashboard):
 
@@ -18,6 +19,8 @@ SLOs are usage of their own kind (breaking one is worse than breaking a dashboar
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,9 +37,13 @@ _PROMETHEUS_SOURCES = ("prometheus", "thanos", "mimir", "cortex", "victoriametri
 
 
 def load_yaml_documents(path: Path) -> list[Any]:
-    """Every YAML document in ``path``; a syntax error names the file and line."""
+    """Every YAML document in ``path`` (JSON too); a syntax error names the file and line."""
     try:
-        return [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d is not None]
+        text = path.read_text(encoding="utf-8")
+        if text.lstrip().startswith("{"):  # a saved API answer: JSON, which YAML reads slowly
+            with contextlib.suppress(json.JSONDecodeError, RecursionError):  # or a YAML flow mapping
+                return [json.loads(text)]
+        return [d for d in yaml.safe_load_all(text) if d is not None]
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise ParseError(f"invalid YAML: {exc.problem or exc}", file=str(path), line=line) from None
@@ -51,6 +58,12 @@ def is_rule_document(doc: object) -> bool:
     if doc.get("kind") == "PrometheusRule":
         return True
     return isinstance(doc.get("groups"), list)
+
+
+def is_rules_answer(doc: object) -> bool:
+    """Whether ``doc`` is a ``/api/v1/rules`` answer (``data.groups``)."""
+    data = doc.get("data") if isinstance(doc, dict) else None
+    return isinstance(data, dict) and isinstance(data.get("groups"), list)
 
 
 def is_slo_document(doc: object) -> bool:
@@ -112,18 +125,22 @@ def _rule_identity(group: str, labels: object) -> str:
 def api_rule_queries(client: HttpClient) -> list[Query]:
     """The alerts and recording rules a live Prometheus (or Mimir/Thanos ruler) evaluates."""
     answer = client.get_json("/api/v1/rules")
-    groups = (answer.get("data") or {}).get("groups") if isinstance(answer, dict) else None
-    if not isinstance(groups, list):
+    if not is_rules_answer(answer):
         raise client.error("unexpected answer (no data.groups)", "/api/v1/rules")
+    return answer_rule_queries(answer, client.url("/api/v1/rules"))
+
+
+@malformed_is_parse_error("rules API answer")
+def answer_rule_queries(answer: dict[str, Any], origin: str) -> list[Query]:
+    """The alerts and recording rules of a ``/api/v1/rules`` answer (live, or saved at ``origin``)."""
     queries = []
-    origin = client.url("/api/v1/rules")
-    for group in groups:
+    for group in answer["data"]["groups"]:
         for rule in group.get("rules") or [] if isinstance(group, dict) else []:
             if not isinstance(rule, dict) or not rule.get("query"):
                 continue
             kind = "alert" if rule.get("type") == "alerting" else "recording_rule"
             panel = _rule_identity(str(group.get("name") or ""), rule.get("labels"))
-            queries.append(Query(kind, str(rule.get("name")), panel, origin, rule["query"]))
+            queries.append(Query(kind, str(rule.get("name")), panel, origin, str(rule["query"])))
     return queries
 
 
@@ -205,11 +222,13 @@ def slo_queries(doc: dict[str, Any], origin: str) -> tuple[list[Query], list[Pro
 
 
 def yaml_usage(path: Path) -> tuple[list[Query], list[Problem]]:
-    """The rules and SLOs in one YAML file (both kinds may share a file)."""
+    """The rules and SLOs in one YAML file (both kinds may share a file), or a saved rules answer."""
     queries: list[Query] = []
     problems: list[Problem] = []
     for doc in load_yaml_documents(path):
-        if is_rule_document(doc):
+        if is_rules_answer(doc):
+            queries += answer_rule_queries(doc, str(path))
+        elif is_rule_document(doc):
             found, trouble = rule_queries(doc, str(path))
             queries += found
             problems += trouble

@@ -252,10 +252,21 @@ def test_rules_api_of_a_real_prometheus_equals_the_files(tmp_path: Path) -> None
         source = SourceConfig(name="prom", kind="rules", url=prom.url)
         ws = costscope.analyze([], db=tmp_path / "api.db", config=_config(tmp_path, source))
         from_api = ws.query("SELECT * FROM usage_refs")
+        # the same answer saved to a file (curl …/api/v1/rules > rules.json) reads as the live one
+        import httpx
+
+        saved = tmp_path / "saved" / "rules.json"
+        saved.parent.mkdir()
+        saved.write_bytes(httpx.get(prom.url + "/api/v1/rules", timeout=5).content)
     file_queries = [q for f in files for q in yaml_usage(f)[0]]
     from_files, _ = refs_frame("files", file_queries, [])
     assert _ref_set(from_api) == _ref_set(from_files)
     assert from_api.height == from_files.height
+    from_saved = costscope.analyze([str(saved.parent)], db=tmp_path / "saved.db").query(
+        "SELECT * FROM usage_refs"
+    )
+    assert _ref_set(from_saved) == _ref_set(from_api)
+    assert set(from_saved["origin"]) == {str(saved)}
 
 
 def prom_rules(url: str) -> list[dict[str, object]]:

@@ -34,6 +34,7 @@ KINDS = [
     ("dashboard as a grafana api answer", "d.txt", json.dumps({"dashboard": DASHBOARD}), "grafana"),
     ("dashboard with a byte-order mark", "bom.json", "\ufeff" + json.dumps(DASHBOARD), "grafana"),
     ("rule file named .txt", "rules.txt", "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up == 0\n", "rules"),
+    ("a saved /api/v1/rules answer", "rules.json", json.dumps({"status": "success", "data": {"groups": [{"name": "g", "rules": [{"name": "A", "query": "up == 0", "type": "alerting"}]}]}}), "rules"),
     ("PrometheusRule", "pr.yaml", "apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nspec:\n  groups: []\n", "rules"),
     ("sloth prometheus/v1", "slo.yml", "version: prometheus/v1\nservice: s\nslos: []\n", "rules"),
     ("sloth kubernetes", "k.yml", "apiVersion: sloth.slok.dev/v1\nkind: PrometheusServiceLevel\nspec: {}\n", "rules"),
@@ -60,6 +61,7 @@ UNRECOGNISED = [
     ("a licence text", "LICENSE", "Copyright (c) 2016\nPermission is hereby granted\n", "text starting"),
     ("binary data", "blob.bin", "\x00\x01\x02", "binary data"),
     ("an empty file", "empty.prom", "", "an empty file"),
+    ("notes named .txt", "notes.txt", "This file should be ignored.\n", "text starting"),
     ("a json object of no kind", "conf.json", json.dumps({"a": 1, "b": 2}), "keys a, b"),
     ("a yaml file of no kind", "compose.yml", "services:\n  web: {}\n", "YAML with keys services"),
 ]  # fmt: skip

@@ -16,9 +16,10 @@ import promql_parser
 import pytest
 import yaml
 
+from costscope.errors import ParseError
 from costscope.sources.rules import yaml_usage
 from costscope.sources.usage import refs_frame
-from tests.conftest import REALWORLD
+from tests.conftest import REALWORLD, shared
 
 SLOTH = REALWORLD / "usage" / "sloth"
 SPECS = sorted((SLOTH / "specs").glob("*.y*ml")) if SLOTH.is_dir() else []
@@ -198,3 +199,52 @@ def test_an_slo_file_that_reads_nothing_is_a_problem_row(tmp_path: Path) -> None
     ws = costscope.analyze([str(tmp_path)], db=tmp_path / "db")
     problems = ws.query("SELECT problem, origin FROM usage_problems")
     assert problems.rows() == [("no_readers", str(tmp_path / "empty.slo.yaml"))]
+
+
+# --- a server's /api/v1/rules answer saved to a file --------------------------------------------
+
+
+def test_the_documented_rules_answer_reads_its_alert_and_recording_rule() -> None:
+    """Prometheus' own example answer (docs/querying/api.md): one alert and one recording rule."""
+    answer = shared("api_responses", "prometheus", "rules.json")
+    queries, problems = yaml_usage(answer)
+    assert problems == []
+    assert [(q.kind, q.name, q.panel, q.expr) for q in queries] == [
+        (
+            "alert",
+            "HighRequestLatency",
+            'example {severity="page"}',
+            'job:request_latency_seconds:mean5m{job="myjob"} > 0.5',
+        ),
+        (
+            "recording_rule",
+            "job:http_inprogress_requests:sum",
+            "example",
+            "sum by (job) (http_inprogress_requests)",
+        ),
+    ]
+    refs, _ = refs_frame("t", queries, problems)
+    assert set(refs["metric"]) == {"job:request_latency_seconds:mean5m", "http_inprogress_requests"}
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (
+            '{"status": "success", "data": {"groups": [{"name": "g", "rules": 7}]}}',
+            "malformed rules API answer",
+        ),
+        ('{"status": "success", "data": {"groups": [1, {"name": "g"}]}}', None),
+        ('{"status": "success", "data": {"groups": [}}', "invalid YAML"),
+    ],
+    ids=["rules not a list", "groups of no rules", "cut short"],
+)
+def test_a_bad_rules_answer_names_the_file(tmp_path: Path, text: str, said: str | None) -> None:
+    path = tmp_path / "rules.json"
+    path.write_text(text)
+    if said is None:
+        assert yaml_usage(path) == ([], [])
+        return
+    with pytest.raises(ParseError, match=said) as caught:
+        yaml_usage(path)
+    assert caught.value.file == str(path)
