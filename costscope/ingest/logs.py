@@ -79,9 +79,11 @@ class LogsWriter:
             error=pl.col("level").is_in(list(_ERROR)).fill_null(False),
             oversize=(pl.col("bytes") - TRUNCATE_BYTES).clip(lower_bound=0),
         )
-        ts = chunk["ts"].drop_nulls()
-        if ts.len():
-            self.captures.see(float(ts.min()), float(ts.max()))  # type: ignore[arg-type]
+        timed = chunk.select("service", "ts").drop_nulls("ts")
+        if timed.height:  # each service's own window: services of one folder may be days apart
+            windows = timed.group_by("service").agg(first=pl.col("ts").min(), last=pl.col("ts").max())
+            for service, first, last in windows.iter_rows():
+                self.captures.see(float(first), float(last), service)
         self._fold(frame)
         self.lines += chunk.height
         self.bytes += int(chunk["bytes"].sum())
@@ -145,9 +147,6 @@ class LogsWriter:
             },
             schema={"shape_id": pl.Int64, "template_id": pl.String, "template": pl.String},
         )
-        if period_s is None:
-            covered = self.captures.covered()
-            period_s = DEFAULT_PERIOD_S if covered is None else max(covered, 60.0)
         volume = (
             self._volume
             if self._volume is not None
@@ -156,14 +155,18 @@ class LogsWriter:
             )
         )
         volume = volume.with_columns(pl.col("lines", "bytes", "error_lines").round().cast(pl.Int64))
+        periods = self._periods(pl.concat([volume["service"], agg["service"]]), period_s)
+        volume = volume.join(periods, on="service", how="left", nulls_equal=True)
         self.snapshot.append(
             "otel_attributes",
-            self.attributes.rows("logs", period_s).with_columns(source=pl.lit(self.source)),
+            self.attributes.rows("logs", volume.select(_spread()).item()).with_columns(
+                source=pl.lit(self.source)
+            ),
         )
-        self.snapshot.append(
-            "log_volume", volume.with_columns(source=pl.lit(self.source), period_s=pl.lit(period_s))
+        self.snapshot.append("log_volume", volume.with_columns(source=pl.lit(self.source)))
+        by_template = agg.join(mapping, on="shape_id", how="left").join(
+            periods, on="service", how="left", nulls_equal=True
         )
-        by_template = agg.join(mapping, on="shape_id", how="left")
         level_rank = (
             by_template.group_by("template_id", "level")
             .agg(pl.col("lines").sum())
@@ -185,6 +188,7 @@ class LogsWriter:
                 pl.col("first_ts").min(),
                 pl.col("last_ts").max(),
                 pl.col("sampled").any(),
+                _spread(),
             )
             .join(top_level, on="template_id", how="left")
             .with_columns(
@@ -195,12 +199,38 @@ class LogsWriter:
                 .dt.replace_time_zone("UTC")
                 .alias("last_seen"),
                 source=pl.lit(self.source),
-                period_s=pl.lit(period_s),
             )
             .drop("first_ts", "last_ts")
         )
         self.snapshot.append("log_templates", templates)
         return self.lines
+
+    def _periods(self, services: pl.Series, period_s: float | None) -> pl.DataFrame:
+        """Seconds each service's lines cover: ``period_s`` where the source knows it (a Loki
+        window), else the union of the service's captures, at least a minute; a day without times."""
+        names = services.unique(maintain_order=True)
+        if period_s is not None:
+            return pl.DataFrame({"service": names, "period_s": [period_s] * names.len()})
+        covered = [self.captures.covered(name) for name in names.to_list()]
+        spans = [DEFAULT_PERIOD_S if c is None else max(c, 60.0) for c in covered]
+        return pl.DataFrame(
+            {"service": names, "period_s": spans}, schema={"service": pl.String, "period_s": pl.Float64}
+        )
+
+
+def _spread() -> pl.Expr:
+    """The one period over which bytes of several services, each over its own period, cost what
+    they cost apart: bytes / Σ (bytes_s / period_s); their period where they share one."""
+    period = pl.col("period_s")
+    rate = (pl.col("bytes") / period).sum()
+    return (
+        pl.when(period.min() == period.max())
+        .then(period.max())
+        .when(rate > 0)
+        .then(pl.col("bytes").sum() / rate)
+        .otherwise(period.max())
+        .alias("period_s")
+    )
 
 
 def _refold(parts: pl.DataFrame) -> pl.DataFrame:

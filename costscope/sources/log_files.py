@@ -325,9 +325,10 @@ def epoch_seconds(text: pl.Expr) -> pl.Expr:
 
 
 def service_of(path: Path) -> str:
-    """A service name from a file name: ``checkout.log.gz`` → ``checkout``."""
-    name = path.name
-    for suffix in (".gz", *LOG_SUFFIXES):
+    """A service name from a file name: ``checkout.log.gz``, ``checkout.log.1`` and
+    ``checkout-2025-10-01.log`` → ``checkout`` (logrotate's names: one service, cut by time)."""
+    name = re.sub(r"\.\d+$", "", path.name.removesuffix(".gz"))
+    for suffix in LOG_SUFFIXES:
         name = name.removesuffix(suffix)
     return re.sub(r"[-_.]?\d{4}-?\d{2}-?\d{2}.*$", "", name) or path.parent.name
 

@@ -4,6 +4,7 @@ each distinct message once, or every line straight when nearly all messages diff
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -114,16 +115,56 @@ def test_a_template_example_is_the_first_line_seen_among_equal_times(tmp_path: P
 
 
 @pytest.mark.parametrize(
-    ("starts", "minutes"),
-    [(["2025-10-01", "2025-11-01"], 20), (["2025-11-01", "2025-11-01"], 10), (["2025-11-01"], 10)],
+    ("files", "minutes"),
+    [
+        # one service cut by time (logrotate's names): the union of its files' windows
+        ({"app-2025-10-01.log": "2025-10-01", "app-2025-11-01.log": "2025-11-01"}, {"app": 20}),
+        ({"app.log": "2025-11-01", "app.log.1": "2025-10-01"}, {"app": 20}),
+        ({"app.log": "2025-11-01", "app.log.1": "2025-11-01"}, {"app": 10}),
+        # two services taken a month apart: each over its own ten minutes, not twenty
+        ({"app.log": "2025-10-01", "db.log": "2025-11-01"}, {"app": 10, "db": 10}),
+        ({"app.log": "2025-11-01"}, {"app": 10}),
+    ],
+    ids=["dated files", "rotated files", "rotated files, same minutes", "two services", "one file"],
 )
 def test_log_files_cover_their_own_windows_not_the_time_between(
-    tmp_path: Path, starts: list[str], minutes: int
+    tmp_path: Path, files: dict[str, str], minutes: dict[str, int]
 ) -> None:
-    for k, day in enumerate(starts):  # each file: a line a minute for ten minutes
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for name, day in files.items():  # each file: a line a minute for ten minutes
         lines = [f"{day}T10:{m:02d}:00.000Z INFO request {m} served" for m in range(11)]
-        (tmp_path / f"app{k}.log").write_text("\n".join(lines) + "\n")
-    costscope.analyze([str(tmp_path)], db=tmp_path / "db")
+        (logs / name).write_text("\n".join(lines) + "\n")
+    costscope.analyze([str(logs)], db=tmp_path / "db")
     with Store.open(tmp_path / "db", read_only=True) as store:
-        periods = store.query("SELECT DISTINCT period_s FROM log_volume")["period_s"].to_list()
-    assert periods == [minutes * 60.0]
+        periods = store.query("SELECT DISTINCT service, period_s FROM log_volume")
+        templates = store.query("SELECT lines, period_s FROM log_templates")
+    assert dict(periods.iter_rows()) == {service: m * 60.0 for service, m in minutes.items()}
+    # a template of several services costs what their lines cost apart (11 lines a file)
+    files_per_service = len(files) // len(minutes)
+    expected = sum(11 * files_per_service / (m * 60.0) for m in minutes.values())
+    assert templates["lines"].sum() / templates["period_s"].max() == pytest.approx(expected)
+
+
+def test_a_template_of_services_with_different_windows_costs_what_they_cost_apart(tmp_path: Path) -> None:
+    """app: 11 lines in 10 minutes; db: 11 lines in 100 minutes; the same template in both."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for name, step in (("app.log", 1), ("db.log", 10)):
+        stamps = [datetime(2025, 11, 1, 10, tzinfo=UTC) + timedelta(minutes=step * m) for m in range(11)]
+        lines = [f"{t:%Y-%m-%dT%H:%M:%S}.000Z INFO request {m} served" for m, t in enumerate(stamps)]
+        (logs / name).write_text("\n".join(lines) + "\n")
+    found = costscope.analyze([str(logs)], db=tmp_path / "db").analysis().logs
+    volume = found.volume
+    template = found.templates.row(0, named=True)
+    assert found.templates.height == 1
+    per_service = dict(zip(volume["service"], volume["monthly_bytes"], strict=True))
+    month = 30 * 86_400
+    assert per_service["app"] == pytest.approx(
+        volume.filter(pl.col("service") == "app")["bytes"].item() * month / 600
+    )
+    assert per_service["db"] == pytest.approx(
+        volume.filter(pl.col("service") == "db")["bytes"].item() * month / 6000
+    )
+    assert template["monthly_bytes"] == pytest.approx(per_service["app"] + per_service["db"])
+    assert template["lines_per_minute"] == pytest.approx(11 / 10 + 11 / 100, rel=0.05)
