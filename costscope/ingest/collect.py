@@ -30,6 +30,7 @@ from costscope.sources.otlp_metrics import read_otlp_metrics
 from costscope.sources.otlp_traces import read_proto_traces
 from costscope.sources.prometheus_api import PrometheusApiSource, detect
 from costscope.sources.resolve import infer_kind
+from costscope.sources.series_answer import read_series_answer
 from costscope.sources.trace_apis import collect_jaeger, collect_tempo
 from costscope.sources.traces import read_trace_file
 from costscope.sources.usage import MALFORMED
@@ -37,6 +38,19 @@ from costscope.store.export import import_export
 from costscope.store.snapshot import SnapshotWriter, SourceResult
 
 __all__ = ["COLLECTORS", "Progress", "collect"]
+
+
+def _series_answers(r: Reading) -> None:
+    """Saved ``/api/v1/series`` answers (every one tried) into the metric tables."""
+    for f in files_of(r):
+        try:
+            series, warnings = read_series_answer(f, r.writer)
+        except CostscopeError as exc:
+            r.errors.append(exc)
+            continue
+        r.errors.extend(warnings)
+        if not series:
+            r.errors.append(InputWarning("no series (a series answer with no label sets)", file=str(f)))
 
 
 def _otlp_metrics(r: Reading) -> None:
@@ -194,6 +208,7 @@ COLLECTORS: dict[str, Callable[[Reading], None]] = {
     "jaeger": _traces,
     "tempo": _traces,
     "exposition": _exposition,
+    "series": _series_answers,
 }
 
 

@@ -27,6 +27,7 @@ from costscope.sources.parquet_export import MARKER as EXPORT_MARKER
 from costscope.sources.query_logs import detect_document, detect_lines
 from costscope.sources.replay import MANIFEST
 from costscope.sources.rules import is_rules_answer
+from costscope.sources.series_answer import is_series_answer
 from costscope.sources.sniff import Sniff
 
 # --- detectors: content first ------------------------------------------------------------------
@@ -109,6 +110,11 @@ def _yaml_kinds(doc: Any) -> bool:
     if str(doc.get("version") or "").startswith("prometheus/") and "slos" in doc:
         return True
     return isinstance(doc.get("groups"), list)
+
+
+def is_series(s: Sniff) -> bool:
+    """A ``/api/v1/series`` answer: the label sets of a Prometheus-compatible server."""
+    return s.json is not None and not s.json_lines and is_series_answer(s.json)
 
 
 def is_rules(s: Sniff) -> bool:
@@ -214,6 +220,7 @@ FILE_KINDS: tuple[FileKind, ...] = (
         "query log (Prometheus, Mimir, Loki, VictoriaMetrics top queries, Grafana history)",
         is_queries,
     ),
+    FileKind("series", "a server's /api/v1/series answer saved to a file (JSON)", is_series),
     FileKind("grafana", "Grafana dashboard JSON", is_grafana),
     FileKind(
         "rules",

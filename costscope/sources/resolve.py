@@ -49,6 +49,7 @@ class Resolution:
 # the name a folder's files of each kind are read under, beside the folder's own name
 _FOLDER_PARTS = {
     "exposition": "",
+    "series": "/series",
     "otlp_metrics": "/otlp-metrics",
     "grafana": "/dashboards",
     "rules": "/rules",

@@ -34,6 +34,7 @@ KINDS = [
     ("dashboard as a grafana api answer", "d.txt", json.dumps({"dashboard": DASHBOARD}), "grafana"),
     ("dashboard with a byte-order mark", "bom.json", "\ufeff" + json.dumps(DASHBOARD), "grafana"),
     ("rule file named .txt", "rules.txt", "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up == 0\n", "rules"),
+    ("a saved /api/v1/series answer", "answer", json.dumps({"status": "success", "data": [{"__name__": "up", "job": "a"}]}), "series"),
     ("a saved /api/v1/rules answer", "rules.json", json.dumps({"status": "success", "data": {"groups": [{"name": "g", "rules": [{"name": "A", "query": "up == 0", "type": "alerting"}]}]}}), "rules"),
     ("PrometheusRule", "pr.yaml", "apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nspec:\n  groups: []\n", "rules"),
     ("sloth prometheus/v1", "slo.yml", "version: prometheus/v1\nservice: s\nslos: []\n", "rules"),
