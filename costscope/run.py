@@ -76,14 +76,17 @@ def analyze_snapshot(
     return analysis if show_values else masked(analysis)
 
 
+MAX_NAMED = 5  # input warnings an error line names; more are counted
+
+
 def _targets(sources: Sequence[str], cfg: Config, kind: str) -> Resolution:
     """The sources to read; none is an error that says what was found instead."""
     resolution = resolve(sources, cfg, kind)
     if resolution.sources:
         return resolution
     if resolution.warnings:
-        found = "; ".join(str(w) for _, w in resolution.warnings[:5])
-        more = len(resolution.warnings) - 5
+        found = "; ".join(str(w) for _, w in resolution.warnings[:MAX_NAMED])
+        more = len(resolution.warnings) - MAX_NAMED
         raise InputError(f"nothing costscope can read: {found}" + (f" (and {more} more)" if more > 0 else ""))
     raise CostscopeError("no sources: give a URL or a path, or a config with sources")
 
@@ -243,9 +246,12 @@ def run_analysis(
 def every_input_failed(run: SnapshotRun) -> CostscopeError:
     """The error of a run that kept nothing: bad input (exit 2) when every input was bad, else a failure.
 
-    It names every failure, then every file not recognised: the run prints no summary that would.
+    It names every failure, then the first files not recognised: the run prints no summary that
+    would (the snapshot's errors keep them all).
     """
-    failures = "; ".join(str(e) for e in (*run.errors, *run.warnings)) or "no series"
+    failures = "; ".join(str(e) for e in (*run.errors, *run.warnings[:MAX_NAMED])) or "no series"
+    if len(run.warnings) > MAX_NAMED:
+        failures += f" (and {len(run.warnings) - MAX_NAMED} more input warnings)"
     if run.errors and all(isinstance(e, InputError) for e in run.errors):
         return InputError(f"every input was bad: {failures}")
     return SourceError(f"every source failed: {failures}")

@@ -67,10 +67,12 @@ def test_a_failed_run_still_names_the_files_it_did_not_recognise(tmp_path: Path)
     folder = tmp_path / "dumps"
     folder.mkdir()
     (folder / "b.prom").write_text("up{ 1\n")
-    (folder / "NOTES").write_text("Copyright nobody\nthese are notes\n")
+    for i in range(7):
+        (folder / f"NOTES{i}").write_text("Copyright nobody\nthese are notes\n")
     result, _ = _analyze(tmp_path, str(folder))
     assert result.returncode == 2, result.stderr
-    assert "b.prom:1" in result.stderr and "NOTES: not recognised" in result.stderr
+    assert "b.prom:1" in result.stderr and "NOTES0: not recognised" in result.stderr
+    assert "NOTES5" not in result.stderr and "(and 2 more input warnings)" in result.stderr
 
 
 def test_an_unrecognised_file_is_a_warning_not_a_failure(tmp_path: Path) -> None:
