@@ -20,6 +20,7 @@ from typing import Any
 
 from costscope.errors import InputWarning
 from costscope.sources.dashboards import is_dashboard
+from costscope.sources.folders import walk
 from costscope.sources.log_files import LOG_SUFFIXES
 from costscope.sources.metrics_file import EXPOSITION_SUFFIXES
 from costscope.sources.otlp import file_signal, json_signal
@@ -300,10 +301,11 @@ def classify(folder: Path) -> FolderContents:
 
     Hidden files and folders and costscope's own files (config, a store) are left alone, on purpose.
     """
-    special = [m.parent for name in (MANIFEST, EXPORT_MARKER) for m in folder.rglob(name)]
+    tree = walk(folder)
+    special = [p.parent for p in tree.paths if p.name in (MANIFEST, EXPORT_MARKER)]
     files: dict[str, list[Path]] = {}
-    warnings: list[InputWarning] = []
-    for p in sorted(folder.rglob("*")):
+    warnings = [InputWarning(why, file=str(p)) for p, why in tree.problems]
+    for p in tree.paths:
         rel = p.relative_to(folder).parts
         if not p.is_file() or any(part.startswith(".") for part in rel) or _is_own(p):
             continue

@@ -18,6 +18,7 @@ from costscope.config import Config, SourceConfig
 from costscope.credentials import redact_url
 from costscope.errors import ConfigError, InputError, InputWarning
 from costscope.source_kinds import SOURCE_KINDS
+from costscope.sources.folders import walk
 from costscope.sources.kinds import classify, files_of_kind
 from costscope.sources.kinds import detect as detect_kind
 from costscope.sources.parquet_export import MARKER as EXPORT_MARKER
@@ -86,11 +87,12 @@ def resolve(args: Sequence[str], config: Config, kind: str = "auto") -> Resoluti
             sources.append(SourceConfig(name=_name_for(arg, taken), kind=kind, path=path))
             continue
         # a folder: recordings and exports are sources of their own, every other file by its content
-        for marker in sorted(path.rglob(EXPORT_MARKER)):
+        tree = walk(path).paths
+        for marker in (p for p in tree if p.name == EXPORT_MARKER):
             sources.append(
                 SourceConfig(name=_name_for(str(marker.parent), taken), kind="parquet", path=marker.parent)
             )
-        for manifest in sorted(path.rglob(MANIFEST)):
+        for manifest in (p for p in tree if p.name == MANIFEST):
             sources.append(SourceConfig(name=_name_for(str(manifest.parent), taken), path=manifest.parent))
         contents = classify(path)
         for file_kind, suffix in _FOLDER_PARTS.items():
