@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from costscope.errors import ParseError
+from costscope.sources.compressed import READ_ERRORS, read_bytes
 from costscope.sources.http import HttpClient
 from costscope.sources.promql import ALL, LabelNeed
 from costscope.sources.usage import Problem, Query, malformed_is_parse_error
@@ -41,13 +42,15 @@ def read_dashboard_file(path: Path) -> dict[str, Any]:
     if path.stat().st_size > MAX_DASHBOARD_BYTES:
         raise ParseError(f"larger than {MAX_DASHBOARD_BYTES >> 20} MiB: not a dashboard", file=str(path))
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = json.loads(read_bytes(path).decode("utf-8"))
     except json.JSONDecodeError as exc:
         raise ParseError(f"invalid JSON: {exc.msg}", file=str(path), line=exc.lineno) from None
     except RecursionError:
         raise ParseError("JSON nested too deeply", file=str(path)) from None
     except UnicodeDecodeError:
         raise ParseError("not UTF-8 text", file=str(path)) from None
+    except READ_ERRORS as exc:
+        raise ParseError(f"cannot read: {exc}", file=str(path)) from None
     if isinstance(doc, dict) and isinstance(doc.get("dashboard"), dict):
         doc = doc["dashboard"]
     if not is_dashboard(doc):

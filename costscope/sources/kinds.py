@@ -237,10 +237,14 @@ def _looked_like(s: Sniff) -> str:
     """A short description of what an unrecognised file holds."""
     if s.size == 0:
         return "an empty file"
+    if s.compression == "zstd":
+        return "zstd-compressed (decompress it with zstd -d, or compress it with gzip, bzip2 or xz)"
+    if s.compression and not s.head:
+        return f"{s.compression}-compressed, with nothing readable in it (cut short or corrupt?)"
     if s.head[:4] == b"PAR1":
         return "a Parquet file (costscope reads Parquet as a folder written by `costscope export`)"
     if s.binary:
-        return "binary data" + (" (gzip)" if s.gzipped else "")
+        return "binary data" + (f" ({s.compression})" if s.compression else "")
     doc = s.first_object if s.json_lines else s.json
     if isinstance(doc, dict):
         keys = ", ".join(sorted(map(str, doc))[:6]) or "none"

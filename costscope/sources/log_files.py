@@ -1,4 +1,4 @@
-"""Log files: JSON lines, logfmt and plain text (gzip allowed), read in chunks, never whole.
+"""Log files: JSON lines, logfmt and plain text (gzip, bzip2 or xz allowed), read in chunks, never whole.
 
 Each chunk becomes a polars frame with one row per line: ``message`` (what template mining sees),
 ``level``, ``service``, ``ts`` (epoch seconds, when the line says), ``has_trace`` (the line
@@ -13,17 +13,17 @@ header; ``<Level>``, ``<Service>``/``<Component>`` and ``<Content>`` are used.
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, cast
+from typing import IO
 
 import polars as pl
 
 from costscope.errors import ConfigError, InputError
+from costscope.sources.compressed import READ_ERRORS, open_bytes, plain_name
 from costscope.sources.line_blocks import ended_line_blocks
 from costscope.sources.log_times import line_seconds
 from costscope.sources.read_ahead import read_ahead
@@ -81,15 +81,12 @@ _TRACE_TEXT = r"(?i)trace[_.-]?id[\"']?\s*[=:]\s*[\"']?[0-9a-f]{16,32}"
 
 
 def open_text(path: Path) -> io.TextIOWrapper:
-    """A text stream of ``path`` (gunzipped when it is gzip), undecodable bytes replaced.
+    """A text stream of ``path`` (decompressed: gzip, bzip2, xz), undecodable bytes replaced.
 
     Line endings are read as ``\n`` (universal newlines: much the fastest way to read lines); the
     stream's ``newlines`` then says which endings it met, so what they weigh on disk is known.
     """
-    with path.open("rb") as probe:
-        gzipped = probe.read(2) == b"\x1f\x8b"
-    stream = cast(IO[bytes], gzip.open(path, "rb") if gzipped else path.open("rb"))  # noqa: SIM115 (the wrapper owns it)
-    return io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline=None)
+    return io.TextIOWrapper(open_bytes(path), encoding="utf-8", errors="replace", newline=None)
 
 
 def detect_format(sample: list[str]) -> str:
@@ -327,7 +324,7 @@ def epoch_seconds(text: pl.Expr) -> pl.Expr:
 def service_of(path: Path) -> str:
     """A service name from a file name: ``checkout.log.gz``, ``checkout.log.1`` and
     ``checkout-2025-10-01.log`` → ``checkout`` (logrotate's names: one service, cut by time)."""
-    name = re.sub(r"\.\d+$", "", path.name.removesuffix(".gz"))
+    name = re.sub(r"\.\d+$", "", plain_name(path.name))
     for suffix in LOG_SUFFIXES:
         name = name.removesuffix(suffix)
     return re.sub(r"[-_.]?\d{4}-?\d{2}-?\d{2}.*$", "", name) or path.parent.name
@@ -377,8 +374,8 @@ def _reading(blocks: Iterator[tuple[list[str], bool]], path: Path) -> Iterator[t
     while True:
         try:
             block = next(blocks, None)
-        except (OSError, EOFError) as exc:
-            raise InputError(f"cannot read (truncated gzip?): {exc}", file=str(path)) from None
+        except READ_ERRORS as exc:
+            raise InputError(f"cannot read (a compressed file cut short?): {exc}", file=str(path)) from None
         if block is None:
             return
         yield block

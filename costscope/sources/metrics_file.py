@@ -9,7 +9,6 @@ directory source (``metrics/<job>/<instance>.prom``, like file_sd), else the fil
 
 from __future__ import annotations
 
-import gzip
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import polars as pl
 
 from costscope.config import SourceConfig
 from costscope.errors import InputError, InputWarning, ParseError
+from costscope.sources.compressed import READ_ERRORS, compression, open_bytes, plain_name
 from costscope.sources.exposition import ExpositionParser
 from costscope.sources.exposition_lines import MAX_LINE_BYTES
 from costscope.sources.http import HttpClient
@@ -60,14 +60,13 @@ class ExpositionStats:
 
 
 def _blocks(path: Path) -> Iterator[list[str]]:
-    opener = gzip.open if path.suffix == ".gz" else open
     try:
-        with opener(path, "rt", encoding="utf-8", newline="\n") as fh:
+        with io.TextIOWrapper(open_bytes(path), encoding="utf-8", newline="\n") as fh:
             # a line over the bound is cut just past it: the parser refuses (or, lenient, skips) it
             yield from line_blocks(fh, MAX_LINE_BYTES + 1)
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text ({exc.reason})", file=str(path)) from None
-    except (OSError, EOFError) as exc:
+    except READ_ERRORS as exc:
         raise InputError(f"cannot read: {exc}", file=str(path)) from None
 
 
@@ -121,11 +120,12 @@ OPENMETRICS_SUFFIXES = (".om", ".openmetrics")
 
 def is_openmetrics_file(path: Path) -> bool:
     """Whether a file says it is OpenMetrics: named ``.om``/``.openmetrics``, or ending in ``# EOF``."""
-    name = path.name.removesuffix(".gz")
+    name = plain_name(path.name)
     if name.endswith(OPENMETRICS_SUFFIXES) or ".om." in name:
         return True
-    if path.name.endswith(".gz"):
-        return False  # the end of a gzip stream can't be read without reading all of it
+    with path.open("rb") as fh:
+        if compression(fh.read(6)):
+            return False  # the end of a compressed stream can't be read without reading all of it
     with path.open("rb") as fh:
         fh.seek(max(0, path.stat().st_size - 64))
         return fh.read().rstrip().splitlines()[-1:] == [b"# EOF"]

@@ -19,7 +19,6 @@ Prometheus; an exponential histogram is one native-histogram series; a summary i
 
 from __future__ import annotations
 
-import gzip
 import json
 import struct
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from costscope.errors import InputError, ParseError
+from costscope.sources.compressed import READ_ERRORS, open_bytes, read_bytes
 from costscope.sources.traces import (
     json_lines,
 )
@@ -41,8 +41,7 @@ MAX_BARE_BYTES = 16 << 20
 
 
 def _raw(path: Path) -> bytes:
-    data = path.read_bytes()
-    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+    return read_bytes(path)
 
 
 def _messages(data: bytes) -> list[bytes] | None:
@@ -84,13 +83,8 @@ def _plausible(signal: str, msg: Any) -> bool:
 
 def file_signal(path: Path) -> str | None:
     """Which OTLP signal a protobuf file holds (its first message decoded), or None."""
-    import io
-
     try:
-        with path.open("rb") as raw:
-            gz = raw.read(2) == b"\x1f\x8b"
-        with gzip.open(path, "rb") if gz else path.open("rb") as fh:
-            assert isinstance(fh, io.BufferedIOBase | gzip.GzipFile)
+        with open_bytes(path) as fh:
             prefix = fh.read(4)
             if prefix[:1] in (b"{", b"[", b" ", b"\t", b"\r", b"\n", b""):
                 return None  # JSON or text: no length prefix starts so, nor an OTLP message
@@ -100,7 +94,7 @@ def file_signal(path: Path) -> str | None:
                     return signal
             fh.seek(0)
             head = fh.read(MAX_BARE_BYTES + 1)  # one bare message (a request body): small, or not one
-    except (OSError, EOFError):
+    except (*READ_ERRORS, InputError):  # unreadable, or zstd: the other kinds say what it is
         return None
     return proto_signal(head) if len(head) <= MAX_BARE_BYTES else None
 
@@ -139,7 +133,7 @@ def documents(path: Path, signal: str) -> Iterator[dict[str, Any]]:
 
     try:
         data = _raw(path)
-    except (OSError, EOFError) as exc:
+    except READ_ERRORS as exc:
         raise InputError(f"cannot read: {exc}", file=str(path)) from None
     if data.lstrip()[:1] == b"{":
         text = data.decode("utf-8", "replace")

@@ -28,6 +28,7 @@ from typing import Any
 import polars as pl
 
 from costscope.errors import InputError, ParseError
+from costscope.sources.compressed import READ_ERRORS
 from costscope.sources.http import HttpClient
 from costscope.sources.log_files import bounded_lines, epoch_seconds, open_text, unescaped
 
@@ -195,8 +196,8 @@ def _read_lines(path: Path, chunk_lines: int) -> QueryLog:
                 if len(parts) > 8:  # keep memory to the distinct queries
                     parts = [fold(pl.concat(parts))]
                 chunk = bounded_lines(stream, chunk_lines)
-        except (OSError, EOFError) as exc:
-            raise InputError(f"cannot read (truncated gzip?): {exc}", file=str(path)) from None
+        except READ_ERRORS as exc:
+            raise InputError(f"cannot read (a compressed file cut short?): {exc}", file=str(path)) from None
     queries = fold(pl.concat(parts)) if parts else pl.DataFrame(schema=AGG_SCHEMA)
     return QueryLog(
         origin=str(path),

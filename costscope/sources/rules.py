@@ -29,6 +29,7 @@ from typing import Any
 import yaml
 
 from costscope.errors import ParseError
+from costscope.sources.compressed import READ_ERRORS, read_bytes
 from costscope.sources.http import HttpClient
 from costscope.sources.usage import Problem, Query, malformed_is_parse_error
 
@@ -39,7 +40,7 @@ _PROMETHEUS_SOURCES = ("prometheus", "thanos", "mimir", "cortex", "victoriametri
 def load_yaml_documents(path: Path) -> list[Any]:
     """Every YAML document in ``path`` (JSON too); a syntax error names the file and line."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bytes(path).decode("utf-8")
         if text.lstrip().startswith("{"):  # a saved API answer: JSON, which YAML reads slowly
             with contextlib.suppress(json.JSONDecodeError, RecursionError):  # or a YAML flow mapping
                 return [json.loads(text)]
@@ -49,6 +50,8 @@ def load_yaml_documents(path: Path) -> list[Any]:
         raise ParseError(f"invalid YAML: {exc.problem or exc}", file=str(path), line=line) from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ParseError(f"invalid YAML: {exc}", file=str(path)) from None
+    except READ_ERRORS as exc:
+        raise ParseError(f"cannot read: {exc}", file=str(path)) from None
 
 
 def is_rule_document(doc: object) -> bool:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
-import zlib
 from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from costscope.sources.compressed import compression, plain_name, read_bytes
+from costscope.sources.compressed import head as decompressed_head
 
 HEAD_BYTES = 64 << 10  # enough for the first lines or the opening of any document
 MAX_WHOLE_BYTES = 64 << 20  # a JSON document parsed whole to see its keys; larger: its first line
@@ -21,33 +22,26 @@ _YAML_START = re.compile(r"^(?:---|- |[\w.\"'-]+:(?:\s|$))")
 __all__ = ["HEAD_BYTES", "MAX_WHOLE_BYTES", "Sniff"]
 
 
-def _decompressed_head(raw: bytes) -> bytes:
-    """The first bytes of a gzip stream, however little of it ``raw`` holds."""
-    try:
-        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(raw, HEAD_BYTES)
-    except zlib.error:
-        return b""
-
-
 class Sniff:
     """What a file holds, read lazily: its head, its JSON document or first line, its YAML documents."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         with path.open("rb") as fh:
-            raw = fh.read(HEAD_BYTES)
-        self.gzipped = raw[:2] == b"\x1f\x8b"
-        head = _decompressed_head(raw) if self.gzipped else raw
+            head = fh.read(HEAD_BYTES)
+        self.compression = compression(head)
+        if self.compression is not None:
+            head = decompressed_head(path, self.compression, HEAD_BYTES)
         self.head = head.removeprefix(b"\xef\xbb\xbf")
         self.size = path.stat().st_size
-        name = path.name[:-3] if path.name.endswith(".gz") else path.name
-        self.name = name.lower()
+        self.name = plain_name(path.name).lower()
         self.broken_yaml = False  # set once ``yaml`` found text that YAML refuses
 
     @cached_property
     def binary(self) -> bool:
-        """Whether the head holds bytes no text format has (NUL, or not UTF-8)."""
-        if b"\x00" in self.head:
+        """Whether the head holds bytes no text format has (NUL, or not UTF-8), or is compressed
+        in a way that cannot be read (zstd, or corrupt from its start)."""
+        if b"\x00" in self.head or (self.compression and not self.head):
             return True
         try:
             self.head[:-4].decode("utf-8")  # a character may be cut at the end of the head
@@ -68,9 +62,8 @@ class Sniff:
 
     @cached_property
     def data(self) -> bytes:
-        """The whole file (gunzipped), for a document small enough to parse whole; read once."""
-        raw = self.path.read_bytes()
-        return (gzip.decompress(raw) if self.gzipped else raw).removeprefix(b"\xef\xbb\xbf")
+        """The whole file (decompressed), for a document small enough to parse whole; read once."""
+        return read_bytes(self.path).removeprefix(b"\xef\xbb\xbf")
 
     @cached_property
     def json(self) -> Any:
@@ -127,5 +120,5 @@ class Sniff:
         return [d for d in docs if isinstance(d, dict | list)]  # plain text is a YAML string too
 
     def has_suffix(self, suffixes: Iterable[str]) -> bool:
-        """Whether the name (without ``.gz``) ends in one of ``suffixes``."""
+        """Whether the name (without ``.gz``, ``.bz2``, ``.xz``) ends in one of ``suffixes``."""
         return self.name.endswith(tuple(suffixes))
