@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import polars as pl
 
 from costscope.store.snapshot import SnapshotWriter
@@ -55,28 +56,37 @@ def identify(
     ``unique`` promises that no label set repeats in the input (an API's answer); otherwise
     repeats (an exposition listing a series twice) are dropped here.
     """
-    # grouping and joining on a key polars knows is sorted takes its fast paths: about twice as fast
-    # as hashing it, the sort included (a chunk's labels are nearly in order already)
-    labels = labels.sort("seq").with_columns(
-        pl.col("seq").set_sorted(),
-        pl.concat_str([pl.col("label"), pl.lit("="), pl.col("value")])
-        .hash(seed=HASH_SEED)
-        .alias("pair_hash"),
+    # Column operations and numpy, not frame queries: a query costs a fixed fraction of a
+    # millisecond, which a folder of small files would pay a dozen times a file. Labels sorted by
+    # seq make each series' labels one run, xor-reduced in one numpy pass.
+    labels = _by_seq(labels) if series.height else labels.clear()
+    series = _by_seq(series)
+    label_seq, series_seq = labels["seq"].to_numpy(), series["seq"].to_numpy()
+    at = np.minimum(np.searchsorted(series_seq, label_seq), len(series_seq) - 1)  # each label's series
+    if len(label_seq) and not (owned := series_seq[at] == label_seq).all():  # labels of no series go
+        labels, label_seq, at = labels.filter(pl.Series(owned)), label_seq[owned], at[owned]
+    pair_hash = (labels["label"] + "=" + labels["value"]).hash(seed=HASH_SEED).alias("pair_hash")
+    labels_xor = np.zeros(len(series_seq), dtype=np.uint64)
+    if len(label_seq):
+        starts = np.flatnonzero(np.r_[True, label_seq[1:] != label_seq[:-1]])
+        labels_xor[at[starts]] = np.bitwise_xor.reduceat(pair_hash.to_numpy(), starts)
+    series_id = ("__name__=" + series["metric"]).hash(seed=HASH_SEED).to_numpy() ^ labels_xor
+    series = pl.DataFrame(
+        [series["metric"], series["family"], pl.Series("series_id", series_id, dtype=pl.UInt64)]
     )
-    series = series.sort("seq").with_columns(pl.col("seq").set_sorted())
-    ids = labels.group_by("seq", maintain_order=True).agg(
-        pl.col("pair_hash").bitwise_xor().alias("labels_xor")
+    labels = pl.DataFrame(
+        [pl.Series("series_id", series_id[at], dtype=pl.UInt64), labels["label"], labels["value"], pair_hash]
     )
-    name_hash = pl.concat_str([pl.lit("__name__="), pl.col("metric")]).hash(seed=HASH_SEED)
-    series = series.join(ids, on="seq", how="left").with_columns(
-        name_hash.xor(pl.col("labels_xor").fill_null(0)).alias("series_id")
-    )
-    labels = labels.join(series.select("seq", "series_id"), on="seq")
     # a repeat is rare and costly to look for row by row: one pass over the ids says if there is any
     if not unique and series.height and not series["series_id"].is_unique().all():
         series = series.unique(["series_id"], keep="first", maintain_order=True)
         labels = labels.unique(["series_id", "label"], keep="first", maintain_order=True)
-    return series.select(_SERIES_COLUMNS), labels.select(_LABEL_COLUMNS)
+    return series, labels
+
+
+def _by_seq(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` in ``seq`` order (most often it is already: a parser's lines come in order)."""
+    return frame if frame["seq"].is_sorted() else frame.sort("seq")
 
 
 class MetricsWriter:
