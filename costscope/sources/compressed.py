@@ -19,7 +19,6 @@ from typing import IO, Any, cast
 from costscope.errors import InputError
 
 _MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"), (b"\x28\xb5\x2f\xfd", "zstd"))
-SUFFIXES = (".gz", ".bz2", ".xz", ".zst")
 _SUFFIX = re.compile(r"\.(gz|bz2|xz|zst)$")
 # what a cut-short or corrupt stream raises while it is read
 READ_ERRORS = (OSError, EOFError, lzma.LZMAError)
