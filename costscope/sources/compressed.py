@@ -34,10 +34,16 @@ def plain_name(name: str) -> str:
     return _SUFFIX.sub("", name)
 
 
-def open_bytes(path: Path) -> IO[bytes]:
-    """The file's bytes as a stream, decompressed when it is gzip, bzip2 or xz."""
+def compression_of(path: Path) -> str | None:
+    """How the file at ``path`` is compressed, by its first bytes (None: it is not)."""
     with path.open("rb") as probe:
-        kind = compression(probe.read(6))
+        return compression(probe.read(6))
+
+
+def open_bytes(path: Path) -> IO[bytes]:
+    """The file's bytes as a stream, decompressed when it is gzip, bzip2 or xz (reading it may
+    raise one of ``READ_ERRORS`` when the stream is cut short or corrupt)."""
+    kind = compression_of(path)
     if kind == "gzip":
         return cast(IO[bytes], gzip.GzipFile(path, "rb"))
     if kind == "bzip2":
@@ -52,9 +58,13 @@ def open_bytes(path: Path) -> IO[bytes]:
 
 
 def read_bytes(path: Path) -> bytes:
-    """The whole file, decompressed."""
-    with open_bytes(path) as fh:
-        return fh.read()
+    """The whole file, decompressed; an unreadable file or a stream cut short or corrupt is an
+    ``InputError`` naming it."""
+    try:
+        with open_bytes(path) as fh:
+            return fh.read()
+    except READ_ERRORS as exc:
+        raise InputError(f"cannot read: {exc}", file=str(path)) from None
 
 
 def head(path: Path, kind: str, size: int) -> bytes:

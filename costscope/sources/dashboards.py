@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from costscope.errors import ParseError
-from costscope.sources.compressed import READ_ERRORS, read_bytes
+from costscope.sources.compressed import read_bytes
 from costscope.sources.http import HttpClient
 from costscope.sources.promql import ALL, LabelNeed
 from costscope.sources.usage import Problem, Query, malformed_is_parse_error
@@ -49,8 +49,6 @@ def read_dashboard_file(path: Path) -> dict[str, Any]:
         raise ParseError("JSON nested too deeply", file=str(path)) from None
     except UnicodeDecodeError:
         raise ParseError("not UTF-8 text", file=str(path)) from None
-    except READ_ERRORS as exc:
-        raise ParseError(f"cannot read: {exc}", file=str(path)) from None
     if isinstance(doc, dict) and isinstance(doc.get("dashboard"), dict):
         doc = doc["dashboard"]
     if not is_dashboard(doc):

@@ -239,6 +239,8 @@ def _looked_like(s: Sniff) -> str:
         return "an empty file"
     if s.compression == "zstd":
         return "zstd-compressed (decompress it with zstd -d, or compress it with gzip, bzip2 or xz)"
+    if s.unreadable:  # a compressed stream whose head decodes and whose rest does not
+        return f"{s.compression}-compressed, and then {s.unreadable}"
     if s.compression and not s.head:
         return f"{s.compression}-compressed, with nothing readable in it (cut short or corrupt?)"
     if s.head[:4] == b"PAR1":

@@ -19,7 +19,7 @@ import polars as pl
 
 from costscope.config import SourceConfig
 from costscope.errors import InputError, InputWarning, ParseError
-from costscope.sources.compressed import READ_ERRORS, compression, open_bytes, plain_name
+from costscope.sources.compressed import READ_ERRORS, compression_of, open_bytes, plain_name
 from costscope.sources.exposition import ExpositionParser
 from costscope.sources.exposition_lines import MAX_LINE_BYTES
 from costscope.sources.http import HttpClient
@@ -144,17 +144,12 @@ OPENMETRICS_SUFFIXES = (".om", ".openmetrics")
 SMALL_FILE_BYTES = 1 << 20  # one chunk of the parser's, read in the calling thread
 
 
-def _compressed(path: Path) -> bool:
-    with path.open("rb") as fh:
-        return compression(fh.read(6)) is not None
-
-
 def is_openmetrics_file(path: Path) -> bool:
     """Whether a file says it is OpenMetrics: named ``.om``/``.openmetrics``, or ending in ``# EOF``."""
     name = plain_name(path.name)
     if name.endswith(OPENMETRICS_SUFFIXES) or ".om." in name:
         return True
-    if _compressed(path):
+    if compression_of(path):
         return False  # the end of a compressed stream can't be read without reading all of it
     with path.open("rb") as fh:
         fh.seek(max(0, path.stat().st_size - 64))
@@ -166,7 +161,7 @@ def collect_file(
 ) -> ExpositionStats:
     """Parse one exposition file into ``writer`` (held to OpenMetrics' grammar when it is one)."""
     parser = ExpositionParser(str(path), lenient=lenient, openmetrics=is_openmetrics_file(path))
-    small = path.stat().st_size < SMALL_FILE_BYTES and not _compressed(path)
+    small = path.stat().st_size < SMALL_FILE_BYTES and compression_of(path) is None
     return _write(parser, _blocks(path), writer, target_labels_for_file(path, root), one_block=small)
 
 

@@ -40,10 +40,6 @@ MAX_BARE_BYTES = 16 << 20
 # --- reading documents -------------------------------------------------------------------------
 
 
-def _raw(path: Path) -> bytes:
-    return read_bytes(path)
-
-
 def _messages(data: bytes) -> list[bytes] | None:
     """Length-delimited messages (big-endian u32 length, then the bytes), or None when ``data`` is not that."""
     out, i = [], 0
@@ -131,10 +127,7 @@ def documents(path: Path, signal: str) -> Iterator[dict[str, Any]]:
     from google.protobuf.json_format import MessageToDict
     from google.protobuf.message import DecodeError
 
-    try:
-        data = _raw(path)
-    except READ_ERRORS as exc:
-        raise InputError(f"cannot read: {exc}", file=str(path)) from None
+    data = read_bytes(path)
     if data.lstrip()[:1] == b"{":
         text = data.decode("utf-8", "replace")
         try:

@@ -8,8 +8,9 @@ from typing import Any
 
 import polars as pl
 
-from costscope.errors import InputError, ParseError
-from costscope.sources.otlp import _messages, _proto_class, _raw
+from costscope.errors import ParseError
+from costscope.sources.compressed import read_bytes
+from costscope.sources.otlp import _messages, _proto_class
 from costscope.sources.traces import (
     _OTLP_KINDS,
     _OTLP_STATUS,
@@ -191,10 +192,7 @@ def proto_spans_frame(body: bytes) -> pl.DataFrame:
 
 def read_proto_traces(path: Path) -> Iterator[pl.DataFrame]:
     """Span frames of one OTLP protobuf traces file, about ``PROTO_BATCH_BYTES`` of messages a frame."""
-    try:
-        data = _raw(path)
-    except (OSError, EOFError) as exc:
-        raise InputError(f"cannot read: {exc}", file=str(path)) from None
+    data = read_bytes(path)
     messages = _messages(data) or [data]
     batch: list[bytes] = []
     size = first = 0

@@ -279,7 +279,7 @@ def read_query_log(path: Path, chunk_lines: int = CHUNK_LINES) -> QueryLog:
     try:
         with open_text(path) as stream:
             head = bounded_lines(stream, 50)
-    except (OSError, EOFError) as exc:
+    except READ_ERRORS as exc:
         raise InputError(f"cannot read: {exc}", file=str(path)) from None
     if detect_lines(head) is not None:
         return _read_lines(path, chunk_lines)
@@ -294,7 +294,7 @@ def read_query_log(path: Path, chunk_lines: int = CHUNK_LINES) -> QueryLog:
             file=str(path),
             line=exc.lineno,
         ) from None
-    except (OSError, EOFError) as exc:
+    except READ_ERRORS as exc:
         raise InputError(f"cannot read: {exc}", file=str(path)) from None
     fmt = detect_document(doc)
     if fmt == "victoriametrics":

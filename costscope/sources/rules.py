@@ -29,7 +29,7 @@ from typing import Any
 import yaml
 
 from costscope.errors import ParseError
-from costscope.sources.compressed import READ_ERRORS, read_bytes
+from costscope.sources.compressed import read_bytes
 from costscope.sources.http import HttpClient
 from costscope.sources.usage import Problem, Query, malformed_is_parse_error
 
@@ -50,8 +50,6 @@ def load_yaml_documents(path: Path) -> list[Any]:
         raise ParseError(f"invalid YAML: {exc.problem or exc}", file=str(path), line=line) from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ParseError(f"invalid YAML: {exc}", file=str(path)) from None
-    except READ_ERRORS as exc:
-        raise ParseError(f"cannot read: {exc}", file=str(path)) from None
 
 
 def is_rule_document(doc: object) -> bool:

@@ -19,7 +19,7 @@ from typing import Any
 import polars as pl
 
 from costscope.errors import InputWarning, ParseError
-from costscope.sources.compressed import READ_ERRORS, read_bytes
+from costscope.sources.compressed import read_bytes
 from costscope.sources.prometheus_api import family_of, infer_families, series_frames
 from costscope.sources.sinks import MetricsSink
 
@@ -57,11 +57,7 @@ def _label_sets(path: Path, raw: bytes) -> tuple[pl.DataFrame, list[str]]:
 
 def read_series_answer(path: Path, writer: MetricsSink) -> tuple[int, list[InputWarning]]:
     """Write the label sets of a saved series answer into ``writer``: (series, warnings)."""
-    try:
-        raw = read_bytes(path)
-    except READ_ERRORS as exc:
-        raise ParseError(f"cannot read: {exc}", file=str(path)) from None
-    frame, said = _label_sets(path, raw)
+    frame, said = _label_sets(path, read_bytes(path))
     warnings = [InputWarning(f"the server said: {w}", file=str(path)) for w in said]
     if frame.is_empty() or "__name__" not in frame.columns:
         return 0, warnings

@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from costscope.errors import InputError
 from costscope.sources.compressed import compression, plain_name, read_bytes
 from costscope.sources.compressed import head as decompressed_head
 
@@ -36,6 +37,7 @@ class Sniff:
         self.size = path.stat().st_size
         self.name = plain_name(path.name).lower()
         self.broken_yaml = False  # set once ``yaml`` found text that YAML refuses
+        self.unreadable: str | None = None  # why ``data`` could not be read, once it was tried
 
     @cached_property
     def binary(self) -> bool:
@@ -62,8 +64,13 @@ class Sniff:
 
     @cached_property
     def data(self) -> bytes:
-        """The whole file (decompressed), for a document small enough to parse whole; read once."""
-        return read_bytes(self.path).removeprefix(b"\xef\xbb\xbf")
+        """The whole file (decompressed), for a document small enough to parse whole; read once.
+        Nothing where it cannot be read (a stream corrupt past its head): its reader says why."""
+        try:
+            return read_bytes(self.path).removeprefix(b"\xef\xbb\xbf")
+        except InputError as exc:
+            self.unreadable = exc.message
+            return b""
 
     @cached_property
     def json(self) -> Any:

@@ -29,6 +29,7 @@ from typing import Any
 import polars as pl
 
 from costscope.errors import InputError, ParseError
+from costscope.sources.compressed import READ_ERRORS
 
 SPAN_SCHEMA = {
     "trace_id": pl.String, "span_id": pl.String, "parent_span_id": pl.String, "service": pl.String,
@@ -270,7 +271,7 @@ def read_trace_file(path: Path, weight: float = 1.0, batch: int = BATCH_SPANS) -
     """Span frames of one trace file (JSON, or JSON Lines read a document at a time)."""
     try:
         yield from _read_trace_file(path, weight, batch)
-    except (OSError, EOFError) as exc:  # unreadable, or a gzip cut short
+    except READ_ERRORS as exc:  # unreadable, or a compressed file cut short or corrupt
         raise InputError(f"cannot read: {exc}", file=str(path)) from None
 
 

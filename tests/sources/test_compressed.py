@@ -11,6 +11,8 @@ import bz2
 import gzip
 import json
 import lzma
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -38,6 +40,13 @@ INPUTS = [  # (name it keeps, content, kind)
     ("postgres.json", (SAMPLE_DATA / "dashboards" / "postgres.json").read_bytes(), "grafana"),
     ("shop.rules.yml", (SAMPLE_DATA / "rules" / "shop.rules.yml").read_bytes(), "rules"),
     ("series.json", json.dumps(SERIES_ANSWER).encode(), "series"),
+]
+TRACE = [
+    (
+        "trace.json",
+        json.dumps([[{"traceId": "a" * 16, "id": f"{i:016x}", "name": "get"} for i in range(3000)]]).encode(),
+        "traces",
+    )
 ]
 
 
@@ -95,3 +104,40 @@ def test_the_start_of_a_file_cut_short_is_still_seen(tmp_path: Path) -> None:
     path.write_bytes(gzip.compress(text)[:2_000])
     assert text.startswith(head(path, "gzip", 1 << 16)[:100])
     assert detect(path) == "logs"
+
+
+def _big(kind: str) -> bytes:
+    """A file of ``kind`` large (and varied) enough that its head decodes before the damage."""
+    values = [str(i * 7919 % 104729) for i in range(30_000)]
+    if kind == "series":
+        return json.dumps(
+            {"status": "success", "data": [{"__name__": "up", "job": v} for v in values]}
+        ).encode()
+    if kind == "traces":
+        return json.dumps(
+            [[{"traceId": f"{i:032x}", "id": f"{i:016x}", "name": v} for i, v in enumerate(values)]]
+        ).encode()
+    if kind == "exposition":
+        return "".join(f'up{{job="{v}"}} 1\n' for v in values).encode()
+    return "".join(f"2025-10-01T10:00:00.000Z INFO request {v} served\n" for v in values).encode()
+
+
+@pytest.mark.parametrize("kind", ["series", "traces", "exposition", "logs"])
+def test_a_stream_corrupt_past_its_head_is_an_error_naming_the_file(tmp_path: Path, kind: str) -> None:
+    """xz checks its data as it goes: the head decodes, the rest fails with LZMAError."""
+    packed = bytearray(lzma.compress(_big(kind)))
+    for i in range(len(packed) - 400, len(packed) - 300):
+        packed[i] ^= 0xFF
+    path = tmp_path / f"{kind}.data"
+    path.write_bytes(bytes(packed))
+    found = detect(path)
+    if kind in ("series", "traces"):  # one JSON document: its kind is told from the whole of it
+        assert isinstance(found, InputWarning) and "xz-compressed, and then cannot read" in found.message
+    else:
+        assert found == kind
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "costscope"), "analyze", str(path), "--db", str(tmp_path / "db"), "-q"],
+        capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode in (2, 3) and str(path) in result.stderr and "cannot read" in result.stderr
