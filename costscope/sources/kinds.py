@@ -96,7 +96,7 @@ def is_grafana(s: Sniff) -> bool:
     """A Grafana dashboard JSON document; a broken JSON document named ``.json`` too (said later)."""
     if s.broken_json:
         return s.has_suffix((".json",))
-    return not s.json_lines and is_dashboard(s.json)
+    return is_dashboard(s.document)
 
 
 def _yaml_kinds(doc: Any) -> bool:
@@ -115,7 +115,7 @@ def _yaml_kinds(doc: Any) -> bool:
 
 def is_series(s: Sniff) -> bool:
     """A ``/api/v1/series`` answer: the label sets of a Prometheus-compatible server."""
-    return s.json is not None and not s.json_lines and is_series_answer(s.json)
+    return is_series_answer(s.document)
 
 
 def is_rules(s: Sniff) -> bool:
@@ -125,7 +125,7 @@ def is_rules(s: Sniff) -> bool:
     An empty YAML file (or one holding only ``null`` or ``{}``, as some mixins publish) named ``.yml``
     or ``.yaml`` is taken as a rule file too: it is then read, and yields no readers, said so.
     """
-    if s.json is not None and not s.json_lines and is_rules_answer(s.json):  # a saved /api/v1/rules
+    if is_rules_answer(s.document):  # a saved /api/v1/rules
         return True
     docs = s.yaml
     if docs:
@@ -199,7 +199,7 @@ def is_queries(s: Sniff) -> bool:
         return False
     if detect_lines(s.lines) is not None:
         return True
-    return s.json is not None and not s.json_lines and detect_document(s.json) is not None
+    return detect_document(s.document) is not None
 
 
 @dataclass(frozen=True)

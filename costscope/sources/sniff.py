@@ -100,6 +100,11 @@ class Sniff:
             return False
 
     @cached_property
+    def document(self) -> Any:
+        """The file's one JSON document; None for JSON Lines, or a file that is no JSON."""
+        return None if self.json_lines else self.json
+
+    @cached_property
     def first_object(self) -> dict[str, Any] | None:
         """The JSON object a kind is told by: the document, or the first line of JSON Lines."""
         if self.json_lines:
