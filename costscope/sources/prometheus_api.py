@@ -129,18 +129,8 @@ class PrometheusApiSource:
             response = self.client.get("/api/v1/series", params, accept=frozenset({400, 422}))
         except SourceError as exc:  # name the metric: the URL shown has no query string
             raise self.client.error(f"series of {selector}: {exc.message}", "/api/v1/series") from None
-        if response.status_code < 400:
-            # polars decodes the (large) answer without Python objects and without the GIL
-            try:
-                answer = pl.read_json(io.BytesIO(response.content))
-            except (pl.exceptions.PolarsError, ValueError):
-                answer = None
-            if answer is not None and "data" in answer.columns and answer["status"][0] == "success":
-                if answer.schema["data"] == pl.List(pl.Null):  # an empty list
-                    return pl.DataFrame()
-                data_type = answer.schema["data"]
-                if isinstance(data_type, pl.List) and isinstance(data_type.inner, pl.Struct):
-                    return answer.select(pl.col("data").explode()).unnest("data")
+        if response.status_code < 400 and (decoded := decoded_label_sets(response.content)) is not None:
+            return decoded[0]
         try:
             doc = response.json()
         except ValueError:
@@ -288,6 +278,31 @@ class PrometheusApiSource:
              for (j, i), v in sorted(rows.items())],
             schema=schema,
         )  # fmt: skip
+
+
+def decoded_label_sets(raw: bytes) -> tuple[pl.DataFrame, list[str]] | None:
+    """A successful ``/api/v1/series`` answer's label sets (a column per label) and its warnings,
+    decoded by polars: no Python object per label, and no GIL. None where polars cannot put the
+    label sets in one struct (the caller reads the JSON itself)."""
+    try:
+        answer = pl.read_json(io.BytesIO(raw))
+    except (pl.exceptions.PolarsError, ValueError):
+        return None
+    if "data" not in answer.columns or answer.schema.get("status") != pl.String:
+        return None
+    if answer["status"][0] != "success":
+        return None
+    said = (
+        answer["warnings"].explode().drop_nulls().to_list()
+        if isinstance(answer.schema.get("warnings"), pl.List)
+        else []
+    )
+    data_type = answer.schema["data"]
+    if data_type == pl.List(pl.Null):  # an empty list
+        return pl.DataFrame(), [str(w) for w in said]
+    if isinstance(data_type, pl.List) and isinstance(data_type.inner, pl.Struct):
+        return answer.select(pl.col("data").explode()).unnest("data"), [str(w) for w in said]
+    return None
 
 
 def infer_families(names: list[str], meta: dict[str, tuple[str | None, str | None, str | None]]) -> None:

@@ -11,7 +11,6 @@ kept as an input warning.
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import polars as pl
 
 from costscope.errors import InputWarning, ParseError
 from costscope.sources.compressed import read_bytes
-from costscope.sources.prometheus_api import family_of, infer_families, series_frames
+from costscope.sources.prometheus_api import decoded_label_sets, family_of, infer_families, series_frames
 from costscope.sources.sinks import MetricsSink
 
 
@@ -34,14 +33,8 @@ def is_series_answer(doc: object) -> bool:
 
 def _label_sets(path: Path, raw: bytes) -> tuple[pl.DataFrame, list[str]]:
     """The answer's label sets (a column per label) and its warnings."""
-    try:  # polars decodes a large answer without a Python object per label
-        answer = pl.read_json(io.BytesIO(raw))
-    except (pl.exceptions.PolarsError, ValueError):
-        answer = None
-    data_type = answer.schema.get("data") if answer is not None else None
-    if answer is not None and isinstance(data_type, pl.List) and isinstance(data_type.inner, pl.Struct):
-        said = answer["warnings"].explode().drop_nulls().to_list() if "warnings" in answer.columns else []
-        return answer.select(pl.col("data").explode()).unnest("data"), [str(w) for w in said]
+    if (decoded := decoded_label_sets(raw)) is not None:
+        return decoded
     try:  # label sets polars could not put in one struct: read them one by one
         doc: Any = json.loads(raw)
     except json.JSONDecodeError as exc:
