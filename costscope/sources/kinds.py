@@ -283,10 +283,12 @@ def describe(kind: str) -> str:
 
 @dataclass(frozen=True)
 class FolderContents:
-    """A folder's files by kind (each sorted), and a warning for each file no kind recognised."""
+    """A folder's files by kind (each sorted), a warning for each file no kind recognised, and
+    the marker files of the recordings and exports under it (read as sources of their own)."""
 
     files: dict[str, tuple[Path, ...]]
     warnings: tuple[InputWarning, ...]
+    markers: tuple[Path, ...] = ()
 
 
 def _is_own(path: Path) -> bool:
@@ -308,7 +310,8 @@ def classify(folder: Path) -> FolderContents:
     Hidden files and folders and costscope's own files (config, a store) are left alone, on purpose.
     """
     tree = walk(folder)
-    special = [p.parent for p in tree.paths if p.name in (MANIFEST, EXPORT_MARKER)]
+    markers = tuple(p for p in tree.paths if p.name in (MANIFEST, EXPORT_MARKER))
+    special = [m.parent for m in markers]
     files: dict[str, list[Path]] = {}
     warnings = [InputWarning(why, file=str(p)) for p, why in tree.problems]
     for p in tree.paths:
@@ -322,7 +325,7 @@ def classify(folder: Path) -> FolderContents:
             warnings.append(found)
         else:
             files.setdefault(found, []).append(p)
-    return FolderContents({k: tuple(v) for k, v in files.items()}, tuple(warnings))
+    return FolderContents({k: tuple(v) for k, v in files.items()}, tuple(warnings), markers)
 
 
 def files_of_kind(path: Path, kind: str) -> tuple[Path, ...]:

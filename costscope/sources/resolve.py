@@ -18,7 +18,6 @@ from costscope.config import Config, SourceConfig
 from costscope.credentials import redact_url
 from costscope.errors import ConfigError, InputError, InputWarning
 from costscope.source_kinds import SOURCE_KINDS
-from costscope.sources.folders import walk
 from costscope.sources.kinds import classify, files_of_kind
 from costscope.sources.kinds import detect as detect_kind
 from costscope.sources.parquet_export import MARKER as EXPORT_MARKER
@@ -87,14 +86,13 @@ def resolve(args: Sequence[str], config: Config, kind: str = "auto") -> Resoluti
             sources.append(SourceConfig(name=_name_for(arg, taken), kind=kind, path=path))
             continue
         # a folder: recordings and exports are sources of their own, every other file by its content
-        tree = walk(path).paths
-        for marker in (p for p in tree if p.name == EXPORT_MARKER):
+        contents = classify(path)
+        for marker in (p for p in contents.markers if p.name == EXPORT_MARKER):
             sources.append(
                 SourceConfig(name=_name_for(str(marker.parent), taken), kind="parquet", path=marker.parent)
             )
-        for manifest in (p for p in tree if p.name == MANIFEST):
+        for manifest in (p for p in contents.markers if p.name == MANIFEST):
             sources.append(SourceConfig(name=_name_for(str(manifest.parent), taken), path=manifest.parent))
-        contents = classify(path)
         for file_kind, suffix in _FOLDER_PARTS.items():
             if files := contents.files.get(file_kind):
                 name = _name_for(f"{arg}{suffix}" if suffix else arg, taken)
