@@ -22,7 +22,7 @@ from costscope.store.database import Store
 # (collect: counts) fill counted_series. Every query below reads both.
 _TOP_METRICS = """
 WITH per_source AS (
-    SELECT family, source, count(DISTINCT series_id) AS series
+    SELECT family, source, count(*) AS series  -- the store holds a series once
     FROM metric_series WHERE snapshot_id = $snap GROUP BY family, source
     UNION ALL
     SELECT family, source, sum(series) AS series FROM counted_series WHERE snapshot_id = $snap GROUP BY ALL

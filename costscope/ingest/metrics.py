@@ -34,7 +34,7 @@ COMMIT_ROWS = 4_000_000
 _META = """
 INSERT INTO metric_meta (snapshot_id, source, metric, type, help, unit, temporality, series)
 WITH s AS (
-    SELECT family, count(DISTINCT series_id) AS series FROM metric_series
+    SELECT family, count(*) AS series FROM metric_series  -- one row a series, once deduplicated
     WHERE snapshot_id = $snap AND source = $source GROUP BY family
     UNION ALL
     SELECT family, sum(series) AS series FROM counted_series
