@@ -19,7 +19,8 @@ from costscope.errors import CostscopeError
 from costscope.recommend.budgets import parse_budgets
 from costscope.simulate.policies_file import parse_policies
 from costscope.sources.dashboards import dashboard_queries, read_dashboard_file
-from costscope.sources.rules import rule_queries, slo_queries, yaml_usage
+from costscope.sources.rules import rule_queries, slo_queries
+from costscope.sources.usage_file import file_usage
 from costscope.sources.traces import read_trace_file, spans_of
 from costscope.sources.usage import refs_frame
 
@@ -92,7 +93,7 @@ def test_files(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
     for name, reader in (
         ("t.otlp.json", lambda p: list(read_trace_file(p))),
         ("d.json", read_dashboard_file),
-        ("r.yml", yaml_usage),
+        ("r.yml", file_usage),
     ):
         path: Path = tmp / name
         path.write_bytes(data)

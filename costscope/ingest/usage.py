@@ -7,8 +7,9 @@ from costscope.ingest.reading import Reading, api_client, files_of
 from costscope.sources.dashboards import dashboard_queries, grafana_queries, read_dashboard_file
 from costscope.sources.query_logs import QueryLog, fetch_queries, read_query_log, windows_frame
 from costscope.sources.replay import is_recording
-from costscope.sources.rules import api_rule_queries, yaml_usage
+from costscope.sources.rules import api_rule_queries
 from costscope.sources.usage import Problem, Query, refs_frame
+from costscope.sources.usage_file import file_usage
 
 _USAGE_KIND = {"grafana": "dashboard", "rules": "rule_file"}  # what a usage file with no readers is
 
@@ -40,12 +41,16 @@ def _usage_queries(r: Reading) -> tuple[list[Query], list[Problem]]:
             if kind == "grafana":
                 found, trouble = dashboard_queries(read_dashboard_file(f), str(f))
             else:
-                found, trouble = yaml_usage(f)
+                usage = file_usage(f)
+                found, trouble = usage.queries, usage.problems
+                r.errors.extend(usage.errors)
+                if usage.errors and not found and not trouble:
+                    continue  # what it holds could not be read: said by its errors
         except CostscopeError as exc:
             r.errors.append(exc)
             continue
         if not found and not trouble:
-            what = "panel queries" if kind == "grafana" else "rules, alerts or SLOs"
+            what = "panel queries" if kind == "grafana" else "rules, alerts, SLOs or dashboards"
             r.errors.append(InputWarning(f"no readers: the file holds no {what}", file=str(f)))
             trouble = [Problem(_USAGE_KIND[kind], f.name, None, str(f), None, "no_readers", f"no {what}")]
         queries += found

@@ -30,6 +30,7 @@ from costscope.sources.replay import MANIFEST
 from costscope.sources.rules import is_rules_answer
 from costscope.sources.series_answer import is_series_answer
 from costscope.sources.sniff import Sniff
+from costscope.sources.usage_file import holds_usage
 
 # --- detectors: content first ------------------------------------------------------------------
 
@@ -119,17 +120,22 @@ def is_series(s: Sniff) -> bool:
 
 
 def is_rules(s: Sniff) -> bool:
-    """Prometheus/Loki rule files, ``PrometheusRule`` resources, Sloth, OpenSLO and Pyrra SLOs, and
-    a server's ``/api/v1/rules`` answer saved to a file.
+    """Prometheus/Loki rule files, ``PrometheusRule`` resources, Sloth, OpenSLO and Pyrra SLOs, a
+    server's ``/api/v1/rules`` answer saved to a file, and Kubernetes resources that carry any of
+    these or dashboards (ConfigMaps, lists of resources, grafana-operator's ``GrafanaDashboard``).
 
     An empty YAML file (or one holding only ``null`` or ``{}``, as some mixins publish) named ``.yml``
     or ``.yaml`` is taken as a rule file too: it is then read, and yields no readers, said so.
     """
     if is_rules_answer(s.document):  # a saved /api/v1/rules
         return True
+    if s.document is not None and holds_usage([s.document], str(s.path)):  # kubectl get … -o json
+        return True
     docs = s.yaml
     if docs:
-        return any(_yaml_kinds(d) for d in docs) or (s.has_suffix((".yml", ".yaml")) and not any(docs))
+        if any(_yaml_kinds(d) for d in docs) or holds_usage(docs, str(s.path)):
+            return True
+        return s.has_suffix((".yml", ".yaml")) and not any(docs)
     if s.has_suffix((".yml", ".yaml")) and s.json in ({}, []):  # "{}": YAML's flow style for nothing
         return True
     if not s.has_suffix((".yml", ".yaml")) or s.binary or s.json is not None:
@@ -225,7 +231,8 @@ FILE_KINDS: tuple[FileKind, ...] = (
     FileKind("grafana", "Grafana dashboard JSON", is_grafana),
     FileKind(
         "rules",
-        "rule or SLO YAML (Prometheus/Loki rules, PrometheusRule, Sloth, OpenSLO, Pyrra), rules API answer",
+        "rule or SLO YAML (Prometheus/Loki rules, PrometheusRule, Sloth, OpenSLO, Pyrra), rules API answer,"
+        " Kubernetes resources carrying rules or dashboards (ConfigMap, List, GrafanaDashboard)",
         is_rules,
     ),
     FileKind("exposition", "Prometheus or OpenMetrics exposition", is_exposition),

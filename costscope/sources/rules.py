@@ -32,6 +32,7 @@ from costscope.errors import ParseError
 from costscope.sources.compressed import read_bytes
 from costscope.sources.http import HttpClient
 from costscope.sources.usage import Problem, Query, malformed_is_parse_error
+from costscope.sources.yaml_text import yaml_documents
 
 _SLOTH_WINDOW = re.compile(r"\{\{\s*\.window\s*\}\}")
 _PROMETHEUS_SOURCES = ("prometheus", "thanos", "mimir", "cortex", "victoriametrics", "amazonprometheus")
@@ -44,7 +45,7 @@ def load_yaml_documents(path: Path) -> list[Any]:
         if text.lstrip().startswith("{"):  # a saved API answer: JSON, which YAML reads slowly
             with contextlib.suppress(json.JSONDecodeError, RecursionError):  # or a YAML flow mapping
                 return [json.loads(text)]
-        return [d for d in yaml.safe_load_all(text) if d is not None]
+        return [d for d in yaml_documents(text) if d is not None]
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise ParseError(f"invalid YAML: {exc.problem or exc}", file=str(path), line=line) from None
@@ -220,21 +221,3 @@ def slo_queries(doc: dict[str, Any], origin: str) -> tuple[list[Query], list[Pro
     found = _metric_sources(doc.get("spec"), "")
     # Sloth reads OpenSLO too, filling the same {{.window}}
     return [Query("slo", name, path, origin, _SLOTH_WINDOW.sub("5m", query)) for path, query in found], []
-
-
-def yaml_usage(path: Path) -> tuple[list[Query], list[Problem]]:
-    """The rules and SLOs in one YAML file (both kinds may share a file), or a saved rules answer."""
-    queries: list[Query] = []
-    problems: list[Problem] = []
-    for doc in load_yaml_documents(path):
-        if is_rules_answer(doc):
-            queries += answer_rule_queries(doc, str(path))
-        elif is_rule_document(doc):
-            found, trouble = rule_queries(doc, str(path))
-            queries += found
-            problems += trouble
-        elif is_slo_document(doc):
-            found, trouble = slo_queries(doc, str(path))
-            queries += found
-            problems += trouble
-    return queries, problems

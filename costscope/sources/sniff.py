@@ -14,6 +14,7 @@ import yaml
 from costscope.errors import InputError
 from costscope.sources.compressed import compression, plain_name, read_bytes
 from costscope.sources.compressed import head as decompressed_head
+from costscope.sources.yaml_text import yaml_documents
 
 HEAD_BYTES = 64 << 10  # enough for the first lines or the opening of any document
 MAX_WHOLE_BYTES = 64 << 20  # a JSON document parsed whole to see its keys; larger: its first line
@@ -125,7 +126,7 @@ class Sniff:
         if not self.has_suffix((".yml", ".yaml")) and not _YAML_START.match(first):
             return []  # YAML parses any text (slowly): only what opens like a mapping, a list or ---
         try:
-            docs = list(yaml.safe_load_all(self.data.decode("utf-8", errors="replace")))
+            docs = yaml_documents(self.data.decode("utf-8", errors="replace"))
         except (yaml.YAMLError, OSError, EOFError, ValueError, RecursionError):
             self.broken_yaml = True
             return []

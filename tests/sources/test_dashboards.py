@@ -21,7 +21,8 @@ from costscope.credentials import Secret
 from costscope.errors import ParseError
 from costscope.sources.dashboards import dashboard_queries, grafana_queries, read_dashboard_file
 from costscope.sources.http import HttpClient
-from costscope.sources.rules import rule_queries, slo_queries, yaml_usage
+from costscope.sources.rules import rule_queries, slo_queries
+from costscope.sources.usage_file import file_usage
 from costscope.sources.usage import refs_frame
 from scripts.loopback import loopback
 from tests import servers
@@ -62,15 +63,16 @@ def test_node_exporter_full_parses_completely() -> None:
     sorted((KUBE / "rules").glob("*.yaml")) + sorted((USAGE / "awesome-prometheus-alerts").glob("*.yml")),
 )
 def test_real_rule_files_parse_completely(path: Path) -> None:
-    queries, problems = yaml_usage(path)
+    usage = file_usage(path)
+    queries, problems = usage.queries, usage.problems
     _refs, problem_rows = refs_frame("t", queries, problems)
     assert queries and problem_rows.is_empty(), problem_rows.to_dicts()
     assert {q.kind for q in queries} <= {"alert", "recording_rule"}
 
 
 def test_rule_counts_match_the_files() -> None:
-    kube = sum(len(yaml_usage(p)[0]) for p in (KUBE / "rules").glob("*.yaml"))
-    awesome = sum(len(yaml_usage(p)[0]) for p in (USAGE / "awesome-prometheus-alerts").glob("*.yml"))
+    kube = sum(len(file_usage(p).queries) for p in (KUBE / "rules").glob("*.yaml"))
+    awesome = sum(len(file_usage(p).queries) for p in (USAGE / "awesome-prometheus-alerts").glob("*.yml"))
     assert (kube, awesome) == (234, 113)
 
 
@@ -179,7 +181,7 @@ def test_malformed_rule_yaml_names_file_and_line(tmp_path: Path, text: str, line
     path = tmp_path / "bad.yml"
     path.write_text(text)
     with pytest.raises(ParseError) as err:
-        yaml_usage(path)
+        file_usage(path)
     assert err.value.file == str(path) and err.value.line == line
 
 
@@ -258,7 +260,7 @@ def test_rules_api_of_a_real_prometheus_equals_the_files(tmp_path: Path) -> None
         saved = tmp_path / "saved" / "rules.json"
         saved.parent.mkdir()
         saved.write_bytes(httpx.get(prom.url + "/api/v1/rules", timeout=5).content)
-    file_queries = [q for f in files for q in yaml_usage(f)[0]]
+    file_queries = [q for f in files for q in file_usage(f).queries]
     from_files, _ = refs_frame("files", file_queries, [])
     assert _ref_set(from_api) == _ref_set(from_files)
     assert from_api.height == from_files.height

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from costscope.errors import ParseError
-from costscope.sources.rules import yaml_usage
+from costscope.sources.usage_file import FileUsage, file_usage
 from costscope.sources.usage import refs_frame
 from tests.conftest import REALWORLD, shared
 
@@ -27,7 +27,8 @@ _SELECTOR = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{")
 
 
 def _metrics_read(path: Path) -> set[str]:
-    queries, problems = yaml_usage(path)
+    usage = file_usage(path)
+    queries, problems = usage.queries, usage.problems
     refs, _ = refs_frame("t", queries, problems)
     return set(refs["metric"].to_list())
 
@@ -73,7 +74,8 @@ def test_sloth_examples_read_what_sloth_generates(spec: Path) -> None:
     generated = SLOTH / "generated" / spec.name
     expected = _generated_sli_metrics(generated)
     assert expected, f"no SLI rules in {generated}"
-    queries, problems = yaml_usage(spec)
+    usage = file_usage(spec)
+    queries, problems = usage.queries, usage.problems
     plugins = [p for p in problems if "SLI plugin" in p.message]
     if plugins:  # the query is code: said, and the generated rules show what it reads
         assert not queries and all(p.kind == "slo" for p in plugins)
@@ -93,7 +95,8 @@ def test_every_sloth_example_yields_readers_or_says_why() -> None:
         pytest.skip("../shared/fixtures/realworld is missing")
     assert len(SPECS) >= 17
     for spec in SPECS:
-        queries, problems = yaml_usage(spec)
+        usage = file_usage(spec)
+        queries, problems = usage.queries, usage.problems
         assert queries or problems, spec.name
 
 
@@ -186,7 +189,7 @@ EMPTY_SLO = "apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: nothing}\nspec:
 def test_slo_formats_from_their_specifications(tmp_path: Path, text: str, metrics: set[str]) -> None:
     path = tmp_path / "slo.yaml"
     path.write_text(text)
-    queries, _ = yaml_usage(path)
+    queries = file_usage(path).queries
     assert {q.kind for q in queries} == {"slo"}
     assert _metrics_read(path) == metrics
 
@@ -207,7 +210,8 @@ def test_an_slo_file_that_reads_nothing_is_a_problem_row(tmp_path: Path) -> None
 def test_the_documented_rules_answer_reads_its_alert_and_recording_rule() -> None:
     """Prometheus' own example answer (docs/querying/api.md): one alert and one recording rule."""
     answer = shared("api_responses", "prometheus", "rules.json")
-    queries, problems = yaml_usage(answer)
+    usage = file_usage(answer)
+    queries, problems = usage.queries, usage.problems
     assert problems == []
     assert [(q.kind, q.name, q.panel, q.expr) for q in queries] == [
         (
@@ -240,11 +244,14 @@ def test_the_documented_rules_answer_reads_its_alert_and_recording_rule() -> Non
     ids=["rules not a list", "groups of no rules", "cut short"],
 )
 def test_a_bad_rules_answer_names_the_file(tmp_path: Path, text: str, said: str | None) -> None:
+    """A file that is no YAML or JSON raises; a malformed document in it is an error of the file."""
     path = tmp_path / "rules.json"
     path.write_text(text)
     if said is None:
-        assert yaml_usage(path) == ([], [])
+        assert file_usage(path) == FileUsage()
         return
-    with pytest.raises(ParseError, match=said) as caught:
-        yaml_usage(path)
-    assert caught.value.file == str(path)
+    try:
+        (error,) = file_usage(path).errors
+    except ParseError as caught:
+        error = caught
+    assert said in error.message and error.file == str(path)
