@@ -20,9 +20,9 @@ from costscope.recommend.budgets import parse_budgets
 from costscope.simulate.policies_file import parse_policies
 from costscope.sources.dashboards import dashboard_queries, read_dashboard_file
 from costscope.sources.rules import rule_queries, slo_queries
-from costscope.sources.usage_file import file_usage
 from costscope.sources.traces import read_trace_file, spans_of
 from costscope.sources.usage import refs_frame
+from costscope.sources.usage_file import file_usage
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 KEYS = st.sampled_from([

@@ -22,8 +22,8 @@ from costscope.errors import ParseError
 from costscope.sources.dashboards import dashboard_queries, grafana_queries, read_dashboard_file
 from costscope.sources.http import HttpClient
 from costscope.sources.rules import rule_queries, slo_queries
-from costscope.sources.usage_file import file_usage
 from costscope.sources.usage import refs_frame
+from costscope.sources.usage_file import file_usage
 from scripts.loopback import loopback
 from tests import servers
 from tests.conftest import EXPOSITION, SAMPLE_DATA, SHARED

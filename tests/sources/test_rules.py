@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 from costscope.errors import ParseError
-from costscope.sources.usage_file import FileUsage, file_usage
 from costscope.sources.usage import refs_frame
+from costscope.sources.usage_file import FileUsage, file_usage
 from tests.conftest import REALWORLD, shared
 
 SLOTH = REALWORLD / "usage" / "sloth"
