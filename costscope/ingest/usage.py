@@ -5,6 +5,7 @@ from __future__ import annotations
 from costscope.errors import CostscopeError, InputWarning
 from costscope.ingest.reading import Reading, api_client, files_of
 from costscope.sources.dashboards import dashboard_queries, grafana_queries, read_dashboard_file
+from costscope.sources.grafana_rules import API, grafana_api_rule_queries
 from costscope.sources.query_logs import QueryLog, fetch_queries, read_query_log, windows_frame
 from costscope.sources.replay import is_recording
 from costscope.sources.rules import api_rule_queries
@@ -31,9 +32,19 @@ def _usage_queries(r: Reading) -> tuple[list[Query], list[Problem]]:
     kind = r.kind
     if _live(r):
         with api_client(r.source, r.record) as client:
-            if kind == "grafana":
-                return grafana_queries(client)
-            return api_rule_queries(client), []
+            if kind != "grafana":
+                return api_rule_queries(client), []
+            boards, trouble = grafana_queries(client)
+            rules = grafana_api_rule_queries(client)
+            if isinstance(rules, int):  # dashboards alone: say that its alert rules were not seen
+                why = (
+                    f"Grafana-managed alert rules not read: GET {API} answered HTTP {rules}; the token needs"
+                )
+                r.errors.append(
+                    InputWarning(f"{why} alert.provisioning:read (Grafana 9 or later)", file=client.url(API))
+                )
+                return boards, trouble
+            return boards + rules[0], trouble + rules[1]
     queries: list[Query] = []
     problems: list[Problem] = []
     for f in files_of(r):

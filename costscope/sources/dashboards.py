@@ -87,7 +87,7 @@ def _datasource_types(doc: Mapping[str, Any]) -> dict[str, str]:
     return types
 
 
-def _datasource_type(ds: Any, variables: Mapping[str, str]) -> str | None:
+def datasource_type(ds: Any, variables: Mapping[str, str]) -> str | None:
     """The plugin type of a panel's or target's datasource, when it can be known."""
     if isinstance(ds, dict):
         if isinstance(ds.get("type"), str) and not ds["type"].startswith("$"):
@@ -117,7 +117,8 @@ def _traceql(target: Mapping[str, Any]) -> str | None:
     return "{ " + " && ".join(terms) + " }" if terms else None
 
 
-def _is_prometheus(ds_type: str | None) -> bool:
+def is_prometheus_type(ds_type: str | None) -> bool:
+    """Whether a datasource of ``ds_type`` runs PromQL (None: not known, so taken as PromQL)."""
     return ds_type is None or ds_type in PROMETHEUS_TYPES or ds_type in ("-- Mixed --", "mixed", "datasource")
 
 
@@ -194,11 +195,11 @@ def dashboard_queries(
                 continue
             panel = {**model, "title": panel.get("title") or model.get("title")}
         panel_title = str(panel.get("title") or f"panel {panel.get('id', '?')}")
-        panel_type = _datasource_type(panel.get("datasource"), variables)
+        panel_type = datasource_type(panel.get("datasource"), variables)
         for target in panel.get("targets") or []:
             if not isinstance(target, dict):
                 continue
-            ds_type = _datasource_type(target.get("datasource"), variables) or panel_type
+            ds_type = datasource_type(target.get("datasource"), variables) or panel_type
             if ds_type == "tempo" and (traceql := _traceql(target)):  # kept: which attributes it reads
                 problems.append(
                     Problem("dashboard", title, panel_title, origin, traceql, "not_promql", "TraceQL")
@@ -209,14 +210,14 @@ def dashboard_queries(
                 continue
             if ds_type == "loki":  # kept for the log analysis: which lines the panel reads
                 problems.append(Problem("dashboard", title, panel_title, origin, expr, "not_promql", "LogQL"))
-            if not _is_prometheus(ds_type):
+            if not is_prometheus_type(ds_type):
                 continue
             queries.append(Query("dashboard", title, panel_title, origin, expr, ALL))
     for annotation in (doc.get("annotations") or {}).get("list") or []:
         if (
             isinstance(annotation, dict)
             and isinstance(annotation.get("expr"), str)
-            and _is_prometheus(_datasource_type(annotation.get("datasource"), variables))
+            and is_prometheus_type(datasource_type(annotation.get("datasource"), variables))
         ):
             name = f"annotation {annotation.get('name', '')}".strip()
             queries.append(Query("dashboard", title, name, origin, annotation["expr"]))

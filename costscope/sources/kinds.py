@@ -27,7 +27,7 @@ from costscope.sources.otlp import file_signal, json_signal
 from costscope.sources.parquet_export import MARKER as EXPORT_MARKER
 from costscope.sources.query_logs import detect_document, detect_lines
 from costscope.sources.replay import MANIFEST
-from costscope.sources.rules import is_rules_answer
+from costscope.sources.rules import is_ruler_config, is_rules_answer
 from costscope.sources.series_answer import is_series_answer
 from costscope.sources.sniff import Sniff
 from costscope.sources.usage_file import holds_usage
@@ -129,11 +129,13 @@ def is_rules(s: Sniff) -> bool:
     """
     if is_rules_answer(s.document):  # a saved /api/v1/rules
         return True
+    if _yaml_kinds(s.document) or is_ruler_config(s.document):  # rules or SLOs written as JSON
+        return True
     if s.document is not None and holds_usage([s.document], str(s.path)):  # kubectl get … -o json
         return True
     docs = s.yaml
     if docs:
-        if any(_yaml_kinds(d) for d in docs) or holds_usage(docs, str(s.path)):
+        if any(_yaml_kinds(d) or is_ruler_config(d) for d in docs) or holds_usage(docs, str(s.path)):
             return True
         return s.has_suffix((".yml", ".yaml")) and not any(docs)
     if s.has_suffix((".yml", ".yaml")) and s.json in ({}, []):  # "{}": YAML's flow style for nothing

@@ -30,8 +30,9 @@ import yaml
 
 from costscope.errors import ParseError
 from costscope.sources.compressed import read_bytes
+from costscope.sources.grafana_rules import grafana_rule_queries, is_grafana_rule
 from costscope.sources.http import HttpClient
-from costscope.sources.usage import Problem, Query, malformed_is_parse_error
+from costscope.sources.usage import Problem, Query, malformed_is_parse_error, rule_identity
 from costscope.sources.yaml_text import yaml_documents
 
 _SLOTH_WINDOW = re.compile(r"\{\{\s*\.window\s*\}\}")
@@ -54,12 +55,33 @@ def load_yaml_documents(path: Path) -> list[Any]:
 
 
 def is_rule_document(doc: object) -> bool:
-    """Whether ``doc`` is a rule file or a PrometheusRule resource."""
+    """Whether ``doc`` is a rule file, a PrometheusRule resource or a ruler's rule config."""
     if not isinstance(doc, dict):
         return False
     if doc.get("kind") == "PrometheusRule":
         return True
-    return isinstance(doc.get("groups"), list)
+    return isinstance(doc.get("groups"), list) or is_ruler_config(doc)
+
+
+def is_ruler_config(doc: object) -> bool:
+    """A ruler's rules by namespace, ``{namespace: [group, …]}``: Mimir's, Cortex's and Loki's
+    ``/config/v1/rules`` and ``mimirtool rules print``, and Grafana's ruler API (folder: groups)."""
+    if not isinstance(doc, dict) or not doc:
+        return False
+    return all(
+        isinstance(groups, list)
+        and groups
+        and all(isinstance(g, dict) and "rules" in g and "name" in g for g in groups)
+        for groups in doc.values()
+    )
+
+
+def _groups(doc: dict[str, Any]) -> Any:
+    if doc.get("kind") == "PrometheusRule":
+        return (doc.get("spec") or {}).get("groups")
+    if "groups" not in doc and is_ruler_config(doc):  # each group named in its namespace
+        return [{**g, "name": f"{ns}/{g.get('name')}"} for ns, groups in doc.items() for g in groups]
+    return doc.get("groups")
 
 
 def is_rules_answer(doc: object) -> bool:
@@ -80,9 +102,7 @@ def is_slo_document(doc: object) -> bool:
 @malformed_is_parse_error("rule file")
 def rule_queries(doc: dict[str, Any], origin: str) -> tuple[list[Query], list[Problem]]:
     """The alerts and recording rules of one rule document."""
-    groups = (
-        (doc.get("spec") or {}).get("groups") if doc.get("kind") == "PrometheusRule" else doc.get("groups")
-    )
+    groups = _groups(doc)
     queries: list[Query] = []
     problems: list[Problem] = []
     for group in groups or []:
@@ -91,6 +111,11 @@ def rule_queries(doc: dict[str, Any], origin: str) -> tuple[list[Query], list[Pr
         group_name = str(group.get("name") or "")
         for rule in group.get("rules") or []:
             if not isinstance(rule, dict):
+                continue
+            if is_grafana_rule(rule):
+                found, trouble = grafana_rule_queries(rule, group_name, origin)
+                queries += found
+                problems += trouble
                 continue
             expr = rule.get("expr")
             kind, name = (
@@ -110,18 +135,9 @@ def rule_queries(doc: dict[str, Any], origin: str) -> tuple[list[Query], list[Pr
                 )
                 continue
             queries.append(
-                Query(kind, str(name), _rule_identity(group_name, rule.get("labels")), origin, str(expr))
+                Query(kind, str(name), rule_identity(group_name, rule.get("labels")), origin, str(expr))
             )
     return queries, problems
-
-
-def _rule_identity(group: str, labels: object) -> str:
-    """A rule's group, and its static labels when it has some: rules of one name and different
-    labels (``severity: warning`` and ``critical``, a recording rule per ``cluster``) are distinct."""
-    if not isinstance(labels, dict) or not labels:
-        return group
-    pairs = ",".join(f'{k}="{v}"' for k, v in sorted((str(k), str(v)) for k, v in labels.items()))
-    return f"{group} {{{pairs}}}"
 
 
 def api_rule_queries(client: HttpClient) -> list[Query]:
@@ -141,7 +157,7 @@ def answer_rule_queries(answer: dict[str, Any], origin: str) -> list[Query]:
             if not isinstance(rule, dict) or not rule.get("query"):
                 continue
             kind = "alert" if rule.get("type") == "alerting" else "recording_rule"
-            panel = _rule_identity(str(group.get("name") or ""), rule.get("labels"))
+            panel = rule_identity(str(group.get("name") or ""), rule.get("labels"))
             queries.append(Query(kind, str(rule.get("name")), panel, origin, str(rule["query"])))
     return queries
 

@@ -95,6 +95,15 @@ _PROBLEM_SCHEMA = pl.Schema({
 })  # fmt: skip
 
 
+def rule_identity(group: str, labels: object) -> str:
+    """A rule's group, and its static labels when it has some: rules of one name and different
+    labels (``severity: warning`` and ``critical``, a recording rule per ``cluster``) are distinct."""
+    if not isinstance(labels, dict) or not labels:
+        return group
+    pairs = ",".join(f'{k}="{v}"' for k, v in sorted((str(k), str(v)) for k, v in labels.items()))
+    return f"{group} {{{pairs}}}"
+
+
 def looks_like_other_language(expr: str) -> bool:
     """Whether ``expr`` is LogQL or TraceQL rather than PromQL (a panel of another datasource)."""
     return bool(_NOT_PROMQL.search(expr))

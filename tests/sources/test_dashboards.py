@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import polars as pl
 import pytest
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 import costscope
@@ -20,6 +21,7 @@ from costscope.config import Auth, SourceConfig
 from costscope.credentials import Secret
 from costscope.errors import ParseError
 from costscope.sources.dashboards import dashboard_queries, grafana_queries, read_dashboard_file
+from costscope.sources.grafana_rules import grafana_api_rule_queries
 from costscope.sources.http import HttpClient
 from costscope.sources.rules import rule_queries, slo_queries
 from costscope.sources.usage import refs_frame
@@ -300,8 +302,14 @@ LIBRARY_PANEL = {
 
 
 @contextmanager
-def grafana(dashboards: dict[str, dict[str, object]], token: str, page_size: int = 2) -> Iterator[str]:
-    """Grafana's search, dashboard and library-element endpoints, shaped as documented."""
+def grafana(
+    dashboards: dict[str, dict[str, object]],
+    token: str,
+    page_size: int = 2,
+    alert_rules: list[dict[str, object]] | int = 404,
+) -> Iterator[str]:
+    """Grafana's search, dashboard, library-element and alert-rule endpoints, shaped as documented;
+    ``alert_rules`` is the rules it lists, or the status it refuses them with (404: before Grafana 9)."""
     uids = sorted(dashboards)
 
     class Handler(BaseHTTPRequestHandler):
@@ -334,6 +342,10 @@ def grafana(dashboards: dict[str, dict[str, object]], token: str, page_size: int
                 return self._send(200, {"dashboard": dashboards[uid], "meta": {"slug": uid}})
             if parts.path == "/api/library-elements/lib-1":
                 return self._send(200, {"result": LIBRARY_PANEL})
+            if parts.path == "/api/v1/provisioning/alert-rules":
+                if isinstance(alert_rules, int):
+                    return self._send(alert_rules, {"message": "Access denied", "status": "Forbidden"})
+                return self._send(200, alert_rules)
             return self._send(404, {"message": "Not found"})
 
     with loopback(Handler) as url:
@@ -408,3 +420,50 @@ def test_only_dashboards_are_read_as_dashboards(tmp_path: Path) -> None:
     resolution = resolve([str(folder)], Config())
     assert sorted(s.kind for s in resolution.sources) == ["grafana", "traces"]
     assert [w.file for _, w in resolution.warnings] == [str(folder / "dump.json")]
+
+
+def _provisioned_rules() -> list[dict[str, object]]:
+    """The Grafana-managed rules of test_rules' provisioning file, as the provisioning API lists them."""
+    from tests.sources.test_rules import GRAFANA_RULES
+
+    groups = yaml.safe_load(GRAFANA_RULES)["groups"]
+    return [
+        {**r, "orgID": 1, "folderUID": "infra", "ruleGroup": g["name"]} for g in groups for r in g["rules"]
+    ]
+
+
+def test_grafana_api_reads_its_alert_rules(tmp_path: Path) -> None:
+    from tests.sources.test_rules import GRAFANA_RULES
+
+    token = "glsa_rules_token"
+    with grafana({}, token, alert_rules=_provisioned_rules()) as url:
+        source = SourceConfig(name="g", kind="grafana", url=url, auth=Auth(bearer_token=Secret("x", token)))
+        with HttpClient(source) as client:
+            found = grafana_api_rule_queries(client)
+    assert not isinstance(found, int)
+    provisioned = tmp_path / "alert-rules.yaml"
+    provisioned.write_text(GRAFANA_RULES)
+    from_file = file_usage(provisioned)
+    strip = lambda qs: sorted((q.kind, q.name, (q.panel or "").removeprefix("infra/"), q.expr) for q in qs)  # noqa: E731
+    assert strip(found[0]) == strip(from_file.queries) and len(found[0]) == 2
+    assert [p.problem for p in found[1]] == [p.problem for p in from_file.problems] == ["not_promql"]
+
+
+@pytest.mark.parametrize("refusal", [403, 404])
+def test_a_grafana_that_will_not_list_alert_rules_is_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refusal: int
+) -> None:
+    """Its dashboards are still read; the run says which readers it could not see."""
+    token = "glsa_viewer_token"
+    monkeypatch.setenv("GRAFANA_TOKEN", token)
+    with grafana({"a": read_dashboard_file(NODE_FULL)}, token, alert_rules=refusal) as url:
+        cfg = tmp_path / "costscope.yaml"
+        cfg.write_text(
+            f"sources:\n  - name: grafana\n    kind: grafana\n    url: {url}\n"
+            "    auth:\n      bearer_token_env: GRAFANA_TOKEN\n"
+        )
+        analysis = costscope.analyze([str(E2E)], db=tmp_path / "db", config=cfg).analysis()
+    assert analysis.usage.metrics.filter(pl.col("status") == "used").height > 10
+    (warning,) = analysis.errors.filter(pl.col("message").str.contains("alert rules")).rows(named=True)
+    assert warning["severity"] == "warning" and f"answered HTTP {refusal}" in warning["message"]
+    assert analysis.status == "complete"

@@ -9,6 +9,7 @@ which the corpus lacks, are written here from their specifications.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pytest
 import yaml
 
 from costscope.errors import ParseError
+from costscope.sources.kinds import detect
 from costscope.sources.usage import refs_frame
 from costscope.sources.usage_file import FileUsage, file_usage
 from tests.conftest import REALWORLD, shared
@@ -255,3 +257,132 @@ def test_a_bad_rules_answer_names_the_file(tmp_path: Path, text: str, said: str 
     except ParseError as caught:
         error = caught
     assert said in error.message and error.file == str(path)
+
+
+# Grafana-managed rules as Grafana's file provisioning documents them (and its export writes them):
+# each `data` entry is a query of a datasource or a server-side expression combining them.
+GRAFANA_RULES = """
+apiVersion: 1
+groups:
+  - orgId: 1
+    name: node
+    folder: Infrastructure
+    interval: 1m
+    rules:
+      - uid: cpu
+        title: High CPU
+        condition: C
+        data:
+          - refId: A
+            relativeTimeRange: {from: 600, to: 0}
+            datasourceUid: PBFA97CFB590B2093
+            model:
+              editorMode: code
+              expr: sum by (instance) (rate(node_cpu_seconds_total{mode!="idle"}[5m]))
+              instant: true
+              refId: A
+          - refId: B
+            datasourceUid: __expr__
+            model: {datasource: {type: __expr__, uid: __expr__}, expression: A, reducer: last, type: reduce}
+          - refId: C
+            datasourceUid: __expr__
+            model: {expression: B, type: threshold, conditions: [{evaluator: {params: [0.9], type: gt}}]}
+        for: 5m
+        labels: {severity: warning}
+      - uid: logs
+        title: Error logs
+        condition: B
+        data:
+          - refId: A
+            datasourceUid: P8E80F9AEF21F6940
+            model:
+              datasource: {type: loki, uid: P8E80F9AEF21F6940}
+              expr: sum(count_over_time({app="api"} |= "error" [5m]))
+          - refId: B
+            datasourceUid: __expr__
+            model: {expression: A, type: threshold}
+      - uid: rec
+        title: cpu by instance
+        record: {metric: "instance:node_cpu:rate5m", from: A}
+        data:
+          - refId: A
+            datasourceUid: PBFA97CFB590B2093
+            model: {expr: 'rate(node_cpu_seconds_total[5m])', refId: A}
+      - uid: cw
+        title: Lambda errors
+        condition: B
+        data:
+          - refId: A
+            datasourceUid: cloudwatch1
+            model: {datasource: {type: cloudwatch, uid: cloudwatch1}, expr: "", namespace: AWS/Lambda}
+"""
+
+
+def _grafana_readers(usage: FileUsage) -> set[tuple[str, str, str | None, str]]:
+    return {(q.kind, q.name, q.panel, q.expr) for q in usage.queries}
+
+
+@pytest.mark.parametrize("form", ["yaml", "json"])
+def test_grafana_managed_rules_read_their_promql(tmp_path: Path, form: str) -> None:
+    """Before, each was 'rule without a name or expr' and the metrics it reads looked unused."""
+    doc = yaml.safe_load(GRAFANA_RULES)
+    path = tmp_path / f"alert-rules.{form}"
+    path.write_text(GRAFANA_RULES if form == "yaml" else json.dumps(doc))
+    assert detect(path) == "rules"
+    usage = file_usage(path)
+    assert _grafana_readers(usage) == {
+        (
+            "alert",
+            "High CPU",
+            'node {severity="warning"} A',
+            'sum by (instance) (rate(node_cpu_seconds_total{mode!="idle"}[5m]))',
+        ),
+        ("recording_rule", "instance:node_cpu:rate5m", "node A", "rate(node_cpu_seconds_total[5m])"),
+    }
+    # the Loki query is kept for the log analysis; the CloudWatch rule reads nothing of ours
+    assert [(p.name, p.problem, p.message) for p in usage.problems] == [("Error logs", "not_promql", "LogQL")]
+    assert usage.errors == []
+
+
+def test_grafana_ruler_api_answer_reads_as_the_provisioning_file(tmp_path: Path) -> None:
+    """Grafana's ruler API (/api/ruler/grafana/api/v1/rules): folder → groups of `grafana_alert`s."""
+    groups = yaml.safe_load(GRAFANA_RULES)["groups"]
+    answer = {
+        "Infrastructure": [
+            {
+                "name": g["name"],
+                "interval": g["interval"],
+                "rules": [
+                    {
+                        "grafana_alert": {k: v for k, v in r.items() if k != "labels"},
+                        "labels": r.get("labels"),
+                    }
+                    for r in g["rules"]
+                ],
+            }
+            for g in groups
+        ]
+    }
+    path = tmp_path / "ruler.json"
+    path.write_text(json.dumps(answer))
+    readers = {
+        (kind, name, (panel or "").removeprefix("Infrastructure/"), expr)
+        for kind, name, panel, expr in _grafana_readers(file_usage(path))
+    }
+    provisioned = tmp_path / "provisioned.yaml"
+    provisioned.write_text(GRAFANA_RULES)
+    assert readers == _grafana_readers(file_usage(provisioned))
+
+
+def test_a_ruler_config_by_namespace_reads_every_rule(tmp_path: Path) -> None:
+    """Mimir's, Cortex's and Loki's /config/v1/rules and `mimirtool rules print`: namespace → groups."""
+    files = sorted((shared("dashboards_rules", "awesome-prometheus-alerts")).glob("*.yml"))
+    config = {f.stem: yaml.safe_load(f.read_text())["groups"] for f in files}
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml.dump(config))
+    assert detect(path) == "rules"
+    usage = file_usage(path)
+    text = "".join(f.read_text() for f in files)  # oracle: one `alert:` line per rule in the files
+    assert len(usage.queries) == len(re.findall(r"^\s*(?:- )?alert:", text, re.M)) > 100
+    assert usage.problems == [] and usage.errors == []
+    assert {q.panel.split("/")[0] for q in usage.queries if q.panel} == {f.stem for f in files}
