@@ -1,6 +1,7 @@
 """Grafana dashboards as usage: every PromQL query of every panel, variable and annotation.
 
-Read from JSON files (a dashboard, or the API's ``{"dashboard": …, "meta": …}`` export) or from a
+Read from JSON files (a dashboard, the API's ``{"dashboard": …, "meta": …}`` export, or a Grafana 12+
+dashboard resource of the v1 or v2 schema: ``sources.dashboard_resources``) or from a
 Grafana server: ``/api/search?type=dash-db`` page by page, ``/api/dashboards/uid/<uid>`` for each,
 and ``/api/library-elements/<uid>`` for the library panels they refer to.
 
@@ -23,6 +24,7 @@ from typing import Any
 
 from costscope.errors import ParseError
 from costscope.sources.compressed import read_bytes
+from costscope.sources.dashboard_resources import classic, is_dashboard_resource
 from costscope.sources.http import HttpClient
 from costscope.sources.promql import ALL, LabelNeed
 from costscope.sources.usage import Problem, Query, malformed_is_parse_error
@@ -57,10 +59,10 @@ def read_dashboard_file(path: Path) -> dict[str, Any]:
 
 
 def is_dashboard(doc: object) -> bool:
-    """Whether ``doc`` looks like a Grafana dashboard model."""
+    """Whether ``doc`` looks like a Grafana dashboard model, or a dashboard resource."""
     if isinstance(doc, dict) and isinstance(doc.get("dashboard"), dict):
         doc = doc["dashboard"]
-    return isinstance(doc, dict) and ("panels" in doc or "rows" in doc)
+    return isinstance(doc, dict) and ("panels" in doc or "rows" in doc or is_dashboard_resource(doc))
 
 
 def _panels(panels: Any) -> Iterator[dict[str, Any]]:
@@ -175,6 +177,7 @@ def dashboard_queries(
     doc: Mapping[str, Any], origin: str, library: Mapping[str, Mapping[str, Any]] | None = None
 ) -> tuple[list[Query], list[Problem]]:
     """Every query of one dashboard model; library panels resolved from ``library`` (uid → model)."""
+    doc = classic(doc)  # a dashboard resource (Grafana 12+ exports, v1 or v2 schema)
     title = str(doc.get("title") or "untitled dashboard")
     variables = _datasource_types(doc)
     queries: list[Query] = list(_variable_queries(doc, title, origin))
@@ -247,6 +250,7 @@ def grafana_queries(client: HttpClient) -> tuple[list[Query], list[Problem]]:
             doc = answer.get("dashboard") if isinstance(answer, dict) else None
             if not isinstance(doc, dict):
                 raise client.error("unexpected answer (no dashboard)", f"/api/dashboards/uid/{uid}")
+            doc = classic(doc)  # a Grafana that answers with a dashboard resource
             for panel in _all_panels(doc):
                 ref = panel.get("libraryPanel")
                 if isinstance(ref, dict) and ref.get("uid") and str(ref["uid"]) not in library:
