@@ -34,6 +34,7 @@ from costscope.sources.series_answer import read_series_answer
 from costscope.sources.trace_apis import collect_jaeger, collect_tempo
 from costscope.sources.traces import read_trace_file
 from costscope.sources.usage import MALFORMED
+from costscope.sources.vm_export import is_vm_export, read_vm_export
 from costscope.store.export import import_export
 from costscope.store.snapshot import SnapshotWriter, SourceResult
 
@@ -41,16 +42,21 @@ __all__ = ["COLLECTORS", "Progress", "collect"]
 
 
 def _series_answers(r: Reading) -> None:
-    """Saved ``/api/v1/series`` answers (every one tried) into the metric tables."""
+    """Saved ``/api/v1/series`` answers and VictoriaMetrics exports (every one tried) into the metric tables."""
     for f in files_of(r):
         try:
-            series, warnings = read_series_answer(f, r.writer)
+            if is_vm_export(f):
+                series, warnings = read_vm_export(f, r.writer), list[InputWarning]()
+            else:
+                series, warnings = read_series_answer(f, r.writer)
         except CostscopeError as exc:
             r.errors.append(exc)
             continue
         r.errors.extend(warnings)
         if not series:
-            r.errors.append(InputWarning("no series (a series answer with no label sets)", file=str(f)))
+            r.errors.append(
+                InputWarning("no series (a series answer or export with no label sets)", file=str(f))
+            )
 
 
 def _otlp_metrics(r: Reading) -> None:

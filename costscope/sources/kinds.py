@@ -31,6 +31,7 @@ from costscope.sources.rules import is_ruler_config, is_rules_answer
 from costscope.sources.series_answer import is_series_answer
 from costscope.sources.sniff import Sniff
 from costscope.sources.usage_file import holds_usage
+from costscope.sources.vm_export import is_vm_export_head, is_vm_export_line
 
 # --- detectors: content first ------------------------------------------------------------------
 
@@ -115,8 +116,10 @@ def _yaml_kinds(doc: Any) -> bool:
 
 
 def is_series(s: Sniff) -> bool:
-    """A ``/api/v1/series`` answer: the label sets of a Prometheus-compatible server."""
-    return is_series_answer(s.document)
+    """A ``/api/v1/series`` answer, or a VictoriaMetrics export: the label sets of a server."""
+    if s.binary:
+        return False
+    return is_series_answer(s.document) or is_vm_export_line(s.first_object) or is_vm_export_head(s.text)
 
 
 def is_rules(s: Sniff) -> bool:
@@ -229,7 +232,11 @@ FILE_KINDS: tuple[FileKind, ...] = (
         "query log (Prometheus, Mimir, Loki, VictoriaMetrics top queries, Grafana history)",
         is_queries,
     ),
-    FileKind("series", "a server's /api/v1/series answer saved to a file (JSON)", is_series),
+    FileKind(
+        "series",
+        "a server's /api/v1/series answer saved to a file (JSON), a VictoriaMetrics export",
+        is_series,
+    ),
     FileKind("grafana", "Grafana dashboard JSON", is_grafana),
     FileKind(
         "rules",

@@ -328,31 +328,34 @@ def family_of(metric: str, meta: dict[str, tuple[str | None, str | None, str | N
     return metric
 
 
-def series_frames(series: pl.DataFrame, family: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """One answer's label sets (a column per label) as the store's frames: (seq, metric, family)
-    and (seq, label, value).
+def series_frames(series: pl.DataFrame, family: str | pl.Series) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Label sets (a column per label) as the store's frames: (seq, metric, family) and
+    (seq, label, value); ``family`` is the family of all of them, or of each (a column).
 
     A label name is data, never a column name of ours: columns are renamed to positions first, so
     labels called ``label``, ``value`` or ``seq`` (node_exporter has a ``label``) are ordinary labels.
+    Label sets of many families are sparse (each has a few of the labels): a label's rows are
+    taken where it has a value, never a full table of every label × every series.
     """
     names = series.columns
     positional = {name: f"c{i}" for i, name in enumerate(names)}
     wide = series.rename(positional).with_row_index("seq").with_columns(pl.col("seq").cast(pl.Int64))
+    families = pl.lit(family) if isinstance(family, str) else pl.lit(family.cast(pl.String))
     metric = (
-        pl.col(positional["__name__"]).cast(pl.String).fill_null(family)
+        pl.col(positional["__name__"]).cast(pl.String).fill_null(families)
         if "__name__" in positional
-        else pl.lit(family)
+        else families
     )
-    frame = wide.select("seq", metric.alias("metric"), pl.lit(family).alias("family"))
-    label_columns = [positional[n] for n in names if n != "__name__"]
-    if not label_columns:
+    frame = wide.select("seq", metric.alias("metric"), families.alias("family"))
+    parts = [
+        wide.select(
+            "seq",
+            pl.lit(name, pl.String).alias("label"),
+            pl.col(positional[name]).cast(pl.String).alias("value"),
+        ).filter(pl.col("value").is_not_null())
+        for name in names
+        if name != "__name__"
+    ]
+    if not parts:
         return frame, pl.DataFrame(schema={"seq": pl.Int64, "label": pl.String, "value": pl.String})
-    labels = (
-        wide.select("seq", *(pl.col(c).cast(pl.String) for c in label_columns))
-        .unpivot(index="seq", variable_name="label", value_name="value")
-        .drop_nulls("value")
-        .with_columns(
-            pl.col("label").replace_strict({positional[n]: n for n in names}, return_dtype=pl.String)
-        )
-    )
-    return frame, labels
+    return frame, pl.concat(parts).sort("seq", maintain_order=True)

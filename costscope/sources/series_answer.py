@@ -22,6 +22,8 @@ from costscope.sources.compressed import read_bytes
 from costscope.sources.prometheus_api import decoded_label_sets, family_of, infer_families, series_frames
 from costscope.sources.sinks import MetricsSink
 
+WRITE_ROWS = 200_000  # label sets given ids and written at a time: memory stays bounded
+
 
 def is_series_answer(doc: object) -> bool:
     """Whether ``doc`` is a successful ``/api/v1/series`` answer (``data``: label sets with names)."""
@@ -52,8 +54,13 @@ def read_series_answer(path: Path, writer: MetricsSink) -> tuple[int, list[Input
     """Write the label sets of a saved series answer into ``writer``: (series, warnings)."""
     frame, said = _label_sets(path, read_bytes(path))
     warnings = [InputWarning(f"the server said: {w}", file=str(path)) for w in said]
+    return write_label_sets(frame, writer), warnings
+
+
+def write_label_sets(frame: pl.DataFrame, writer: MetricsSink) -> int:
+    """Write label sets (a column per label, ``__name__`` among them) as series; returns how many."""
     if frame.is_empty() or "__name__" not in frame.columns:
-        return 0, warnings
+        return 0
     frame = frame.filter(pl.col("__name__").is_not_null()).unique()  # a series is one series
     names = sorted(frame["__name__"].unique().to_list())
     meta: dict[str, tuple[str | None, str | None, str | None]] = {}
@@ -62,11 +69,12 @@ def read_series_answer(path: Path, writer: MetricsSink) -> tuple[int, list[Input
         {"__name__": names, "_family": [family_of(n, meta) for n in names]},
         schema={"__name__": pl.String, "_family": pl.String},
     )
-    grouped = frame.join(families, on="__name__", how="left")
-    for (family,), part in grouped.sort("_family").group_by("_family", maintain_order=True):
+    grouped = frame.join(families, on="__name__", how="left").sort("_family", "__name__")
+    for part in grouped.iter_slices(WRITE_ROWS):  # families kept together: the store compresses them
         labels = part.drop("_family")
         labels = labels.select([c for c in labels.columns if labels[c].null_count() < labels.height])
-        writer.rows(*writer.prepare(*series_frames(labels, str(family)), unique=True))
+        # another file of the same source (an answer of another day) may hold the same series
+        writer.rows(*writer.prepare(*series_frames(labels, part["_family"]), unique=True), unique=False)
     for family, (type_, help_, unit) in meta.items():
         writer.metadata(family, type_, help_, unit)
-    return frame.height, warnings
+    return frame.height
