@@ -40,6 +40,7 @@ TRACE_FORMATS = ("otlp", "zipkin", "jaeger", "traces")  # trace files are often 
 _SAMPLE_LINE = re.compile(
     r"^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})?[ \t]+[-+0-9.eEInfinityNa]+([ \t]+-?\d+)?[ \t]*(#.*)?$"
 )
+_DASHBOARD_HINT = re.compile(r'"(?:panels|rows|templating|schemaVersion|dashboard)"\s*:')
 _EXPOSITION_COMMENT = re.compile(r"^#[ \t]*(HELP|TYPE|UNIT)[ \t]+[a-zA-Z_:]|^#[ \t]*EOF$")
 
 
@@ -95,9 +96,10 @@ def is_otlp_logs(s: Sniff) -> bool:
 
 
 def is_grafana(s: Sniff) -> bool:
-    """A Grafana dashboard JSON document; a broken JSON document named ``.json`` too (said later)."""
+    """A Grafana dashboard JSON document; a broken ``.json`` one too, where its start reads like a
+    dashboard (its reader then names the line). Other broken JSON is not recognised, and said so."""
     if s.broken_json:
-        return s.has_suffix((".json",))
+        return s.has_suffix((".json",)) and bool(_DASHBOARD_HINT.search(s.text))
     return is_dashboard(s.document)
 
 
@@ -263,6 +265,8 @@ def _looked_like(s: Sniff) -> str:
         return "a Parquet file (costscope reads Parquet as a folder written by `costscope export`)"
     if s.binary:
         return "binary data" + (f" ({s.compression})" if s.compression else "")
+    if s.json_error:
+        return f"JSON that does not parse ({s.json_error})"
     doc = s.first_object if s.json_lines else s.json
     if isinstance(doc, dict):
         keys = ", ".join(sorted(map(str, doc))[:6]) or "none"

@@ -118,6 +118,19 @@ class Sniff:
         return self.text.lstrip()[:1] in ("{", "[") and self.json is None
 
     @cached_property
+    def json_error(self) -> str | None:
+        """Where and why the file's JSON does not parse (``line 9: Expecting …``), if it does not."""
+        if not self.broken_json or self.size > MAX_WHOLE_BYTES:
+            return None
+        try:
+            json.loads(self.data)
+        except json.JSONDecodeError as exc:
+            return f"line {exc.lineno}: {exc.msg}"
+        except (ValueError, RecursionError) as exc:
+            return str(exc) or type(exc).__name__
+        return None
+
+    @cached_property
     def yaml(self) -> list[Any]:
         """The YAML mappings and lists of a small file that parses as YAML (and is not JSON); else []."""
         if self.binary or self.json is not None or self.size > MAX_YAML_BYTES:

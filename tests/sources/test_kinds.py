@@ -33,6 +33,7 @@ KINDS = [
     ("dashboard without .json", "overview", json.dumps(DASHBOARD), "grafana"),
     ("dashboard as a grafana api answer", "d.txt", json.dumps({"dashboard": DASHBOARD}), "grafana"),
     ("dashboard with a byte-order mark", "bom.json", "\ufeff" + json.dumps(DASHBOARD), "grafana"),
+    ("a dashboard cut short", "cut.json", json.dumps(DASHBOARD)[:-5], "grafana"),
     ("rule file named .txt", "rules.txt", "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up == 0\n", "rules"),
     ("a saved /api/v1/series answer", "answer", json.dumps({"status": "success", "data": [{"__name__": "up", "job": "a"}]}), "series"),
     ("a saved /api/v1/rules answer", "rules.json", json.dumps({"status": "success", "data": {"groups": [{"name": "g", "rules": [{"name": "A", "query": "up == 0", "type": "alerting"}]}]}}), "rules"),
@@ -65,6 +66,8 @@ UNRECOGNISED = [
     ("notes named .txt", "notes.txt", "This file should be ignored.\n", "text starting"),
     ("a json object of no kind", "conf.json", json.dumps({"a": 1, "b": 2}), "keys a, b"),
     ("a yaml file of no kind", "compose.yml", "services:\n  web: {}\n", "YAML with keys services"),
+    # a broken answer of some API: not taken for a dashboard (whose error it would then be)
+    ("broken json of no kind", "status.json", '{"status": "success",\n "data": {"a": 1,}}', "JSON that does not parse (line 2: Expecting property name"),
 ]  # fmt: skip
 
 
