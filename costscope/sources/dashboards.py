@@ -1,7 +1,8 @@
 """Grafana dashboards as usage: every PromQL query of every panel, variable and annotation.
 
 Read from JSON files (a dashboard, the API's ``{"dashboard": …, "meta": …}`` export, or a Grafana 12+
-dashboard resource of the v1 or v2 schema: ``sources.dashboard_resources``) or from a
+dashboard resource of the v1 or v2 schema, ``sources.dashboard_resources``; a Perses dashboard,
+``sources.perses``) or from a
 Grafana server: ``/api/search?type=dash-db`` page by page, ``/api/dashboards/uid/<uid>`` for each,
 and ``/api/library-elements/<uid>`` for the library panels they refer to.
 
@@ -26,6 +27,7 @@ from costscope.errors import ParseError
 from costscope.sources.compressed import read_bytes
 from costscope.sources.dashboard_resources import classic, is_dashboard_resource
 from costscope.sources.http import HttpClient
+from costscope.sources.perses import classic_perses, is_perses_dashboard
 from costscope.sources.promql import ALL, LabelNeed
 from costscope.sources.usage import Problem, Query, malformed_is_parse_error
 
@@ -62,6 +64,8 @@ def is_dashboard(doc: object) -> bool:
     """Whether ``doc`` looks like a Grafana dashboard model, or a dashboard resource."""
     if isinstance(doc, dict) and isinstance(doc.get("dashboard"), dict):
         doc = doc["dashboard"]
+    if is_perses_dashboard(doc):
+        return True
     return isinstance(doc, dict) and ("panels" in doc or "rows" in doc or is_dashboard_resource(doc))
 
 
@@ -177,7 +181,8 @@ def dashboard_queries(
     doc: Mapping[str, Any], origin: str, library: Mapping[str, Mapping[str, Any]] | None = None
 ) -> tuple[list[Query], list[Problem]]:
     """Every query of one dashboard model; library panels resolved from ``library`` (uid → model)."""
-    doc = classic(doc)  # a dashboard resource (Grafana 12+ exports, v1 or v2 schema)
+    # a dashboard resource (Grafana 12+ exports, v1 or v2 schema), or a Perses dashboard
+    doc = classic_perses(doc) if is_perses_dashboard(doc) else classic(doc)
     title = str(doc.get("title") or "untitled dashboard")
     variables = _datasource_types(doc)
     queries: list[Query] = list(_variable_queries(doc, title, origin))

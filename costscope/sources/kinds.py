@@ -127,7 +127,8 @@ def is_series(s: Sniff) -> bool:
 def is_rules(s: Sniff) -> bool:
     """Prometheus/Loki rule files, ``PrometheusRule`` resources, Sloth, OpenSLO and Pyrra SLOs, a
     server's ``/api/v1/rules`` answer saved to a file, and Kubernetes resources that carry any of
-    these or dashboards (ConfigMaps, lists of resources, grafana-operator's ``GrafanaDashboard``).
+    these or dashboards (ConfigMaps, lists of resources, grafana-operator's ``GrafanaDashboard``), and
+    dashboards written as YAML (a ``PersesDashboard`` resource).
 
     An empty YAML file (or one holding only ``null`` or ``{}``, as some mixins publish) named ``.yml``
     or ``.yaml`` is taken as a rule file too: it is then read, and yields no readers, said so.
@@ -140,7 +141,10 @@ def is_rules(s: Sniff) -> bool:
         return True
     docs = s.yaml
     if docs:
-        if any(_yaml_kinds(d) or is_ruler_config(d) for d in docs) or holds_usage(docs, str(s.path)):
+        # a dashboard written as YAML (a PersesDashboard resource, percli's -o yaml) is read here too
+        if any(_yaml_kinds(d) or is_ruler_config(d) or is_dashboard(d) for d in docs):
+            return True
+        if holds_usage(docs, str(s.path)):
             return True
         return s.has_suffix((".yml", ".yaml")) and not any(docs)
     if s.has_suffix((".yml", ".yaml")) and s.json in ({}, []):  # "{}": YAML's flow style for nothing
