@@ -26,6 +26,7 @@ from costscope.analyze.missing_metrics import MISSING_SCHEMA, SCRAPE_METRICS, re
 from costscope.analyze.query_usage import QueryUse, QueryWindow, day, logged_queries, query_use, query_window
 from costscope.analyze.readers import MAX_CHAIN, SEVERITY, Reader, count, listing, unique
 from costscope.pricing import CostModel
+from costscope.sources.promql import EVERY_SERIES
 from costscope.store.database import Store
 
 RISK_UNKNOWN = "usage unknown: add dashboards and rules to check what reads this"
@@ -107,7 +108,8 @@ class Usage:
             "unused_series": int(unused["series"].sum()) if unused.height else 0,
             "unused_monthly_cost": round(float(unused["monthly_cost"].sum()), 2) if unused.height else 0.0,
             "problems": unread,
-            "logql_queries": self.problems.height - unread,
+            "every_series_readers": self.every_series().height,
+            "logql_queries": self.problems.height - unread - self.every_series().height,
         }
 
     def not_ingested(self) -> pl.DataFrame:
@@ -126,14 +128,19 @@ class Usage:
 
     def unread(self) -> pl.DataFrame:
         """The problems that no analysis reads: LogQL goes to the log analysis (``log_readers``),
-        TraceQL to the trace attributes' readers (``analyze.attributes``)."""
-        logql = [
-            p == "not_promql" and (m == "TraceQL" or bool(parse_logql(e or "")))
+        TraceQL to the trace attributes' readers (``analyze.attributes``); a query of every series
+        was read, and reads no metric in particular (``every_series``)."""
+        read = [
+            p == EVERY_SERIES or (p == "not_promql" and (m == "TraceQL" or bool(parse_logql(e or ""))))
             for p, e, m in zip(
                 self.problems["problem"], self.problems["expr"], self.problems["message"], strict=True
             )
         ]
-        return self.problems.filter(~pl.Series(logql, dtype=pl.Boolean))
+        return self.problems.filter(~pl.Series(read, dtype=pl.Boolean))
+
+    def every_series(self) -> pl.DataFrame:
+        """Readers that select every series (``{__name__=~".+"}``), counted as readers of none."""
+        return self.problems.filter(pl.col("problem") == EVERY_SERIES)
 
     def breaking(self, metric: str, labels: list[str] | None = None) -> list[Reader]:
         """Readers of ``metric`` that need one of ``labels`` (any reader, when labels is None)."""
@@ -337,10 +344,14 @@ def analyze_usage(
         "readers": pl.List(pl.String), "labels_needed": pl.List(pl.String), "labels_unused": pl.List(pl.String),
     }  # fmt: skip
     frame = pl.DataFrame(rows, schema=schema) if known else pl.DataFrame(schema=schema)
-    everyone = frozenset(
-        (k, n, p if k in _RULE_KINDS else None)
-        for k, n, p in refs.select("kind", "name", "panel").unique().iter_rows()
+    # a reader of every series reads no metric, and is a dashboard, alert… all the same
+    counted = pl.concat(
+        [
+            refs.select("kind", "name", "panel"),
+            problems.filter(pl.col("problem") == EVERY_SERIES).select("kind", "name", "panel"),
+        ]
     )
+    everyone = frozenset((k, n, p if k in _RULE_KINDS else None) for k, n, p in counted.unique().iter_rows())
     return Usage(
         known=known,
         metrics=frame,

@@ -198,6 +198,11 @@ def _usage(analysis: Analysis, console: Console) -> None:
             f"Usage ({readers}): {usage['metrics_used']} metrics read, {usage['metrics_unused']} read by nothing"
             f" ({usage['unused_series']:,} series, {money(usage['unused_monthly_cost'])}/month)"
             + (f"; [yellow]{usage['problems']} queries could not be read[/]" if usage["problems"] else "")
+            + (
+                f"; {usage['every_series_readers']} select every series and read no metric in particular"
+                if usage["every_series_readers"]
+                else ""
+            )
         )
     else:
         console.print("[dim]Usage unknown: add dashboards and rules to see what each action would break.[/]")

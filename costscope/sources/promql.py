@@ -31,6 +31,8 @@ import promql_parser as pp
 from costscope.errors import ParseError
 
 PLACEHOLDER = "__csvar{}__"
+# a selector of every series there is (``{__name__=~".+"}``): it reads no metric in particular
+EVERY_SERIES = "every_series"
 _PLACEHOLDER_RE = re.compile(r"__csvar\d+__")
 # $__rate_interval, ${var}, ${var:csv}, $var, [[var]] (the last is Grafana's legacy syntax)
 _VARIABLE_RE = re.compile(r"\$\{(\w+)(?::[^}]*)?\}|\$(\w+)|\[\[(\w+)(?::[^\]]*)?\]\]")
@@ -82,7 +84,7 @@ class MetricRef:
     """One metric an expression reads: a name, or a pattern (``match`` says which) and its labels."""
 
     metric: str
-    match: str  # exact | regex | not_exact | not_regex | any
+    match: str  # exact | regex | not_exact | not_regex | any | every_series
     need: LabelNeed
     matchers: tuple[str, ...] = ()  # label names this selector filters on
     bounds: tuple[str, ...] = ()  # ``le`` values it selects by name (bucket bounds it reads)
@@ -189,11 +191,13 @@ class _Walk:
             bounds = _pinned_bounds(matchers)
             if node.name:
                 self.refs.append(MetricRef(*_name_ref(node.name), full, others, bounds))
-            elif names:
+            elif names and not all(_names_anything(m) for m in names):
                 for m in names:
                     self.refs.append(MetricRef(*_matcher_ref(m), full, others, bounds))
-            else:
+            elif others:  # no metric named (or `__name__=~".+"`): the metrics that carry its labels
                 self.refs.append(MetricRef("", "any", full, others, bounds))
+            else:  # every series there is: a count of them, a listing, nothing about one metric
+                self.refs.append(MetricRef("", EVERY_SERIES, full, others, bounds))
 
 
 _LITERAL_ALTERNATION_RE = re.compile(r"^(?:[-+\w.]|\\.)+(?:\|(?:[-+\w.]|\\.)+)*$")
@@ -211,6 +215,14 @@ def _pinned_bounds(matchers: list[pp.Matcher]) -> tuple[str, ...]:
         elif op == "Re" and _LITERAL_ALTERNATION_RE.match(m.value):
             bounds += [re.sub(r"\\(.)", r"\1", v) for v in m.value.split("|")]
     return tuple(sorted(set(bounds)))
+
+
+def _names_anything(m: pp.Matcher) -> bool:
+    """Whether a ``__name__`` matcher, as written, lets every name through (``=~".+"``, ``!=""``)."""
+    op = str(m.op).rsplit(".", 1)[-1]
+    if op == "Re":
+        return m.value in (".+", ".*", ".+?", ".*?")
+    return op in ("NotEqual", "NotRe") and m.value == ""
 
 
 def _name_ref(name: str) -> tuple[str, str]:

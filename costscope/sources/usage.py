@@ -18,7 +18,7 @@ from typing import ParamSpec, TypeVar
 import polars as pl
 
 from costscope.errors import ParseError
-from costscope.sources.promql import ALL, LabelNeed, MetricRef, metric_refs
+from costscope.sources.promql import ALL, EVERY_SERIES, LabelNeed, MetricRef, metric_refs
 from costscope.sources.promql_names import mentioned_names
 
 P = ParamSpec("P")
@@ -79,7 +79,7 @@ class Problem:
     panel: str | None
     origin: str
     expr: str | None
-    problem: str  # parse_error | not_promql | unresolved
+    problem: str  # parse_error | not_promql | unresolved | every_series | no_readers
     message: str
 
 
@@ -102,6 +102,12 @@ def rule_identity(group: str, labels: object) -> str:
         return group
     pairs = ",".join(f'{k}="{v}"' for k, v in sorted((str(k), str(v)) for k, v in labels.items()))
     return f"{group} {{{pairs}}}"
+
+
+EVERY_SERIES_SAID = (
+    "selects every series, naming no metric (a cardinality alert, a listing): dropping any one metric"
+    " leaves it working, so it is not counted as a reader of each"
+)
 
 
 def looks_like_other_language(expr: str) -> bool:
@@ -128,7 +134,13 @@ def refs_frame(
             problems.append(Problem(q.kind, q.name, q.panel, q.origin, q.expr, "parse_error", exc.message))
             # what it mentions is read all the same: dropping it would break the query
             refs = [MetricRef(name, "mentioned", ALL) for name in mentioned_names(q.expr)]
+        if any(ref.match == EVERY_SERIES for ref in refs):
+            problems.append(
+                Problem(q.kind, q.name, q.panel, q.origin, q.expr, EVERY_SERIES, EVERY_SERIES_SAID)
+            )
         for ref in refs:
+            if ref.match == EVERY_SERIES:
+                continue
             rows.append(
                 {
                     "source": source,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import polars as pl
@@ -288,3 +289,24 @@ def test_a_metric_read_only_by_metricsql_is_not_dropped(tmp_path: Path) -> None:
     # the queries it could not parse are still said, and none of their names is a "missing" metric
     usage = ws.analysis().usage
     assert usage.summary()["problems"] == 4 and usage.missing.is_empty()
+
+
+def test_a_cardinality_alert_reads_no_metric_in_particular(tmp_path: Path) -> None:
+    """awesome-prometheus-alerts' Prometheus rules beside a Prometheus server's own /metrics: the
+    cardinality alert (`count by (__name__) ({__name__=~".+"})`) selects every series and makes no
+    metric used; the metrics used are those the other rules name (an independent token scan)."""
+    rules = shared(
+        "dashboards_rules", "awesome-prometheus-alerts", "prometheus-self-monitoring__embedded-exporter.yml"
+    )
+    exposition = shared("prometheus_exposition", "prometheus", "alltypes.237mfs.prom.txt")
+    ws = costscope.analyze([str(exposition), str(rules)], db=tmp_path / "db")
+    usage = ws.analysis().usage
+    (row,) = usage.every_series().rows(named=True)
+    assert row["name"] == "PrometheusTimeseriesCardinality"
+    assert usage.summary()["every_series_readers"] == 1 and usage.summary()["problems"] == 0
+    families = set(ws.analysis().metrics["metric"])
+    exprs = [r["expr"] for g in yaml.safe_load(rules.read_text())["groups"] for r in g["rules"]]
+    named = {t for e in exprs for t in re.findall(r"[a-zA-Z_:][\w:]*", e)}
+    mentioned = {f for f in families if any(n == f or n.startswith(f + "_") for n in named)}
+    used = set(usage.metrics.filter(pl.col("status") == "used")["metric"])
+    assert used == mentioned and 0 < len(used) < len(families) / 2

@@ -131,6 +131,22 @@ def test_selector_without_a_name_is_any_metric_with_its_labels() -> None:
     assert ref.match == "any" and ref.matchers == ("code", "job")
 
 
+@pytest.mark.parametrize(
+    ("expr", "match", "matchers"),
+    [
+        ('count by (__name__) ({__name__=~".+"}) > 10000', "every_series", ()),  # a cardinality alert
+        ('count({__name__!=""})', "every_series", ()),
+        ('count({__name__=~".*", __name__!=""})', "every_series", ()),
+        ('sum by (job) ({__name__=~".+", job="api"})', "any", ("job",)),  # as a selector naming no metric
+        ('{__name__=~"node_.+"}', "regex", ()),  # a set of metrics, by name
+        ('{__name__=~"$metric"}', "regex", ()),  # a metric a variable picks: any of them
+    ],
+)
+def test_a_selector_of_every_series_names_no_metric(expr: str, match: str, matchers: tuple[str, ...]) -> None:
+    (ref,) = metric_refs(expr)
+    assert (ref.match, ref.matchers) == (match, matchers)
+
+
 def test_negative_name_matcher() -> None:
     (ref,) = metric_refs('{__name__!~"go_.*", job="a"}')
     assert (ref.metric, ref.match) == ("go_.*", "not_regex")
