@@ -16,6 +16,7 @@ from costscope.recommend.sampling import policy_config
 from costscope.simulate.engine import Simulation
 
 TOP = 10
+MAX_ERRORS = 20  # a run's errors shown one a line; the rest counted
 MAX_WARNINGS = 5
 
 
@@ -53,9 +54,13 @@ def _headline_and_problems(analysis: Analysis, console: Console) -> None:
     errors, warnings = analysis.failures, analysis.warnings
     if errors.height:
         console.print(f"[red]{errors.height} source error(s) — the snapshot is {status}:[/]")
-        for row in errors.iter_rows(named=True):
+        for row in errors.head(MAX_ERRORS).iter_rows(named=True):
             # soft-wrapped: a path or URL stays whole, to copy
             console.print(f"  [red]✗[/] {escape(row['source'])}: {escape(row['message'])}", soft_wrap=True)
+        if errors.height > MAX_ERRORS:  # a folder of a hundred broken files: the report lists them all
+            console.print(
+                f"  [red]… and {errors.height - MAX_ERRORS} more[/] (the report's data quality and --json list all)"
+            )
     if warnings.height:
         # some inputs gave nothing (a LICENSE file, an empty log), some were read with a caveat
         console.print(f"[yellow]{warnings.height} input warning(s):[/]")
