@@ -27,6 +27,7 @@ from costscope.analyze.query_usage import QueryUse, QueryWindow, day, logged_que
 from costscope.analyze.readers import MAX_CHAIN, SEVERITY, Reader, count, listing, unique
 from costscope.pricing import CostModel
 from costscope.sources.promql import EVERY_SERIES
+from costscope.sources.usage import NO_METRIC
 from costscope.store.database import Store
 
 RISK_UNKNOWN = "usage unknown: add dashboards and rules to check what reads this"
@@ -109,7 +110,7 @@ class Usage:
             "unused_monthly_cost": round(float(unused["monthly_cost"].sum()), 2) if unused.height else 0.0,
             "problems": unread,
             "every_series_readers": self.every_series().height,
-            "logql_queries": self.problems.height - unread - self.every_series().height,
+            "logql_queries": self.problems.height - unread - self.read_none().height,
         }
 
     def not_ingested(self) -> pl.DataFrame:
@@ -129,9 +130,10 @@ class Usage:
     def unread(self) -> pl.DataFrame:
         """The problems that no analysis reads: LogQL goes to the log analysis (``log_readers``),
         TraceQL to the trace attributes' readers (``analyze.attributes``); a query of every series
-        was read, and reads no metric in particular (``every_series``)."""
+        (``every_series``) or of none (``no_metric``) was read, and reads no metric in particular."""
         read = [
-            p == EVERY_SERIES or (p == "not_promql" and (m == "TraceQL" or bool(parse_logql(e or ""))))
+            p in (EVERY_SERIES, NO_METRIC)
+            or (p == "not_promql" and (m == "TraceQL" or bool(parse_logql(e or ""))))
             for p, e, m in zip(
                 self.problems["problem"], self.problems["expr"], self.problems["message"], strict=True
             )
@@ -141,6 +143,10 @@ class Usage:
     def every_series(self) -> pl.DataFrame:
         """Readers that select every series (``{__name__=~".+"}``), counted as readers of none."""
         return self.problems.filter(pl.col("problem") == EVERY_SERIES)
+
+    def read_none(self) -> pl.DataFrame:
+        """Readers of no metric in particular: of every series, or of none (``vector(1)``)."""
+        return self.problems.filter(pl.col("problem").is_in([EVERY_SERIES, NO_METRIC]))
 
     def breaking(self, metric: str, labels: list[str] | None = None) -> list[Reader]:
         """Readers of ``metric`` that need one of ``labels`` (any reader, when labels is None)."""
@@ -345,12 +351,8 @@ def analyze_usage(
     }  # fmt: skip
     frame = pl.DataFrame(rows, schema=schema) if known else pl.DataFrame(schema=schema)
     # a reader of every series reads no metric, and is a dashboard, alert… all the same
-    counted = pl.concat(
-        [
-            refs.select("kind", "name", "panel"),
-            problems.filter(pl.col("problem") == EVERY_SERIES).select("kind", "name", "panel"),
-        ]
-    )
+    read_none = problems.filter(pl.col("problem").is_in([EVERY_SERIES, NO_METRIC]))
+    counted = pl.concat([refs.select("kind", "name", "panel"), read_none.select("kind", "name", "panel")])
     everyone = frozenset((k, n, p if k in _RULE_KINDS else None) for k, n, p in counted.unique().iter_rows())
     return Usage(
         known=known,

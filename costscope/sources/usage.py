@@ -79,7 +79,7 @@ class Problem:
     panel: str | None
     origin: str
     expr: str | None
-    problem: str  # parse_error | not_promql | unresolved | every_series | no_readers
+    problem: str  # parse_error | not_promql | unresolved | every_series | no_metric | no_readers
     message: str
 
 
@@ -110,6 +110,12 @@ EVERY_SERIES_SAID = (
 )
 
 
+NO_METRIC = "no_metric"
+NO_METRIC_SAID = (
+    "reads no metric (a dead man's switch such as vector(1), a constant): nothing to cut breaks it"
+)
+
+
 def looks_like_other_language(expr: str) -> bool:
     """Whether ``expr`` is LogQL or TraceQL rather than PromQL (a panel of another datasource)."""
     return bool(_NOT_PROMQL.search(expr))
@@ -134,10 +140,13 @@ def refs_frame(
             problems.append(Problem(q.kind, q.name, q.panel, q.origin, q.expr, "parse_error", exc.message))
             # what it mentions is read all the same: dropping it would break the query
             refs = [MetricRef(name, "mentioned", ALL) for name in mentioned_names(q.expr)]
-        if any(ref.match == EVERY_SERIES for ref in refs):
-            problems.append(
-                Problem(q.kind, q.name, q.panel, q.origin, q.expr, EVERY_SERIES, EVERY_SERIES_SAID)
-            )
+        else:  # read, and about no metric in particular: said, so that the reader still counts
+            if any(ref.match == EVERY_SERIES for ref in refs):
+                problems.append(
+                    Problem(q.kind, q.name, q.panel, q.origin, q.expr, EVERY_SERIES, EVERY_SERIES_SAID)
+                )
+            elif not refs:  # vector(1), time(): a dead man's switch, a constant
+                problems.append(Problem(q.kind, q.name, q.panel, q.origin, q.expr, NO_METRIC, NO_METRIC_SAID))
         for ref in refs:
             if ref.match == EVERY_SERIES:
                 continue

@@ -12,7 +12,7 @@ import yaml
 
 import costscope
 from costscope.recommend import Recommendation, rank
-from tests.conftest import shared
+from tests.conftest import REALWORLD, shared
 
 
 def _exposition() -> str:
@@ -310,3 +310,27 @@ def test_a_cardinality_alert_reads_no_metric_in_particular(tmp_path: Path) -> No
     mentioned = {f for f in families if any(n == f or n.startswith(f + "_") for n in named)}
     used = set(usage.metrics.filter(pl.col("status") == "used")["metric"])
     assert used == mentioned and 0 < len(used) < len(families) / 2
+
+
+def test_every_rule_of_the_real_world_corpus_counts_once(tmp_path: Path) -> None:
+    """Alerts and recording rules counted as a YAML walk over the corpus counts them (distinct name,
+    group and static labels): rules of a constant (Sloth's `vector(1-0.99)` error budgets, a
+    Watchdog's `vector(1)`) and of every series count too, though they read no metric."""
+    usage_dir = REALWORLD / "usage"
+    rules: dict[str, set[tuple[str, str, str]]] = {"alert": set(), "record": set()}
+    for f in usage_dir.rglob("*.y*ml"):
+        try:
+            docs = list(yaml.safe_load_all(f.read_text()))
+        except yaml.YAMLError:
+            continue
+        for doc in docs:
+            spec = doc.get("spec") if isinstance(doc, dict) and doc.get("kind") == "PrometheusRule" else doc
+            for group in (spec or {}).get("groups") or [] if isinstance(spec, dict) else []:
+                for rule in group.get("rules") or []:
+                    for kind in rules:
+                        if kind in rule:
+                            labels = str(sorted((rule.get("labels") or {}).items()))
+                            rules[kind].add((str(rule[kind]), str(group.get("name")), labels))
+    summary = costscope.analyze([str(usage_dir)], db=tmp_path / "db").analysis().usage.summary()
+    assert (summary["alerts"], summary["recording_rules"]) == (len(rules["alert"]), len(rules["record"]))
+    assert summary["recording_rules"] > 300  # 72 of them record a constant
