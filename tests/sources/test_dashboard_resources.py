@@ -126,13 +126,7 @@ def test_the_documented_v2beta1_shapes(tmp_path: Path) -> None:
     """Panels, a library panel, a Loki panel, variables and annotations as the v2beta1 schema has them."""
 
     def query(group: str, spec: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "kind": "DataQuery",
-            "group": group,
-            "version": "v0",
-            "datasource": {"name": "x"},
-            "spec": spec,
-        }
+        return _query(group, spec, "v2beta1")
 
     def panel(title: str, *queries: dict[str, Any]) -> dict[str, Any]:
         items = [{"kind": "PanelQuery", "spec": {"refId": "A", "hidden": False, "query": q}} for q in queries]
