@@ -24,6 +24,7 @@ import polars as pl
 
 from costscope.errors import ConfigError, InputError
 from costscope.sources.compressed import READ_ERRORS, open_bytes, plain_name
+from costscope.sources.container_logs import Unwrapper, container_service, runtime_format
 from costscope.sources.line_blocks import ended_line_blocks
 from costscope.sources.log_times import line_seconds
 from costscope.sources.read_ahead import read_ahead
@@ -361,13 +362,32 @@ def _parsed_chunks(path: Path, header: str | None, chunk_lines: int) -> Iterator
         raise InputError(f"cannot read: {exc.strerror}", file=str(path)) from None
     # about chunk_lines lines a block, by the size of a typical line
     blocks = ended_line_blocks(stream, MAX_LINE_CHARS, max(chunk_lines * 160, 4096))
-    fmt, service, width = "text", service_of(path), 1
+    fmt, service, width = "text", container_service(path) or service_of(path), 1
+    runtime: Unwrapper | None = None
     with stream:
         for i, (lines, ended) in enumerate(_reading(blocks, path)):
+            if i == 0 and (kind := runtime_format(lines[:50])):
+                runtime = Unwrapper(kind)
+            if runtime is not None:  # a container runtime's lines: their content is the log
+                content, at = runtime.unwrap(lines)
+                if i == 0:
+                    fmt = "text" if header else detect_format(content[:50])
+                yield _contents(content, at, fmt, service, header)
+                continue
             if i == 0:
                 fmt = "text" if header else detect_format(lines[:50])
                 width = 2 if "\r\n" in (stream.newlines or ()) else 1  # the endings of the first block read
             yield parse_chunk(lines, fmt, service, header, width, ended)
+        if runtime is not None and (last := runtime.rest())[0]:
+            yield _contents(*last, fmt, service, header)
+
+
+def _contents(content: list[str], at: pl.Series, fmt: str, service: str, header: str | None) -> pl.DataFrame:
+    """Parsed content lines of a container log: what a shipper sends, a line and its newline each;
+    the runtime's time where the content names none."""
+    parsed = parse_chunk(content, fmt, service, header, 1, True)
+    runtime_ts = epoch_seconds(pl.col("at"))
+    return parsed.with_columns(at=at).with_columns(pl.coalesce("ts", runtime_ts).alias("ts")).drop("at")
 
 
 def _reading(blocks: Iterator[tuple[list[str], bool]], path: Path) -> Iterator[tuple[list[str], bool]]:

@@ -1,0 +1,107 @@
+"""Kubernetes container logs: the runtime's wrapping taken off, the service told by the file's path.
+
+A node keeps each container's output as the runtime wrote it: CRI runtimes (containerd, CRI-O)
+as ``<time> <stream> <F|P> <content>`` lines, Docker's json-file driver as ``{"log": "<content>\\n",
+"stream": …, "time": …}``. A long line is split by the runtime (``P`` for partial, or a Docker
+``log`` without its ``\\n``) and joined again by every log shipper (Promtail's and Alloy's ``cri``
+and ``docker`` stages, Fluent Bit's parsers); what a log backend then stores and bills is the
+content. So are the lines read here: the wrapping is taken off, partial lines joined (across
+chunks too), and the content is what template mining, levels and bytes see; the runtime's time
+stands where the content names none.
+
+The files are ``/var/log/containers/<pod>_<namespace>_<container>-<id>.log`` (links) and
+``/var/log/pods/<namespace>_<pod>_<uid>/<container>/<n>.log`` (rotated: ``0.log.20241206-150000``,
+gzipped). Their service is ``<namespace>/<container>``: the same for every pod of a workload, and
+for every rotation.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import polars as pl
+
+from costscope.sources.compressed import plain_name
+
+_CRI = r"^(?P<ts>\d{4}-\d{2}-\d{2}T[^ ]+) (?P<stream>stdout|stderr) (?P<tag>[FP]) ?(?P<content>.*)$"
+_CRI_LINE = re.compile(_CRI)
+_CONTAINERS = re.compile(r"^(?P<pod>[^_]+)_(?P<namespace>[^_]+)_(?P<container>.+)-[0-9a-f]{64}\.log$")
+_POD_DIR = re.compile(r"^(?P<namespace>[^_]+)_(?P<pod>[^_]+)_[0-9a-f-]{36}$")
+_POD_FILE = re.compile(r"^\d+\.log(?:\.\d{8}-\d{6})?$")
+
+
+def container_service(path: Path) -> str | None:
+    """``namespace/container`` for a file of a node's container log folders; None for any other."""
+    name = plain_name(path.name)
+    if m := _CONTAINERS.match(name):
+        return f"{m['namespace']}/{m['container']}"
+    if _POD_FILE.match(name) and (m := _POD_DIR.match(path.parent.parent.name)):
+        return f"{m['namespace']}/{path.parent.name}"
+    return None
+
+
+def runtime_format(sample: list[str]) -> str | None:
+    """``cri`` or ``docker`` when a file's first lines are a container runtime's, else None."""
+    lines = [s.rstrip("\r\n") for s in sample if s.strip()][:50]
+    if not lines:
+        return None
+    if sum(bool(_CRI_LINE.match(s)) for s in lines) >= 0.8 * len(lines):
+        return "cri"
+    docker = sum(s.startswith('{"log":') and '"stream":' in s and '"time":' in s for s in lines)
+    return "docker" if docker >= 0.8 * len(lines) else None
+
+
+class Unwrapper:
+    """Takes the runtime's wrapping off blocks of lines, in order; a partial line at the end of a
+    block is held and joined to the start of the next."""
+
+    def __init__(self, fmt: str) -> None:
+        self.fmt = fmt
+        self._held = pl.DataFrame(schema={"ts": pl.String, "content": pl.String, "whole": pl.Boolean})
+
+    def _rows(self, lines: list[str]) -> pl.DataFrame:
+        raw = pl.Series("line", lines, dtype=pl.String).str.strip_chars_end("\r\n")
+        if self.fmt == "cri":
+            g = raw.str.extract_groups(_CRI).struct
+            # a line that is not the runtime's (cut short, say) is content of its own
+            return pl.DataFrame(
+                {
+                    "ts": g.field("ts"),
+                    "content": g.field("content").fill_null(raw),
+                    "whole": g.field("tag").fill_null("F") == "F",
+                }
+            )
+        log = raw.str.json_path_match("$.log")
+        return pl.DataFrame(
+            {
+                "ts": raw.str.json_path_match("$.time"),
+                "content": log.fill_null(raw).str.strip_suffix("\n"),
+                "whole": log.is_null() | log.str.ends_with("\n"),
+            }
+        )
+
+    def unwrap(self, lines: list[str]) -> tuple[list[str], pl.Series]:
+        """The content lines (partials joined) and each one's runtime time (ISO text); a partial
+        line at the end is held for the next block (``rest`` gives it when none follows)."""
+        rows = pl.concat([self._held, self._rows(lines)])
+        # an entry is a run of partial rows and the whole one that ends it
+        rows = rows.with_columns(entry=pl.col("whole").cast(pl.Int32).cum_sum().shift(1, fill_value=0))
+        self._held = self._held.clear()
+        if rows.height and not rows["whole"][-1]:
+            tail = rows["entry"][-1]
+            self._held = rows.filter(pl.col("entry") == tail).drop("entry")
+            rows = rows.filter(pl.col("entry") != tail)
+        return self._joined(rows)
+
+    def rest(self) -> tuple[list[str], pl.Series]:
+        """The partial line held at the end of the file, as a line of its own (or nothing)."""
+        rows, self._held = self._held.with_columns(entry=pl.lit(0)), self._held.clear()
+        return self._joined(rows)
+
+    @staticmethod
+    def _joined(rows: pl.DataFrame) -> tuple[list[str], pl.Series]:
+        joined = rows.group_by("entry", maintain_order=True).agg(
+            pl.col("content").str.join(""), pl.col("ts").first()
+        )
+        return joined["content"].to_list(), joined["ts"]
