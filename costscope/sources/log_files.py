@@ -35,10 +35,13 @@ LEVELS = ("TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "FATAL")
 _LEVEL_NORMAL = {
     "warning": "WARN", "err": "ERROR", "critical": "FATAL", "crit": "FATAL", "panic": "FATAL",
     "emerg": "FATAL", "alert": "FATAL", "dbg": "DEBUG", "information": "INFO", "inf": "INFO", "severe": "ERROR",
+    # numbers: syslog severities (journald's PRIORITY, GELF), and pino's and bunyan's levels
+    "0": "FATAL", "1": "FATAL", "2": "FATAL", "3": "ERROR", "4": "WARN", "5": "NOTICE", "6": "INFO",
+    "7": "DEBUG", "10": "TRACE", "20": "DEBUG", "30": "INFO", "40": "WARN", "50": "ERROR", "60": "FATAL",
 }  # fmt: skip
 # keys in order of preference: a line with both ``service`` and ``logger`` belongs to the service
 _JSON_KEYS = {
-    "level": ("level", "severity", "lvl", "log.level", "severity_text", "levelname", "loglevel"),
+    "level": ("level", "severity", "lvl", "log.level", "severity_text", "levelname", "loglevel", "PRIORITY"),
     "service": (
         "service",
         "service.name",
@@ -50,10 +53,12 @@ _JSON_KEYS = {
         "container",
         "component",
         "logger",
+        "_SYSTEMD_UNIT",  # journald: the unit, else the program
+        "SYSLOG_IDENTIFIER",
     ),
-    "message": ("message", "msg", "body", "log", "text"),
+    "message": ("message", "msg", "body", "log", "text", "MESSAGE"),
     "trace": ("trace_id", "traceId", "trace.id", "traceID", "dd.trace_id"),
-    "ts": ("ts", "time", "timestamp", "@timestamp", "t"),
+    "ts": ("ts", "time", "timestamp", "@timestamp", "t", "__REALTIME_TIMESTAMP"),
 }
 _WORDS = r"trace|debug|info|notice|warn(?:ing)?|error|err|fatal|critical|crit|panic|severe"
 # a level in plain text: [ERROR], <warn>, level=error, "ERROR:" or an upper-case word of its own —
@@ -91,12 +96,13 @@ def open_text(path: Path) -> io.TextIOWrapper:
 
 
 def detect_format(sample: list[str]) -> str:
-    """``json``, ``logfmt`` or ``text`` from a file's first non-empty lines."""
+    """``json``, ``journal`` (journalctl -o json), ``logfmt`` or ``text`` from a file's first lines."""
     lines = [s for s in sample if s.strip()]
     if not lines:
         return "text"
     if sum(s.lstrip().startswith("{") for s in lines) >= 0.8 * len(lines):
-        return "json"
+        # ``journalctl -o json``: what a shipper sends is MESSAGE, not the whole record
+        return "journal" if sum('"__REALTIME_TIMESTAMP"' in s for s in lines) >= 0.8 * len(lines) else "json"
     kv = re.compile(r'^\s*[\w.]+=("[^"]*"|\S*)(\s+[\w.]+=("[^"]*"|\S*))+')
     if sum(bool(kv.match(s)) for s in lines) >= 0.8 * len(lines):
         return "logfmt"
@@ -247,10 +253,10 @@ def parse_chunk(
         if not ended:
             weight[-1] = weight[-1] - newline
         frame = pl.DataFrame({"line": raw.str.strip_chars_end("\r"), "raw_bytes": weight})
-    if fmt == "json":
+    if fmt in ("json", "journal"):
         parsed = frame.with_columns(
             message=_json_field(_JSON_KEYS["message"]),
-            level=_json_field(_JSON_KEYS["level"]),
+            level=_json_field(_JSON_KEYS["level"], scalar=True),  # pino's and GELF's are numbers
             service=_preferred(frame, _json_field, _JSON_KEYS["service"], lambda k: f'"{k}"'),
             trace=_json_field(_JSON_KEYS["trace"]),
             ts_text=_json_field(_JSON_KEYS["ts"], scalar=True),
@@ -287,7 +293,7 @@ def parse_chunk(
             trace=pl.col("line").str.extract(_TRACE_TEXT, 0),
             ts_text=pl.lit(None, pl.String),
         )
-    if fmt == "json":
+    if fmt in ("json", "journal"):
         parsed = parsed.with_columns(
             unescaped(parsed["message"], unicode=True),
             *(unescaped(parsed[c]) for c in ("level", "service", "trace", "ts_text")),
@@ -295,7 +301,7 @@ def parse_chunk(
     elif fmt == "logfmt":  # a quoted logfmt value escapes quotes and backslashes as Go's %q does
         parsed = parsed.with_columns(unescaped(parsed["message"]), unescaped(parsed["service"]))
     # JSON and logfmt name their time; a plain line writes it at its head (sources.log_times)
-    named = fmt in ("json", "logfmt")
+    named = fmt in ("json", "journal", "logfmt")
     line_time = pl.lit(None, pl.Float64) if named else line_seconds(pl.col("line"), lines[0] if lines else "")
     return parsed.select(
         pl.col("message").fill_null(pl.col("line")),
@@ -303,15 +309,24 @@ def parse_chunk(
         pl.col("service").fill_null(service),
         pl.coalesce(epoch_seconds(pl.col("ts_text")), line_time).alias("ts"),
         pl.col("trace").is_not_null().alias("has_trace"),
-        pl.col("raw_bytes").cast(pl.Int64).alias("bytes"),
+        # journald's record is mostly its own fields: a shipper sends MESSAGE and its newline
+        (pl.col("message").str.len_bytes() + 1 if fmt == "journal" else pl.col("raw_bytes"))
+        .cast(pl.Int64)
+        .alias("bytes"),
     )
 
 
 def epoch_seconds(text: pl.Expr) -> pl.Expr:
-    """Epoch seconds from ISO-8601 text or a number (s, ms or ns); null when neither."""
+    """Epoch seconds from ISO-8601 text or a number (s, ms, µs or ns); null when neither."""
     number = text.cast(pl.Float64, strict=False)
-    scaled = (
-        pl.when(number > 1e17).then(number / 1e9).when(number > 1e11).then(number / 1e3).otherwise(number)
+    scaled = (  # ns, µs (journald's __REALTIME_TIMESTAMP), ms, s
+        pl.when(number > 1e17)
+        .then(number / 1e9)
+        .when(number > 1e14)
+        .then(number / 1e6)
+        .when(number > 1e11)
+        .then(number / 1e3)
+        .otherwise(number)
     )
     iso = (
         text.str.to_datetime(time_zone="UTC", strict=False, format=None, ambiguous="null")

@@ -5,6 +5,7 @@ and bytes exact (as ``wc -c`` counts them) whatever the line endings.
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 
 import polars as pl
@@ -119,3 +120,62 @@ def test_every_real_log_file_counts_as_wc_does() -> None:
         frame = pl.concat(list(read_log_file(path)))
         assert int(frame["bytes"].sum()) == len(raw), path.name
         assert frame.height == raw.count(b"\n") + (not raw.endswith(b"\n")), path.name
+
+
+def _journal_record(i: int, unit: str, priority: int, message: str) -> dict[str, str]:
+    """A record as ``journalctl -o json`` prints it: every value a string, times in µs."""
+    return {
+        "__CURSOR": f"s=0a1b;i={i:x};b=5f2c;m={i:x};t=62a8;x=77", "__REALTIME_TIMESTAMP": str(1733497200_000000 + i * 1_000_000),
+        "__MONOTONIC_TIMESTAMP": str(5_000_000 + i), "_BOOT_ID": "5f2c" * 8, "PRIORITY": str(priority),
+        "SYSLOG_FACILITY": "3", "SYSLOG_IDENTIFIER": unit.removesuffix(".service"), "_PID": "1234", "_UID": "0",
+        "_COMM": unit.removesuffix(".service"), "_SYSTEMD_UNIT": unit, "_SYSTEMD_SLICE": "system.slice",
+        "_HOSTNAME": "node-1", "_TRANSPORT": "stdout", "MESSAGE": message,
+    }  # fmt: skip
+
+
+def test_a_journalctl_export_is_priced_as_its_messages(tmp_path: Path) -> None:
+    """What promtail's journal scrape (and Alloy's loki.source.journal) send is MESSAGE: the
+    record's own fields are five to ten times its size."""
+    records = [
+        _journal_record(
+            i,
+            "kubelet.service" if i % 3 else "containerd.service",
+            3 if i % 10 == 0 else 6,
+            f"sync pod p{i % 9}",
+        )
+        for i in range(300)
+    ]
+    path = tmp_path / "node-1.journal.json"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    frame = pl.concat(list(read_log_file(path)))
+    assert frame["bytes"].sum() == sum(len(r["MESSAGE"]) + 1 for r in records) < path.stat().st_size / 5
+    assert frame.group_by("service").len().sort("service").rows() == [
+        ("containerd.service", 100),
+        ("kubelet.service", 200),
+    ]
+    assert (
+        frame.filter(pl.col("level") == "ERROR").height == 30
+        and frame.filter(pl.col("level") == "INFO").height == 270
+    )
+    assert (frame["ts"].min(), frame["ts"].max()) == (1733497200.0, 1733497200.0 + 299)
+    assert frame["message"][1] == "sync pod p1"
+
+
+@pytest.mark.parametrize(
+    ("line", "level"),
+    [
+        ('{"level":30,"time":1733497200000,"pid":1,"hostname":"h","msg":"listening"}', "INFO"),  # pino
+        ('{"level":50,"time":1733497200000,"msg":"db down"}', "ERROR"),
+        (
+            '{"name":"api","hostname":"h","pid":1,"level":40,"msg":"slow","time":"2024-12-06T15:00:00Z","v":0}',
+            "WARN",
+        ),  # bunyan
+        (
+            '{"version":"1.1","host":"h","short_message":"x","level":3,"msg":"failed"}',
+            "ERROR",
+        ),  # GELF: syslog
+        ('{"level":"info","msg":"ok"}', "INFO"),
+    ],
+)
+def test_numeric_json_levels(line: str, level: str) -> None:
+    assert parse_chunk([line], "json", "s")["level"].to_list() == [level]
