@@ -24,10 +24,10 @@ import polars as pl
 
 from costscope.errors import ConfigError, InputError
 from costscope.sources.compressed import READ_ERRORS, open_bytes, plain_name
-from costscope.sources.container_logs import Unwrapper, container_service, runtime_format
 from costscope.sources.line_blocks import ended_line_blocks
 from costscope.sources.log_times import line_seconds
 from costscope.sources.read_ahead import read_ahead
+from costscope.sources.wrapped_logs import Unwrapper, container_service, wrapper_format
 
 CHUNK_LINES = 100_000
 LOG_SUFFIXES = (".log", ".jsonl", ".ndjson", ".logfmt")
@@ -381,13 +381,13 @@ def _parsed_chunks(path: Path, header: str | None, chunk_lines: int) -> Iterator
     runtime: Unwrapper | None = None
     with stream:
         for i, (lines, ended) in enumerate(_reading(blocks, path)):
-            if i == 0 and (kind := runtime_format(lines[:50])):
+            if i == 0 and (kind := wrapper_format(lines[:50])):
                 runtime = Unwrapper(kind)
-            if runtime is not None:  # a container runtime's lines: their content is the log
-                content, at = runtime.unwrap(lines)
+            if runtime is not None:  # a runtime's or logcli's lines: their content is the log
+                content, at, named = runtime.unwrap(lines)
                 if i == 0:
                     fmt = "text" if header else detect_format(content[:50])
-                yield _contents(content, at, fmt, service, header)
+                yield _contents(content, at, named, fmt, service, header)
                 continue
             if i == 0:
                 fmt = "text" if header else detect_format(lines[:50])
@@ -397,12 +397,20 @@ def _parsed_chunks(path: Path, header: str | None, chunk_lines: int) -> Iterator
             yield _contents(*last, fmt, service, header)
 
 
-def _contents(content: list[str], at: pl.Series, fmt: str, service: str, header: str | None) -> pl.DataFrame:
-    """Parsed content lines of a container log: what a shipper sends, a line and its newline each;
-    the runtime's time where the content names none."""
+def _contents(
+    content: list[str], at: pl.Series, labelled: pl.Series, fmt: str, service: str, header: str | None
+) -> pl.DataFrame:
+    """Parsed content lines of a wrapped log: what a shipper sends, a line and its newline each;
+    the wrapper's time where the content names none, the stream's service before the line's."""
     parsed = parse_chunk(content, fmt, service, header, 1, True)
-    runtime_ts = epoch_seconds(pl.col("at"))
-    return parsed.with_columns(at=at).with_columns(pl.coalesce("ts", runtime_ts).alias("ts")).drop("at")
+    wrapper_ts = epoch_seconds(pl.col("at"))
+    return (
+        parsed.with_columns(at=at, labelled=labelled)
+        .with_columns(
+            pl.coalesce("ts", wrapper_ts).alias("ts"), pl.coalesce("labelled", "service").alias("service")
+        )
+        .drop("at", "labelled")
+    )
 
 
 def _reading(blocks: Iterator[tuple[list[str], bool]], path: Path) -> Iterator[tuple[list[str], bool]]:

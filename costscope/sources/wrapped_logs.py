@@ -1,13 +1,16 @@
-"""Kubernetes container logs: the runtime's wrapping taken off, the service told by the file's path.
+"""Log lines inside a wrapper: a container runtime's, or logcli's export of a Loki's lines.
 
 A node keeps each container's output as the runtime wrote it: CRI runtimes (containerd, CRI-O)
 as ``<time> <stream> <F|P> <content>`` lines, Docker's json-file driver as ``{"log": "<content>\\n",
 "stream": …, "time": …}``. A long line is split by the runtime (``P`` for partial, or a Docker
 ``log`` without its ``\\n``) and joined again by every log shipper (Promtail's and Alloy's ``cri``
 and ``docker`` stages, Fluent Bit's parsers); what a log backend then stores and bills is the
-content. So are the lines read here: the wrapping is taken off, partial lines joined (across
-chunks too), and the content is what template mining, levels and bytes see; the runtime's time
-stands where the content names none.
+content. ``logcli query -o jsonl`` writes what a Loki holds as ``{"labels": {…}, "line": …,
+"timestamp": …}``: the line is the content, and its stream's labels name its service
+(``service_name``, ``service``, ``app``, ``application``, ``job``, ``container``, as Loki's own
+discovery looks). So are the lines read here: the wrapping is taken off, partial lines joined
+(across chunks too), and the content is what template mining, levels and bytes see; the wrapper's
+time stands where the content names none.
 
 The files are ``/var/log/containers/<pod>_<namespace>_<container>-<id>.log`` (links) and
 ``/var/log/pods/<namespace>_<pod>_<uid>/<container>/<n>.log`` (rotated: ``0.log.20241206-150000``,
@@ -27,6 +30,7 @@ from costscope.sources.compressed import plain_name
 _CRI_LINE = re.compile(r"^\d{4}-\d{2}-\d{2}T[^ ]+ (?:stdout|stderr) [FP](?: |$)")
 _CONTAINERS = re.compile(r"^(?P<pod>[^_]+)_(?P<namespace>[^_]+)_(?P<container>.+)-[0-9a-f]{64}\.log$")
 _POD_DIR = re.compile(r"^(?P<namespace>[^_]+)_(?P<pod>[^_]+)_[0-9a-f-]{36}$")
+_LABELS = ("service_name", "service", "app", "application", "job", "container")  # Loki's order
 _POD_FILE = re.compile(r"^\d+\.log(?:\.\d{8}-\d{6})?$")
 
 
@@ -40,15 +44,19 @@ def container_service(path: Path) -> str | None:
     return None
 
 
-def runtime_format(sample: list[str]) -> str | None:
-    """``cri`` or ``docker`` when a file's first lines are a container runtime's, else None."""
+def wrapper_format(sample: list[str]) -> str | None:
+    """``cri``, ``docker`` or ``logcli`` when a file's first lines are wrapped so, else None."""
     lines = [s.rstrip("\r\n") for s in sample if s.strip()][:50]
     if not lines:
         return None
     if sum(bool(_CRI_LINE.match(s)) for s in lines) >= 0.8 * len(lines):
         return "cri"
-    docker = sum(s.startswith('{"log":') and '"stream":' in s and '"time":' in s for s in lines)
-    return "docker" if docker >= 0.8 * len(lines) else None
+    if sum(s.startswith('{"log":') and '"stream":' in s and '"time":' in s for s in lines) >= 0.8 * len(
+        lines
+    ):
+        return "docker"
+    logcli = sum(s.startswith(('{"labels":', '{"line":')) and '"timestamp":' in s for s in lines)
+    return "logcli" if logcli >= 0.8 * len(lines) else None
 
 
 class Unwrapper:
@@ -57,7 +65,9 @@ class Unwrapper:
 
     def __init__(self, fmt: str) -> None:
         self.fmt = fmt
-        self._held = pl.DataFrame(schema={"ts": pl.String, "content": pl.String, "whole": pl.Boolean})
+        self._held = pl.DataFrame(
+            schema={"ts": pl.String, "content": pl.String, "whole": pl.Boolean, "service": pl.String}
+        )
 
     def _rows(self, lines: list[str]) -> pl.DataFrame:
         raw = pl.Series("line", lines, dtype=pl.String).str.strip_chars_end("\r\n")
@@ -74,6 +84,20 @@ class Unwrapper:
                 .otherwise(pl.col("line"))
                 .alias("content"),
                 (~wrapped | (pl.col("tag") == "F")).alias("whole"),
+                pl.lit(None, pl.String).alias("service"),
+            )
+        if self.fmt == "logcli":
+            line = raw.str.json_path_match("$.line")
+            service = pl.select(
+                pl.coalesce([pl.lit(raw).str.json_path_match(f"$.labels.{k}") for k in _LABELS])
+            ).to_series()
+            return pl.DataFrame(
+                {
+                    "ts": raw.str.json_path_match("$.timestamp"),
+                    "content": line.fill_null(raw),
+                    "whole": pl.Series([True] * len(raw)),
+                    "service": service,
+                }
             )
         log = raw.str.json_path_match("$.log")
         return pl.DataFrame(
@@ -81,11 +105,13 @@ class Unwrapper:
                 "ts": raw.str.json_path_match("$.time"),
                 "content": log.fill_null(raw).str.strip_suffix("\n"),
                 "whole": log.is_null() | log.str.ends_with("\n"),
+                "service": pl.Series([None] * len(raw), dtype=pl.String),
             }
         )
 
-    def unwrap(self, lines: list[str]) -> tuple[list[str], pl.Series]:
-        """The content lines (partials joined) and each one's runtime time (ISO text); a partial
+    def unwrap(self, lines: list[str]) -> tuple[list[str], pl.Series, pl.Series]:
+        """The content lines (partials joined), each one's wrapper time (ISO text) and service (the
+        stream's, for logcli's lines; else null); a partial
         line at the end is held for the next block (``rest`` gives it when none follows)."""
         rows = pl.concat([self._held, self._rows(lines)])
         # an entry is a run of partial rows and the whole one that ends it
@@ -97,16 +123,16 @@ class Unwrapper:
             rows = rows.filter(pl.col("entry") != tail)
         return self._joined(rows)
 
-    def rest(self) -> tuple[list[str], pl.Series]:
+    def rest(self) -> tuple[list[str], pl.Series, pl.Series]:
         """The partial line held at the end of the file, as a line of its own (or nothing)."""
         rows, self._held = self._held.with_columns(entry=pl.lit(0)), self._held.clear()
         return self._joined(rows)
 
     @staticmethod
-    def _joined(rows: pl.DataFrame) -> tuple[list[str], pl.Series]:
+    def _joined(rows: pl.DataFrame) -> tuple[list[str], pl.Series, pl.Series]:
         if rows["whole"].all():  # no line split: each row is a line (the common block)
-            return rows["content"].to_list(), rows["ts"]
+            return rows["content"].to_list(), rows["ts"], rows["service"]
         joined = rows.group_by("entry", maintain_order=True).agg(
-            pl.col("content").str.join(""), pl.col("ts").first()
+            pl.col("content").str.join(""), pl.col("ts").first(), pl.col("service").first()
         )
-        return joined["content"].to_list(), joined["ts"]
+        return joined["content"].to_list(), joined["ts"], joined["service"]

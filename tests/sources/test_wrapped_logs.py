@@ -15,8 +15,8 @@ import polars as pl
 import pytest
 
 import costscope
-from costscope.sources.container_logs import container_service, runtime_format
 from costscope.sources.log_files import read_log_file
+from costscope.sources.wrapped_logs import container_service, wrapper_format
 
 POD_DIR = "shop_checkout-7d9f8b6c5-x2k4p_0123abcd-0123-4567-89ab-0123456789ab"
 CONTAINER_ID = "0123456789abcdef" * 4
@@ -69,7 +69,7 @@ def test_a_cri_log_reads_as_its_content(tmp_path: Path, chunk_lines: int) -> Non
     path = tmp_path / "var/log/pods" / POD_DIR / "checkout" / "0.log"
     path.parent.mkdir(parents=True)
     path.write_text(_cri(entries))
-    assert runtime_format(path.read_text().splitlines()[:50]) == "cri"
+    assert wrapper_format(path.read_text().splitlines()[:50]) == "cri"
     frame = pl.concat(list(read_log_file(path, chunk_lines=chunk_lines)))
     assert frame.height == len(entries)  # 440 lines on disk, 400 entries
     assert frame["bytes"].sum() == sum(len(json.dumps(e)) + 1 for e in entries)
@@ -106,3 +106,37 @@ def test_a_node_folder_prices_workloads_not_pods(tmp_path: Path) -> None:
     analysis = costscope.analyze([str(logs)], db=tmp_path / "db").analysis()
     volume = analysis.logs.volume
     assert set(volume["service"]) == {"shop/checkout"} and volume["lines"].sum() == 2 * (120 + 60)
+
+
+def test_a_logcli_export_reads_as_the_lines_loki_holds(tmp_path: Path) -> None:
+    """``logcli query -o jsonl``: Go marshals its map with sorted keys, the time in the chosen zone."""
+    streams = [
+        {"namespace": "shop", "service_name": "checkout"},
+        {"app": "cart", "pod": "cart-0"},
+        {"job": "varlogs"},
+    ]
+    out, lines = [], []
+    for i in range(90):
+        labels = streams[i % 3]
+        line = json.dumps({"level": "error" if i % 9 == 0 else "info", "msg": "handled", "n": i})
+        lines.append((labels, line))
+        ts = f"2024-12-06T16:{i // 60:02d}:{i % 60:02d}.250000000+01:00"
+        out.append(
+            json.dumps(
+                {"labels": labels, "line": line, "timestamp": ts}, sort_keys=True, separators=(",", ":")
+            )
+        )
+    path = tmp_path / "export.jsonl"
+    path.write_text("\n".join(out) + "\n")
+    assert wrapper_format(out[:50]) == "logcli"
+    frame = pl.concat(list(read_log_file(path)))
+    assert frame["bytes"].sum() == sum(len(line) + 1 for _, line in lines)
+    assert frame.group_by("service").len().sort("service").rows() == [
+        ("cart", 30),
+        ("checkout", 30),
+        ("varlogs", 30),
+    ]
+    assert frame.filter(pl.col("level") == "ERROR").height == 10 and frame["message"].unique().to_list() == [
+        "handled"
+    ]
+    assert frame["ts"].min() == pytest.approx(1733497200.25)  # 16:00 at +01:00 is 15:00 UTC
