@@ -31,16 +31,20 @@ _CRI_LINE = re.compile(r"^\d{4}-\d{2}-\d{2}T[^ ]+ (?:stdout|stderr) [FP](?: |$)"
 _CONTAINERS = re.compile(r"^(?P<pod>[^_]+)_(?P<namespace>[^_]+)_(?P<container>.+)-[0-9a-f]{64}\.log$")
 _POD_DIR = re.compile(r"^(?P<namespace>[^_]+)_(?P<pod>[^_]+)_[0-9a-f-]{36}$")
 _LABELS = ("service_name", "service", "app", "application", "job", "container")  # Loki's order
+_DOCKER_FILE = re.compile(r"^(?P<id>[0-9a-f]{64})-json\.log(?:\.\d+)?$")
 _POD_FILE = re.compile(r"^\d+\.log(?:\.\d{8}-\d{6})?$")
 
 
 def container_service(path: Path) -> str | None:
-    """``namespace/container`` for a file of a node's container log folders; None for any other."""
+    """``namespace/container`` for a file of a node's container log folders, the short id of a
+    Docker container's ``<id>-json.log``; None for any other."""
     name = plain_name(path.name)
     if m := _CONTAINERS.match(name):
         return f"{m['namespace']}/{m['container']}"
     if _POD_FILE.match(name) and (m := _POD_DIR.match(path.parent.parent.name)):
         return f"{m['namespace']}/{path.parent.name}"
+    if m := _DOCKER_FILE.match(name):  # /var/lib/docker/containers/<id>/<id>-json.log[.1]
+        return f"container {m['id'][:12]}"
     return None
 
 

@@ -56,6 +56,7 @@ def _cri(entries: list[dict[str, object]], split_every: int = 10) -> str:
         (f"var/log/containers/checkout-7d9f8b6c5-x2k4p_shop_checkout-{CONTAINER_ID}.log", "shop/checkout"),
         (f"var/log/pods/{POD_DIR}/istio-proxy/0.log", "shop/istio-proxy"),
         (f"var/log/pods/{POD_DIR}/checkout/0.log.20241206-150000.gz", "shop/checkout"),
+        (f"var/lib/docker/containers/{CONTAINER_ID}/{CONTAINER_ID}-json.log.1", "container 0123456789ab"),
         ("var/log/app/checkout.log", None),
     ],
 )
