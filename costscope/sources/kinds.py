@@ -32,6 +32,7 @@ from costscope.sources.series_answer import is_series_answer
 from costscope.sources.sniff import Sniff
 from costscope.sources.usage_file import holds_usage
 from costscope.sources.vm_export import is_vm_export_head, is_vm_export_line
+from costscope.sources.wrapped_logs import is_loki_streams
 
 # --- detectors: content first ------------------------------------------------------------------
 
@@ -203,7 +204,7 @@ def is_logs(s: Sniff) -> bool:
     if s.json_lines:
         return not is_traces(s)
     if s.json is not None:
-        return False
+        return is_loki_streams(s.json)  # a saved query_range answer of log lines
     if _exposition_like(s.lines):
         return False
     return _log_like(s) or (s.has_suffix(LOG_SUFFIXES) and not s.yaml)
@@ -251,7 +252,7 @@ FILE_KINDS: tuple[FileKind, ...] = (
         is_rules,
     ),
     FileKind("exposition", "Prometheus or OpenMetrics exposition", is_exposition),
-    FileKind("logs", "log lines (JSON Lines, logfmt, text)", is_logs),
+    FileKind("logs", "log lines (JSON Lines, logfmt, text), a saved Loki query answer of streams", is_logs),
 )
 
 

@@ -18,16 +18,22 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import polars as pl
 
 from costscope.errors import ConfigError, InputError
-from costscope.sources.compressed import READ_ERRORS, open_bytes, plain_name
+from costscope.sources.compressed import READ_ERRORS, open_bytes, plain_name, read_bytes
 from costscope.sources.line_blocks import ended_line_blocks
 from costscope.sources.log_times import line_seconds
 from costscope.sources.read_ahead import read_ahead
-from costscope.sources.wrapped_logs import Unwrapper, container_service, wrapper_format
+from costscope.sources.wrapped_logs import (
+    Unwrapper,
+    container_service,
+    is_loki_streams,
+    loki_stream_lines,
+    wrapper_format,
+)
 
 CHUNK_LINES = 100_000
 LOG_SUFFIXES = (".log", ".jsonl", ".ndjson", ".logfmt")
@@ -346,6 +352,7 @@ def service_of(path: Path) -> str:
     return re.sub(r"[-_.]?\d{4}-?\d{2}-?\d{2}.*$", "", name) or path.parent.name
 
 
+_STREAMS = re.compile(rb'"resultType"\s*:\s*"streams"')
 MAX_LINE_CHARS = 1 << 20  # a longer line is cut there (and counted as that long): memory stays bounded
 
 
@@ -371,6 +378,15 @@ def read_log_file(
 
 
 def _parsed_chunks(path: Path, header: str | None, chunk_lines: int) -> Iterator[pl.DataFrame]:
+    if (answer := _loki_answer(path)) is not None:  # a saved query_range answer: one document
+        content, at, named = loki_stream_lines(answer)
+        fmt = "text" if header else detect_format(content[:50])
+        for start in range(0, len(content), chunk_lines):
+            end = start + chunk_lines
+            yield _contents(
+                content[start:end], at[start:end], named[start:end], fmt, service_of(path), header
+            )
+        return
     try:
         stream = open_text(path)
     except OSError as exc:
@@ -395,6 +411,22 @@ def _parsed_chunks(path: Path, header: str | None, chunk_lines: int) -> Iterator
             yield parse_chunk(lines, fmt, service, header, width, ended)
         if runtime is not None and (last := runtime.rest())[0]:
             yield _contents(*last, fmt, service, header)
+
+
+def _loki_answer(path: Path) -> dict[str, Any] | None:
+    """The Loki streams answer ``path`` holds, or None (any other file)."""
+    try:
+        with open_bytes(path) as fh:
+            head = fh.read(4096)
+    except (OSError, *READ_ERRORS):
+        return None  # the line reader says why
+    if not head.lstrip().startswith(b"{") or not _STREAMS.search(head):
+        return None
+    try:
+        doc = json.loads(read_bytes(path))
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"a Loki answer that does not parse: {exc}", file=str(path)) from None
+    return doc if is_loki_streams(doc) else None
 
 
 def _contents(

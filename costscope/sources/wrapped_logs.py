@@ -6,7 +6,8 @@ as ``<time> <stream> <F|P> <content>`` lines, Docker's json-file driver as ``{"l
 ``log`` without its ``\\n``) and joined again by every log shipper (Promtail's and Alloy's ``cri``
 and ``docker`` stages, Fluent Bit's parsers); what a log backend then stores and bills is the
 content. ``logcli query -o jsonl`` writes what a Loki holds as ``{"labels": {…}, "line": …,
-"timestamp": …}``: the line is the content, and its stream's labels name its service
+"timestamp": …}``, and a saved ``/loki/api/v1/query_range`` answer as streams of ``[ns, line]``
+values: the line is the content, and its stream's labels name its service
 (``service_name``, ``service``, ``app``, ``application``, ``job``, ``container``, as Loki's own
 discovery looks). So are the lines read here: the wrapping is taken off, partial lines joined
 (across chunks too), and the content is what template mining, levels and bytes see; the wrapper's
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -140,3 +142,33 @@ class Unwrapper:
             pl.col("content").str.join(""), pl.col("ts").first(), pl.col("service").first()
         )
         return joined["content"].to_list(), joined["ts"], joined["service"]
+
+
+def is_loki_streams(doc: object) -> bool:
+    """Whether ``doc`` is a Loki query answer of log streams (``data.resultType`` ``streams``)."""
+    data = doc.get("data") if isinstance(doc, dict) else None
+    return (
+        isinstance(data, dict)
+        and data.get("resultType") == "streams"
+        and isinstance(data.get("result"), list)
+    )
+
+
+def loki_stream_lines(doc: dict[str, Any]) -> tuple[list[str], pl.Series, pl.Series]:
+    """A Loki streams answer's lines, their times (ns epoch, as text) and their streams' services;
+    oldest first, as a file is read."""
+    rows: list[tuple[str, str, str | None]] = []
+    for stream in doc["data"]["result"]:
+        labels = stream.get("stream") if isinstance(stream, dict) else None
+        labels = labels if isinstance(labels, dict) else {}
+        service = next((str(labels[k]) for k in _LABELS if labels.get(k)), None)
+        for value in stream.get("values") or [] if isinstance(stream, dict) else []:
+            # [ns, line] or, with categorized labels, [ns, line, {structured metadata}]
+            if isinstance(value, list) and len(value) >= 2 and isinstance(value[1], str):
+                rows.append((str(value[0]), value[1], service))
+    rows.sort(key=lambda r: int(r[0]) if r[0].isdigit() else 0)
+    return (
+        [r[1] for r in rows],
+        pl.Series("ts", [r[0] for r in rows], dtype=pl.String),
+        pl.Series("service", [r[2] for r in rows], dtype=pl.String),
+    )

@@ -15,6 +15,7 @@ import polars as pl
 import pytest
 
 import costscope
+from costscope.sources.kinds import detect
 from costscope.sources.log_files import read_log_file
 from costscope.sources.wrapped_logs import container_service, wrapper_format
 
@@ -141,3 +142,38 @@ def test_a_logcli_export_reads_as_the_lines_loki_holds(tmp_path: Path) -> None:
         "handled"
     ]
     assert frame["ts"].min() == pytest.approx(1733497200.25)  # 16:00 at +01:00 is 15:00 UTC
+
+
+def test_a_saved_loki_query_answer_reads_as_its_lines(tmp_path: Path) -> None:
+    """``/loki/api/v1/query_range`` as Loki's HTTP API documents it: streams of ``[ns, line]``
+    (``[ns, line, {metadata}]`` with categorized labels), newest first."""
+
+    def values(n: int, start: int, text: str) -> list[list[object]]:
+        return [[str(start - i * 1_000_000_000), f"{text} {i}", {"trace_id": "ab"}] for i in range(n)]
+
+    answer = {
+        "status": "success",
+        "data": {
+            "resultType": "streams",
+            "result": [
+                {
+                    "stream": {"service_name": "checkout", "level": "error"},
+                    "values": values(40, 1733497260_000000000, "level=error msg=failed"),
+                },
+                {
+                    "stream": {"job": "varlogs", "filename": "/var/log/syslog"},
+                    "values": values(60, 1733497300_000000000, "level=info msg=ok"),
+                },
+            ],
+            "stats": {"summary": {"bytesProcessedPerSecond": 1}},
+        },
+    }
+    path = tmp_path / "query_range.json"
+    path.write_text(json.dumps(answer))
+    assert detect(path) == "logs"
+    frame = pl.concat(list(read_log_file(path, chunk_lines=30)))
+    lines = [v[1] for s in answer["data"]["result"] for v in s["values"]]  # type: ignore[index]
+    assert frame.height == 100 and frame["bytes"].sum() == sum(len(str(line)) + 1 for line in lines)
+    assert frame.group_by("service").len().sort("service").rows() == [("checkout", 40), ("varlogs", 60)]
+    assert frame.filter(pl.col("level") == "ERROR").height == 40
+    assert frame["ts"].is_sorted() and frame["ts"].max() == 1733497300.0
