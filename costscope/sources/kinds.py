@@ -53,6 +53,12 @@ def _is_trace_object(doc: Any) -> bool:
     result = doc.get("result")  # Jaeger's v3 API: {"result": {"resourceSpans": ...}}
     if isinstance(result, dict) and any(k in result for k in _TRACE_KEYS):
         return True
+    trace = doc.get("trace")  # Tempo's v2 trace by id: {"trace": {"resourceSpans": ...}}
+    if isinstance(trace, dict) and any(k in trace for k in _TRACE_KEYS):
+        return True
+    batches = doc.get("batches")  # Tempo's v1 trace by id: resourceSpans under another name
+    if isinstance(batches, list) and batches and isinstance(batches[0], dict):
+        return any(k in batches[0] for k in ("scopeSpans", "instrumentationLibrarySpans", "resource"))
     data = doc.get("data")  # Jaeger's query API: a list of traces, or one trace
     if isinstance(data, list) and all(isinstance(t, dict) and "spans" in t for t in data[:3]) and data:
         return True

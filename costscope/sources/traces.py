@@ -8,7 +8,9 @@ kept as a JSON object of strings for the attribute policies, and ``approx_bytes`
 weighs on the wire, which is what trace backends bill besides the span count.
 
 - OTLP: a ``{"resourceSpans": [...]}`` document, or the collector file exporter's JSON Lines (one
-  document per line); camelCase and snake_case keys both read.
+  document per line); camelCase and snake_case keys both read. Tempo's trace-by-id answers saved
+  to a file are OTLP too: ``{"batches": [...]}`` (``/api/traces/<id>``) and ``{"trace":
+  {"resourceSpans": [...]}}`` (``/api/v2/traces/<id>``).
 - Zipkin v2: a JSON list of spans (or a list of traces, each a list).
 - Jaeger: the query API's ``{"data": [{"traceID", "spans", "processes"}]}`` and its exported files.
 
@@ -222,6 +224,10 @@ def spans_of(doc: Any, weight: float = 1.0) -> list[dict[str, Any]]:
             return list(otlp_spans(doc, weight))
         if isinstance(doc, dict) and isinstance(doc.get("result"), dict):  # Jaeger's v3 API wraps OTLP
             return list(otlp_spans(doc["result"], weight))
+        if isinstance(doc, dict) and isinstance(doc.get("batches"), list):  # Tempo's /api/traces/<id>
+            return list(otlp_spans({"resourceSpans": doc["batches"]}, weight))
+        if isinstance(doc, dict) and isinstance(doc.get("trace"), dict):  # Tempo's /api/v2/traces/<id>
+            return list(otlp_spans(doc["trace"], weight))
         if isinstance(doc, dict) and ("data" in doc or "spans" in doc):
             return list(jaeger_spans(doc, weight))
         if isinstance(doc, dict) and "traceId" in doc and "id" in doc:

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 import costscope
 from costscope.errors import ParseError
+from costscope.sources.kinds import detect
 from costscope.sources.traces import attrs_text, hex_id, read_trace_file
 from scripts.loopback import loopback
 from tests.conftest import SHARED
@@ -231,3 +232,19 @@ _VALUES = st.one_of(
 def test_attributes_text_is_what_json_dumps_writes(attrs: dict[str, object]) -> None:
     plain = {k: v if isinstance(v, str | int | float | bool) else str(v) for k, v in attrs.items()}
     assert attrs_text(attrs) == json.dumps(plain)
+
+
+@pytest.mark.parametrize("answer", ["v1", "v2"])
+def test_a_saved_tempo_trace_by_id_reads_as_its_spans(tmp_path: Path, answer: str) -> None:
+    """``curl tempo/api/traces/<id>`` (``batches``) and ``/api/v2/traces/<id>`` (``trace``) saved
+    to files: the spans of the OTLP document they wrap (oracle: the document's own span count)."""
+    source = SHARED / "realworld" / "traces" / "tempo" / "trace-with-queue-database.otlp.json"
+    doc = json.loads(source.read_text())
+    wrapped = {"batches": doc["resourceSpans"]} if answer == "v1" else {"trace": doc, "status": "COMPLETE"}
+    path = tmp_path / "trace.json"
+    path.write_text(json.dumps(wrapped))
+    assert detect(path) == "traces"
+    spans = pl.concat(list(read_trace_file(path)))
+    expected = sum(len(ss["spans"]) for rs in doc["resourceSpans"] for ss in rs["scopeSpans"])
+    assert spans.height == expected > 0
+    assert spans.equals(pl.concat(list(read_trace_file(source))))
