@@ -6,6 +6,7 @@
 """
 
 from costscope.ingest.templates import TemplateMiner, mask_expr, mine_templates
-from costscope.sources.log_files import parse_chunk, read_log_file
+from costscope.sources.log_files import read_log_file
+from costscope.sources.log_lines import parse_chunk
 
 __all__ = ["TemplateMiner", "mask_expr", "mine_templates", "parse_chunk", "read_log_file"]

@@ -24,7 +24,7 @@ import polars as pl
 
 from costscope.errors import SourceError
 from costscope.sources.http import HttpClient
-from costscope.sources.log_files import detect_format, parse_chunk
+from costscope.sources.log_lines import detect_format, parse_chunk
 from costscope.sources.sinks import LogsSink
 
 SERVICE_LABELS = ("service_name", "service", "app", "application", "job", "container")

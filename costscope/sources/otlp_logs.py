@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from costscope.sources.log_files import normalize_level
+from costscope.sources.log_lines import normalize_level
 from costscope.sources.otlp import documents
 from costscope.sources.sinks import LogsSink
 from costscope.sources.traces import (

@@ -30,7 +30,8 @@ import polars as pl
 from costscope.errors import InputError, ParseError
 from costscope.sources.compressed import READ_ERRORS
 from costscope.sources.http import HttpClient
-from costscope.sources.log_files import bounded_lines, epoch_seconds, open_text, unescaped
+from costscope.sources.log_files import bounded_lines, open_text
+from costscope.sources.log_lines import epoch_seconds, unescaped
 
 CHUNK_LINES = 200_000
 MAX_DOCUMENT_BYTES = 256 << 20  # a top_queries answer or a query history, read whole

@@ -21,17 +21,21 @@ for every rotation.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from costscope.sources.compressed import plain_name
+from costscope.errors import InputError
+from costscope.sources.compressed import READ_ERRORS, open_bytes, plain_name, read_bytes
+from costscope.sources.log_lines import epoch_seconds, parse_chunk
 
 _CRI_LINE = re.compile(r"^\d{4}-\d{2}-\d{2}T[^ ]+ (?:stdout|stderr) [FP](?: |$)")
 _CONTAINERS = re.compile(r"^(?P<pod>[^_]+)_(?P<namespace>[^_]+)_(?P<container>.+)-[0-9a-f]{64}\.log$")
 _POD_DIR = re.compile(r"^(?P<namespace>[^_]+)_(?P<pod>[^_]+)_[0-9a-f-]{36}$")
+_STREAMS = re.compile(rb'"resultType"\s*:\s*"streams"')
 _LABELS = ("service_name", "service", "app", "application", "job", "container")  # Loki's order
 _DOCKER_FILE = re.compile(r"^(?P<id>[0-9a-f]{64})-json\.log(?:\.\d+)?$")
 _POD_FILE = re.compile(r"^\d+\.log(?:\.\d{8}-\d{6})?$")
@@ -171,4 +175,36 @@ def loki_stream_lines(doc: dict[str, Any]) -> tuple[list[str], pl.Series, pl.Ser
         [r[1] for r in rows],
         pl.Series("ts", [r[0] for r in rows], dtype=pl.String),
         pl.Series("service", [r[2] for r in rows], dtype=pl.String),
+    )
+
+
+def loki_answer(path: Path) -> dict[str, Any] | None:
+    """The Loki streams answer ``path`` holds, or None (any other file)."""
+    try:
+        with open_bytes(path) as fh:
+            head = fh.read(4096)
+    except (OSError, *READ_ERRORS):
+        return None  # the line reader says why
+    if not head.lstrip().startswith(b"{") or not _STREAMS.search(head):
+        return None
+    try:
+        doc = json.loads(read_bytes(path))
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"a Loki answer that does not parse: {exc}", file=str(path)) from None
+    return doc if is_loki_streams(doc) else None
+
+
+def wrapped_contents(
+    content: list[str], at: pl.Series, labelled: pl.Series, fmt: str, service: str, header: str | None
+) -> pl.DataFrame:
+    """Parsed content lines of a wrapped log: what a shipper sends, a line and its newline each;
+    the wrapper's time where the content names none, the stream's service before the line's."""
+    parsed = parse_chunk(content, fmt, service, header, 1, True)
+    wrapper_ts = epoch_seconds(pl.col("at"))
+    return (
+        parsed.with_columns(at=at, labelled=labelled)
+        .with_columns(
+            pl.coalesce("ts", wrapper_ts).alias("ts"), pl.coalesce("labelled", "service").alias("service")
+        )
+        .drop("at", "labelled")
     )

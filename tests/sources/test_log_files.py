@@ -11,7 +11,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from costscope.sources.log_files import parse_chunk, read_log_file, text_level
+from costscope.sources.log_files import read_log_file
+from costscope.sources.log_lines import parse_chunk, text_level
 from tests.conftest import SHARED, shared
 
 LEVELS = [

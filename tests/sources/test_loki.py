@@ -18,7 +18,8 @@ from costscope.config import SourceConfig
 from costscope.errors import ConfigError
 from costscope.recommend.logs import template_regex
 from costscope.sources.http import HttpClient
-from costscope.sources.log_files import detect_format, header_regex, parse_chunk, read_log_file
+from costscope.sources.log_files import read_log_file
+from costscope.sources.log_lines import detect_format, header_regex, parse_chunk
 from scripts.loki_double import LokiDouble, serve
 
 
