@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from costscope.sources.documents import mapping
+
 _GROUP = "dashboard.grafana.app/"
 
 
@@ -32,40 +34,40 @@ def is_dashboard_resource(doc: object) -> bool:
     )
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 def _datasource(query: dict[str, Any], outer: dict[str, Any]) -> dict[str, Any]:
     """A classic datasource reference: the query's plugin type, and its uid or name."""
     kind = query.get("kind")
     ds_type = query.get("group") if kind == "DataQuery" else kind  # v2beta1, else v2alpha1
-    ref = _dict(query.get("datasource")) or _dict(outer.get("datasource"))
+    ref = mapping(query.get("datasource")) or mapping(outer.get("datasource"))
     return {"type": ds_type or ref.get("type"), "uid": ref.get("uid") or ref.get("name")}
 
 
 def _panel(name: str, element: dict[str, Any]) -> dict[str, Any]:
-    spec = _dict(element.get("spec"))
+    spec = mapping(element.get("spec"))
     title = spec.get("title") or name
     if element.get("kind") == "LibraryPanel":
-        return {"id": spec.get("id"), "title": title, "libraryPanel": _dict(spec.get("libraryPanel"))}
+        return {"id": spec.get("id"), "title": title, "libraryPanel": mapping(spec.get("libraryPanel"))}
     targets = []
-    for item in _dict(_dict(spec.get("data")).get("spec")).get("queries") or []:
-        outer = _dict(_dict(item).get("spec"))
-        query = _dict(outer.get("query"))
+    for item in mapping(mapping(spec.get("data")).get("spec")).get("queries") or []:
+        outer = mapping(mapping(item).get("spec"))
+        query = mapping(outer.get("query"))
         targets.append(
-            {**_dict(query.get("spec")), "refId": outer.get("refId"), "datasource": _datasource(query, outer)}
+            {
+                **mapping(query.get("spec")),
+                "refId": outer.get("refId"),
+                "datasource": _datasource(query, outer),
+            }
         )
     return {"id": spec.get("id"), "title": title, "targets": targets}
 
 
 def _variable(variable: dict[str, Any]) -> dict[str, Any] | None:
-    spec = _dict(variable.get("spec"))
+    spec = mapping(variable.get("spec"))
     if variable.get("kind") == "DatasourceVariable":
         return {"type": "datasource", "name": spec.get("name"), "query": spec.get("pluginId")}
     if variable.get("kind") != "QueryVariable":
         return None
-    query = _dict(spec.get("query"))
+    query = mapping(spec.get("query"))
     body = query.get("spec")  # {query: "label_values(…)"} or {expr: …}; the definition if empty
     has_query = isinstance(body, dict) and (body.get("query") or body.get("expr"))
     return {
@@ -77,11 +79,11 @@ def _variable(variable: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _annotation(annotation: dict[str, Any]) -> dict[str, Any]:
-    spec = _dict(annotation.get("spec"))
-    query = _dict(spec.get("query"))
+    spec = mapping(annotation.get("spec"))
+    query = mapping(spec.get("query"))
     return {
         "name": spec.get("name"),
-        "expr": _dict(query.get("spec")).get("expr"),
+        "expr": mapping(query.get("spec")).get("expr"),
         "datasource": _datasource(query, spec),
     }
 
@@ -93,10 +95,10 @@ def classic(doc: Mapping[str, Any]) -> Mapping[str, Any]:
     spec: dict[str, Any] = doc["spec"]
     if "elements" not in spec:  # v0/v1: the classic model in a resource envelope
         return spec
-    variables = [v for v in (_variable(_dict(x)) for x in spec.get("variables") or []) if v]
+    variables = [v for v in (_variable(mapping(x)) for x in spec.get("variables") or []) if v]
     return {
-        "title": spec.get("title") or _dict(doc.get("metadata")).get("name"),
-        "panels": [_panel(str(name), _dict(e)) for name, e in _dict(spec.get("elements")).items()],
+        "title": spec.get("title") or mapping(doc.get("metadata")).get("name"),
+        "panels": [_panel(str(name), mapping(e)) for name, e in mapping(spec.get("elements")).items()],
         "templating": {"list": variables},
-        "annotations": {"list": [_annotation(_dict(a)) for a in spec.get("annotations") or []]},
+        "annotations": {"list": [_annotation(mapping(a)) for a in spec.get("annotations") or []]},
     }

@@ -28,6 +28,7 @@ import yaml
 
 from costscope.errors import ParseError
 from costscope.sources.dashboards import MAX_DASHBOARD_BYTES
+from costscope.sources.documents import mapping
 from costscope.sources.yaml_text import yaml_documents
 
 _REMOTE = ("url", "grafanaCom", "jsonnet", "jsonnetLib")  # GrafanaDashboard sources not in the file
@@ -59,14 +60,8 @@ def is_carrier(doc: object) -> bool:
     return doc.get("kind") in ("ConfigMap", "GrafanaDashboard") or is_kubernetes_list(doc)
 
 
-def _field(doc: Mapping[str, Any], key: str) -> dict[str, Any]:
-    """``doc[key]`` where it is a mapping; {} where it is absent or anything else."""
-    value = doc.get(key)
-    return value if isinstance(value, dict) else {}
-
-
 def _ref(doc: Mapping[str, Any]) -> str:
-    meta = _field(doc, "metadata")
+    meta = mapping(doc.get("metadata"))
     parts = [str(meta.get(k)) for k in ("namespace", "name") if meta.get(k)]
     return f"{doc.get('kind')}/{'/'.join(parts) or '?'}"
 
@@ -77,7 +72,7 @@ def _configmaps(docs: list[Any]) -> set[tuple[str, str]]:
     for doc in docs:
         for item in doc["items"] if is_kubernetes_list(doc) else [doc]:
             if isinstance(item, dict) and item.get("kind") == "ConfigMap":
-                meta = _field(item, "metadata")
+                meta = mapping(item.get("metadata"))
                 found.add((str(meta.get("namespace") or ""), str(meta.get("name") or "")))
     return found
 
@@ -119,7 +114,7 @@ def _gunzipped(encoded: str, origin: str) -> Any:
 def _grafana_dashboard(
     doc: Mapping[str, Any], origin: str, configmaps: set[tuple[str, str]]
 ) -> Iterator[tuple[str, Any]]:
-    spec = _field(doc, "spec")
+    spec = mapping(doc.get("spec"))
     name = _ref(doc)
     if isinstance(spec.get("json"), str) and spec["json"].strip():
         yield origin, _value_documents(".json", spec["json"], origin)[0]
@@ -127,7 +122,7 @@ def _grafana_dashboard(
         yield origin, _gunzipped(spec["gzipJson"], origin)
     elif isinstance(spec.get("configMapRef"), dict):
         ref = spec["configMapRef"]
-        namespace = str(_field(doc, "metadata").get("namespace") or "")
+        namespace = str(mapping(doc.get("metadata")).get("namespace") or "")
         if (namespace, str(ref.get("name") or "")) not in configmaps:  # in the file: read as a ConfigMap
             yield origin, Elsewhere(name, f"ConfigMap {ref.get('name')!r} (key {ref.get('key')!r})")
     else:
@@ -144,7 +139,7 @@ def _unwrap(doc: Any, origin: str, configmaps: set[tuple[str, str]]) -> Iterator
                 yield from _unwrap(item, f"{origin.split('#')[0]}#{_ref(item)}", configmaps)
     elif isinstance(doc, dict) and doc.get("kind") == "ConfigMap":
         origin = origin if "#" in origin else f"{origin}#{_ref(doc)}"
-        data = _field(doc, "data")
+        data = mapping(doc.get("data"))
         for key, value in data.items():
             if isinstance(value, str):
                 at = f"{origin}/{key}"

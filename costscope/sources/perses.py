@@ -16,15 +16,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
+from costscope.sources.documents import mapping
 
 
 def _spec(doc: Mapping[str, Any]) -> dict[str, Any]:
     """The dashboard spec: the resource's own, or the operator's ``spec.config``."""
-    spec = _dict(doc.get("spec"))
-    return _dict(spec.get("config")) if "config" in spec and "panels" not in spec else spec
+    spec = mapping(doc.get("spec"))
+    return mapping(spec.get("config")) if "config" in spec and "panels" not in spec else spec
 
 
 def is_perses_dashboard(doc: object) -> bool:
@@ -32,7 +30,7 @@ def is_perses_dashboard(doc: object) -> bool:
     if not isinstance(doc, dict) or doc.get("kind") not in ("Dashboard", "PersesDashboard"):
         return False
     panels = _spec(doc).get("panels")
-    return isinstance(panels, dict) and all(_dict(p).get("kind") == "Panel" for p in panels.values())
+    return isinstance(panels, dict) and all(mapping(p).get("kind") == "Panel" for p in panels.values())
 
 
 def _datasource_type(plugin_kind: str) -> str:
@@ -44,8 +42,8 @@ def _datasource_type(plugin_kind: str) -> str:
 
 
 def _target(query: Mapping[str, Any]) -> dict[str, Any]:
-    plugin = _dict(_dict(query.get("spec")).get("plugin"))
-    spec = _dict(plugin.get("spec"))
+    plugin = mapping(mapping(query.get("spec")).get("plugin"))
+    spec = mapping(plugin.get("spec"))
     kind = str(plugin.get("kind") or "")
     ds_type = _datasource_type(kind)
     text = spec.get("query")
@@ -55,15 +53,15 @@ def _target(query: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _panel(name: str, panel: Mapping[str, Any]) -> dict[str, Any]:
-    spec = _dict(panel.get("spec"))
-    title = _dict(spec.get("display")).get("name") or name
-    return {"title": title, "targets": [_target(_dict(q)) for q in spec.get("queries") or []]}
+    spec = mapping(panel.get("spec"))
+    title = mapping(spec.get("display")).get("name") or name
+    return {"title": title, "targets": [_target(mapping(q)) for q in spec.get("queries") or []]}
 
 
 def _variables(variable: Mapping[str, Any]) -> list[dict[str, Any]]:
-    spec = _dict(variable.get("spec"))
-    plugin = _dict(spec.get("plugin"))
-    body = _dict(plugin.get("spec"))
+    spec = mapping(variable.get("spec"))
+    plugin = mapping(spec.get("plugin"))
+    body = mapping(plugin.get("spec"))
     name = spec.get("name")
     kind = plugin.get("kind")
     if kind == "PrometheusLabelValuesVariable":
@@ -82,9 +80,9 @@ def _variables(variable: Mapping[str, Any]) -> list[dict[str, Any]]:
 def classic_perses(doc: Mapping[str, Any]) -> dict[str, Any]:
     """The classic dashboard model of a Perses dashboard."""
     spec = _spec(doc)
-    title = _dict(spec.get("display")).get("name") or _dict(doc.get("metadata")).get("name")
+    title = mapping(spec.get("display")).get("name") or mapping(doc.get("metadata")).get("name")
     return {
         "title": title,
-        "panels": [_panel(str(name), _dict(p)) for name, p in _dict(spec.get("panels")).items()],
-        "templating": {"list": [v for x in spec.get("variables") or [] for v in _variables(_dict(x))]},
+        "panels": [_panel(str(name), mapping(p)) for name, p in mapping(spec.get("panels")).items()],
+        "templating": {"list": [v for x in spec.get("variables") or [] for v in _variables(mapping(x))]},
     }

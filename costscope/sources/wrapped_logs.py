@@ -30,6 +30,7 @@ import polars as pl
 
 from costscope.errors import InputError
 from costscope.sources.compressed import READ_ERRORS, open_bytes, plain_name, read_bytes
+from costscope.sources.documents import mapping
 from costscope.sources.log_lines import epoch_seconds, parse_chunk
 
 _CRI_LINE = re.compile(r"^\d{4}-\d{2}-\d{2}T[^ ]+ (?:stdout|stderr) [FP](?: |$)")
@@ -163,8 +164,7 @@ def loki_stream_lines(doc: dict[str, Any]) -> tuple[list[str], pl.Series, pl.Ser
     oldest first, as a file is read."""
     rows: list[tuple[str, str, str | None]] = []
     for stream in doc["data"]["result"]:
-        labels = stream.get("stream") if isinstance(stream, dict) else None
-        labels = labels if isinstance(labels, dict) else {}
+        labels = mapping(stream.get("stream")) if isinstance(stream, dict) else {}
         service = next((str(labels[k]) for k in _LABELS if labels.get(k)), None)
         for value in stream.get("values") or [] if isinstance(stream, dict) else []:
             # [ns, line] or, with categorized labels, [ns, line, {structured metadata}]
