@@ -76,22 +76,20 @@ def _v2(classic: dict[str, Any], version: str) -> dict[str, Any]:
             query = _query(_ds_type(var.get("datasource")), q, version)
             variables.append({"kind": "QueryVariable", "spec": {"name": var["name"], "query": query}})
     spec = {"title": classic["title"], "elements": elements, "variables": variables, "annotations": []}
+    return _resource(spec, classic, version)
+
+
+def _v1(classic: dict[str, Any], version: str) -> dict[str, Any]:
+    return _resource(classic, classic, version)
+
+
+def _resource(spec: dict[str, Any], classic: dict[str, Any], version: str) -> dict[str, Any]:
     meta = {"name": classic.get("uid") or "d"}
     return {
         "apiVersion": f"dashboard.grafana.app/{version}",
         "kind": "Dashboard",
         "metadata": meta,
         "spec": spec,
-    }
-
-
-def _v1(classic: dict[str, Any], version: str) -> dict[str, Any]:
-    meta = {"name": classic.get("uid") or "d"}
-    return {
-        "apiVersion": f"dashboard.grafana.app/{version}",
-        "kind": "Dashboard",
-        "metadata": meta,
-        "spec": classic,
     }
 
 
