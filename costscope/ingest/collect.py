@@ -31,6 +31,7 @@ from costscope.sources.otlp_traces import read_proto_traces
 from costscope.sources.prometheus_api import PrometheusApiSource, detect
 from costscope.sources.resolve import infer_kind
 from costscope.sources.series_answer import read_series_answer
+from costscope.sources.sniff import Sniff
 from costscope.sources.trace_apis import collect_jaeger, collect_tempo
 from costscope.sources.traces import read_trace_file
 from costscope.sources.usage import MALFORMED
@@ -44,9 +45,10 @@ __all__ = ["COLLECTORS", "Progress", "collect"]
 def _series_answers(r: Reading) -> None:
     """Saved ``/api/v1/series`` answers and VictoriaMetrics exports (every one tried) into the metric tables."""
     for f in files_of(r):
+        warnings: list[InputWarning] = []  # an export says nothing of its own
         try:
-            if is_vm_export(f):
-                series, warnings = read_vm_export(f, r.writer), list[InputWarning]()
+            if is_vm_export(Sniff(f)):
+                series = read_vm_export(f, r.writer)
             else:
                 series, warnings = read_series_answer(f, r.writer)
         except CostscopeError as exc:

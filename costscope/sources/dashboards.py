@@ -69,6 +69,12 @@ def is_dashboard(doc: object) -> bool:
     return isinstance(doc, dict) and ("panels" in doc or "rows" in doc or is_dashboard_resource(doc))
 
 
+def classic_model(doc: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The classic model of a dashboard resource (Grafana 12+, v1 or v2 schema) or a Perses
+    dashboard; a classic dashboard as it is."""
+    return classic_perses(doc) if is_perses_dashboard(doc) else classic(doc)
+
+
 def _panels(panels: Any) -> Iterator[dict[str, Any]]:
     for panel in panels if isinstance(panels, list) else []:
         if not isinstance(panel, dict):
@@ -181,8 +187,7 @@ def dashboard_queries(
     doc: Mapping[str, Any], origin: str, library: Mapping[str, Mapping[str, Any]] | None = None
 ) -> tuple[list[Query], list[Problem]]:
     """Every query of one dashboard model; library panels resolved from ``library`` (uid → model)."""
-    # a dashboard resource (Grafana 12+ exports, v1 or v2 schema), or a Perses dashboard
-    doc = classic_perses(doc) if is_perses_dashboard(doc) else classic(doc)
+    doc = classic_model(doc)
     title = str(doc.get("title") or "untitled dashboard")
     variables = _datasource_types(doc)
     queries: list[Query] = list(_variable_queries(doc, title, origin))
@@ -255,7 +260,7 @@ def grafana_queries(client: HttpClient) -> tuple[list[Query], list[Problem]]:
             doc = answer.get("dashboard") if isinstance(answer, dict) else None
             if not isinstance(doc, dict):
                 raise client.error("unexpected answer (no dashboard)", f"/api/dashboards/uid/{uid}")
-            doc = classic(doc)  # a Grafana that answers with a dashboard resource
+            doc = classic_model(doc)  # a Grafana that answers with a dashboard resource
             for panel in _all_panels(doc):
                 ref = panel.get("libraryPanel")
                 if isinstance(ref, dict) and ref.get("uid") and str(ref["uid"]) not in library:

@@ -31,7 +31,7 @@ from costscope.sources.rules import is_ruler_config, is_rules_answer
 from costscope.sources.series_answer import is_series_answer
 from costscope.sources.sniff import Sniff
 from costscope.sources.usage_file import holds_usage
-from costscope.sources.vm_export import is_vm_export_head, is_vm_export_line
+from costscope.sources.vm_export import is_vm_export
 from costscope.sources.wrapped_logs import is_loki_streams
 
 # --- detectors: content first ------------------------------------------------------------------
@@ -121,14 +121,12 @@ def _yaml_kinds(doc: Any) -> bool:
         return True
     if str(doc.get("version") or "").startswith("prometheus/") and "slos" in doc:
         return True
-    return isinstance(doc.get("groups"), list)
+    return isinstance(doc.get("groups"), list) or is_ruler_config(doc)
 
 
 def is_series(s: Sniff) -> bool:
     """A ``/api/v1/series`` answer, or a VictoriaMetrics export: the label sets of a server."""
-    if s.binary:
-        return False
-    return is_series_answer(s.document) or is_vm_export_line(s.first_object) or is_vm_export_head(s.text)
+    return is_vm_export(s) or is_series_answer(s.document)
 
 
 def is_rules(s: Sniff) -> bool:
@@ -142,14 +140,14 @@ def is_rules(s: Sniff) -> bool:
     """
     if is_rules_answer(s.document):  # a saved /api/v1/rules
         return True
-    if _yaml_kinds(s.document) or is_ruler_config(s.document):  # rules or SLOs written as JSON
+    if _yaml_kinds(s.document):  # rules or SLOs written as JSON
         return True
     if s.document is not None and holds_usage([s.document], str(s.path)):  # kubectl get … -o json
         return True
     docs = s.yaml
     if docs:
         # a dashboard written as YAML (a PersesDashboard resource, percli's -o yaml) is read here too
-        if any(_yaml_kinds(d) or is_ruler_config(d) or is_dashboard(d) for d in docs):
+        if any(_yaml_kinds(d) or is_dashboard(d) for d in docs):
             return True
         if holds_usage(docs, str(s.path)):
             return True

@@ -21,12 +21,12 @@ from pathlib import Path
 import polars as pl
 
 from costscope.errors import InputError, ParseError
-from costscope.sources.compressed import READ_ERRORS, compression_of, head, open_bytes
+from costscope.sources.compressed import READ_ERRORS, open_bytes
 from costscope.sources.series_answer import write_label_sets
 from costscope.sources.sinks import MetricsSink
+from costscope.sources.sniff import Sniff
 
 BLOCK_BYTES = 16 << 20
-HEAD_BYTES = 64 << 10
 _HEAD = re.compile(r'^\s*\{\s*"metric"\s*:\s*\{[^\n]*?\}\s*,\s*"values"\s*:\s*\[')
 
 
@@ -46,21 +46,10 @@ def is_vm_export_head(text: str) -> bool:
     return bool(_HEAD.match(text))
 
 
-def is_vm_export(path: Path) -> bool:
-    """Whether the file is a VictoriaMetrics export (its first line, told by its head)."""
-    kind = compression_of(path)
-    if kind:
-        start = head(path, kind, HEAD_BYTES)
-    else:
-        with path.open("rb") as fh:
-            start = fh.read(HEAD_BYTES)
-    text = start.decode("utf-8", errors="replace")
-    if is_vm_export_head(text):
-        return True
-    try:
-        return is_vm_export_line(json.loads(text.split("\n", 1)[0]))
-    except (ValueError, RecursionError):
-        return False
+def is_vm_export(s: Sniff) -> bool:
+    """Whether a file is a VictoriaMetrics export: its head opens like one (a first line may be
+    megabytes long), or its first line is one."""
+    return not s.binary and (is_vm_export_head(s.text) or is_vm_export_line(s.first_object))
 
 
 def _blocks(path: Path) -> Iterator[tuple[int, bytes]]:

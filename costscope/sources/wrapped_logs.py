@@ -58,16 +58,16 @@ def container_service(path: Path) -> str | None:
 def wrapper_format(sample: list[str]) -> str | None:
     """``cri``, ``docker`` or ``logcli`` when a file's first lines are wrapped so, else None."""
     lines = [s.rstrip("\r\n") for s in sample if s.strip()][:50]
+    most = 0.8 * len(lines)
     if not lines:
         return None
-    if sum(bool(_CRI_LINE.match(s)) for s in lines) >= 0.8 * len(lines):
+    if sum(bool(_CRI_LINE.match(s)) for s in lines) >= most:
         return "cri"
-    if sum(s.startswith('{"log":') and '"stream":' in s and '"time":' in s for s in lines) >= 0.8 * len(
-        lines
-    ):
+    if sum(s.startswith('{"log":') and '"stream":' in s and '"time":' in s for s in lines) >= most:
         return "docker"
-    logcli = sum(s.startswith(('{"labels":', '{"line":')) and '"timestamp":' in s for s in lines)
-    return "logcli" if logcli >= 0.8 * len(lines) else None
+    if sum(s.startswith(('{"labels":', '{"line":')) and '"timestamp":' in s for s in lines) >= most:
+        return "logcli"
+    return None
 
 
 class Unwrapper:
