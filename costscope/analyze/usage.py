@@ -35,6 +35,8 @@ RISK_UNKNOWN = "usage unknown: add dashboards and rules to check what reads this
 NEVER_DROPPED = ("le", "quantile", "job", "__name__")
 _READER_KINDS = ("dashboard", "alert", "recording_rule", "slo", "query")
 _RULE_KINDS = ("alert", "recording_rule")  # a rule is told apart by its group and static labels too
+# problems of readers that were read, and read no metric in particular: of every series, or of none
+_READ_NONE = [EVERY_SERIES, NO_METRIC]
 
 
 @dataclass(frozen=True)
@@ -132,8 +134,7 @@ class Usage:
         TraceQL to the trace attributes' readers (``analyze.attributes``); a query of every series
         (``every_series``) or of none (``no_metric``) was read, and reads no metric in particular."""
         read = [
-            p in (EVERY_SERIES, NO_METRIC)
-            or (p == "not_promql" and (m == "TraceQL" or bool(parse_logql(e or ""))))
+            p in _READ_NONE or (p == "not_promql" and (m == "TraceQL" or bool(parse_logql(e or ""))))
             for p, e, m in zip(
                 self.problems["problem"], self.problems["expr"], self.problems["message"], strict=True
             )
@@ -146,7 +147,7 @@ class Usage:
 
     def read_none(self) -> pl.DataFrame:
         """Readers of no metric in particular: of every series, or of none (``vector(1)``)."""
-        return self.problems.filter(pl.col("problem").is_in([EVERY_SERIES, NO_METRIC]))
+        return self.problems.filter(pl.col("problem").is_in(_READ_NONE))
 
     def breaking(self, metric: str, labels: list[str] | None = None) -> list[Reader]:
         """Readers of ``metric`` that need one of ``labels`` (any reader, when labels is None)."""
@@ -351,7 +352,7 @@ def analyze_usage(
     }  # fmt: skip
     frame = pl.DataFrame(rows, schema=schema) if known else pl.DataFrame(schema=schema)
     # a reader of every series reads no metric, and is a dashboard, alert… all the same
-    read_none = problems.filter(pl.col("problem").is_in([EVERY_SERIES, NO_METRIC]))
+    read_none = problems.filter(pl.col("problem").is_in(_READ_NONE))
     counted = pl.concat([refs.select("kind", "name", "panel"), read_none.select("kind", "name", "panel")])
     everyone = frozenset((k, n, p if k in _RULE_KINDS else None) for k, n, p in counted.unique().iter_rows())
     return Usage(
