@@ -358,4 +358,4 @@ def series_frames(series: pl.DataFrame, family: str | pl.Series) -> tuple[pl.Dat
     ]
     if not parts:
         return frame, pl.DataFrame(schema={"seq": pl.Int64, "label": pl.String, "value": pl.String})
-    return frame, pl.concat(parts).sort("seq", maintain_order=True)
+    return frame, pl.concat(parts)  # label by label: ``identify`` puts them in series order
