@@ -310,6 +310,11 @@ def test_a_cardinality_alert_reads_no_metric_in_particular(tmp_path: Path) -> No
     mentioned = {f for f in families if any(n == f or n.startswith(f + "_") for n in named)}
     used = set(usage.metrics.filter(pl.col("status") == "used")["metric"])
     assert used == mentioned and 0 < len(used) < len(families) / 2
+    html = costscope.write_report(ws, tmp_path / "report.html").read_text()
+    # beside it, the file's dead man's switch (vector(1)) reads no metric at all
+    section = html.split("Readers of no metric in particular (2)")[1].split("<h3")[0]
+    assert "PrometheusTimeseriesCardinality" in section and "every_series" in section
+    assert "PrometheusAlertmanagerE2eDeadManSwitch" in section and "no_metric" in section
 
 
 def test_every_rule_of_the_real_world_corpus_counts_once(tmp_path: Path) -> None:

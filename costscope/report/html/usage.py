@@ -37,7 +37,8 @@ def _queries(a: Analysis) -> dict[str, Any] | None:
 
 
 def usage_context(a: Analysis) -> dict[str, Any]:
-    """Readers of each metric, unused metrics, broken readers and unreadable queries."""
+    """Readers of each metric, unused metrics, broken readers, readers of no metric in particular and
+    unreadable queries."""
     usage = a.usage
     if not usage.known:
         return {"known": False}
@@ -91,4 +92,13 @@ def usage_context(a: Analysis) -> dict[str, Any]:
         if unread.height
         else None,
         "unread_count": unread.height,
+        "read_none": table(
+            usage.read_none(),
+            [("kind", "kind"), ("name", "name"), ("panel", "panel"), ("problem", "reads"), ("message", "why"),
+             ("expr", "expression")],
+            set(),
+        )
+        if usage.read_none().height
+        else None,
+        "read_none_count": usage.read_none().height,
     }  # fmt: skip
