@@ -42,43 +42,34 @@ ORDER BY s.series DESC, metric
 """
 
 # Series left without label L, for series that carry L: distinct (series_id xor pair_hash(L)).
-# hash(source) is folded in so that equal series of two sources stay two series.
+# hash(source) is folded in so that equal series of two sources stay two series. Label rows carry
+# their family's key (family_id), so nothing here joins them to their series.
 _LABEL_DROPS = """
-WITH f AS (  -- families as small integers, and series by one integer key: a lean join build side
-    SELECT family, row_number() OVER (ORDER BY family)::INTEGER AS fam
-    FROM (SELECT DISTINCT family FROM metric_series WHERE snapshot_id = $snap)
+WITH fam AS (
+    SELECT family_id, any_value(family) AS family, count(*) AS series  -- the store holds a series once
+    FROM metric_series WHERE snapshot_id = $snap GROUP BY family_id
 ),
-s AS (
-    SELECT xor(ms.series_id, hash(ms.source)) AS k, f.fam
-    FROM metric_series ms JOIN f USING (family) WHERE ms.snapshot_id = $snap
+-- series per (family, label=value), integers only: a label's values and carriers come from it
+pairs AS (
+    SELECT family_id, pair_hash, any_value(label) AS label, count(*) AS series
+    FROM series_labels WHERE snapshot_id = $snap GROUP BY family_id, pair_hash
 ),
-fam AS (SELECT fam, count(*) AS series FROM s GROUP BY fam),
-p AS MATERIALIZED (
-    SELECT s.fam, l.label, l.pair_hash, xor(xor(l.series_id, l.pair_hash), hash(l.source)) AS reduced
-    FROM series_labels l JOIN s ON xor(l.series_id, hash(l.source)) = s.k
-    WHERE l.snapshot_id = $snap
-),
--- the store holds each series (and label of it) once: rows are series. A label with one value
--- on every series that carries it (a file's job and instance) merges none of them: only the
--- others need the distinct counts, the costly part
 st AS MATERIALIZED (  -- once: the numbering below must be the same for every reader
-    SELECT fam, label, count(*) AS carriers, min(pair_hash) = max(pair_hash) AS one_value,
+    SELECT family_id, label, sum(series)::BIGINT AS carriers, count(*) AS label_values,
            row_number() OVER ()::INTEGER AS fl  -- (family, label) as one small integer
-    FROM p GROUP BY fam, label
+    FROM pairs GROUP BY family_id, label
 ),
-q AS MATERIALIZED (SELECT st.fl, p.pair_hash, p.reduced FROM p JOIN st USING (fam, label) WHERE NOT st.one_value),
--- a label's values told apart by the hash of 'label=value' (as series are by theirs): integer
--- sets, not string ones, and keyed by one integer, for the distinct counts
-vals AS (SELECT fl, count(*) AS label_values FROM (SELECT DISTINCT fl, pair_hash FROM q) GROUP BY fl),
-red AS (SELECT fl, count(*) AS reduced FROM (SELECT DISTINCT fl, reduced FROM q) GROUP BY fl),
-carried AS (
-    SELECT st.fam, st.label, st.carriers, coalesce(v.label_values, 1) AS label_values,
-           coalesce(r.reduced, st.carriers) AS reduced
-    FROM st LEFT JOIN vals v USING (fl) LEFT JOIN red r USING (fl)
+-- a label with one value on every series that carries it (a file's job and instance) merges
+-- none of them: only the others need the distinct count, the costly part
+red AS (
+    SELECT st.fl, count(DISTINCT xor(xor(l.series_id, l.pair_hash), hash(l.source))) AS reduced
+    FROM series_labels l JOIN st USING (family_id, label)
+    WHERE l.snapshot_id = $snap AND st.label_values > 1
+    GROUP BY st.fl
 )
-SELECT f.family AS metric, c.label, n.series AS series_before, c.reduced AS series_after,
-       c.carriers, c.label_values
-FROM carried c JOIN fam n USING (fam) JOIN f USING (fam)
+SELECT f.family AS metric, st.label, f.series AS series_before, coalesce(r.reduced, st.carriers) AS series_after,
+       st.carriers, st.label_values
+FROM st LEFT JOIN red r USING (fl) JOIN fam f USING (family_id)
 """
 # Where some series of a metric lack L, they stay as they are and may meet reduced ones:
 # count the union exactly, for those (metric, label) pairs only.
@@ -202,14 +193,21 @@ def series_by_label(store: Store, snapshot_id: int, model: CostModel, label: str
     """Active series and monthly cost per value of ``label`` × metric (``(no <label>)`` when absent)."""
     df = store.query(
         """
-        -- one row per series: the store holds a series once, and a label of it once
-        SELECT coalesce(j.value, '(no ' || $label || ')') AS value, ms.family AS metric, count(*) AS series
-        FROM metric_series ms
-        LEFT JOIN series_labels j
-          ON j.snapshot_id = ms.snapshot_id AND j.source = ms.source
-         AND j.series_id = ms.series_id AND j.label = $label
-        WHERE ms.snapshot_id = $snap
-        GROUP BY ALL
+        -- the store holds a series once, and a label of it once: a family's series without the
+        -- label are its series less those with it
+        WITH j AS (
+            SELECT family_id, value, count(*) AS series
+            FROM series_labels WHERE snapshot_id = $snap AND label = $label GROUP BY ALL
+        ),
+        f AS (
+            SELECT family_id, any_value(family) AS family, count(*) AS series
+            FROM metric_series WHERE snapshot_id = $snap GROUP BY family_id
+        )
+        SELECT j.value, f.family AS metric, j.series FROM j JOIN f USING (family_id)
+        UNION ALL
+        SELECT '(no ' || $label || ')', f.family, f.series - coalesce(sum(j.series), 0)
+        FROM f LEFT JOIN j USING (family_id) GROUP BY f.family, f.series
+        HAVING f.series > coalesce(sum(j.series), 0)
         UNION ALL
         SELECT coalesce(nullif(group_values[list_position(group_labels, $label)], ''), '(no ' || $label || ')'),
                family, sum(series)
@@ -280,25 +278,20 @@ def series_by_team(
 # Series left when a metric keeps only some of its labels: xor the dropped labels' pair hashes
 # out of every series id, then count distinct (exact, like a single-label drop).
 _KEEP_ONLY = """
-WITH f AS (
-    SELECT family, row_number() OVER (ORDER BY family)::INTEGER AS fam
-    FROM (SELECT DISTINCT metric AS family FROM _cs_drop)
-),
-dl AS (SELECT f.fam, d.label FROM _cs_drop d JOIN f ON f.family = d.metric),
-s AS (
-    SELECT xor(ms.series_id, hash(ms.source)) AS k, f.fam
-    FROM metric_series ms JOIN f USING (family) WHERE ms.snapshot_id = $snap
-),
+WITH f AS (SELECT DISTINCT family_id, family FROM metric_series WHERE snapshot_id = $snap),
+dl AS (SELECT DISTINCT f.family_id, d.label FROM _cs_drop d JOIN f ON f.family = d.metric),
 x AS (
-    SELECT s.k, bit_xor(l.pair_hash) AS x
-    FROM series_labels l
-    JOIN s ON xor(l.series_id, hash(l.source)) = s.k
-    JOIN dl ON dl.fam = s.fam AND dl.label = l.label
+    SELECT xor(l.series_id, hash(l.source)) AS k, bit_xor(l.pair_hash) AS x
+    FROM series_labels l JOIN dl USING (family_id, label)
     WHERE l.snapshot_id = $snap
-    GROUP BY s.k
+    GROUP BY k
+),
+s AS (
+    SELECT family_id, xor(series_id, hash(source)) AS k
+    FROM metric_series WHERE snapshot_id = $snap AND family_id IN (SELECT family_id FROM dl)
 )
 SELECT f.family AS metric, count(DISTINCT xor(s.k, coalesce(x.x, 0::UBIGINT))) AS series_after
-FROM s LEFT JOIN x USING (k) JOIN f USING (fam)
+FROM s LEFT JOIN x USING (k) JOIN f USING (family_id)
 GROUP BY f.family
 """
 

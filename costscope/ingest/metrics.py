@@ -44,8 +44,17 @@ SELECT $snap, $source, s.family, m.type, m.help, m.unit, m.temporality, sum(s.se
 FROM s LEFT JOIN _cs_meta m USING (family)
 GROUP BY s.family, m.type, m.help, m.unit, m.temporality
 """
-_SERIES_COLUMNS = ("metric", "family", "series_id")
-_LABEL_COLUMNS = ("series_id", "label", "value", "pair_hash")
+# (column, what fills it): a family's key is DuckDB's hash of its name (store.schema.FAMILY_IDS)
+_SERIES_COLUMNS = (
+    ("metric", "metric"),
+    ("family", "family"),
+    ("series_id", "series_id"),
+    ("family_id", "hash(family)"),
+)
+_LABEL_COLUMNS = (
+    ("series_id", "series_id"), ("label", "label"), ("value", "value"), ("pair_hash", "pair_hash"),
+    ("family_id", "hash(family)"),
+)  # fmt: skip
 
 
 def identify(
@@ -75,7 +84,13 @@ def identify(
         [series["metric"], series["family"], pl.Series("series_id", series_id, dtype=pl.UInt64)]
     )
     labels = pl.DataFrame(
-        [pl.Series("series_id", series_id[at], dtype=pl.UInt64), labels["label"], labels["value"], pair_hash]
+        [
+            pl.Series("series_id", series_id[at], dtype=pl.UInt64),
+            labels["label"],
+            labels["value"],
+            pair_hash,
+            series["family"].gather(at),  # the store keys label rows by their family (family_id)
+        ]
     )
     # a repeat is rare and costly to look for row by row: one pass over the ids says if there is any
     if not unique and series.height and not series["series_id"].is_unique().all():
@@ -181,9 +196,9 @@ class MetricsWriter:
             # string views as polars holds them: no copy into Arrow's offset strings (DuckDB reads both)
             conn.register("_cs_batch", frame.to_arrow(compat_level=pl.CompatLevel.newest()))
             try:
-                cols = ", ".join(columns)
+                names, values = ", ".join(c for c, _ in columns), ", ".join(v for _, v in columns)
                 conn.execute(
-                    f"INSERT INTO {table} (snapshot_id, source, {cols}) SELECT $snap, $source, {cols} FROM _cs_batch",
+                    f"INSERT INTO {table} (snapshot_id, source, {names}) SELECT $snap, $source, {values} FROM _cs_batch",
                     {"snap": self.snapshot.id, "source": self.source},
                 )
             finally:

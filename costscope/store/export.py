@@ -14,6 +14,7 @@ from pathlib import Path
 from costscope.errors import InputError
 from costscope.source_kinds import EXPORT_MARKER
 from costscope.store.database import Store
+from costscope.store.schema import FAMILY_IDS
 from costscope.store.snapshot import SnapshotWriter, snapshot_tables
 
 IMPORTED_TABLES = (
@@ -78,7 +79,7 @@ def import_export(path: Path, name: str, snapshot: SnapshotWriter) -> int:
         columns = [
             r[0]
             for r in conn.execute(f"DESCRIBE {table}").fetchall()
-            if r[0] != "snapshot_id" and r[0] in exported
+            if r[0] not in ("snapshot_id", "family_id") and r[0] in exported  # family keys: made here
         ]
         selected = ", ".join(
             f"? || '/' || {c}" if c == "source" else c for c in columns
@@ -95,4 +96,5 @@ def import_export(path: Path, name: str, snapshot: SnapshotWriter) -> int:
                 f"SELECT {count} FROM {table} WHERE snapshot_id = ? AND source LIKE ? || '/%'",
                 [snapshot.id, name],
             ).fetchall()[0][0]
+    conn.execute(FAMILY_IDS)
     return int(series)

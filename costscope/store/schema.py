@@ -28,6 +28,19 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+# A series' family as one integer, on its labels too, so that label economics group and join by
+# it without joining millions of label rows to their series. It is DuckDB's hash of the name,
+# given at insert (ingest.metrics) and here alike: one function, whatever wrote the rows. This
+# fills the rows that have none (a migration's, or an import's: an export's keys may come from
+# another version).
+FAMILY_IDS = """
+UPDATE metric_series SET family_id = hash(family) WHERE family_id IS NULL;
+UPDATE series_labels l SET family_id = m.family_id
+FROM metric_series m
+WHERE l.family_id IS NULL
+  AND m.snapshot_id = l.snapshot_id AND m.source = l.source AND m.series_id = l.series_id;
+"""
+
 
 class Migration(NamedTuple):
     """One schema step: its number, what it does, and the SQL that does it."""
@@ -379,6 +392,15 @@ MIGRATIONS: tuple[Migration, ...] = (
             period_s       DOUBLE
         );
         """,
+    ),
+    Migration(
+        11,
+        "each series' family as an integer key on metric_series and series_labels",
+        """
+        ALTER TABLE metric_series ADD COLUMN family_id UBIGINT;
+        ALTER TABLE series_labels ADD COLUMN family_id UBIGINT;
+        """
+        + FAMILY_IDS,
     ),
 )
 

@@ -211,6 +211,11 @@ def test_analyze_reads_exports_of_many_clusters_back(tmp_path: Path, runner: Cli
     assert metrics == {"api_requests_total": 100, "queue_depth": 20}  # both clusters, sources kept apart
     assert set(ws.analysis().sources["source"]) == {"eu", "us"}
     assert ws.analysis().status == "complete"
+    # the imported rows are keyed by family as collected ones are: label economics agree
+    direct = costscope.analyze([str(tmp_path / "eu"), str(tmp_path / "us")], db=tmp_path / "direct.db")
+    columns = ["metric", "label", "series_before", "series_after", "label_values"]
+    assert ws.label_drops().select(columns).sort(columns).equals(direct.label_drops().select(columns).sort(columns))
+    assert ws.label_drops().filter(pl.col("label") == "user")["series_before"].to_list() == [100]
 
 
 def _openmetrics(path: Path, at: int, users: int, extra: bool) -> Path:

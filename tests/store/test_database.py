@@ -38,6 +38,30 @@ def test_new_database_is_migrated_to_the_current_version(store: Store) -> None:
     assert store.snapshots().is_empty()
 
 
+def test_the_family_key_migration_fills_the_rows_written_before_it(db_path: Path) -> None:
+    with Store.open(db_path) as store:
+        sid = _snapshot(store, 300)
+        snap = store.begin("r", [SourceInfo("t", "exposition", "y.prom")])
+        with snap.transaction():
+            w = MetricsWriter(snap, "t")
+            w.series("other_total", "other", [("id", "1")])
+            w.close()
+            snap.finish("complete", {})
+        written = store.query("SELECT source, series_id, family_id FROM series_labels ORDER BY ALL")
+        # the database as version 10 left it: no family keys
+        store.conn.execute("ALTER TABLE series_labels DROP COLUMN family_id")
+        store.conn.execute("ALTER TABLE metric_series DROP COLUMN family_id")
+        store.conn.execute("DELETE FROM schema_migrations WHERE version = 11")
+    with Store.open(db_path) as store:
+        assert store.schema_version() == SCHEMA_VERSION
+        filled = store.query("SELECT source, series_id, family_id FROM series_labels ORDER BY ALL")
+        assert filled.equals(written) and filled["family_id"].null_count() == 0
+        keys = store.query("SELECT DISTINCT family, family_id FROM metric_series ORDER BY family")
+        assert keys.height == 2 and keys["family_id"].n_unique() == 2
+        per_snapshot = store.query("SELECT DISTINCT snapshot_id FROM series_labels ORDER BY 1")
+        assert per_snapshot["snapshot_id"].to_list() == [sid, snap.id]
+
+
 def test_snapshot_life_cycle_and_reads_as_polars(store: Store) -> None:
     sid = _snapshot(store, 2500)
     snaps = store.snapshots()
