@@ -66,19 +66,28 @@ def identify(
     repeats (an exposition listing a series twice) are dropped here.
     """
     # Column operations and numpy, not frame queries: a query costs a fixed fraction of a
-    # millisecond, which a folder of small files would pay a dozen times a file. Labels sorted by
-    # seq make each series' labels one run, xor-reduced in one numpy pass.
-    labels = _by_seq(labels) if series.height else labels.clear()
+    # millisecond, which a folder of small files would pay a dozen times a file. Each run of
+    # labels in seq order is xor-reduced per series in one numpy pass; a parser's labels are
+    # one run, or two where a file's job and instance were appended after them.
+    labels = labels if series.height else labels.clear()
     series = _by_seq(series)
     label_seq, series_seq = labels["seq"].to_numpy(), series["seq"].to_numpy()
-    at = np.minimum(np.searchsorted(series_seq, label_seq), len(series_seq) - 1)  # each label's series
-    if len(label_seq) and not (owned := series_seq[at] == label_seq).all():  # labels of no series go
+    if len(breaks := _descents(label_seq)) > MAX_RUNS:  # no order to speak of
+        labels = labels.sort("seq")
+        label_seq = labels["seq"].to_numpy()
+    at = _series_at(series_seq, label_seq)
+    if not (owned := at >= 0).all():  # labels of no series go
         labels, label_seq, at = labels.filter(pl.Series(owned)), label_seq[owned], at[owned]
-    pair_hash = (labels["label"] + "=" + labels["value"]).hash(seed=HASH_SEED).alias("pair_hash")
+    breaks = _descents(label_seq)
+    pair_hash = _pair_text(labels["label"], labels["value"]).hash(seed=HASH_SEED).alias("pair_hash")
+    hashes = pair_hash.to_numpy()
     labels_xor = np.zeros(len(series_seq), dtype=np.uint64)
-    if len(label_seq):
-        starts = np.flatnonzero(np.r_[True, label_seq[1:] != label_seq[:-1]])
-        labels_xor[at[starts]] = np.bitwise_xor.reduceat(pair_hash.to_numpy(), starts)
+    for a, b in zip(np.r_[0, breaks], np.r_[breaks, len(label_seq)], strict=True):
+        if a == b:
+            continue
+        run = label_seq[a:b]
+        starts = np.flatnonzero(np.r_[True, run[1:] != run[:-1]])
+        labels_xor[at[a + starts]] ^= np.bitwise_xor.reduceat(hashes[a:b], starts)  # a series once a run
     series_id = ("__name__=" + series["metric"]).hash(seed=HASH_SEED).to_numpy() ^ labels_xor
     series = pl.DataFrame(
         [series["metric"], series["family"], pl.Series("series_id", series_id, dtype=pl.UInt64)]
@@ -102,6 +111,36 @@ def identify(
 def _by_seq(frame: pl.DataFrame) -> pl.DataFrame:
     """``frame`` in ``seq`` order (most often it is already: a parser's lines come in order)."""
     return frame if frame["seq"].is_sorted() else frame.sort("seq")
+
+
+def _pair_text(label: pl.Series, value: pl.Series) -> pl.Series:
+    """``label=value``: one concatenation where that pays for its query's fixed cost."""
+    if len(label) < 50_000:
+        return label + "=" + value
+    return pl.select(pl.concat_str(label, pl.lit("="), value)).to_series()
+
+
+MAX_RUNS = 8  # sorted runs of labels reduced one by one; more, and they are sorted first
+
+
+def _descents(seq: np.ndarray) -> np.ndarray:
+    """Where ``seq`` steps down: the starts of its sorted runs after the first."""
+    return np.flatnonzero(seq[1:] < seq[:-1]) + 1
+
+
+def _series_at(series_seq: np.ndarray, label_seq: np.ndarray) -> np.ndarray:
+    """Each label's row in ``series_seq`` (sorted, distinct), or -1 where no series has its seq."""
+    n = len(series_seq)
+    if not n or not len(label_seq):
+        return np.full(len(label_seq), -1, dtype=np.int64)
+    lo, span = int(series_seq[0]), int(series_seq[-1]) - int(series_seq[0]) + 1
+    if span <= 4 * n:  # seqs are line numbers, nearly dense: a lookup table beats a binary search
+        table = np.full(span + 1, -1, dtype=np.int64)  # the last slot answers every seq outside
+        table[series_seq - lo] = np.arange(n)
+        offset = label_seq - lo
+        return table[np.where((offset >= 0) & (offset < span), offset, span)]
+    at = np.minimum(np.searchsorted(series_seq, label_seq), n - 1)
+    return np.where(series_seq[at] == label_seq, at, -1)
 
 
 class MetricsWriter:
