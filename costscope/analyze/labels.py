@@ -64,40 +64,75 @@ def classify_values(values: pl.Series) -> tuple[str | None, float]:
     return (best_kind, best) if best >= ID_SHARE else (None, best)
 
 
-# Distinct values and carrying series per label. A backend counted inside itself gives both over
-# all its metrics (the values from its index); a label seen by several sources adds up, so its
-# distinct values are then an upper bound (two sources may share values), said in ``coverage``.
-_LABEL_STATS = """
-WITH per AS (
-    -- values told apart by the hash of 'label=value', as label drops count them: an integer set
-    SELECT label, count(DISTINCT pair_hash) AS label_values, count(*) AS series, 'exact' AS coverage
-    FROM series_labels WHERE snapshot_id = $snap GROUP BY label
-    UNION ALL
-    SELECT v.label, v.label_values, coalesce(c.carriers, 0), v.coverage
-    FROM counted_label_values v
-    LEFT JOIN (SELECT source, label, sum(carriers) AS carriers FROM counted_labels
-               WHERE snapshot_id = $snap GROUP BY ALL) c USING (source, label)
-    WHERE v.snapshot_id = $snap
-)
-SELECT label, sum(label_values)::BIGINT AS label_values, sum(series)::BIGINT AS series,
-       CASE WHEN count(*) > 1 THEN 'upper_bound' WHEN bool_or(coverage = 'lower_bound') THEN 'lower_bound'
-            ELSE 'exact' END AS coverage
-FROM per GROUP BY label
+# A label seen by several sources adds up, so its distinct values are then an upper bound (two
+# sources may share values), said in ``coverage``. A backend counted inside itself gives both
+# over all its metrics (the values from its index).
+_COUNTED_LABEL_STATS = """
+SELECT v.label, v.label_values, coalesce(c.carriers, 0) AS series, v.coverage
+FROM counted_label_values v
+LEFT JOIN (SELECT source, label, sum(carriers) AS carriers FROM counted_labels
+           WHERE snapshot_id = $snap GROUP BY ALL) c USING (source, label)
+WHERE v.snapshot_id = $snap
 """
+PAIR_COUNTS_SCHEMA = {"label": pl.String, "value": pl.String, "series": pl.Int64, "value_hash": pl.UInt64}
 
 
-def risky_labels(store: Store, snapshot_id: int) -> pl.DataFrame:
-    """Every label with its cardinality and, for risky ones, why (``reason`` null when not risky)."""
-    stats = store.query(_LABEL_STATS, {"snap": snapshot_id})
-    sample = store.query(
-        "SELECT label, value FROM (SELECT DISTINCT label, value FROM series_labels WHERE snapshot_id = $snap"
-        " UNION SELECT label, unnest(sample) FROM counted_label_values WHERE snapshot_id = $snap)"
-        f" QUALIFY row_number() OVER (PARTITION BY label ORDER BY hash(value)) <= {SAMPLE_VALUES}",
+def pair_counts(store: Store, snapshot_id: int) -> pl.DataFrame:
+    """Series per label=value of the series read one by one, and DuckDB's hash of each value.
+
+    The one pass over a snapshot's label rows that risky labels and top pairs both read: the
+    values per label, the series carrying each, and the sample (the values of least hash).
+    """
+    return store.query(
+        "SELECT label, value, count(*) AS series, hash(value) AS value_hash"
+        " FROM series_labels WHERE snapshot_id = $snap GROUP BY label, value",
+        {"snap": snapshot_id},
+    ).cast(PAIR_COUNTS_SCHEMA)  # type: ignore[arg-type]
+
+
+def _label_stats(store: Store, snapshot_id: int, pairs: pl.DataFrame) -> pl.DataFrame:
+    """Distinct values, carrying series and their coverage per label."""
+    read = pairs.group_by("label").agg(
+        pl.len().alias("label_values"), pl.col("series").sum(), pl.lit("exact").alias("coverage")
+    )
+    counted = store.query(_COUNTED_LABEL_STATS, {"snap": snapshot_id})
+    per = pl.concat([read, counted.select(read.columns)], how="vertical_relaxed")
+    return per.group_by("label").agg(
+        pl.col("label_values").sum().cast(pl.Int64),
+        pl.col("series").sum().cast(pl.Int64),
+        pl.when(pl.len() > 1)
+        .then(pl.lit("upper_bound"))
+        .when((pl.col("coverage") == "lower_bound").any())
+        .then(pl.lit("lower_bound"))
+        .otherwise(pl.lit("exact"))
+        .alias("coverage"),
+    )
+
+
+def _value_sample(store: Store, snapshot_id: int, pairs: pl.DataFrame) -> dict[str, pl.Series]:
+    """At most ``SAMPLE_VALUES`` distinct values per label, those of least hash: the same each run."""
+    counted = store.query(
+        "SELECT label, value, hash(value) AS value_hash FROM"
+        " (SELECT label, unnest(sample) AS value FROM counted_label_values WHERE snapshot_id = $snap)",
         {"snap": snapshot_id},
     )
-    by_label = {label[0]: frame["value"] for label, frame in sample.group_by("label")}
+    read = pairs.select("label", "value", "value_hash")
+    values = pl.concat([read, counted.cast(read.schema)]).unique(["label", "value"])
+    sample = values.sort("value_hash").group_by("label").head(SAMPLE_VALUES)
+    return {label: frame["value"] for (label,), frame in sample.group_by("label")}
+
+
+def risky_labels(store: Store, snapshot_id: int, pairs: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Every label with its cardinality and, for risky ones, why (``reason`` null when not risky).
+
+    ``pairs``: the snapshot's ``pair_counts``, where the caller has them already."""
+    pairs = pair_counts(store, snapshot_id) if pairs is None else pairs
+    stats = _label_stats(store, snapshot_id, pairs)
+    by_label = _value_sample(store, snapshot_id, pairs)
     rows = []
-    for label, n_values, series, coverage in stats.iter_rows():
+    for label, n_values, series, coverage in stats.select(
+        "label", "label_values", "series", "coverage"
+    ).iter_rows():
         kind, share = (
             classify_values(by_label.get(label, pl.Series([], dtype=pl.String)))
             if n_values >= MIN_VALUES
@@ -131,12 +166,21 @@ def mask_expr(column: str, label_column: str | None, risky: set[str], label: str
     return pl.when(is_risky).then(masked).otherwise(pl.col(column)).alias(column)
 
 
-def top_label_pairs(store: Store, snapshot_id: int, limit: int = 50) -> pl.DataFrame:
-    """The label=value pairs carried by the most series (values of risky labels not yet masked)."""
-    return store.query(
-        "SELECT label, value, sum(series)::BIGINT AS series FROM ("
-        " SELECT label, value, count(*) AS series FROM series_labels WHERE snapshot_id = $snap GROUP BY ALL"
-        " UNION ALL SELECT label, value, sum(series) FROM counted_pairs WHERE snapshot_id = $snap GROUP BY ALL)"
-        f" GROUP BY label, value ORDER BY series DESC, label, value LIMIT {int(limit)}",
+def top_label_pairs(
+    store: Store, snapshot_id: int, limit: int = 50, pairs: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """The label=value pairs carried by the most series (values of risky labels not yet masked).
+
+    ``pairs``: the snapshot's ``pair_counts``, where the caller has them already."""
+    pairs = pair_counts(store, snapshot_id) if pairs is None else pairs
+    counted = store.query(
+        "SELECT label, value, sum(series)::BIGINT AS series FROM counted_pairs WHERE snapshot_id = $snap GROUP BY ALL",
         {"snap": snapshot_id},
+    )
+    both = pl.concat([pairs.select("label", "value", "series"), counted], how="vertical_relaxed")
+    return (
+        both.group_by("label", "value")
+        .agg(pl.col("series").sum().cast(pl.Int64))
+        .sort(["series", "label", "value"], descending=[True, False, False])
+        .head(limit)
     )

@@ -9,7 +9,7 @@ from dataclasses import replace
 import polars as pl
 
 from costscope.analyze.histograms import histogram_costs
-from costscope.analyze.labels import mask, mask_expr, risky_labels, top_label_pairs
+from costscope.analyze.labels import mask, mask_expr, pair_counts, risky_labels, top_label_pairs
 from costscope.analyze.logs import analyze_logs
 from costscope.analyze.metrics import (
     dpm_by_job,
@@ -102,7 +102,8 @@ def snapshot_findings(
     row = snap.row(0, named=True)
     by_job = series_by_job(store, snapshot_id, model)
     metrics = top_metrics(store, snapshot_id, model, by_job)
-    risky = risky_labels(store, snapshot_id)
+    pairs_read = pair_counts(store, snapshot_id)  # one pass over the label rows for both readers
+    risky = risky_labels(store, snapshot_id, pairs_read)
     risky_set = set(risky.filter(pl.col("reason").is_not_null())["label"])
     drops = label_drops(store, snapshot_id, model).join(
         risky.select("label", "id_kind", risky=pl.col("reason").is_not_null()), on="label", how="left"
@@ -116,7 +117,7 @@ def snapshot_findings(
         .sort(["label_values", "label"], descending=[True, False])
     )
     labels_by_metric = {m: sorted(g["label"]) for (m,), g in drops.group_by("metric")}
-    pairs = top_label_pairs(store, snapshot_id)
+    pairs = top_label_pairs(store, snapshot_id, pairs=pairs_read)
     keep_sets = _keep_sets(store, snapshot_id, model, drops, risky_set)
     histograms = histogram_costs(store, snapshot_id, model)
     by_team = series_by_team(store, snapshot_id, model, ownership)
