@@ -116,10 +116,11 @@ def _value_sample(store: Store, snapshot_id: int, pairs: pl.DataFrame) -> dict[s
         " (SELECT label, unnest(sample) AS value FROM counted_label_values WHERE snapshot_id = $snap)",
         {"snap": snapshot_id},
     )
-    read = pairs.select("label", "value", "value_hash")
-    values = pl.concat([read, counted.cast(read.schema)]).unique(["label", "value"])
-    sample = values.sort("value_hash").group_by("label").head(SAMPLE_VALUES)
-    return {label: frame["value"] for (label,), frame in sample.group_by("label")}
+    values = pairs.select("label", "value", "value_hash")
+    if counted.height:  # a value may be both read and counted
+        values = pl.concat([values, counted.cast(values.schema)]).unique(["label", "value"])
+    sample = values.group_by("label").agg(pl.col("value").bottom_k_by("value_hash", SAMPLE_VALUES))
+    return {label: frame["value"] for (label,), frame in sample.explode("value").group_by("label")}
 
 
 def risky_labels(store: Store, snapshot_id: int, pairs: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -177,10 +178,13 @@ def top_label_pairs(
         "SELECT label, value, sum(series)::BIGINT AS series FROM counted_pairs WHERE snapshot_id = $snap GROUP BY ALL",
         {"snap": snapshot_id},
     )
-    both = pl.concat([pairs.select("label", "value", "series"), counted], how="vertical_relaxed")
-    return (
-        both.group_by("label", "value")
-        .agg(pl.col("series").sum().cast(pl.Int64))
-        .sort(["series", "label", "value"], descending=[True, False, False])
-        .head(limit)
-    )
+    both = pairs.select("label", "value", pl.col("series").cast(pl.Int64))
+    if counted.height:  # a pair may be both read and counted
+        both = (
+            pl.concat([both, counted], how="vertical_relaxed")
+            .group_by("label", "value")
+            .agg(pl.col("series").sum().cast(pl.Int64))
+        )
+    if both.height > limit:  # sorting only the pairs that can make the cut, ties included
+        both = both.filter(pl.col("series") >= both["series"].top_k(limit).min())
+    return both.sort(["series", "label", "value"], descending=[True, False, False]).head(limit)
