@@ -129,3 +129,27 @@ def test_a_huge_label_value_is_cut_for_display(tmp_path: Path) -> None:
     html = report.read_text()
     assert "(600,000 characters)" in html
     assert huge not in html
+
+
+@pytest.mark.parametrize("writable", [True, False])
+def test_compiled_templates_are_kept_between_reports_where_the_cache_can_be_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writable: bool
+) -> None:
+    from costscope.report.html import page
+
+    base = tmp_path / "cache"
+    if not writable:
+        base.write_text("a file where the cache folder would be")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(base))
+    page._environment.cache_clear()
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    try:
+        first = _report(tmp_path / "a", SAMPLE_DATA).read_text()
+        kept = sorted(base.rglob("__jinja2_*.cache")) if writable else []
+        page._environment.cache_clear()  # a new process: the templates come from the cache
+        second = _report(tmp_path / "b", SAMPLE_DATA).read_text()
+    finally:
+        page._environment.cache_clear()
+    assert (len(kept) >= 13) is writable  # the page, its macros and every section
+    assert first.count("<section") == second.count("<section") > 5
