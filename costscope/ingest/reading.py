@@ -11,7 +11,7 @@ from costscope.errors import CostscopeError, InputError
 from costscope.ingest.metrics import MetricsWriter
 from costscope.sources.http import HttpClient
 from costscope.sources.kinds import describe
-from costscope.sources.replay import MANIFEST, ReplayTransport, is_recording, load_manifest
+from costscope.sources.recording import MANIFEST, is_recording, load_manifest
 from costscope.sources.resolve import files_for
 from costscope.store.snapshot import SnapshotWriter
 
@@ -50,6 +50,8 @@ def api_client(source: SourceConfig, record: Path | None) -> HttpClient:
     if source.path is not None:
         if not is_recording(source.path):
             raise InputError(f"not a recording (no {MANIFEST})", file=str(source.path))
+        from costscope.sources.replay import ReplayTransport  # httpx: only where a client is made
+
         base = load_manifest(source.path)["base_url"]
         return HttpClient(replace(source, url=base), transport=ReplayTransport(source.path))
     if record is not None:

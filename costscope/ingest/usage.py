@@ -7,7 +7,7 @@ from costscope.ingest.reading import Reading, api_client, files_of
 from costscope.sources.dashboards import dashboard_queries, grafana_queries, read_dashboard_file
 from costscope.sources.grafana_rules import API, grafana_api_rule_queries
 from costscope.sources.query_logs import QueryLog, fetch_queries, read_query_log, windows_frame
-from costscope.sources.replay import is_recording
+from costscope.sources.recording import is_recording
 from costscope.sources.rules import api_rule_queries
 from costscope.sources.usage import Problem, Query, refs_frame
 from costscope.sources.usage_file import file_usage

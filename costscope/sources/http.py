@@ -13,14 +13,15 @@ import random
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from costscope._version import __version__
 from costscope.config import SourceConfig
 from costscope.credentials import redact_url, scrub
 from costscope.errors import SourceError
+
+if TYPE_CHECKING:  # httpx is imported where a client is made: a run of files alone never pays for it
+    import httpx
 
 log = logging.getLogger("costscope.http")
 
@@ -58,6 +59,8 @@ class HttpClient:
         sleep: Any = time.sleep,
         record_to: Path | None = None,
     ) -> None:
+        import httpx
+
         self.source = source
         self._secrets = source.auth.secrets()
         self._sleep = sleep
@@ -128,6 +131,8 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """One request with bounded retries and backoff (``Retry-After`` honoured)."""
+        import httpx
+
         url = self.url(path)
         attempts = self.source.retries + 1
         last = ""

@@ -26,7 +26,7 @@ from costscope.sources.metrics_file import EXPOSITION_SUFFIXES
 from costscope.sources.otlp import file_signal, json_signal
 from costscope.sources.parquet_export import MARKER as EXPORT_MARKER
 from costscope.sources.query_logs import detect_document, detect_lines
-from costscope.sources.replay import MANIFEST
+from costscope.sources.recording import MANIFEST
 from costscope.sources.rules import is_ruler_config, is_rules_answer
 from costscope.sources.series_answer import is_series_answer
 from costscope.sources.sniff import Sniff

@@ -19,43 +19,9 @@ from urllib.parse import urlsplit
 import httpx
 
 from costscope.errors import InputError
+from costscope.sources.recording import FORMAT, MANIFEST, TIME_PARAMS, load_manifest, request_key
 
-MANIFEST = "recording.json"
-FORMAT = "costscope-recording/1"
-_TIME_PARAMS = frozenset({"start", "end", "time"})
 _DECODED_AWAY = frozenset({"content-encoding", "content-length", "transfer-encoding"})
-
-
-def _key(path: str, params: list[tuple[str, str]] | list[list[str]]) -> str:
-    kept = sorted((str(k), str(v)) for k, v in params if k not in _TIME_PARAMS)
-    return json.dumps([path, kept], separators=(",", ":"))
-
-
-def recorded_kind(path: Path) -> str:
-    """The source kind a recording was made from (``prometheus`` when the manifest does not say)."""
-    kind = load_manifest(path).get("kind")
-    return str(kind) if kind else "prometheus"
-
-
-def is_recording(path: Path) -> bool:
-    """Whether ``path`` is a folder holding a recording."""
-    return path.is_dir() and (path / MANIFEST).is_file()
-
-
-def load_manifest(directory: Path) -> dict[str, Any]:
-    """The manifest of a recording, validated."""
-    file = directory / MANIFEST
-    try:
-        doc = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read recording: {exc}", file=str(file)) from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"invalid JSON: {exc.msg}", file=str(file), line=exc.lineno) from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("responses"), list):
-        raise InputError(f"not a {FORMAT} manifest", file=str(file))
-    if not isinstance(doc.get("base_url"), str):
-        raise InputError("base_url missing", file=str(file))
-    return doc
 
 
 class ReplayTransport(httpx.BaseTransport):
@@ -71,11 +37,11 @@ class ReplayTransport(httpx.BaseTransport):
                 raise InputError(
                     f"responses[{i}] needs path, params, status and file", file=str(directory / MANIFEST)
                 )
-            self._responses[_key(entry["path"], entry["params"])] = entry
+            self._responses[request_key(entry["path"], entry["params"])] = entry
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path.removeprefix(self.base_path) or "/"
-        entry = self._responses.get(_key(path, list(request.url.params.multi_items())))
+        entry = self._responses.get(request_key(path, list(request.url.params.multi_items())))
         if entry is None:
             body = {"status": "error", "errorType": "not_recorded", "error": f"{path} was not recorded"}
             return httpx.Response(404, json=body, request=request)
@@ -107,8 +73,8 @@ class RecordingTransport(httpx.BaseTransport):
         response = self.inner.handle_request(request)
         body = response.read()
         path = request.url.path.removeprefix(self.base_path) or "/"
-        params = [[k, v] for k, v in request.url.params.multi_items() if k not in _TIME_PARAMS]
-        name = hashlib.sha256(_key(path, params).encode()).hexdigest()[:16] + ".body"
+        params = [[k, v] for k, v in request.url.params.multi_items() if k not in TIME_PARAMS]
+        name = hashlib.sha256(request_key(path, params).encode()).hexdigest()[:16] + ".body"
         (self.directory / name).write_bytes(body)
         entry = {"path": path, "params": params, "status": response.status_code, "file": name,
                  "content_type": response.headers.get("Content-Type", "application/json")}  # fmt: skip

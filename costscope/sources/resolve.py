@@ -22,7 +22,7 @@ from costscope.sources.kinds import classify, files_of_kind
 from costscope.sources.kinds import detect as detect_kind
 from costscope.sources.parquet_export import MARKER as EXPORT_MARKER
 from costscope.sources.parquet_export import is_export
-from costscope.sources.replay import MANIFEST, is_recording, recorded_kind
+from costscope.sources.recording import MANIFEST, is_recording, recorded_kind
 
 __all__ = ["Resolution", "files_for", "infer_kind", "resolve", "resolve_sources"]
 
