@@ -214,7 +214,12 @@ def test_analyze_reads_exports_of_many_clusters_back(tmp_path: Path, runner: Cli
     # the imported rows are keyed by family as collected ones are: label economics agree
     direct = costscope.analyze([str(tmp_path / "eu"), str(tmp_path / "us")], db=tmp_path / "direct.db")
     columns = ["metric", "label", "series_before", "series_after", "label_values"]
-    assert ws.label_drops().select(columns).sort(columns).equals(direct.label_drops().select(columns).sort(columns))
+    assert (
+        ws.label_drops()
+        .select(columns)
+        .sort(columns)
+        .equals(direct.label_drops().select(columns).sort(columns))
+    )
     assert ws.label_drops().filter(pl.col("label") == "user")["series_before"].to_list() == [100]
 
 
