@@ -7,7 +7,8 @@ one source into a snapshot with the reader its kind names (``COLLECTORS``).
 
 from costscope.ingest.collect import COLLECTORS, Progress, collect
 from costscope.ingest.logs import LogsWriter
-from costscope.ingest.metrics import MetricsWriter, identify
+from costscope.ingest.metrics import MetricsWriter
+from costscope.ingest.series_identity import identify
 from costscope.ingest.templates import TemplateMiner, mine_templates
 from costscope.ingest.traces import TracesWriter
 
