@@ -44,11 +44,13 @@ ORDER BY s.series DESC, metric
 # Series left without label L, for series that carry L: distinct (series_id xor pair_hash(L)).
 # hash(source) is folded in so that equal series of two sources stay two series. Label rows carry
 # their family's key (family_id), so nothing here joins them to their series.
-_LABEL_DROPS = """
-WITH fam AS (
-    SELECT family_id, any_value(family) AS family, count(*) AS series  -- the store holds a series once
+# series per family, by its key: the store holds a series once
+_FAMILY_SERIES = """
+    SELECT family_id, any_value(family) AS family, count(*) AS series
     FROM metric_series WHERE snapshot_id = $snap GROUP BY family_id
-),
+"""
+_LABEL_DROPS = f"""
+WITH fam AS ({_FAMILY_SERIES}),
 -- series per (family, label=value), integers only: a label's values and carriers come from it
 pairs AS (
     SELECT family_id, pair_hash, any_value(label) AS label, count(*) AS series
@@ -192,17 +194,14 @@ def _with_cost(store: Store, snapshot_id: int, model: CostModel, df: pl.DataFram
 def series_by_label(store: Store, snapshot_id: int, model: CostModel, label: str = "job") -> pl.DataFrame:
     """Active series and monthly cost per value of ``label`` × metric (``(no <label>)`` when absent)."""
     df = store.query(
-        """
+        f"""
         -- the store holds a series once, and a label of it once: a family's series without the
         -- label are its series less those with it
         WITH j AS (
             SELECT family_id, value, count(*) AS series
             FROM series_labels WHERE snapshot_id = $snap AND label = $label GROUP BY ALL
         ),
-        f AS (
-            SELECT family_id, any_value(family) AS family, count(*) AS series
-            FROM metric_series WHERE snapshot_id = $snap GROUP BY family_id
-        )
+        f AS ({_FAMILY_SERIES})
         SELECT j.value, f.family AS metric, j.series FROM j JOIN f USING (family_id)
         UNION ALL
         SELECT '(no ' || $label || ')', f.family, f.series - coalesce(sum(j.series), 0)

@@ -32,7 +32,7 @@ def identify(
     labels = labels if series.height else labels.clear()
     series = _by_seq(series)
     label_seq, series_seq = labels["seq"].to_numpy(), series["seq"].to_numpy()
-    if len(breaks := _descents(label_seq)) > MAX_RUNS:  # no order to speak of
+    if len(_descents(label_seq)) > MAX_RUNS:  # no order to speak of
         labels = labels.sort("seq")
         label_seq = labels["seq"].to_numpy()
     at = _series_at(series_seq, label_seq)
