@@ -153,3 +153,14 @@ def test_compiled_templates_are_kept_between_reports_where_the_cache_can_be_writ
         page._environment.cache_clear()
     assert (len(kept) >= 13) is writable  # the page, its macros and every section
     assert first.count("<section") == second.count("<section") > 5
+
+
+def test_no_home_directory_means_no_template_cache_not_a_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    from costscope.report.html import page
+
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    assert page._template_cache() is None
