@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from itertools import islice, repeat
+from itertools import islice
 from typing import NamedTuple
 
 import polars as pl
@@ -91,7 +91,8 @@ class ExpositionParser:
         # strict OpenMetrics never takes the plain path; an input with a block that is not plain
         # stops trying it (an attempt refused late in a block costs up to a third more)
         self._try_plain = not openmetrics
-        self._said: set[tuple[str, str]] = set()  # (keyword, family) of the HELP/TYPE/UNIT lines read
+        # the families each keyword (HELP, TYPE, UNIT) was read for
+        self._said: dict[str, set[str]] = {"HELP": set(), "TYPE": set(), "UNIT": set()}
         # the text format's departures that Prometheus scrapes anyway (a family's HELP or TYPE said
         # twice, a TYPE after its samples): read as Prometheus reads them, and counted here
         self.tolerated = 0
@@ -231,18 +232,21 @@ class ExpositionParser:
         again, no TYPE after samples of an earlier block (the columnar parser refuses these in
         OpenMetrics and counts them in the text format)."""
         said, types = self._said, plain.said.types
-        return self._seen.isdisjoint(types) and (
-            not said
-            or (
-                said.isdisjoint(zip(repeat("HELP"), plain.said.helps))
-                and said.isdisjoint(zip(repeat("TYPE"), types))
-            )
+        return (
+            self._seen.isdisjoint(types)
+            and said["HELP"].isdisjoint(plain.said.helps)
+            and said["TYPE"].isdisjoint(types)
         )
 
     def _plain(self, plain: PlainChunk) -> Chunk:
         """Take up a plain block's families (``exposition_plain``) as ``_comment`` would."""
         helps, types, families = plain.said.helps, plain.said.types, self.families
-        for name in plain.said.order:
+        first = not families  # the first block (most often the only one): every family is new
+        if first:
+            families.update(
+                {name: Family(name, types.get(name, "unknown"), helps.get(name)) for name in plain.said.order}
+            )
+        for name in () if first else plain.said.order:
             fam = families.get(name)
             if fam is None:
                 families[name] = Family(name, types.get(name, "unknown"), helps.get(name))
@@ -251,8 +255,8 @@ class ExpositionParser:
                 fam.type = types[name]
             if name in helps:
                 fam.help = helps[name]
-        self._said.update(zip(repeat("HELP"), helps))
-        self._said.update(zip(repeat("TYPE"), types))
+        self._said["HELP"].update(helps)
+        self._said["TYPE"].update(types)
         self._seen.update(plain.families)
         return Chunk(plain.samples, plain.labels)
 
@@ -338,14 +342,14 @@ class ExpositionParser:
             return
         name = parts[2]
         rest = parts[3] if len(parts) > 3 else ""
-        if (keyword, name) in self._said:
+        if name in self._said[keyword]:
             # a family split in two: OpenMetrics (and promtool) refuse it; Prometheus scrapes it,
             # the last HELP and TYPE winning, so a text-format exposition is read the same way
             if self.strict_om:
                 errors.append((line, f"second # {keyword} for {name}", text))
                 return
             self._tolerate(line, f"second # {keyword} for {name}", text)
-        self._said.add((keyword, name))
+        self._said[keyword].add(name)
         if self.strict_om and keyword != "TYPE":
             self._om_meta[name] = line
         fam = self.families.get(name)

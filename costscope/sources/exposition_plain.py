@@ -26,7 +26,7 @@ from costscope.sources.exposition_lines import (
     _NAME,
     MAX_LINE_BYTES,
     METRIC_TYPES,
-    family_map,
+    families_of,
     split_pairs,
     unescape,
 )
@@ -249,17 +249,17 @@ def plain_chunk(block: list[str], first: int, earlier: dict[str, str] | None = N
     if earlier:
         types = {**earlier, **{name: kind for name, kind in types.items() if name not in earlier}}
     types.update(said.types)
-    mapping = family_map(types)
-    families = [mapping.get(name, name) for name in parts.run_names]
+    families = families_of(parts.run_names, types)
     first_sample = dict(zip(reversed(families), reversed(parts.run_lines), strict=True))
     for fam, line in said.type_lines.items():
         if first_sample.get(fam, line + 1) < line:
             return None  # TYPE after its family's samples: an error the columnar parser names
-    run = parts.samples["run"]
+    # one query: a Series method is a query of its own, each with its fixed cost
+    run = pl.col("run")
     samples = parts.samples.select(
         "line",
-        pl.Series("name", parts.run_names, dtype=pl.String).gather(run),
-        pl.Series("family", families, dtype=pl.String).gather(run),
+        pl.lit(pl.Series("name", parts.run_names, dtype=pl.String)).gather(run).alias("name"),
+        pl.lit(pl.Series("family", families, dtype=pl.String)).gather(run).alias("family"),
         pl.col("value").cast(pl.Float64, strict=False),
         pl.col("timestamp").cast(pl.Float64, strict=False),
     )
@@ -267,7 +267,7 @@ def plain_chunk(block: list[str], first: int, earlier: dict[str, str] | None = N
     if (
         samples["value"].null_count()
         or t.null_count() != parts.samples["timestamp"].null_count()
-        or not t.is_finite().all()
+        or (t.null_count() < t.len() and not t.is_finite().all())  # most expositions have no timestamps
     ):
         return None  # a bad value or timestamp: an error the columnar parser names
     return PlainChunk(said, samples, parts.labels, set(first_sample))
