@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import polars as pl
 
 from costscope.ingest.series_identity import identify
@@ -60,6 +61,8 @@ class MetricsWriter:
         self._pending_rows = 0
         self._uncommitted = 0
         self._may_repeat = False  # whether a series may have come in two batches
+        self._small: list[tuple[pl.DataFrame, pl.DataFrame]] = []  # frames(): small ones, gathered
+        self._small_rows = 0
         self._reset()
 
     def _reset(self) -> None:
@@ -110,9 +113,44 @@ class MetricsWriter:
         self.rows(*identify(series, labels))
 
     def frames(self, series: pl.DataFrame, labels: pl.DataFrame, unique: bool = False) -> None:
-        """Write series given as columns: ``series`` (seq, metric, family), ``labels`` (seq, label, value)."""
+        """Write series given as columns: ``series`` (seq, metric, family), ``labels`` (seq, label, value).
+
+        Small frames (a small file's) wait for others and are given their ids together: that
+        frame work costs about a millisecond whatever the size, which a folder of files would
+        pay once a file.
+        """
         self._may_repeat |= not unique
-        self.rows(*identify(series, labels, unique))
+        if series.height >= self.batch_size:
+            self.rows(*identify(series, labels, unique))
+            return
+        self._small.append((series, labels))
+        self._small_rows += series.height
+        if self._small_rows >= self.batch_size:
+            self._identify_small()
+
+    def _identify_small(self) -> None:
+        """Give the gathered small frames their ids in one pass (a seq names a series within
+        its own frame only: each frame's are moved past the frames' before it)."""
+        if not self._small:
+            return
+        gathered, self._small, self._small_rows = self._small, [], 0
+        if len(gathered) == 1:
+            self.rows(*identify(*gathered[0]), unique=False)
+            return
+        shifted: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
+        top = 0
+        for frames in gathered:
+            own = [frame["seq"].to_numpy() for frame in frames]
+            for kept, seq in zip(shifted, own, strict=True):
+                kept.append(seq + top)
+            top += max(int(seq.max(initial=0)) for seq in own) + 1
+        series, labels = (
+            pl.concat([f[i] for f in gathered], how="vertical_relaxed").with_columns(
+                pl.Series("seq", np.concatenate(shifted[i]), dtype=pl.Int64)
+            )
+            for i in (0, 1)
+        )
+        self.rows(*identify(series, labels), unique=False)
 
     def prepare(
         self, series: pl.DataFrame, labels: pl.DataFrame, unique: bool = False
@@ -178,6 +216,7 @@ class MetricsWriter:
     def close(self) -> int:
         """Write what is pending and one metric_meta row per family; return the distinct series."""
         self.flush()
+        self._identify_small()
         self._append()
         if self._may_repeat:
             self._dedupe()

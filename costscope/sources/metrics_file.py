@@ -70,13 +70,11 @@ def _blocks(path: Path) -> Iterator[list[str]]:
         raise InputError(f"cannot read: {exc}", file=str(path)) from None
 
 
-def _prepared(
-    parser: ExpositionParser,
-    blocks: Iterable[list[str]],
-    writer: MetricsSink,
-    target: tuple[tuple[str, str], ...],
+def _chunk_frames(
+    parser: ExpositionParser, blocks: Iterable[list[str]], target: tuple[tuple[str, str], ...]
 ) -> Iterator[tuple[int, pl.DataFrame, pl.DataFrame]]:
-    """Each chunk's sample count and its rows for the store, ids and target labels included."""
+    """Each chunk's sample count, series (seq, metric, family) and labels (seq, label, value),
+    target labels included."""
     for chunk in parser.blocks(blocks):
         samples = chunk.samples
         labels = _with_targets(samples["line"], chunk.labels, target)
@@ -85,7 +83,18 @@ def _prepared(
             [samples["line"].alias("seq"), samples["name"].alias("metric"), samples["family"]]
         )
         labels = pl.DataFrame([labels["line"].alias("seq"), labels["label"], labels["value"]])
-        yield samples.height, *writer.prepare(series, labels)
+        yield samples.height, series, labels
+
+
+def _prepared(
+    parser: ExpositionParser,
+    blocks: Iterable[list[str]],
+    writer: MetricsSink,
+    target: tuple[tuple[str, str], ...],
+) -> Iterator[tuple[int, pl.DataFrame, pl.DataFrame]]:
+    """Each chunk's sample count and its rows for the store, ids and target labels included."""
+    for n, series, labels in _chunk_frames(parser, blocks, target):
+        yield n, *writer.prepare(series, labels)
 
 
 def _with_targets(
@@ -118,12 +127,17 @@ def _write(
     one_block: bool = False,
 ) -> ExpositionStats:
     samples = 0
-    # parsing the next chunk overlaps writing this one; the parser is only touched by the worker.
-    # A text of one block has nothing to overlap: a worker would only cost it a thread
-    prepared = _prepared(parser, blocks, writer, target)
-    for n, series, labels in prepared if one_block else read_ahead(prepared):
-        samples += n
-        writer.rows(series, labels, unique=False)  # an exposition may list a series in two chunks
+    if one_block:
+        # nothing to overlap (a worker would only cost a thread), and the frame work of giving
+        # series their ids has a fixed cost: the writer gives it to many small files at once
+        for n, series, labels in _chunk_frames(parser, blocks, target):
+            samples += n
+            writer.frames(series, labels)
+    else:
+        # parsing the next chunk overlaps writing this one; the parser is only touched by the worker
+        for n, series, labels in read_ahead(_prepared(parser, blocks, writer, target)):
+            samples += n
+            writer.rows(series, labels, unique=False)  # an exposition may list a series in two chunks
     for fam in parser.families.values():
         writer.metadata(fam.name, fam.type, fam.help, fam.unit)
     return ExpositionStats(
