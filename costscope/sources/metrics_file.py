@@ -110,7 +110,9 @@ def _with_targets(
             lacking = lines.filter(~lines.is_in(labels["line"].filter(column == name)))
         n = lacking.len()
         if n:
-            extra = pl.DataFrame({"line": lacking, "label": _constant(name, n), "value": _constant(value, n)})
+            extra = pl.DataFrame(
+                [lacking.alias("line"), _constant(name, n).alias("label"), _constant(value, n).alias("value")]
+            )
             labels = labels.vstack(extra if extra.schema == labels.schema else extra.cast(labels.schema))
     return labels
 

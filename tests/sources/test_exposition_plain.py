@@ -128,6 +128,22 @@ def test_real_files_parse_alike_on_both_paths(path: Path) -> None:
     _agree(path.read_text(encoding="utf-8"))
 
 
+@pytest.mark.parametrize("path", REAL_FILES[:12], ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_small_and_large_blocks_make_the_same_samples(path: Path) -> None:
+    """A small block's samples are made in a Python loop, a larger one's in one query: alike."""
+    lines = path.read_text(encoding="utf-8").split("\n")
+    with patch.object(exposition_plain, "SMALL_BLOCK", 0):
+        by_query = plain_chunk(lines, 1)
+    with patch.object(exposition_plain, "SMALL_BLOCK", 10**9):
+        by_loop = plain_chunk(lines, 1)
+    if by_query is None:
+        assert by_loop is None
+        return
+    assert by_loop is not None
+    assert by_loop.samples.equals(by_query.samples)
+    assert by_loop.samples.schema == by_query.samples.schema
+
+
 def test_a_node_exporter_scrape_takes_the_plain_path() -> None:
     path = EXPOSITION / "node_exporter" / "e2e-output.txt"
     if not path.exists():
