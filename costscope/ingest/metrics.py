@@ -134,9 +134,6 @@ class MetricsWriter:
         if not self._small:
             return
         gathered, self._small, self._small_rows = self._small, [], 0
-        if len(gathered) == 1:
-            self.rows(*identify(*gathered[0]), unique=False)
-            return
         shifted: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
         top = 0
         for frames in gathered:

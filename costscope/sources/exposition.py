@@ -241,20 +241,20 @@ class ExpositionParser:
     def _plain(self, plain: PlainChunk) -> Chunk:
         """Take up a plain block's families (``exposition_plain``) as ``_comment`` would."""
         helps, types, families = plain.said.helps, plain.said.types, self.families
-        first = not families  # the first block (most often the only one): every family is new
-        if first:
+        if not families:  # the first block (most often the only one): every family is new
             families.update(
                 {name: Family(name, types.get(name, "unknown"), helps.get(name)) for name in plain.said.order}
             )
-        for name in () if first else plain.said.order:
-            fam = families.get(name)
-            if fam is None:
-                families[name] = Family(name, types.get(name, "unknown"), helps.get(name))
-                continue
-            if name in types:
-                fam.type = types[name]
-            if name in helps:
-                fam.help = helps[name]
+        else:
+            for name in plain.said.order:
+                fam = families.get(name)
+                if fam is None:
+                    families[name] = Family(name, types.get(name, "unknown"), helps.get(name))
+                    continue
+                if name in types:
+                    fam.type = types[name]
+                if name in helps:
+                    fam.help = helps[name]
         self._said["HELP"].update(helps)
         self._said["TYPE"].update(types)
         self._seen.update(plain.families)
